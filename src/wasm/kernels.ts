@@ -1,0 +1,141 @@
+/**
+ * Loading the compiled AssemblyScript module (build/resnet-stability.wasm) and owning its memory.
+ *
+ * Node reads the binary from disk next to the package; browsers and edge runtimes fetch it by URL
+ * (resolved against this module's URL, or given explicitly). All buffers crossing the boundary are
+ * allocated and released through `Kernels.allocF64/allocF32/release`, the single owner of WASM memory.
+ * Typed-array views are taken fresh each time (`f64`, `f32`) because memory growth detaches old ones.
+ */
+
+export type WasmSource = BufferSource | WebAssembly.Module | URL | string;
+
+/** The raw exports of the module; numeric kernels take byte offsets (pointers) and sizes. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type KernelExports = Record<string, any> & {
+  memory: WebAssembly.Memory;
+  allocate(bytes: number): number;
+  release(ptr: number): void;
+};
+
+export class Kernels {
+  constructor(readonly exports: KernelExports) {}
+
+  get memory(): WebAssembly.Memory {
+    return this.exports.memory;
+  }
+
+  /** Allocate room for `count` float64 values; returns a 16-byte aligned byte offset. */
+  allocF64(count: number): number {
+    return this.allocBytes(count * 8);
+  }
+
+  /** Allocate room for `count` float32 values; returns a 16-byte aligned byte offset. */
+  allocF32(count: number): number {
+    return this.allocBytes(count * 4);
+  }
+
+  allocBytes(bytes: number): number {
+    if (!Number.isFinite(bytes) || bytes < 0) throw new RangeError(`invalid allocation size ${bytes}`);
+    const ptr = this.exports.allocate(Math.max(16, bytes)) >>> 0;
+    if (ptr === 0) throw new Error(`WebAssembly memory exhausted allocating ${bytes} bytes`);
+    return ptr;
+  }
+
+  release(ptr: number): void {
+    if (ptr) this.exports.release(ptr);
+  }
+
+  /** A fresh Float64Array view of `count` values at `ptr` (invalidated by memory growth). */
+  f64(ptr: number, count: number): Float64Array {
+    return new Float64Array(this.memory.buffer, ptr, count);
+  }
+
+  /** A fresh Float32Array view of `count` values at `ptr` (invalidated by memory growth). */
+  f32(ptr: number, count: number): Float32Array {
+    return new Float32Array(this.memory.buffer, ptr, count);
+  }
+
+  /** Copy a typed array into newly allocated WASM memory; the caller releases the pointer. */
+  copyIn(data: Float64Array | Float32Array): number {
+    const ptr = data instanceof Float64Array ? this.allocF64(data.length) : this.allocF32(data.length);
+    (data instanceof Float64Array ? this.f64(ptr, data.length) : this.f32(ptr, data.length)).set(data);
+    return ptr;
+  }
+}
+
+function readAssemblyScriptString(memory: WebAssembly.Memory, ptr: number): string {
+  if (!ptr) return '';
+  const bytes = new Uint32Array(memory.buffer, ptr - 4, 1)[0];
+  return String.fromCharCode(...new Uint16Array(memory.buffer, ptr, bytes >>> 1));
+}
+
+function importsFor(getMemory: () => WebAssembly.Memory): WebAssembly.Imports {
+  return {
+    env: {
+      abort(message: number, file: number, line: number, column: number) {
+        const memory = getMemory();
+        throw new Error(
+          `WASM kernel aborted: ${readAssemblyScriptString(memory, message)} ` +
+            `(${readAssemblyScriptString(memory, file)}:${line}:${column})`,
+        );
+      },
+      seed: () => Date.now(),
+      trace() {},
+    },
+  };
+}
+
+/** Instantiate the kernels from bytes or a compiled module. */
+export async function instantiateKernels(binary: BufferSource | WebAssembly.Module): Promise<Kernels> {
+  let memory: WebAssembly.Memory | undefined;
+  const imports = importsFor(() => memory!);
+  const instance =
+    binary instanceof WebAssembly.Module
+      ? await WebAssembly.instantiate(binary, imports)
+      : (await WebAssembly.instantiate(binary, imports)).instance;
+  const exports = instance.exports as unknown as KernelExports;
+  memory = exports.memory;
+  return new Kernels(exports);
+}
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+
+/** Where the release (or debug) binary lives relative to this module, in the source tree and in dist/. */
+function defaultWasmUrl(debug: boolean): URL {
+  const file = debug ? 'resnet-stability.debug.wasm' : 'resnet-stability.wasm';
+  // src/wasm/kernels.ts and dist/<target>/index.js are both two levels below the package root.
+  return new URL(`../../build/${file}`, import.meta.url);
+}
+
+async function readSource(source: WasmSource): Promise<BufferSource | WebAssembly.Module> {
+  if (source instanceof WebAssembly.Module || ArrayBuffer.isView(source) || source instanceof ArrayBuffer) {
+    return source as BufferSource | WebAssembly.Module;
+  }
+  const url = source instanceof URL ? source : new URL(source, isNode ? `file://${process.cwd()}/` : undefined);
+  if (url.protocol === 'file:' && isNode) {
+    const { readFile } = await import('node:fs/promises');
+    const { fileURLToPath } = await import('node:url');
+    const path = fileURLToPath(url);
+    try {
+      return await readFile(path);
+    } catch {
+      throw new Error(`WebAssembly kernels not found at ${path} (run "npm run build:wasm")`);
+    }
+  }
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`cannot fetch WebAssembly kernels from ${url}: HTTP ${response.status}`);
+  return await response.arrayBuffer();
+}
+
+let shared: Promise<Kernels> | undefined;
+
+/**
+ * The process-wide kernel instance (one per thread or worker). `source` overrides where the binary
+ * comes from; `RESNET_STABILITY_WASM_DEBUG=1` selects the debug build in Node.
+ */
+export function loadKernels(source?: WasmSource): Promise<Kernels> {
+  if (source !== undefined) return readSource(source).then(instantiateKernels);
+  const debug = isNode && process.env.RESNET_STABILITY_WASM_DEBUG === '1';
+  shared ??= readSource(defaultWasmUrl(debug)).then(instantiateKernels);
+  return shared;
+}
