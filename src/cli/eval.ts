@@ -1,0 +1,59 @@
+/**
+ * `resnet-stability eval --model <m> [--data <cifar>] [--limit N] [--json]`: top-1 accuracy.
+ * With --json, stdout is exactly one object {"model", "images", "correct", "accuracy"} (a fraction).
+ */
+import { Command } from 'commander';
+import { loadModel } from '../model/load.js';
+import type { ResNetModel } from '../model/model.js';
+import { evaluateAccuracy as evaluateOnImages, type AccuracyResult } from '../study/accuracy.js';
+import { createProgress } from './progress.js';
+import { loadCifarData, parsePositiveInteger } from './inputs.js';
+
+export interface EvalOptions {
+  limit?: number;
+  quiet?: boolean;
+}
+
+/** Accuracy of `model` on the CIFAR-10 data named by `dataSpec` (see `loadCifarData`), with progress. */
+export async function evaluateAccuracy(
+  model: ResNetModel,
+  dataSpec: string | undefined,
+  options: EvalOptions = {},
+): Promise<AccuracyResult & { source: string }> {
+  const data = await loadCifarData(dataSpec, options.quiet);
+  const total = Math.min(options.limit ?? data.count, data.count);
+  const progress = createProgress(`eval ${model.name}`, total, options.quiet);
+  let reported = 0;
+  const result = await evaluateOnImages(model, data, {
+    limit: total,
+    onProgress(done) {
+      progress.tick(done - reported);
+      reported = done;
+    },
+  });
+  progress.done();
+  return { ...result, source: data.source };
+}
+
+export function evalCommand(): Command {
+  return new Command('eval')
+    .description('top-1 accuracy of a model on CIFAR-10 test images')
+    .requiredOption('--model <model>', 'shipped name (resnet56, resnet110), model directory, or .th checkpoint')
+    .option('--data <cifar>', 'CIFAR-10 binary file or directory (default: $RESNET_STABILITY_DATA, the cache, or download)')
+    .option('--limit <n>', 'evaluate only the first n images', (v) => parsePositiveInteger(v, '--limit'))
+    .option('--json', 'print one JSON object to stdout')
+    .option('--quiet', 'no progress output')
+    .action(async (opts: { model: string; data?: string; limit?: number; json?: boolean; quiet?: boolean }) => {
+      const model = await loadModel(opts.model);
+      const result = await evaluateAccuracy(model, opts.data, { limit: opts.limit, quiet: opts.quiet || opts.json });
+      if (opts.json) {
+        process.stdout.write(
+          JSON.stringify({ model: model.name, images: result.images, correct: result.correct, accuracy: result.accuracy }) + '\n',
+        );
+      } else {
+        process.stdout.write(
+          `${model.name}: ${result.correct}/${result.images} correct, accuracy ${(100 * result.accuracy).toFixed(2)} %\n`,
+        );
+      }
+    });
+}

@@ -1,0 +1,37 @@
+/**
+ * The `resnet-stability` command line. One file per subcommand; this file wires them together and
+ * turns every failure into one line on stderr and a non-zero exit (see errors.ts).
+ */
+import { Command, CommanderError } from 'commander';
+import { evalCommand } from './eval.js';
+import { importCommand } from './import.js';
+import { predictCommand } from './predict.js';
+import { reportFailure } from './errors.js';
+import { PACKAGE_VERSION } from '../version.js';
+
+function buildProgram(): Command {
+  const program = new Command('resnet-stability')
+    .description('stability analysis of CIFAR residual networks by linearization (Rothauge et al. 2019)')
+    .version(PACKAGE_VERSION)
+    .showSuggestionAfterError()
+    .exitOverride();
+  for (const command of [importCommand(), evalCommand(), predictCommand()]) {
+    program.addCommand(command.exitOverride());
+  }
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has already printed its one-line message (or the help/version text).
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    return reportFailure(err);
+  }
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,31 @@
+/**
+ * resnet-stability: the public API. Residual networks as nonlinear systems, studied by linearization
+ * (Rothauge, Yao, Hu & Mahoney 2019), in TypeScript + SIMD WebAssembly.
+ */
+export { PACKAGE_VERSION } from './version.js';
+export { InputError } from './util/errors.js';
+
+// Models: architecture, checkpoints, the package format, loading.
+export type * from './model/types.js';
+export { ResNetModel, CIFAR10_CLASSES, type Scaling, type UnitScales, type ModelInfo, type AccuracyRecord } from './model/model.js';
+export { readStateDict } from './model/checkpoint/torch.js';
+export { importCheckpoint, stateDictToResNet } from './model/checkpoint/resnet.js';
+export { encodeModel, decodeModel, resNetToStateDict, type ModelJson } from './model/format.js';
+export { loadModel, saveModel, SHIPPED_MODELS } from './model/load.js';
+
+// Forward pass on tfjs-wasm and the trajectory.
+export { initBackend } from './model/backend.js';
+export { predictLogits, forwardTrajectories, releaseBackendNetwork } from './model/forward.js';
+export type { Trajectory, UnitTrace } from './model/trajectory.js';
+
+// Data.
+export { readCifarBatch, loadCifar, imageToFloat, type CifarBatch } from './data/cifar.js';
+export { decodeImage, loadImage, assertFiniteImage } from './data/image.js';
+export { resolveCifarSource } from './data/source.js';
+export { parseIndexList } from './data/indices.js';
+
+// Studies.
+export { evaluateAccuracy, type AccuracyResult } from './study/accuracy.js';
+
+// WebAssembly kernels.
+export { loadKernels, instantiateKernels, Kernels } from './wasm/kernels.js';

@@ -1,0 +1,26 @@
+/**
+ * The tfjs WebAssembly backend, initialised once per thread. In Node the backend finds its .wasm files
+ * inside its own package; browsers and edge runtimes must say where they are served (`wasmPaths`).
+ * The SIMD build is used wherever the runtime supports SIMD; the threaded SIMD build only where the
+ * runtime allows shared memory threads (cross-origin isolated pages) — Node uses our own worker pool.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+
+let ready: Promise<typeof tf> | undefined;
+
+export interface BackendOptions {
+  /** Prefix URL (ending in '/') where tfjs-backend-wasm*.wasm are served (browsers, edge). */
+  wasmPaths?: string;
+}
+
+export function initBackend(options: BackendOptions = {}): Promise<typeof tf> {
+  ready ??= (async () => {
+    if (options.wasmPaths) setWasmPaths(options.wasmPaths);
+    const ok = await tf.setBackend('wasm');
+    if (!ok) throw new Error('cannot initialise the tfjs WebAssembly backend');
+    await tf.ready();
+    return tf;
+  })();
+  return ready;
+}

@@ -1,0 +1,173 @@
+/**
+ * The package's own model format, following the tfjs weights-manifest convention:
+ *
+ *   <dir>/model.json    architecture, normalization, classes, measured accuracy, weightsManifest
+ *   <dir>/weights.bin   all tensors, float32 little-endian, concatenated in manifest order
+ *
+ * Tensor names are the PyTorch state-dict keys without the `module.` prefix (`layer2.0.bn1.running_var`),
+ * so a manifest reads like the checkpoint it came from. The same files load from disk in Node and by URL
+ * (fetch) in browsers and edge runtimes.
+ */
+import { InputError } from '../util/errors.js';
+import { stateDictToResNet } from './checkpoint/resnet.js';
+import { ResNetModel, type AccuracyRecord } from './model.js';
+import type { BatchNormParams, Normalization, ResNetParams, StateDict } from './types.js';
+
+export const MODEL_FORMAT = 'resnet-stability/cifar-resnet';
+export const MODEL_FORMAT_VERSION = 1;
+
+export interface WeightEntry {
+  name: string;
+  shape: number[];
+  dtype: 'float32';
+}
+
+export interface ModelJson {
+  format: typeof MODEL_FORMAT;
+  formatVersion: number;
+  name: string;
+  architecture: {
+    family: 'cifar-resnet';
+    depth: number;
+    n: number;
+    shortcut: 'A';
+    stageChannels: number[];
+    inputShape: [number, number, number];
+    numClasses: number;
+  };
+  normalization: Normalization & { inputRange: [0, 1] };
+  classes: string[];
+  accuracy?: AccuracyRecord;
+  source?: { checkpoint: string; sha256?: string };
+  weightsManifest: { paths: string[]; weights: WeightEntry[] }[];
+}
+
+function pushBatchNorm(dict: StateDict, prefix: string, bn: BatchNormParams): void {
+  const c = bn.weight.length;
+  dict.set(`${prefix}.weight`, { shape: [c], data: bn.weight });
+  dict.set(`${prefix}.bias`, { shape: [c], data: bn.bias });
+  dict.set(`${prefix}.running_mean`, { shape: [c], data: bn.runningMean });
+  dict.set(`${prefix}.running_var`, { shape: [c], data: bn.runningVar });
+}
+
+/** The parameters as a state dict in PyTorch key order (without the `module.` prefix). */
+export function resNetToStateDict(params: ResNetParams): StateDict {
+  const dict: StateDict = new Map();
+  const { stem, units, classifier } = params;
+  dict.set('conv1.weight', { shape: [stem.conv.outChannels, stem.conv.inChannels, 3, 3], data: stem.conv.weight });
+  pushBatchNorm(dict, 'bn1', stem.bn);
+  for (const unit of units) {
+    const prefix = `layer${unit.stage}.${unit.indexInStage}`;
+    for (const [conv, bn, i] of [[unit.conv1, unit.bn1, 1], [unit.conv2, unit.bn2, 2]] as const) {
+      dict.set(`${prefix}.conv${i}.weight`, { shape: [conv.outChannels, conv.inChannels, 3, 3], data: conv.weight });
+      pushBatchNorm(dict, `${prefix}.bn${i}`, bn);
+    }
+  }
+  dict.set('linear.weight', { shape: [classifier.outFeatures, classifier.inFeatures], data: classifier.weight });
+  dict.set('linear.bias', { shape: [classifier.outFeatures], data: classifier.bias });
+  return dict;
+}
+
+/** Serialize a model: the model.json object and the weights file contents. */
+export function encodeModel(
+  model: ResNetModel,
+  source?: ModelJson['source'],
+): { json: ModelJson; weights: Uint8Array } {
+  const dict = resNetToStateDict(model.params);
+  const entries: WeightEntry[] = [];
+  let total = 0;
+  for (const [name, tensor] of dict) {
+    entries.push({ name, shape: tensor.shape, dtype: 'float32' });
+    total += tensor.data.length;
+  }
+  const floats = new Float32Array(total);
+  let offset = 0;
+  for (const tensor of dict.values()) {
+    floats.set(tensor.data, offset);
+    offset += tensor.data.length;
+  }
+  const p = model.params;
+  const json: ModelJson = {
+    format: MODEL_FORMAT,
+    formatVersion: MODEL_FORMAT_VERSION,
+    name: model.name,
+    architecture: {
+      family: 'cifar-resnet',
+      depth: p.depth,
+      n: p.n,
+      shortcut: 'A',
+      stageChannels: [16, 32, 64],
+      inputShape: [3, 32, 32],
+      numClasses: p.numClasses,
+    },
+    normalization: { ...model.normalization, inputRange: [0, 1] },
+    classes: model.classes,
+    ...(model.accuracy ? { accuracy: model.accuracy } : {}),
+    ...(source ? { source } : {}),
+    weightsManifest: [{ paths: ['weights.bin'], weights: entries }],
+  };
+  return { json, weights: new Uint8Array(floats.buffer) };
+}
+
+/**
+ * Rebuild a model from its model.json and the weight files named in its manifest (in order).
+ * `where` names the model in error messages.
+ */
+export function decodeModel(json: unknown, weightFiles: Uint8Array[], where: string): ResNetModel {
+  const manifest = validateModelJson(json, where);
+  const bytes = concatBytes(weightFiles);
+  const entries = manifest.weightsManifest.flatMap((group) => group.weights);
+  const expectedBytes = entries.reduce((sum, e) => sum + 4 * e.shape.reduce((a, b) => a * b, 1), 0);
+  if (bytes.length !== expectedBytes) {
+    throw new InputError(`${where}: weights hold ${bytes.length} bytes, the manifest describes ${expectedBytes}`);
+  }
+  const dict: StateDict = new Map();
+  let offset = 0;
+  for (const entry of entries) {
+    if (entry.dtype !== 'float32') throw new InputError(`${where}: ${entry.name} has dtype ${entry.dtype}, expected float32`);
+    const count = entry.shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(count);
+    new Uint8Array(data.buffer).set(bytes.subarray(offset, offset + 4 * count));
+    offset += 4 * count;
+    dict.set(entry.name, { shape: entry.shape, data });
+  }
+  const params = stateDictToResNet(dict, where);
+  if (params.depth !== manifest.architecture.depth) {
+    throw new InputError(`${where}: architecture says depth ${manifest.architecture.depth}, weights are depth ${params.depth}`);
+  }
+  for (const [name, value] of Object.entries({ 'normalization.mean': manifest.normalization.mean, 'normalization.std': manifest.normalization.std })) {
+    if (!Array.isArray(value) || value.length !== 3 || !value.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+      throw new InputError(`${where}: ${name} must be three finite numbers`);
+    }
+  }
+  if (manifest.normalization.std.some((s) => s <= 0)) throw new InputError(`${where}: normalization.std must be positive`);
+  return new ResNetModel(params, {
+    name: manifest.name,
+    normalization: { mean: manifest.normalization.mean, std: manifest.normalization.std },
+    classes: manifest.classes,
+    accuracy: manifest.accuracy,
+  });
+}
+
+function validateModelJson(json: unknown, where: string): ModelJson {
+  const m = json as Partial<ModelJson> | null;
+  if (!m || typeof m !== 'object') throw new InputError(`${where}: model.json is not a JSON object`);
+  if (m.format !== MODEL_FORMAT) throw new InputError(`${where}: model.json format is ${JSON.stringify(m.format)}, expected "${MODEL_FORMAT}"`);
+  if (m.formatVersion !== MODEL_FORMAT_VERSION) throw new InputError(`${where}: unsupported model.json formatVersion ${m.formatVersion}`);
+  if (!Array.isArray(m.weightsManifest) || m.weightsManifest.length === 0) throw new InputError(`${where}: model.json has no weightsManifest`);
+  if (!m.architecture || typeof m.architecture.depth !== 'number') throw new InputError(`${where}: model.json has no architecture.depth`);
+  if (!m.normalization) throw new InputError(`${where}: model.json has no normalization`);
+  if (!Array.isArray(m.classes)) throw new InputError(`${where}: model.json has no classes`);
+  return m as ModelJson;
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,235 @@
+/**
+ * The forward pass on the tfjs WebAssembly backend, batched, with the trajectory the linearization needs.
+ *
+ * Batch norm is folded into the convolutions once per (weights, beta): conv(h, beta*W) * s + c with
+ * s = gamma / sqrt(var + eps), c = bias - mean * s, so a unit is two fused convolutions, a shortcut
+ * (identity, or option A: h[:, ::2, ::2, :] zero-padded in channels), a scaled add and a relu.
+ * tfjs works in NHWC; inputs and trajectories cross this module's boundary in C x H x W order.
+ */
+import type * as tfTypes from '@tensorflow/tfjs-core';
+import { InputError } from '../util/errors.js';
+import { initBackend } from './backend.js';
+import type { ResNetModel } from './model.js';
+import type { Trajectory, UnitTrace } from './trajectory.js';
+import type { BatchNormParams, Conv3x3Params } from './types.js';
+
+type Tf = typeof tfTypes;
+type Tensor4D = tfTypes.Tensor4D;
+
+interface FoldedConv {
+  filter: tfTypes.Tensor4D; // HWIO
+  bias: tfTypes.Tensor1D;
+  stride: 1 | 2;
+}
+
+interface BackendNetwork {
+  stem: FoldedConv;
+  units: { conv1: FoldedConv; conv2: FoldedConv; shortcutPad: number; alpha: number }[];
+  classifierWeight: tfTypes.Tensor2D; // [64, classes]
+  classifierBias: tfTypes.Tensor1D;
+  mean: tfTypes.Tensor1D;
+  invStd: tfTypes.Tensor1D;
+}
+
+/** BN folded into a conv: filter'[o] = scale * s[o] * W[o], bias[o] = beta_bn[o] - mean[o] * s[o]. */
+function foldConv(tf: Tf, conv: Conv3x3Params, bn: BatchNormParams, scale: number): FoldedConv {
+  const { outChannels: co, inChannels: ci, weight } = conv;
+  const hwio = new Float32Array(9 * ci * co);
+  const bias = new Float32Array(co);
+  for (let o = 0; o < co; o++) {
+    const s = bn.weight[o] / Math.sqrt(bn.runningVar[o] + bn.eps);
+    bias[o] = bn.bias[o] - bn.runningMean[o] * s;
+    for (let i = 0; i < ci; i++) {
+      for (let k = 0; k < 9; k++) hwio[(k * ci + i) * co + o] = scale * s * weight[(o * ci + i) * 9 + k];
+    }
+  }
+  return { filter: tf.tensor4d(hwio, [3, 3, ci, co]), bias: tf.tensor1d(bias), stride: conv.stride };
+}
+
+const networks = new Map<string, BackendNetwork>();
+
+function backendNetwork(tf: Tf, model: ResNetModel): BackendNetwork {
+  const key = model.fingerprint;
+  let net = networks.get(key);
+  if (net) return net;
+  const p = model.params;
+  net = {
+    stem: foldConv(tf, p.stem.conv, p.stem.bn, 1),
+    units: p.units.map((u, i) => ({
+      conv1: foldConv(tf, u.conv1, u.bn1, model.beta[i]),
+      conv2: foldConv(tf, u.conv2, u.bn2, model.beta[i]),
+      shortcutPad: (u.outChannels - u.inChannels) / 2,
+      alpha: model.alpha[i],
+    })),
+    classifierWeight: tf.transpose(tf.tensor2d(p.classifier.weight, [p.classifier.outFeatures, p.classifier.inFeatures])),
+    classifierBias: tf.tensor1d(p.classifier.bias),
+    mean: tf.tensor1d(model.normalization.mean),
+    invStd: tf.tensor1d(model.normalization.std.map((s) => 1 / s)),
+  };
+  networks.set(key, net);
+  return net;
+}
+
+/** Release the backend tensors cached for a model (all scalings of its weights). */
+export function releaseBackendNetwork(model: ResNetModel): void {
+  for (const [key, net] of networks) {
+    if (!key.startsWith(`${model.weightsId}:`)) continue;
+    const convs = [net.stem, ...net.units.flatMap((u) => [u.conv1, u.conv2])];
+    for (const c of convs) {
+      c.filter.dispose();
+      c.bias.dispose();
+    }
+    for (const t of [net.classifierWeight, net.classifierBias, net.mean, net.invStd]) t.dispose();
+    networks.delete(key);
+  }
+}
+
+function conv(tf: Tf, x: Tensor4D, c: FoldedConv, relu: boolean): Tensor4D {
+  return tf.fused.conv2d({
+    x,
+    filter: c.filter,
+    strides: c.stride,
+    // Explicit symmetric padding 1: tfjs 'same' pads stride-2 convolutions asymmetrically, PyTorch does not.
+    pad: [[0, 0], [1, 1], [1, 1], [0, 0]],
+    bias: c.bias,
+    activation: relu ? 'relu' : 'linear',
+  }) as Tensor4D;
+}
+
+function optionAShortcut(tf: Tf, h: Tensor4D, pad: number): Tensor4D {
+  if (pad === 0) return h;
+  const [b, height, width, c] = h.shape;
+  const sub = tf.stridedSlice(h, [0, 0, 0, 0], [b, height, width, c], [1, 2, 2, 1]) as Tensor4D;
+  return tf.pad(sub, [[0, 0], [0, 0], [0, 0], [pad, pad]]);
+}
+
+/** Normalized NHWC input from pixels in [0,1], given as B images of 3x32x32 (CHW). */
+function normalizedInput(tf: Tf, net: BackendNetwork, pixels: Float32Array, batch: number): Tensor4D {
+  const nchw = tf.tensor4d(pixels, [batch, 3, 32, 32]);
+  return tf.mul(tf.sub(tf.transpose(nchw, [0, 2, 3, 1]), net.mean), net.invStd) as Tensor4D;
+}
+
+/** Differentiable logits from normalized NHWC input (used by gradients and attacks). */
+export function logitsFromNormalized(tf: Tf, model: ResNetModel, x: Tensor4D): tfTypes.Tensor2D {
+  const net = backendNetwork(tf, model);
+  let h = conv(tf, x, net.stem, true);
+  for (const unit of net.units) {
+    const z = conv(tf, h, unit.conv1, true);
+    const a2 = conv(tf, z, unit.conv2, false);
+    const shortcut = optionAShortcut(tf, h, unit.shortcutPad);
+    h = tf.relu(unit.alpha === 1 ? tf.add(shortcut, a2) : tf.add(tf.mul(shortcut, unit.alpha), a2)) as Tensor4D;
+  }
+  const pooled = tf.mean(h, [1, 2]) as tfTypes.Tensor2D;
+  return tf.add(tf.matMul(pooled, net.classifierWeight), net.classifierBias) as tfTypes.Tensor2D;
+}
+
+/** Differentiable logits from pixels in [0,1] given as an NCHW tensor (gradients w.r.t. pixels). */
+export function logitsFromPixels(tf: Tf, model: ResNetModel, pixelsNCHW: tfTypes.Tensor4D): tfTypes.Tensor2D {
+  const net = backendNetwork(tf, model);
+  const x = tf.mul(tf.sub(tf.transpose(pixelsNCHW, [0, 2, 3, 1]), net.mean), net.invStd) as Tensor4D;
+  return logitsFromNormalized(tf, model, x);
+}
+
+export const IMAGE_VALUES = 3 * 32 * 32;
+
+function checkPixels(pixels: Float32Array): number {
+  if (pixels.length === 0 || pixels.length % IMAGE_VALUES !== 0) {
+    throw new InputError(`images must be a multiple of 3x32x32 = ${IMAGE_VALUES} values, got ${pixels.length}`);
+  }
+  for (let i = 0; i < pixels.length; i++) {
+    if (!Number.isFinite(pixels[i])) {
+      throw new InputError(`image ${Math.floor(i / IMAGE_VALUES)} has a non-finite pixel (${pixels[i]}) at offset ${i % IMAGE_VALUES}`);
+    }
+  }
+  return pixels.length / IMAGE_VALUES;
+}
+
+/** Logits for B images (pixels in [0,1], B x 3 x 32 x 32 CHW): B x classes, row-major. */
+export async function predictLogits(model: ResNetModel, pixels: Float32Array): Promise<Float32Array> {
+  const tf = await initBackend();
+  const batch = checkPixels(pixels);
+  const net = backendNetwork(tf, model);
+  const logits = tf.tidy(() => logitsFromNormalized(tf, model, normalizedInput(tf, net, pixels, batch)));
+  try {
+    return (await logits.data()) as Float32Array;
+  } finally {
+    logits.dispose();
+  }
+}
+
+/** NHWC tensor -> per-image C x H x W arrays. */
+async function toImagesCHW(tf: Tf, t: Tensor4D): Promise<Float32Array[]> {
+  const [b, h, w, c] = t.shape;
+  const nchw = tf.transpose(t, [0, 3, 1, 2]);
+  const data = (await nchw.data()) as Float32Array;
+  nchw.dispose();
+  const size = c * h * w;
+  return Array.from({ length: b }, (_, i) => data.slice(i * size, (i + 1) * size));
+}
+
+function positiveMask(values: Float32Array): Uint8Array {
+  const mask = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) mask[i] = values[i] > 0 ? 1 : 0;
+  return mask;
+}
+
+/**
+ * The forward pass with its trajectory for B images (pixels in [0,1], CHW): the stem output and, for
+ * each unit, input h, hidden mask D_mid (a1 > 0, read off relu(a1) > 0), output mask D_out
+ * (alpha*S(h) + a2 > 0, read off h' > 0) and output h'.
+ */
+export async function forwardTrajectories(model: ResNetModel, pixels: Float32Array): Promise<Trajectory[]> {
+  const tf = await initBackend();
+  const batch = checkPixels(pixels);
+  const net = backendNetwork(tf, model);
+  const keep: Tensor4D[] = [];
+  const kept = <T extends Tensor4D>(t: T): T => {
+    keep.push(t);
+    return t;
+  };
+  try {
+    const { input, stem, hidden, outputs, logits } = tf.tidy(() => {
+      const input = tf.keep(normalizedInput(tf, net, pixels, batch));
+      const stem = tf.keep(conv(tf, input, net.stem, true));
+      let h = stem;
+      const hidden: Tensor4D[] = [];
+      const outputs: Tensor4D[] = [];
+      for (const unit of net.units) {
+        const z = conv(tf, h, unit.conv1, true);
+        const a2 = conv(tf, z, unit.conv2, false);
+        const shortcut = optionAShortcut(tf, h, unit.shortcutPad);
+        h = tf.relu(tf.add(tf.mul(shortcut, unit.alpha), a2)) as Tensor4D;
+        hidden.push(tf.keep(z));
+        outputs.push(tf.keep(h));
+      }
+      const pooled = tf.mean(h, [1, 2]) as tfTypes.Tensor2D;
+      const logits = tf.keep(tf.add(tf.matMul(pooled, net.classifierWeight), net.classifierBias));
+      return { input, stem, hidden, outputs, logits };
+    });
+    [input, stem, ...hidden, ...outputs].forEach(kept);
+    const inputs = await toImagesCHW(tf, input);
+    const stems = await toImagesCHW(tf, stem);
+    const hiddenPerUnit = await Promise.all(hidden.map((t) => toImagesCHW(tf, t)));
+    const outputPerUnit = await Promise.all(outputs.map((t) => toImagesCHW(tf, t)));
+    const logitData = (await logits.data()) as Float32Array;
+    const classes = model.params.numClasses;
+    logits.dispose();
+    return Array.from({ length: batch }, (_, b) => {
+      const units: UnitTrace[] = model.params.units.map((_, u) => ({
+        input: u === 0 ? stems[b] : outputPerUnit[u - 1][b],
+        hiddenMask: positiveMask(hiddenPerUnit[u][b]),
+        outputMask: positiveMask(outputPerUnit[u][b]),
+        output: outputPerUnit[u][b],
+      }));
+      return {
+        modelFingerprint: model.fingerprint,
+        input: inputs[b],
+        stem: stems[b],
+        units,
+        logits: logitData.slice(b * classes, (b + 1) * classes),
+      };
+    });
+  } finally {
+    for (const t of keep) t.dispose();
+  }
+}

@@ -1,0 +1,55 @@
+/** Top-1 accuracy of a model on labelled images, in batches on the tfjs WebAssembly backend. */
+import { predictLogits, IMAGE_VALUES } from '../model/forward.js';
+import type { ResNetModel } from '../model/model.js';
+
+export interface LabelledImages {
+  count: number;
+  labels: Uint8Array;
+  /** count x 3 x 32 x 32 bytes (R, G, B planes), as in the CIFAR-10 binary format. */
+  pixels: Uint8Array;
+}
+
+export interface AccuracyResult {
+  images: number;
+  correct: number;
+  /** correct / images, a fraction. */
+  accuracy: number;
+}
+
+/** Pixels in [0,1] (byte / 255) of images [start, end), as float32 B x 3 x 32 x 32. */
+export function pixelsOf(data: LabelledImages, start: number, end: number): Float32Array {
+  const bytes = data.pixels.subarray(start * IMAGE_VALUES, end * IMAGE_VALUES);
+  const out = new Float32Array(bytes.length);
+  for (let i = 0; i < bytes.length; i++) out[i] = bytes[i] / 255;
+  return out;
+}
+
+/** Index of the largest of each row of a B x classes row-major array. */
+export function argmaxRows(logits: Float32Array | Float64Array, classes: number): number[] {
+  const out: number[] = [];
+  for (let r = 0; r * classes < logits.length; r++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (logits[r * classes + c] > logits[r * classes + best]) best = c;
+    out.push(best);
+  }
+  return out;
+}
+
+export async function evaluateAccuracy(
+  model: ResNetModel,
+  data: LabelledImages,
+  options: { limit?: number; batchSize?: number; onProgress?: (done: number, total: number) => void } = {},
+): Promise<AccuracyResult> {
+  const total = Math.min(options.limit ?? data.count, data.count);
+  const batchSize = options.batchSize ?? 100;
+  let correct = 0;
+  for (let start = 0; start < total; start += batchSize) {
+    const end = Math.min(total, start + batchSize);
+    const logits = await predictLogits(model, pixelsOf(data, start, end));
+    argmaxRows(logits, model.params.numClasses).forEach((p, i) => {
+      if (p === data.labels[start + i]) correct++;
+    });
+    options.onProgress?.(end, total);
+  }
+  return { images: total, correct, accuracy: total ? correct / total : 0 };
+}
