@@ -331,3 +331,433 @@ export function gemmF32(
 ): void {
   gemm<f32>(transA != 0, transB != 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
+
+/**
+ * Lower-triangle GEMM, f64: C = alpha*op(A)*op(B) + beta*C on the lower triangle of the n x n matrix C
+ * only (row i, columns 0..i); entries above the diagonal are neither read nor written. Meant for
+ * products known to be symmetric (SYRK: op(B) = op(A)^T; SYR2K with concatenated operands
+ * [V W]*[W V]^T), computing about half the flops of the full product. Works by block rows of height
+ * LOWER_BLOCK: one GEMM for the part left of the diagonal block, and the diagonal block into scratch,
+ * of which the lower triangle is merged. Shapes: op(A) n x k, op(B) k x n (storage as in gemmF64).
+ * Accuracy as gemmF64.
+ */
+export function gemmLowerF64(
+  transA: i32, transB: i32, n: i32, k: i32,
+  alpha: f64, a: usize, lda: i32, b: usize, ldb: i32, beta: f64, c: usize, ldc: i32,
+): void {
+  gemmLower<f64>(transA != 0, transB != 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/** Lower-triangle GEMM, f32: as gemmLowerF64. */
+export function gemmLowerF32(
+  transA: i32, transB: i32, n: i32, k: i32,
+  alpha: f32, a: usize, lda: i32, b: usize, ldb: i32, beta: f32, c: usize, ldc: i32,
+): void {
+  gemmLower<f32>(transA != 0, transB != 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+const LOWER_BLOCK: i32 = 192;
+
+function gemmLower<T>(
+  transA: bool, transB: bool, n: i32, k: i32,
+  alpha: T, a: usize, lda: i32, b: usize, ldb: i32, beta: T, c: usize, ldc: i32,
+): void {
+  if (n <= 0) return;
+  const size = <usize>sizeof<T>();
+  const diag = heap.alloc(<usize>(LOWER_BLOCK * LOWER_BLOCK) * size);
+  for (let i0 = 0; i0 < n; i0 += LOWER_BLOCK) {
+    const rows = min(LOWER_BLOCK, n - i0);
+    // Rows i0.. of op(A) (A advances by rows, or by columns when transposed); columns j0.. of op(B).
+    const aBlock = a + (transA ? <usize>i0 : <usize>i0 * <usize>lda) * size;
+    const bBlock = b + (transB ? <usize>i0 * <usize>ldb : <usize>i0) * size;
+    const cBlock = c + <usize>i0 * <usize>ldc * size;
+    if (i0 > 0) gemm<T>(transA, transB, rows, i0, k, alpha, aBlock, lda, b, ldb, beta, cBlock, ldc);
+    gemm<T>(transA, transB, rows, rows, k, alpha, aBlock, lda, bBlock, ldb, <T>0, diag, rows);
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j <= i; j++) {
+        const cp = cBlock + (<usize>i * <usize>ldc + <usize>(i0 + j)) * size;
+        const v = load<T>(diag + <usize>(i * rows + j) * size);
+        store<T>(cp, beta == 0 ? v : v + beta * load<T>(cp));
+      }
+    }
+  }
+  heap.free(diag);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// SIMD helpers shared by the level-1/2 kernels: one v128 holds LANES<T> = 16/sizeof<T> values.
+
+@inline function vAdd<T>(a: v128, b: v128): v128 {
+  if (sizeof<T>() == 8) return f64x2.add(a, b);
+  return f32x4.add(a, b);
+}
+@inline function vMul<T>(a: v128, b: v128): v128 {
+  if (sizeof<T>() == 8) return f64x2.mul(a, b);
+  return f32x4.mul(a, b);
+}
+@inline function vSub<T>(a: v128, b: v128): v128 {
+  if (sizeof<T>() == 8) return f64x2.sub(a, b);
+  return f32x4.sub(a, b);
+}
+@inline function vSplat<T>(x: T): v128 {
+  if (sizeof<T>() == 8) return f64x2.splat(<f64>x);
+  return f32x4.splat(<f32>x);
+}
+@inline function vSum<T>(v: v128): T {
+  if (sizeof<T>() == 8) return <T>(f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1));
+  return <T>((f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3)));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Level 2: GEMV and GER
+
+/**
+ * GEMV, f64: y = alpha*op(A)*x + beta*y. A is stored m x n (row-major, lda >= n); op(A) = A
+ * (trans == 0: x has n entries, y has m) or A^T (x has m entries, y has n). beta == 0 overwrites y
+ * without reading it. The SIMD path needs the vector read along A's rows to be contiguous (incx == 1
+ * for op = A, incy == 1 for op = A^T); the other vector may have any stride.
+ * Accuracy: gamma_k bound of the file header with k = n (op = A) or m (op = A^T).
+ */
+export function gemvF64(trans: i32, m: i32, n: i32, alpha: f64, a: usize, lda: i32, x: usize, incx: i32, beta: f64, y: usize, incy: i32): void {
+  gemv<f64>(trans != 0, m, n, alpha, a, lda, x, incx, beta, y, incy);
+}
+
+/** GEMV, f32: as gemvF64. */
+export function gemvF32(trans: i32, m: i32, n: i32, alpha: f32, a: usize, lda: i32, x: usize, incx: i32, beta: f32, y: usize, incy: i32): void {
+  gemv<f32>(trans != 0, m, n, alpha, a, lda, x, incx, beta, y, incy);
+}
+
+function gemv<T>(trans: bool, m: i32, n: i32, alpha: T, a: usize, lda: i32, x: usize, incx: i32, beta: T, y: usize, incy: i32): void {
+  const size = <usize>sizeof<T>();
+  const lanes: i32 = 16 / <i32>sizeof<T>();
+  const rowBytes = <usize>lda * size;
+  const ylen = trans ? n : m;
+  if (m <= 0 || n <= 0) {
+    if (ylen > 0) scal<T>(ylen, beta, y, incy);
+    return;
+  }
+  if (!trans) {
+    // y[i] = alpha * dot(A[i, :], x) + beta*y[i]; four rows share each load of x.
+    let i = 0;
+    if (incx == 1) {
+      for (; i + 4 <= m; i += 4) {
+        const r0 = a + <usize>i * rowBytes;
+        const r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
+        let s0 = vSplat<T>(<T>0), s1 = vSplat<T>(<T>0), s2 = vSplat<T>(<T>0), s3 = vSplat<T>(<T>0);
+        let j = 0;
+        for (; j + lanes <= n; j += lanes) {
+          const off = <usize>j * size;
+          const xv = v128.load(x + off);
+          s0 = vAdd<T>(s0, vMul<T>(v128.load(r0 + off), xv));
+          s1 = vAdd<T>(s1, vMul<T>(v128.load(r1 + off), xv));
+          s2 = vAdd<T>(s2, vMul<T>(v128.load(r2 + off), xv));
+          s3 = vAdd<T>(s3, vMul<T>(v128.load(r3 + off), xv));
+        }
+        let t0 = vSum<T>(s0), t1 = vSum<T>(s1), t2 = vSum<T>(s2), t3 = vSum<T>(s3);
+        for (; j < n; j++) {
+          const off = <usize>j * size;
+          const xj = load<T>(x + off);
+          t0 += load<T>(r0 + off) * xj;
+          t1 += load<T>(r1 + off) * xj;
+          t2 += load<T>(r2 + off) * xj;
+          t3 += load<T>(r3 + off) * xj;
+        }
+        storeScaled<T>(y + <usize>(i * incy) * size, alpha * t0, beta);
+        storeScaled<T>(y + <usize>((i + 1) * incy) * size, alpha * t1, beta);
+        storeScaled<T>(y + <usize>((i + 2) * incy) * size, alpha * t2, beta);
+        storeScaled<T>(y + <usize>((i + 3) * incy) * size, alpha * t3, beta);
+      }
+    }
+    for (; i < m; i++) {
+      storeScaled<T>(y + <usize>(i * incy) * size, alpha * dot<T>(n, a + <usize>i * rowBytes, 1, x, incx), beta);
+    }
+  } else {
+    // y = beta*y, then y += (alpha*x[i]) * A[i, :] four rows at a time (one load/store of y per 4 rows).
+    scal<T>(n, beta, y, incy);
+    let i = 0;
+    if (incy == 1) {
+      for (; i + 4 <= m; i += 4) {
+        const r0 = a + <usize>i * rowBytes;
+        const r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
+        const a0 = alpha * load<T>(x + <usize>(i * incx) * size);
+        const a1 = alpha * load<T>(x + <usize>((i + 1) * incx) * size);
+        const a2 = alpha * load<T>(x + <usize>((i + 2) * incx) * size);
+        const a3 = alpha * load<T>(x + <usize>((i + 3) * incx) * size);
+        const v0 = vSplat<T>(a0), v1 = vSplat<T>(a1), v2 = vSplat<T>(a2), v3 = vSplat<T>(a3);
+        let j = 0;
+        for (; j + lanes <= n; j += lanes) {
+          const off = <usize>j * size;
+          let acc = v128.load(y + off);
+          acc = vAdd<T>(acc, vAdd<T>(vMul<T>(v0, v128.load(r0 + off)), vMul<T>(v1, v128.load(r1 + off))));
+          acc = vAdd<T>(acc, vAdd<T>(vMul<T>(v2, v128.load(r2 + off)), vMul<T>(v3, v128.load(r3 + off))));
+          v128.store(y + off, acc);
+        }
+        for (; j < n; j++) {
+          const off = <usize>j * size;
+          store<T>(y + off, load<T>(y + off) + ((a0 * load<T>(r0 + off) + a1 * load<T>(r1 + off)) + (a2 * load<T>(r2 + off) + a3 * load<T>(r3 + off))));
+        }
+      }
+    }
+    for (; i < m; i++) {
+      axpy<T>(n, alpha * load<T>(x + <usize>(i * incx) * size), a + <usize>i * rowBytes, 1, y, incy);
+    }
+  }
+}
+
+@inline function storeScaled<T>(p: usize, value: T, beta: T): void {
+  store<T>(p, beta == 0 ? value : value + beta * load<T>(p));
+}
+
+/**
+ * GER, f64: A = A + alpha*x*y^T for A stored m x n (lda >= n); x has m entries (any stride), y has n
+ * (SIMD when incy == 1). Each row is one AXPY, so the result is exact up to one rounding per entry.
+ */
+export function gerF64(m: i32, n: i32, alpha: f64, x: usize, incx: i32, y: usize, incy: i32, a: usize, lda: i32): void {
+  ger<f64>(m, n, alpha, x, incx, y, incy, a, lda);
+}
+
+/** GER, f32: as gerF64. */
+export function gerF32(m: i32, n: i32, alpha: f32, x: usize, incx: i32, y: usize, incy: i32, a: usize, lda: i32): void {
+  ger<f32>(m, n, alpha, x, incx, y, incy, a, lda);
+}
+
+function ger<T>(m: i32, n: i32, alpha: T, x: usize, incx: i32, y: usize, incy: i32, a: usize, lda: i32): void {
+  const size = <usize>sizeof<T>();
+  for (let i = 0; i < m; i++) {
+    const xi = alpha * load<T>(x + <usize>(i * incx) * size);
+    if (xi != 0) axpy<T>(n, xi, y, incy, a + <usize>i * <usize>lda * size, 1);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Level 1. n <= 0 is a no-op (dot and nrm2 return 0).
+
+/** DOT, f64: sum_i x[i]*y[i] over n entries. */
+export function dotF64(n: i32, x: usize, incx: i32, y: usize, incy: i32): f64 {
+  return dot<f64>(n, x, incx, y, incy);
+}
+/** DOT, f32 (f32 accumulation in 8 partial sums). */
+export function dotF32(n: i32, x: usize, incx: i32, y: usize, incy: i32): f32 {
+  return dot<f32>(n, x, incx, y, incy);
+}
+
+function dot<T>(n: i32, x: usize, incx: i32, y: usize, incy: i32): T {
+  const size = <usize>sizeof<T>();
+  const lanes: i32 = 16 / <i32>sizeof<T>();
+  let sum: T = 0;
+  let i = 0;
+  if (incx == 1 && incy == 1) {
+    // Two independent accumulators hide the add latency.
+    let s0 = vSplat<T>(<T>0), s1 = vSplat<T>(<T>0);
+    for (; i + 2 * lanes <= n; i += 2 * lanes) {
+      const off = <usize>i * size;
+      s0 = vAdd<T>(s0, vMul<T>(v128.load(x + off), v128.load(y + off)));
+      s1 = vAdd<T>(s1, vMul<T>(v128.load(x + off, 16), v128.load(y + off, 16)));
+    }
+    sum = vSum<T>(vAdd<T>(s0, s1));
+    for (; i < n; i++) sum += load<T>(x + <usize>i * size) * load<T>(y + <usize>i * size);
+    return sum;
+  }
+  for (; i < n; i++) sum += load<T>(x + <usize>(i * incx) * size) * load<T>(y + <usize>(i * incy) * size);
+  return sum;
+}
+
+/** AXPY, f64: y = y + alpha*x over n entries. */
+export function axpyF64(n: i32, alpha: f64, x: usize, incx: i32, y: usize, incy: i32): void {
+  axpy<f64>(n, alpha, x, incx, y, incy);
+}
+/** AXPY, f32. */
+export function axpyF32(n: i32, alpha: f32, x: usize, incx: i32, y: usize, incy: i32): void {
+  axpy<f32>(n, alpha, x, incx, y, incy);
+}
+
+function axpy<T>(n: i32, alpha: T, x: usize, incx: i32, y: usize, incy: i32): void {
+  const size = <usize>sizeof<T>();
+  const lanes: i32 = 16 / <i32>sizeof<T>();
+  let i = 0;
+  if (incx == 1 && incy == 1) {
+    const av = vSplat<T>(alpha);
+    for (; i + lanes <= n; i += lanes) {
+      const off = <usize>i * size;
+      v128.store(y + off, vAdd<T>(v128.load(y + off), vMul<T>(av, v128.load(x + off))));
+    }
+    for (; i < n; i++) {
+      const off = <usize>i * size;
+      store<T>(y + off, load<T>(y + off) + alpha * load<T>(x + off));
+    }
+    return;
+  }
+  for (; i < n; i++) {
+    const py = y + <usize>(i * incy) * size;
+    store<T>(py, load<T>(py) + alpha * load<T>(x + <usize>(i * incx) * size));
+  }
+}
+
+/** SCAL, f64: x = alpha*x over n entries; alpha == 0 writes exact zeros (also over NaN). */
+export function scalF64(n: i32, alpha: f64, x: usize, incx: i32): void {
+  scal<f64>(n, alpha, x, incx);
+}
+/** SCAL, f32. */
+export function scalF32(n: i32, alpha: f32, x: usize, incx: i32): void {
+  scal<f32>(n, alpha, x, incx);
+}
+
+function scal<T>(n: i32, alpha: T, x: usize, incx: i32): void {
+  if (alpha == 1) return;
+  const size = <usize>sizeof<T>();
+  const lanes: i32 = 16 / <i32>sizeof<T>();
+  let i = 0;
+  if (incx == 1) {
+    if (alpha == 0) {
+      if (n > 0) memory.fill(x, 0, <usize>n * size);
+      return;
+    }
+    const av = vSplat<T>(alpha);
+    for (; i + lanes <= n; i += lanes) {
+      const off = <usize>i * size;
+      v128.store(x + off, vMul<T>(av, v128.load(x + off)));
+    }
+  }
+  for (; i < n; i++) {
+    const p = x + <usize>(i * incx) * size;
+    store<T>(p, alpha == 0 ? <T>0 : alpha * load<T>(p));
+  }
+}
+
+/**
+ * NRM2, f64: sqrt(sum x[i]^2) without destructive overflow or underflow. The fast path sums squares
+ * directly (SIMD); only when that sum overflows or falls into the range where squares lose precision
+ * to underflow does a second pass rescale by the largest |x[i]|. Relative error ~ (n/2 + 1)*eps.
+ */
+export function nrm2F64(n: i32, x: usize, incx: i32): f64 {
+  if (n <= 0) return 0;
+  let ssq = dot<f64>(n, x, incx, x, incx);
+  // Squares below 2^-1022/eps have lost bits to subnormals; above f64.MAX they overflowed.
+  if (ssq < 2.004168360008973e-292 || ssq > 1.7976931348623157e308) {
+    let scale = 0.0;
+    for (let i = 0; i < n; i++) scale = max(scale, abs(load<f64>(x + (<usize>(i * incx) << 3))));
+    if (scale == 0 || !isFinite(scale)) return scale;
+    ssq = 0;
+    const inv = 1 / scale;
+    for (let i = 0; i < n; i++) {
+      const v = load<f64>(x + (<usize>(i * incx) << 3)) * inv;
+      ssq += v * v;
+    }
+    return scale * Math.sqrt(ssq);
+  }
+  return Math.sqrt(ssq);
+}
+
+/**
+ * NRM2, f32: sqrt(sum x[i]^2), accumulated in f64 (the square of any finite f32 is a normal f64, so no
+ * scaling is needed); the result is correctly rounded to f32 up to ~n*2^-53 relative.
+ */
+export function nrm2F32(n: i32, x: usize, incx: i32): f32 {
+  let ssq = 0.0;
+  let i = 0;
+  if (incx == 1) {
+    let s = f64x2.splat(0);
+    for (; i + 4 <= n; i += 4) {
+      const v = v128.load(x + (<usize>i << 2));
+      const lo = f64x2.promote_low_f32x4(v);
+      const hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+      s = f64x2.add(s, f64x2.add(f64x2.mul(lo, lo), f64x2.mul(hi, hi)));
+    }
+    ssq = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+  }
+  for (; i < n; i++) {
+    const v = <f64>load<f32>(x + (<usize>(i * incx) << 2));
+    ssq += v * v;
+  }
+  return <f32>Math.sqrt(ssq);
+}
+
+/**
+ * ROT, f64: plane rotation of two vectors, (x, y) <- (c*x + s*y, c*y - s*x), as BLAS drot.
+ */
+export function rotF64(n: i32, x: usize, incx: i32, y: usize, incy: i32, c: f64, s: f64): void {
+  rot<f64>(n, x, incx, y, incy, c, s);
+}
+/** ROT, f32. */
+export function rotF32(n: i32, x: usize, incx: i32, y: usize, incy: i32, c: f32, s: f32): void {
+  rot<f32>(n, x, incx, y, incy, c, s);
+}
+
+function rot<T>(n: i32, x: usize, incx: i32, y: usize, incy: i32, c: T, s: T): void {
+  const size = <usize>sizeof<T>();
+  const lanes: i32 = 16 / <i32>sizeof<T>();
+  let i = 0;
+  if (incx == 1 && incy == 1) {
+    const cv = vSplat<T>(c), sv = vSplat<T>(s);
+    for (; i + lanes <= n; i += lanes) {
+      const off = <usize>i * size;
+      const xv = v128.load(x + off), yv = v128.load(y + off);
+      v128.store(x + off, vAdd<T>(vMul<T>(cv, xv), vMul<T>(sv, yv)));
+      v128.store(y + off, vSub<T>(vMul<T>(cv, yv), vMul<T>(sv, xv)));
+    }
+  }
+  for (; i < n; i++) {
+    const px = x + <usize>(i * incx) * size, py = y + <usize>(i * incy) * size;
+    const xv = load<T>(px), yv = load<T>(py);
+    store<T>(px, c * xv + s * yv);
+    store<T>(py, c * yv - s * xv);
+  }
+}
+
+/** SWAP, f64: exchange x and y (n entries). */
+export function swapF64(n: i32, x: usize, incx: i32, y: usize, incy: i32): void {
+  swap<f64>(n, x, incx, y, incy);
+}
+/** SWAP, f32. */
+export function swapF32(n: i32, x: usize, incx: i32, y: usize, incy: i32): void {
+  swap<f32>(n, x, incx, y, incy);
+}
+
+function swap<T>(n: i32, x: usize, incx: i32, y: usize, incy: i32): void {
+  const size = <usize>sizeof<T>();
+  let i = 0;
+  if (incx == 1 && incy == 1) {
+    for (; i + 16 / <i32>sizeof<T>() <= n; i += 16 / <i32>sizeof<T>()) {
+      const off = <usize>i * size;
+      const t = v128.load(x + off);
+      v128.store(x + off, v128.load(y + off));
+      v128.store(y + off, t);
+    }
+  }
+  for (; i < n; i++) {
+    const px = x + <usize>(i * incx) * size, py = y + <usize>(i * incy) * size;
+    const t = load<T>(px);
+    store<T>(px, load<T>(py));
+    store<T>(py, t);
+  }
+}
+
+/**
+ * Out-of-place transpose, f64: B (n x m, ldb >= m) = A^T for A stored m x n (lda >= n). Works in
+ * 32 x 32 tiles so both sides stay in cache. Exact.
+ */
+export function transposeF64(m: i32, n: i32, a: usize, lda: i32, b: usize, ldb: i32): void {
+  transpose<f64>(m, n, a, lda, b, ldb);
+}
+/** Out-of-place transpose, f32: as transposeF64. */
+export function transposeF32(m: i32, n: i32, a: usize, lda: i32, b: usize, ldb: i32): void {
+  transpose<f32>(m, n, a, lda, b, ldb);
+}
+
+function transpose<T>(m: i32, n: i32, a: usize, lda: i32, b: usize, ldb: i32): void {
+  const size = <usize>sizeof<T>();
+  const TILE = 32;
+  for (let i0 = 0; i0 < m; i0 += TILE) {
+    const i1 = min(m, i0 + TILE);
+    for (let j0 = 0; j0 < n; j0 += TILE) {
+      const j1 = min(n, j0 + TILE);
+      for (let i = i0; i < i1; i++) {
+        const src = a + <usize>i * <usize>lda * size;
+        for (let j = j0; j < j1; j++) {
+          store<T>(b + (<usize>j * <usize>ldb + <usize>i) * size, load<T>(src + <usize>j * size));
+        }
+      }
+    }
+  }
+}
+

@@ -1,25 +1,22 @@
-// Bundles the TypeScript sources with esbuild. Node: ESM bundles of the library and the CLI with
-// dependencies left external (they are installed alongside). Type declarations come from tsc.
+// Bundles the TypeScript sources with esbuild. Node: ESM bundles of the library, the CLI and the pool
+// worker, with dependencies left external (npm installs them alongside). Declarations come from tsc.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { chmodSync } from 'node:fs';
 
-const common = {
+const node = {
   bundle: true,
   format: 'esm',
   sourcemap: true,
   target: 'es2022',
   logLevel: 'warning',
-};
-
-await build({
-  ...common,
   platform: 'node',
   packages: 'external',
-  entryPoints: { index: 'src/index.ts', cli: 'src/cli/main.ts' },
   outdir: 'dist/node',
-  banner: { js: '#!/usr/bin/env node' },
-});
+};
+
+await build({ ...node, entryPoints: { index: 'src/index.ts', worker: 'src/workers/worker.ts' } });
+await build({ ...node, entryPoints: { cli: 'src/cli/main.ts' }, banner: { js: '#!/usr/bin/env node' } });
 chmodSync('dist/node/cli.js', 0o755);
 
 if (!process.argv.includes('--no-types')) {

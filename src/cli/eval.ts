@@ -6,12 +6,15 @@ import { Command } from 'commander';
 import { loadModel } from '../model/load.js';
 import type { ResNetModel } from '../model/model.js';
 import { evaluateAccuracy as evaluateOnImages, type AccuracyResult } from '../study/accuracy.js';
+import { availableCores, WorkerPool } from '../workers/pool.js';
 import { createProgress } from './progress.js';
 import { loadCifarData, parsePositiveInteger } from './inputs.js';
 
 export interface EvalOptions {
   limit?: number;
   quiet?: boolean;
+  /** Worker threads (default: the number of cores; 1 runs in this thread). */
+  workers?: number;
 }
 
 /** Accuracy of `model` on the CIFAR-10 data named by `dataSpec` (see `loadCifarData`), with progress. */
@@ -24,15 +27,22 @@ export async function evaluateAccuracy(
   const total = Math.min(options.limit ?? data.count, data.count);
   const progress = createProgress(`eval ${model.name}`, total, options.quiet);
   let reported = 0;
-  const result = await evaluateOnImages(model, data, {
-    limit: total,
-    onProgress(done) {
-      progress.tick(done - reported);
-      reported = done;
-    },
-  });
-  progress.done();
-  return { ...result, source: data.source };
+  const workers = options.workers ?? (await availableCores());
+  const pool = workers > 1 ? await WorkerPool.create(workers) : undefined;
+  try {
+    const result = await evaluateOnImages(model, data, {
+      limit: total,
+      pool,
+      onProgress(done) {
+        progress.tick(done - reported);
+        reported = done;
+      },
+    });
+    progress.done();
+    return { ...result, source: data.source };
+  } finally {
+    pool?.close();
+  }
 }
 
 export function evalCommand(): Command {
@@ -41,11 +51,16 @@ export function evalCommand(): Command {
     .requiredOption('--model <model>', 'shipped name (resnet56, resnet110), model directory, or .th checkpoint')
     .option('--data <cifar>', 'CIFAR-10 binary file or directory (default: $RESNET_STABILITY_DATA, the cache, or download)')
     .option('--limit <n>', 'evaluate only the first n images', (v) => parsePositiveInteger(v, '--limit'))
+    .option('--workers <n>', 'worker threads (default: one per core)', (v) => parsePositiveInteger(v, '--workers'))
     .option('--json', 'print one JSON object to stdout')
     .option('--quiet', 'no progress output')
-    .action(async (opts: { model: string; data?: string; limit?: number; json?: boolean; quiet?: boolean }) => {
+    .action(async (opts: { model: string; data?: string; limit?: number; workers?: number; json?: boolean; quiet?: boolean }) => {
       const model = await loadModel(opts.model);
-      const result = await evaluateAccuracy(model, opts.data, { limit: opts.limit, quiet: opts.quiet || opts.json });
+      const result = await evaluateAccuracy(model, opts.data, {
+        limit: opts.limit,
+        workers: opts.workers,
+        quiet: opts.quiet || opts.json,
+      });
       if (opts.json) {
         process.stdout.write(
           JSON.stringify({ model: model.name, images: result.images, correct: result.correct, accuracy: result.accuracy }) + '\n',

@@ -31,7 +31,7 @@ export function importCommand(): Command {
         const data = opts.measureAccuracy === true ? undefined : opts.measureAccuracy;
         const result = await evaluateAccuracy(model, data, { quiet: opts.quiet });
         const accuracy: AccuracyRecord = {
-          dataset: `CIFAR-10 test set (${result.source})`,
+          dataset: `CIFAR-10 test set (${basename(result.source)})`,
           images: result.images,
           correct: result.correct,
           top1: result.accuracy,

@@ -1,6 +1,7 @@
 /** Top-1 accuracy of a model on labelled images, in batches on the tfjs WebAssembly backend. */
 import { predictLogits, IMAGE_VALUES } from '../model/forward.js';
 import type { ResNetModel } from '../model/model.js';
+import type { WorkerPool } from '../workers/pool.js';
 
 export interface LabelledImages {
   count: number;
@@ -35,21 +36,34 @@ export function argmaxRows(logits: Float32Array | Float64Array, classes: number)
   return out;
 }
 
+/**
+ * Top-1 accuracy on the first `limit` images, in batches of `batchSize` (default 100). With a worker
+ * pool the batches run in parallel, one per worker; the counts do not depend on the pool size.
+ */
 export async function evaluateAccuracy(
   model: ResNetModel,
   data: LabelledImages,
-  options: { limit?: number; batchSize?: number; onProgress?: (done: number, total: number) => void } = {},
+  options: { limit?: number; batchSize?: number; pool?: WorkerPool; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<AccuracyResult> {
   const total = Math.min(options.limit ?? data.count, data.count);
   const batchSize = options.batchSize ?? 100;
+  const { pool } = options;
   let correct = 0;
-  for (let start = 0; start < total; start += batchSize) {
+  let done = 0;
+  const runBatch = async (start: number): Promise<void> => {
     const end = Math.min(total, start + batchSize);
-    const logits = await predictLogits(model, pixelsOf(data, start, end));
+    const pixels = pixelsOf(data, start, end);
+    const logits = pool
+      ? await pool.run(model, (api, key) => api.predict(key, pixels))
+      : await predictLogits(model, pixels);
     argmaxRows(logits, model.params.numClasses).forEach((p, i) => {
       if (p === data.labels[start + i]) correct++;
     });
-    options.onProgress?.(end, total);
-  }
+    done += end - start;
+    options.onProgress?.(done, total);
+  };
+  const starts = Array.from({ length: Math.ceil(total / batchSize) }, (_, i) => i * batchSize);
+  if (pool) await Promise.all(starts.map(runBatch));
+  else for (const start of starts) await runBatch(start);
   return { images: total, correct, accuracy: total ? correct / total : 0 };
 }

@@ -1,0 +1,112 @@
+/**
+ * A pool of Comlink workers sized to the machine's cores (Node worker_threads or browser Web Workers).
+ * Jobs go to whichever worker is free; a failing job rejects its own promise and `close()` terminates
+ * every worker, so Ctrl-C or an error never leaves threads running.
+ */
+import * as Comlink from 'comlink';
+import { encodeModel } from '../model/format.js';
+import type { ResNetModel } from '../model/model.js';
+import { isNode } from '../util/runtime.js';
+import type { SerializedModel, WorkerApi } from './worker-api.js';
+
+interface PoolWorker {
+  api: Comlink.Remote<WorkerApi>;
+  terminate(): void;
+  models: Set<string>;
+}
+
+/** The number of cores this runtime reports (at least 1). */
+export async function availableCores(): Promise<number> {
+  if (isNode) {
+    const os = await import('node:os');
+    return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  }
+  return Math.max(1, globalThis.navigator?.hardwareConcurrency ?? 1);
+}
+
+async function spawnWorker(): Promise<PoolWorker> {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const url = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url);
+  if (isNode) {
+    const { Worker } = await import('node:worker_threads');
+    const { default: nodeEndpoint } = await import('comlink/dist/esm/node-adapter.mjs');
+    // Running from TypeScript sources (tests, benchmarks): register the tsx loader inside the worker
+    // before importing the TypeScript entry point.
+    const worker = fromSource
+      ? new Worker(
+          `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`,
+          { eval: true },
+        )
+      : new Worker(url);
+    worker.on('error', (err) => process.emitWarning(`pool worker failed: ${err.message}`));
+    worker.unref();
+    return { api: Comlink.wrap<WorkerApi>(nodeEndpoint(worker)), terminate: () => void worker.terminate(), models: new Set() };
+  }
+  const worker = new Worker(url, { type: 'module' });
+  return { api: Comlink.wrap<WorkerApi>(worker), terminate: () => worker.terminate(), models: new Set() };
+}
+
+export class WorkerPool {
+  private readonly idle: PoolWorker[] = [];
+  private readonly waiting: ((w: PoolWorker) => void)[] = [];
+  private readonly serialized = new Map<string, SerializedModel>();
+  private closed = false;
+
+  private constructor(private readonly workers: PoolWorker[]) {
+    this.idle.push(...workers);
+  }
+
+  static async create(size?: number): Promise<WorkerPool> {
+    const count = size ?? (await availableCores());
+    return new WorkerPool(await Promise.all(Array.from({ length: count }, spawnWorker)));
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  private acquire(): Promise<PoolWorker> {
+    if (this.closed) return Promise.reject(new Error('worker pool is closed'));
+    const w = this.idle.pop();
+    return w ? Promise.resolve(w) : new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private releaseWorker(w: PoolWorker): void {
+    const next = this.waiting.shift();
+    if (next) next(w);
+    else this.idle.push(w);
+  }
+
+  /** Make `model` available in the worker that runs a job; returns the key jobs name it by. */
+  private async ensureModel(w: PoolWorker, model: ResNetModel): Promise<string> {
+    const key = model.fingerprint;
+    if (w.models.has(key)) return key;
+    let s = this.serialized.get(key);
+    if (!s) {
+      const { json, weights } = encodeModel(model);
+      s = { json, weights, alpha: model.alpha, beta: model.beta };
+      this.serialized.set(key, s);
+    }
+    await w.api.setModel(key, s);
+    w.models.add(key);
+    return key;
+  }
+
+  /** Run one job on a free worker, with `model` loaded there. */
+  async run<T>(model: ResNetModel, job: (api: Comlink.Remote<WorkerApi>, modelKey: string) => Promise<T>): Promise<T> {
+    const w = await this.acquire();
+    try {
+      return await job(w.api, await this.ensureModel(w, model));
+    } finally {
+      this.releaseWorker(w);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const w of this.workers) {
+      w.api[Comlink.releaseProxy]();
+      w.terminate();
+    }
+  }
+}
