@@ -256,7 +256,6 @@ const MAXITR: i32 = 6;
  */
 function bdsqr<T>(n: i32, d: usize, e: usize, vt: usize, ldvt: i32, ncvt: i32, ut: usize, ldut: i32, ncut: i32): i32 {
   if (n <= 0) return 0;
-  const size = <usize>sizeof<T>();
   let info = 0;
   if (n > 1) info = qrIterate<T>(n, d, e, vt, ldvt, ncvt, ut, ldut, ncut);
   // Make the singular values non-negative (flipping the matching right vector).
@@ -300,8 +299,6 @@ function bdsqr<T>(n: i32, d: usize, e: usize, vt: usize, ldvt: i32, ncvt: i32, u
     }
   }
   return info;
-  // (size is used by callers' arithmetic only)
-  size;
 }
 
 /** The QR iteration proper of bdsqr (n >= 2); leaves signed, unsorted values in d. Returns info. */
@@ -341,7 +338,7 @@ function qrIterate<T>(n: i32, d: usize, e: usize, vt: usize, ldvt: i32, ncvt: i3
   let m = n - 1; // last index of the unconverged part
   let info = 0;
 
-  mainLoop: while (m > 0) {
+  while (m > 0) {
     if (iter >= n) {
       iter -= n;
       iterDivN++;
@@ -353,19 +350,20 @@ function qrIterate<T>(n: i32, d: usize, e: usize, vt: usize, ldvt: i32, ncvt: i3
     // Find the unreduced block ll..m: e[ll..m-1] nonzero, e[ll-1] negligible.
     smax = abs<T>(getAt<T>(d, m));
     let ll = 0;
+    let bottomConverged = false;
     for (let k = m - 1; k >= 0; k--) {
       const abss = abs<T>(getAt<T>(d, k)), abse = abs<T>(getAt<T>(e, k));
       if (abse <= thresh || abse == 0) {
         setAt<T>(e, k, <T>0);
-        if (k == m - 1) {
-          // Bottom singular value converged.
-          m--;
-          continue mainLoop;
-        }
+        bottomConverged = k == m - 1;
         ll = k + 1;
         break;
       }
       smax = max<T>(smax, max<T>(abss, abse));
+    }
+    if (bottomConverged) {
+      m--;
+      continue;
     }
     if (ll == m - 1) {
       // 2 x 2 block: solve it directly.
@@ -384,7 +382,8 @@ function qrIterate<T>(n: i32, d: usize, e: usize, vt: usize, ldvt: i32, ncvt: i3
     }
     // Convergence tests (relative): first the standard test at the far end, then the Demmel-Kahan
     // recurrence along the block, which also yields smin, an estimate of the smallest singular value.
-    let smin: T;
+    let smin: T = <T>0;
+    let split = false;
     if (idir == 1) {
       if (abs<T>(getAt<T>(e, m - 1)) <= tol * abs<T>(getAt<T>(d, m))) {
         setAt<T>(e, m - 1, <T>0);
@@ -395,7 +394,8 @@ function qrIterate<T>(n: i32, d: usize, e: usize, vt: usize, ldvt: i32, ncvt: i3
       for (let k = ll; k < m; k++) {
         if (abs<T>(getAt<T>(e, k)) <= tol * mu) {
           setAt<T>(e, k, <T>0);
-          continue mainLoop;
+          split = true;
+          break;
         }
         mu = abs<T>(getAt<T>(d, k + 1)) * (mu / (mu + abs<T>(getAt<T>(e, k))));
         smin = min<T>(smin, mu);
@@ -410,12 +410,14 @@ function qrIterate<T>(n: i32, d: usize, e: usize, vt: usize, ldvt: i32, ncvt: i3
       for (let k = m - 1; k >= ll; k--) {
         if (abs<T>(getAt<T>(e, k)) <= tol * mu) {
           setAt<T>(e, k, <T>0);
-          continue mainLoop;
+          split = true;
+          break;
         }
         mu = abs<T>(getAt<T>(d, k)) * (mu / (mu + abs<T>(getAt<T>(e, k))));
         smin = min<T>(smin, mu);
       }
     }
+    if (split) continue;
     oldll = ll;
     oldm = m;
     // Shift: zero when a shifted step could spoil the relative accuracy of the smallest value

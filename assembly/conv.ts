@@ -19,12 +19,19 @@
  *     channel plane (C x (H+2) x (W+2) pixels), so every 3x3 window is in bounds.
  * A convolution is then a gather: each output pixel is sum_t w_t * in[base + offset_t] over a list of
  * taps (input channel, row, column) whose byte offsets are tabulated once per call; the micro-kernels
- * keep NV accumulators in registers and issue one splat + NV (load, mul, add) per tap. WASM SIMD has no
- * fused multiply-add (without relaxed-simd), so products are rounded before they are added.
+ * keep NV accumulators in registers and issue one splat + NV (load, mul, add) per tap. When the source
+ * is known to be zero on a mask (ReLU derivative 0 upstream), each pixel's tap list is first
+ * compacted to the active taps, which halves the work again. Masks are never branched on per pixel
+ * (random masks would mispredict half the time): channel and tap lists are built branch-free.
+ * WASM SIMD has no fused multiply-add (without relaxed-simd), so products are rounded before they
+ * are added; the kernels run near the mul+add issue limit (~1.5 v128 mul+add pairs per cycle).
  *
  * Accuracy: every output value is a sum of at most 9*C_in products (9*C_out for W^T) accumulated in
- * working precision in a fixed order, so |computed - exact| <= gamma_{9C} * sum |w| |x|, gamma_m ~ m*eps
- * (in practice ~sqrt(m)*eps). Results do not depend on k or on how the block is split into panels.
+ * working precision, so |computed - exact| <= gamma_{9C} * sum |w| |x|, gamma_m ~ m*eps (in practice
+ * ~sqrt(m)*eps). The order of summation is the tap order (input channel, kernel row, kernel column)
+ * for panels of 4 and 8 registers; the narrow panels used for the last few vectors of a block (and
+ * for k = 1) sum in 2 or 4 interleaved partial sums, so a vector's result may differ in the last bits
+ * with its position in the block.
  *
  * The exported `convPanel*` routines expose the panel layout to the residual-unit operator (unit.ts)
  * and to other WASM code; they take the element size (8 or 4) instead of a type suffix so that the
@@ -62,11 +69,20 @@ export function conv3x3OutputSize(size: i32, stride: i32): i32 {
 }
 
 /**
+ * Byte distance between consecutive channel planes of a panel: (h+2) x (w+2) padded pixels of
+ * `pixelBytes` each. (Padding planes to odd cache-line counts against L1 set aliasing was tried and
+ * measured no difference.)
+ */
+export function convPanelPlaneBytes(h: i32, w: i32, pixelBytes: i32): usize {
+  return <usize>(h + 2) * <usize>(w + 2) * <usize>pixelBytes;
+}
+
+/**
  * Bytes of a panel holding `c` channels of `h` x `w` pixels (plus the one-pixel zero border) with
  * `pixelBytes` (= 16*NV) bytes per pixel.
  */
 export function convPanelBytes(c: i32, h: i32, w: i32, pixelBytes: i32): usize {
-  return <usize>c * <usize>(h + 2) * <usize>(w + 2) * <usize>pixelBytes;
+  return <usize>c * convPanelPlaneBytes(h, w, pixelBytes);
 }
 
 /**
@@ -84,7 +100,7 @@ export function convPanelVectors(columns: i32, elementSize: i32): i32 {
 export function convPanelZeroBorder(panel: usize, c: i32, h: i32, w: i32, pixelBytes: i32): void {
   const pix = <usize>pixelBytes;
   const rowBytes = <usize>(w + 2) * pix;
-  const planeBytes = <usize>(h + 2) * rowBytes;
+  const planeBytes = convPanelPlaneBytes(h, w, pixelBytes);
   for (let ch = 0; ch < c; ch++) {
     const plane = panel + <usize>ch * planeBytes;
     memory.fill(plane, 0, rowBytes);
@@ -97,64 +113,143 @@ export function convPanelZeroBorder(panel: usize, c: i32, h: i32, w: i32, pixelB
   }
 }
 
+// 4x4 (f32) and 2x2 (f64) register transposes: lane i of output j = lane j of input i. They turn L
+// consecutive values of L vectors into L pixels' worth of lanes (pack) and back (unpack).
+@inline function transpose4a(r0: v128, r1: v128): v128 { return v128.shuffle<i32>(r0, r1, 0, 4, 1, 5); }
+@inline function transpose4b(r0: v128, r1: v128): v128 { return v128.shuffle<i32>(r0, r1, 2, 6, 3, 7); }
+@inline function low64(a: v128, b: v128): v128 { return v128.shuffle<i64>(a, b, 0, 2); }
+@inline function high64(a: v128, b: v128): v128 { return v128.shuffle<i64>(a, b, 1, 3); }
+
+/** The v128 `v` where mask byte m is nonzero, else zero. */
+@inline function keepIf(v: v128, m: usize): v128 {
+  return load<u8>(m) != 0 ? v : vzero();
+}
+
 /**
  * Pack vectors col0 .. col0+columns-1 of a vector-major block (each of length c*h*w) into the
  * interior of a panel; panel lanes past `columns` are zero. With `mask` != 0 (u8, length c*h*w,
  * nonzero = keep) masked-out values are stored as zero, which applies diag(mask) on the way in.
+ * Each v128 of a pixel is filled by an in-register transpose of L = 16/sizeof(T) source vectors
+ * times L consecutive pixels; ragged image widths finish with scalar code.
  */
 function packPanel<T>(
   src: usize, col0: i32, columns: i32, c: i32, h: i32, w: i32, pixelBytes: i32, mask: usize, panel: usize,
 ): void {
   const size = <usize>sizeof<T>();
+  const L = 16 / <i32>size;
   const pix = <usize>pixelBytes;
-  const lanes = <i32>(pix / size);
+  const groups = pixelBytes >> 4;
   const n = <usize>c * <usize>h * <usize>w;
   const rowBytes = <usize>(w + 2) * pix;
-  const planeBytes = <usize>(h + 2) * rowBytes;
-  // One image row (c, y) at a time: the panel row segment (w*pix bytes) stays in L1 while the lanes
-  // are filled from `columns` sequential source streams.
+  const planeBytes = convPanelPlaneBytes(h, w, pixelBytes);
+  const zero = vzero();
   for (let ch = 0; ch < c; ch++) {
     for (let y = 0; y < h; y++) {
       const seg = panel + <usize>ch * planeBytes + <usize>(y + 1) * rowBytes + pix;
       const j0 = (<usize>ch * <usize>h + <usize>y) * <usize>w;
-      for (let col = 0; col < lanes; col++) {
-        const d = seg + <usize>col * size;
-        if (col < columns) {
-          const s = src + (<usize>(col0 + col) * n + j0) * size;
-          if (mask == 0) {
-            for (let x = 0; x < w; x++) store<T>(d + <usize>x * pix, load<T>(s + <usize>x * size));
-          } else {
-            const m = mask + j0;
-            for (let x = 0; x < w; x++) {
-              const v = load<T>(s + <usize>x * size);
-              store<T>(d + <usize>x * pix, load<u8>(m + <usize>x) != 0 ? v : <T>0);
+      const m = mask + j0;
+      for (let g = 0; g < groups; g++) {
+        const c0 = g * L;
+        const dg = seg + (<usize>g << 4);
+        // Source rows of this group's L columns; 0 marks a column past the block (zero lanes).
+        const s0 = c0 < columns ? src + (<usize>(col0 + c0) * n + j0) * size : 0;
+        const s1 = c0 + 1 < columns ? src + (<usize>(col0 + c0 + 1) * n + j0) * size : 0;
+        const s2 = L == 4 && c0 + 2 < columns ? src + (<usize>(col0 + c0 + 2) * n + j0) * size : 0;
+        const s3 = L == 4 && c0 + 3 < columns ? src + (<usize>(col0 + c0 + 3) * n + j0) * size : 0;
+        let x = 0;
+        for (; x + L <= w; x += L) {
+          const off = <usize>x * size;
+          const r0 = s0 ? v128.load(s0 + off) : zero;
+          const r1 = s1 ? v128.load(s1 + off) : zero;
+          const d = dg + <usize>x * pix;
+          if (sizeof<T>() == 8) {
+            let p0 = low64(r0, r1), p1 = high64(r0, r1);
+            if (mask) {
+              p0 = keepIf(p0, m + <usize>x);
+              p1 = keepIf(p1, m + <usize>x + 1);
             }
+            v128.store(d, p0);
+            v128.store(d + pix, p1);
+          } else {
+            const r2 = s2 ? v128.load(s2 + off) : zero;
+            const r3 = s3 ? v128.load(s3 + off) : zero;
+            const t0 = transpose4a(r0, r1), t1 = transpose4b(r0, r1);
+            const t2 = transpose4a(r2, r3), t3 = transpose4b(r2, r3);
+            let p0 = low64(t0, t2), p1 = high64(t0, t2), p2 = low64(t1, t3), p3 = high64(t1, t3);
+            if (mask) {
+              p0 = keepIf(p0, m + <usize>x);
+              p1 = keepIf(p1, m + <usize>x + 1);
+              p2 = keepIf(p2, m + <usize>x + 2);
+              p3 = keepIf(p3, m + <usize>x + 3);
+            }
+            v128.store(d, p0);
+            v128.store(d + pix, p1);
+            v128.store(d + 2 * pix, p2);
+            v128.store(d + 3 * pix, p3);
           }
-        } else {
-          for (let x = 0; x < w; x++) store<T>(d + <usize>x * pix, <T>0);
+        }
+        for (; x < w; x++) {
+          const keep = mask == 0 || load<u8>(m + <usize>x) != 0;
+          for (let l = 0; l < L; l++) {
+            const col = c0 + l;
+            let v = <T>0;
+            if (keep && col < columns) v = load<T>(src + (<usize>(col0 + col) * n + j0 + <usize>x) * size);
+            store<T>(dg + <usize>x * pix + <usize>l * size, v);
+          }
         }
       }
     }
   }
 }
 
-/** Unpack the first `columns` lanes of a panel's interior into vectors col0.. of a vector-major block. */
+/**
+ * Unpack the first `columns` lanes of a panel's interior into vectors col0.. of a vector-major block
+ * (the inverse transposes of packPanel).
+ */
 function unpackPanel<T>(
   panel: usize, c: i32, h: i32, w: i32, pixelBytes: i32, col0: i32, columns: i32, dst: usize,
 ): void {
   const size = <usize>sizeof<T>();
+  const L = 16 / <i32>size;
   const pix = <usize>pixelBytes;
+  const groups = min(pixelBytes >> 4, (columns + L - 1) / L);
   const n = <usize>c * <usize>h * <usize>w;
   const rowBytes = <usize>(w + 2) * pix;
-  const planeBytes = <usize>(h + 2) * rowBytes;
+  const planeBytes = convPanelPlaneBytes(h, w, pixelBytes);
   for (let ch = 0; ch < c; ch++) {
     for (let y = 0; y < h; y++) {
       const seg = panel + <usize>ch * planeBytes + <usize>(y + 1) * rowBytes + pix;
       const j0 = (<usize>ch * <usize>h + <usize>y) * <usize>w;
-      for (let col = 0; col < columns; col++) {
-        const s = seg + <usize>col * size;
-        const d = dst + (<usize>(col0 + col) * n + j0) * size;
-        for (let x = 0; x < w; x++) store<T>(d + <usize>x * size, load<T>(s + <usize>x * pix));
+      for (let g = 0; g < groups; g++) {
+        const c0 = g * L;
+        const sg = seg + (<usize>g << 4);
+        const d0 = dst + (<usize>(col0 + c0) * n + j0) * size;
+        const d1 = c0 + 1 < columns ? d0 + n * size : 0;
+        const d2 = L == 4 && c0 + 2 < columns ? d0 + 2 * n * size : 0;
+        const d3 = L == 4 && c0 + 3 < columns ? d0 + 3 * n * size : 0;
+        let x = 0;
+        for (; x + L <= w; x += L) {
+          const off = <usize>x * size;
+          const s = sg + <usize>x * pix;
+          const p0 = v128.load(s), p1 = v128.load(s + pix);
+          if (sizeof<T>() == 8) {
+            v128.store(d0 + off, low64(p0, p1));
+            if (d1) v128.store(d1 + off, high64(p0, p1));
+          } else {
+            const p2 = v128.load(s + 2 * pix), p3 = v128.load(s + 3 * pix);
+            const t0 = transpose4a(p0, p1), t1 = transpose4b(p0, p1);
+            const t2 = transpose4a(p2, p3), t3 = transpose4b(p2, p3);
+            v128.store(d0 + off, low64(t0, t2));
+            if (d1) v128.store(d1 + off, high64(t0, t2));
+            if (d2) v128.store(d2 + off, low64(t1, t3));
+            if (d3) v128.store(d3 + off, high64(t1, t3));
+          }
+        }
+        for (; x < w; x++) {
+          for (let l = 0; l < L && c0 + l < columns; l++) {
+            store<T>(d0 + (<usize>l * n + <usize>x) * size, load<T>(sg + <usize>x * pix + <usize>l * size));
+          }
+        }
       }
     }
   }
@@ -195,7 +290,7 @@ function buildTaps(
   taps: usize, maskOffsets: usize, channels: i32, h: i32, w: i32, pix: usize, elementSize: usize,
   rows: i32, cols: i32,
 ): i32 {
-  const rowBytes = <usize>(w + 2) * pix, planeBytes = <usize>(h + 2) * rowBytes;
+  const rowBytes = <usize>(w + 2) * pix, planeBytes = convPanelPlaneBytes(h, w, <i32>pix);
   const maskRow = <usize>(w + 2), maskPlane = <usize>(h + 2) * maskRow;
   let t: usize = 0;
   for (let ch = 0; ch < channels; ch++) {
@@ -392,8 +487,8 @@ function gather1<T>(count: i32, list: usize, weights: usize, base: usize, dst: u
  * where window(y, x) is the padded source pixel (srcY0 + i*srcDY, srcX0 + j*srcDX) of channel 0.
  * dst is a padded panel of dstC x dstH x dstW; only the visited interior pixels are written.
  * With srcMask != 0 (padded u8 mask of the source, convPadMask) the taps whose source pixel is
- * masked out are dropped from each pixel's list first: they would add exact zeros, so the result is
- * the same (bit for bit) with less work.
+ * masked out are dropped from each pixel's list first: they would only add exact zeros, so the
+ * values are unchanged and the work drops with the mask's density.
  */
 function gatherConv<T>(
   nv: i32, src: usize, srcRowBytes: usize, taps: usize, maskOffsets: usize, nTaps: i32, weights: usize,
@@ -402,11 +497,13 @@ function gatherConv<T>(
 ): void {
   const pix = <usize>nv << 4;
   const dstRowBytes = <usize>(dstW + 2) * pix;
-  const dstPlaneBytes = <usize>(dstH + 2) * dstRowBytes;
+  const dstPlaneBytes = convPanelPlaneBytes(dstH, dstW, nv << 4);
   const weightStride = <usize>nTaps * sizeof<T>();
   const maskPlane = <usize>dstH * <usize>dstW;
   const zero = vzero();
   const compact = srcMask ? heap.alloc(<usize>nTaps << 3) : 0;
+  const activeList = heap.alloc(<usize>dstC << 2);
+  const inactiveList = heap.alloc(<usize>dstC << 2);
   for (let i = 0, y = y0; y < dstH; i++, y += yStep) {
     const sy = srcY0 + i * srcDY;
     const srcRow = src + <usize>sy * srcRowBytes;
@@ -426,24 +523,45 @@ function gatherConv<T>(
         list = compact;
         count = <i32>c;
       }
-      let d = dst + <usize>(y + 1) * dstRowBytes + <usize>(x + 1) * pix;
-      let m = dstMask + <usize>y * <usize>dstW + <usize>x;
-      let w = weights;
-      for (let co = 0; co < dstC; co++) {
-        if (dstMask == 0 || load<u8>(m) != 0) {
+      const d0 = dst + <usize>(y + 1) * dstRowBytes + <usize>(x + 1) * pix;
+      if (dstMask == 0) {
+        let d = d0, w = weights;
+        for (let co = 0; co < dstC; co++, d += dstPlaneBytes, w += weightStride) {
           if (nv == 8) gather8<T>(count, list, w, base, d);
           else if (nv == 4) gather4<T>(count, list, w, base, d);
           else if (nv == 2) gather2<T>(count, list, w, base, d);
           else gather1<T>(count, list, w, base, d);
-        } else {
+        }
+      } else {
+        // Split the channels into active and masked-out lists without branching on the mask (a
+        // random mask would mispredict half the time); zero the masked-out ones, compute the rest.
+        const m = dstMask + <usize>y * <usize>dstW + <usize>x;
+        let active: usize = 0, inactive: usize = 0;
+        for (let co = 0; co < dstC; co++) {
+          const on = <usize>(load<u8>(m + <usize>co * maskPlane) != 0);
+          store<i32>(activeList + (active << 2), co);
+          store<i32>(inactiveList + (inactive << 2), co);
+          active += on;
+          inactive += 1 - on;
+        }
+        for (let a: usize = 0; a < inactive; a++) {
+          const d = d0 + <usize>load<i32>(inactiveList + (a << 2)) * dstPlaneBytes;
           for (let r: usize = 0; r < pix; r += 16) v128.store(d + r, zero);
         }
-        d += dstPlaneBytes;
-        m += maskPlane;
-        w += weightStride;
+        for (let a: usize = 0; a < active; a++) {
+          const co = <usize>load<i32>(activeList + (a << 2));
+          const w = weights + co * weightStride;
+          const dc = d0 + co * dstPlaneBytes;
+          if (nv == 8) gather8<T>(count, list, w, base, dc);
+          else if (nv == 4) gather4<T>(count, list, w, base, dc);
+          else if (nv == 2) gather2<T>(count, list, w, base, dc);
+          else gather1<T>(count, list, w, base, dc);
+        }
       }
     }
   }
+  heap.free(inactiveList);
+  heap.free(activeList);
   if (compact) heap.free(compact);
 }
 

@@ -1,0 +1,379 @@
+/**
+ * Dense singular value decomposition on the SIMD WebAssembly kernels (assembly/householder.ts,
+ * bidiagonal.ts, tridiagonal.ts, blas.ts).
+ *
+ *   svdValues(a, rows, cols, options?)  -> singular values, descending (min(rows, cols) of them)
+ *   svd(a, rows, cols, options?)        -> { s, u, vt }, the thin SVD a = u * diag(s) * vt
+ *
+ * `a` is row-major; Float64Array input runs in f64 and returns Float64Arrays, Float32Array input runs
+ * in f32 and returns Float32Arrays.
+ *
+ * Routes (values):
+ * - 'bidiagonal': Householder bidiagonalization (blocked, gebrd) then the Golub-Kahan/Demmel-Kahan QR
+ *   iteration (bdsqr). Backward stable: every computed value is within about p(n)*eps*s_max of the
+ *   exact one (absolute), where eps = 2^-53 (f64) or 2^-24 (f32) and p(n) a small multiple of
+ *   max(rows, cols); in practice errors are a few units of max(rows, cols)*eps*s_max.
+ * - 'gram': forms the smaller Gram matrix G (A^T A or A A^T, one lower-triangle GEMM), reduces it to
+ *   tridiagonal form (sytrd), takes its eigenvalues (sterf) and square roots (tiny negative
+ *   eigenvalues from rounding are clamped to 0). About 2-3x less work than 'bidiagonal' for square
+ *   matrices, but squaring costs accuracy: the absolute error of a singular value s is about
+ *   c*n*eps*s_max^2 / s (so s_max itself is as accurate as on the other route, while values below
+ *   sqrt(n*eps)*s_max, ~1e-7*s_max in f64 and ~3e-3*s_max in f32, can be all noise, typically
+ *   returned as 0 or as a value of order sqrt(n*eps)*s_max).
+ * - 'auto' (default): 'gram' only when values alone are asked for and min(rows, cols) >= 3000
+ *   (GRAM_AUTO_MIN), where it saves the most time; otherwise 'bidiagonal'. svd() (vectors) always uses
+ *   'bidiagonal'; asking svd() for 'gram' is an InputError.
+ *
+ * Exactly-zero rows and columns are dropped before reducing (each contributes a zero singular value,
+ * appended at the end); for svd() the matching singular vectors are completed with unit vectors of
+ * the dropped rows/columns and, where those do not suffice, with extra columns of the Householder
+ * factor, so u and vt stay orthonormal.
+ *
+ * WASM memory: the input is copied once (only its non-zero rows and columns, transposed when wide so
+ * that the kernels always see a tall matrix); every allocation is released before returning, also on
+ * errors.
+ */
+import { InputError } from '../util/errors.js';
+import { loadKernels, type Kernels } from '../wasm/kernels.js';
+
+export type SvdRoute = 'auto' | 'bidiagonal' | 'gram';
+
+export interface SvdOptions {
+  /** Algorithm for singular values; see the module comment. Default 'auto'. */
+  route?: SvdRoute;
+  /** Kernel instance to run on (default: the process-wide `loadKernels()`). */
+  kernels?: Kernels;
+}
+
+export interface SvdResult<A extends Float64Array | Float32Array> {
+  /** Singular values, descending, non-negative (min(rows, cols) of them). */
+  s: A;
+  /** Left singular vectors: rows x k, row-major, orthonormal columns (k = min(rows, cols)). */
+  u: A;
+  /** Right singular vectors transposed: k x cols, row-major, orthonormal rows. */
+  vt: A;
+}
+
+/** 'auto' switches values-only problems to the Gram route from this min(rows, cols) on. */
+export const GRAM_AUTO_MIN = 3000;
+
+type FloatArray = Float64Array | Float32Array;
+
+/** Singular values of the rows x cols row-major matrix `a`, descending. */
+export function svdValues(a: Float64Array, rows: number, cols: number, options?: SvdOptions): Promise<Float64Array>;
+export function svdValues(a: Float32Array, rows: number, cols: number, options?: SvdOptions): Promise<Float32Array>;
+export async function svdValues(a: FloatArray, rows: number, cols: number, options: SvdOptions = {}): Promise<FloatArray> {
+  const input = inspect(a, rows, cols);
+  const route = chooseRoute(options.route, input, false);
+  const kernels = options.kernels ?? (await loadKernels());
+  return route === 'gram' ? gramValues(kernels, input) : bidiagonalSvd(kernels, input, false).s;
+}
+
+/** Thin SVD of the rows x cols row-major matrix `a`: a = u * diag(s) * vt. */
+export function svd(a: Float64Array, rows: number, cols: number, options?: SvdOptions): Promise<SvdResult<Float64Array>>;
+export function svd(a: Float32Array, rows: number, cols: number, options?: SvdOptions): Promise<SvdResult<Float32Array>>;
+export async function svd(a: FloatArray, rows: number, cols: number, options: SvdOptions = {}): Promise<SvdResult<FloatArray>> {
+  const input = inspect(a, rows, cols);
+  chooseRoute(options.route, input, true);
+  const kernels = options.kernels ?? (await loadKernels());
+  return bidiagonalSvd(kernels, input, true) as SvdResult<FloatArray>;
+}
+
+// -------------------------------------------------------------------------------------------------
+// Input checks and the zero-row/column scan
+
+interface Inspected {
+  a: FloatArray;
+  f64: boolean;
+  rows: number;
+  cols: number;
+  /** Indices of rows / columns with at least one non-zero entry, ascending. */
+  keptRows: Int32Array;
+  keptCols: Int32Array;
+  /** Largest |entry|. */
+  amax: number;
+}
+
+function inspect(a: FloatArray, rows: number, cols: number): Inspected {
+  if (!(a instanceof Float64Array) && !(a instanceof Float32Array)) {
+    throw new InputError('svd: the matrix must be a Float64Array or Float32Array (row-major)');
+  }
+  if (!Number.isInteger(rows) || rows <= 0) throw new InputError(`svd: rows must be a positive integer, got ${rows}`);
+  if (!Number.isInteger(cols) || cols <= 0) throw new InputError(`svd: cols must be a positive integer, got ${cols}`);
+  if (a.length !== rows * cols) {
+    throw new InputError(`svd: the matrix has ${a.length} entries but rows*cols = ${rows}*${cols} = ${rows * cols}`);
+  }
+  const rowUsed = new Uint8Array(rows);
+  const colUsed = new Uint8Array(cols);
+  let amax = 0;
+  for (let i = 0; i < rows; i++) {
+    const base = i * cols;
+    for (let j = 0; j < cols; j++) {
+      const v = a[base + j];
+      if (v !== 0) {
+        if (!Number.isFinite(v)) {
+          throw new InputError(`svd: the matrix has ${v} at index ${base + j} (row ${i}, column ${j}); entries must be finite`);
+        }
+        rowUsed[i] = 1;
+        colUsed[j] = 1;
+        const m = Math.abs(v);
+        if (m > amax) amax = m;
+      }
+    }
+  }
+  return { a, f64: a instanceof Float64Array, rows, cols, keptRows: indicesOf(rowUsed), keptCols: indicesOf(colUsed), amax };
+}
+
+/**
+ * Power of two to multiply the matrix by before reducing, so that nothing overflows or underflows on
+ * the way (exact, except for entries that fall below the subnormal range relative to the largest,
+ * which are far below eps * ||A|| anyway). The Gram route squares the matrix, so it always brings the
+ * largest entry into [1, 2); the bidiagonal route only when the largest entry is outside
+ * [2^-limit, 2^limit] (limit 256 in f64, 16 in f32), as LAPACK's gesvd does.
+ */
+function scaleFor(input: Inspected, gram: boolean): number {
+  const { amax, f64 } = input;
+  if (amax === 0) return 1;
+  const exponent = Math.floor(Math.log2(amax));
+  const limit = f64 ? 256 : 16;
+  if (!gram && exponent >= -limit && exponent <= limit) return 1;
+  return Math.pow(2, -exponent);
+}
+
+function indicesOf(used: Uint8Array): Int32Array {
+  let count = 0;
+  for (let i = 0; i < used.length; i++) count += used[i];
+  const out = new Int32Array(count);
+  for (let i = 0, k = 0; i < used.length; i++) if (used[i]) out[k++] = i;
+  return out;
+}
+
+function chooseRoute(route: SvdRoute | undefined, input: Inspected, vectors: boolean): 'bidiagonal' | 'gram' {
+  const r = route ?? 'auto';
+  if (r !== 'auto' && r !== 'bidiagonal' && r !== 'gram') {
+    throw new InputError(`svd: route must be 'auto', 'bidiagonal' or 'gram', got ${String(route)}`);
+  }
+  if (vectors) {
+    if (r === 'gram') throw new InputError(`svd: route 'gram' gives singular values only; use svdValues or route 'bidiagonal'`);
+    return 'bidiagonal';
+  }
+  if (r === 'auto') return Math.min(input.rows, input.cols) >= GRAM_AUTO_MIN ? 'gram' : 'bidiagonal';
+  return r;
+}
+
+// -------------------------------------------------------------------------------------------------
+// Typed access to the kernels by precision
+
+interface Precision {
+  bytes: number;
+  make(n: number): FloatArray;
+  view(k: Kernels, ptr: number, n: number): FloatArray;
+  gebrd(m: number, n: number, a: number, lda: number, d: number, e: number, tq: number, tp: number): void;
+  orgbrQt(m: number, n: number, nq: number, a: number, lda: number, tq: number, qt: number, ldqt: number): void;
+  orgbrP(n: number, a: number, lda: number, tp: number, pt: number, ldpt: number): void;
+  bdsqr(n: number, d: number, e: number, vt: number, ldvt: number, ncvt: number, ut: number, ldut: number, ncut: number): number;
+  gemmLower(ta: number, tb: number, n: number, k: number, alpha: number, a: number, lda: number, b: number, ldb: number, beta: number, c: number, ldc: number): void;
+  sytrd(n: number, a: number, lda: number, d: number, e: number, tau: number): void;
+  sterf(n: number, d: number, e: number, descending: number): number;
+  transpose(m: number, n: number, a: number, lda: number, b: number, ldb: number): void;
+}
+
+function precisionOf(k: Kernels, f64: boolean): Precision {
+  const x = k.exports;
+  const suffix = f64 ? 'F64' : 'F32';
+  const fn = (name: string) => {
+    const f = x[name + suffix];
+    if (typeof f !== 'function') throw new Error(`WASM kernels lack ${name}${suffix} (rebuild with "npm run build:wasm")`);
+    return f;
+  };
+  return {
+    bytes: f64 ? 8 : 4,
+    make: (n) => (f64 ? new Float64Array(n) : new Float32Array(n)),
+    view: (kk, ptr, n) => (f64 ? kk.f64(ptr, n) : kk.f32(ptr, n)),
+    gebrd: fn('gebrd'),
+    orgbrQt: fn('orgbrQt'),
+    orgbrP: fn('orgbrP'),
+    bdsqr: fn('bdsqr'),
+    gemmLower: fn('gemmLower'),
+    sytrd: fn('sytrd'),
+    sterf: fn('sterf'),
+    transpose: fn('transpose'),
+  };
+}
+
+/** Allocations of one call, released together. */
+class Scratch {
+  private readonly pointers: number[] = [];
+  constructor(
+    readonly kernels: Kernels,
+    readonly bytesPer: number,
+  ) {}
+  alloc(count: number): number {
+    const ptr = this.kernels.allocBytes(Math.max(1, count) * this.bytesPer);
+    this.pointers.push(ptr);
+    return ptr;
+  }
+  releaseAll(): void {
+    for (const p of this.pointers.splice(0)) this.kernels.release(p);
+  }
+}
+
+/**
+ * Copy the kept rows/columns of a, times `scale`, into WASM memory: as is (tall, p = kept rows) or
+ * transposed (wide input, p = kept columns), so that the copy is p x q with p >= q.
+ */
+function copyCompacted(view: FloatArray, input: Inspected, transposed: boolean, scale: number): void {
+  const { a, cols, keptRows, keptCols } = input;
+  const allCols = keptCols.length === cols;
+  if (!transposed) {
+    const q = keptCols.length;
+    for (let r = 0; r < keptRows.length; r++) {
+      const src = keptRows[r] * cols;
+      if (allCols && scale === 1) view.set(a.subarray(src, src + cols), r * q);
+      else for (let c = 0; c < q; c++) view[r * q + c] = a[src + keptCols[c]] * scale;
+    }
+    return;
+  }
+  // Transposed copy in 64 x 64 tiles to stay cache friendly on both sides.
+  const m = keptRows.length, n = keptCols.length;
+  const TILE = 64;
+  for (let r0 = 0; r0 < m; r0 += TILE) {
+    const r1 = Math.min(m, r0 + TILE);
+    for (let c0 = 0; c0 < n; c0 += TILE) {
+      const c1 = Math.min(n, c0 + TILE);
+      for (let r = r0; r < r1; r++) {
+        const src = keptRows[r] * cols;
+        for (let c = c0; c < c1; c++) view[c * m + r] = a[src + keptCols[c]] * scale;
+      }
+    }
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+// The routes
+
+function gramValues(kernels: Kernels, input: Inspected): FloatArray {
+  const P = precisionOf(kernels, input.f64);
+  const k = Math.min(input.rows, input.cols);
+  const m = input.keptRows.length, n = input.keptCols.length;
+  const s = P.make(k);
+  if (m === 0 || n === 0) return s;
+  const scratch = new Scratch(kernels, P.bytes);
+  try {
+    const scale = scaleFor(input, true);
+    const a = scratch.alloc(m * n);
+    copyCompacted(P.view(kernels, a, m * n), input, false, scale);
+    // G = A^T A (n x n) when tall, A A^T (m x m) when wide; lower triangle only.
+    const g = Math.min(m, n);
+    const gram = scratch.alloc(g * g);
+    if (m >= n) P.gemmLower(1, 0, n, m, 1, a, n, a, n, 0, gram, n);
+    else P.gemmLower(0, 1, m, n, 1, a, n, a, n, 0, gram, m);
+    const d = scratch.alloc(g), e = scratch.alloc(g), tau = scratch.alloc(g);
+    P.sytrd(g, gram, g, d, e, tau);
+    const info = P.sterf(g, d, e, 1);
+    if (info !== 0) throw new Error(`svd (gram route): tridiagonal eigenvalue iteration did not converge (${info} off-diagonals left)`);
+    const eig = P.view(kernels, d, g);
+    for (let i = 0; i < g; i++) s[i] = eig[i] > 0 ? Math.sqrt(eig[i]) / scale : 0;
+    return s;
+  } finally {
+    scratch.releaseAll();
+  }
+}
+
+function bidiagonalSvd(kernels: Kernels, input: Inspected, vectors: boolean): SvdResult<FloatArray> {
+  const P = precisionOf(kernels, input.f64);
+  const { rows, cols, keptRows, keptCols } = input;
+  const k = Math.min(rows, cols);
+  const mk = keptRows.length, nk = keptCols.length;
+  const kk = Math.min(mk, nk); // singular values that can be non-zero
+  const s = P.make(k);
+  const u = vectors ? P.make(rows * k) : P.make(0);
+  const vt = vectors ? P.make(k * cols) : P.make(0);
+  // The kernels work on a tall p x q copy: A' itself, or its transpose when A' is wide.
+  const transposed = mk < nk;
+  const p = transposed ? nk : mk, q = kk;
+  const scratch = new Scratch(kernels, P.bytes);
+  try {
+    if (kk > 0) {
+      const scale = scaleFor(input, false);
+      const w = scratch.alloc(p * q);
+      copyCompacted(P.view(kernels, w, p * q), input, transposed, scale);
+      const d = scratch.alloc(q), e = scratch.alloc(q), tauq = scratch.alloc(q), taup = scratch.alloc(q);
+      P.gebrd(p, q, w, q, d, e, tauq, taup);
+      if (!vectors) {
+        const info = P.bdsqr(q, d, e, 0, 1, 0, 0, 1, 0);
+        if (info !== 0) throw new Error(`svd: bidiagonal QR iteration did not converge (${info} superdiagonals left)`);
+        setScaled(s, P.view(kernels, d, q), scale);
+        return { s, u, vt };
+      }
+      // Extra rows of Q^T complete the long side's vectors where the dropped rows/columns do not.
+      const needed = k - kk;
+      const unitOnLongSide = transposed ? cols - nk : rows - mk;
+      const extra = Math.min(p - q, Math.max(0, needed - unitOnLongSide));
+      const nq = q + extra;
+      const qt = scratch.alloc(nq * p), pt = scratch.alloc(q * q);
+      P.orgbrQt(p, q, nq, w, q, tauq, qt, p);
+      P.orgbrP(q, w, q, taup, pt, q);
+      const info = P.bdsqr(q, d, e, pt, q, q, qt, p, p);
+      if (info !== 0) throw new Error(`svd: bidiagonal QR iteration did not converge (${info} superdiagonals left)`);
+      setScaled(s, P.view(kernels, d, q), scale);
+      // W = Qt[0:q]^T S Pt. Not transposed: A' = W, so U' = Qt[0:q]^T (mk x q) and VT' = Pt.
+      // Transposed: A' = W^T = Pt^T S Qt[0:q], so U' = Pt^T (mk x q) and VT' = Qt[0:q] (q x nk).
+      // U' is formed by a WASM transpose into w (p x q, no longer needed), then copied row by row.
+      if (!transposed) P.transpose(q, p, qt, p, w, q);
+      else P.transpose(q, q, pt, q, w, q);
+      const uView = P.view(kernels, w, mk * q);
+      const vSource = P.view(kernels, transposed ? qt : pt, q * (transposed ? p : q));
+      const vStride = transposed ? p : q;
+      for (let i = 0; i < mk; i++) {
+        const row = uView.subarray(i * q, i * q + q);
+        if (q === k) u.set(row, keptRows[i] * k);
+        else for (let j = 0; j < q; j++) u[keptRows[i] * k + j] = row[j];
+      }
+      for (let j = 0; j < q; j++) {
+        const row = vSource.subarray(j * vStride, j * vStride + nk);
+        if (nk === cols) vt.set(row, j * cols);
+        else for (let c = 0; c < nk; c++) vt[j * cols + keptCols[c]] = row[c];
+      }
+      completeBasis(input, u, vt, k, kk, P.view(kernels, qt, nq * p), p, q, extra, transposed);
+    } else if (vectors) {
+      completeBasis(input, u, vt, k, 0, P.make(0), 0, 0, 0, transposed);
+    }
+    return { s, u, vt };
+  } finally {
+    scratch.releaseAll();
+  }
+}
+
+/** s[0:len] = values / scale (scale is a power of two, so this is exact). */
+function setScaled(s: FloatArray, values: FloatArray, scale: number): void {
+  if (scale === 1) s.set(values);
+  else for (let i = 0; i < values.length; i++) s[i] = values[i] / scale;
+}
+
+/**
+ * Fill singular vectors kk..k-1 (those of the appended zero singular values): unit vectors of the
+ * dropped rows (for u) and dropped columns (for vt) first, then the extra rows of Q^T (which span
+ * part of the complement of the computed vectors on the long side, embedded at the kept indices).
+ */
+function completeBasis(
+  input: Inspected, u: FloatArray, vt: FloatArray, k: number, kk: number,
+  qt: FloatArray, p: number, q: number, extra: number, transposed: boolean,
+): void {
+  const { rows, cols, keptRows, keptCols } = input;
+  const rowKept = new Uint8Array(rows), colKept = new Uint8Array(cols);
+  for (const r of keptRows) rowKept[r] = 1;
+  for (const c of keptCols) colKept[c] = 1;
+  let j = kk;
+  for (let r = 0; r < rows && j < k; r++) if (!rowKept[r]) u[r * k + j++] = 1;
+  if (!transposed) for (let x = 0; x < extra && j < k; x++, j++) {
+    for (let i = 0; i < keptRows.length; i++) u[keptRows[i] * k + j] = qt[(q + x) * p + i];
+  }
+  if (j !== k) throw new Error(`svd: internal error completing the left singular vectors (${j} of ${k})`);
+  j = kk;
+  for (let c = 0; c < cols && j < k; c++) if (!colKept[c]) vt[j++ * cols + c] = 1;
+  if (transposed) for (let x = 0; x < extra && j < k; x++, j++) {
+    for (let c = 0; c < keptCols.length; c++) vt[j * cols + keptCols[c]] = qt[(q + x) * p + c];
+  }
+  if (j !== k) throw new Error(`svd: internal error completing the right singular vectors (${j} of ${k})`);
+}
