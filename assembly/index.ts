@@ -7,4 +7,5 @@ export * from "./blas";
 export * from "./householder";
 export * from "./bidiagonal";
 export * from "./tridiagonal";
+export * from "./operator";
 export * from "./lanczos";

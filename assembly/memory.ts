@@ -2,22 +2,66 @@
  * WASM linear-memory ownership.
  *
  * Every buffer that crosses the TypeScript/WASM boundary is allocated here and released here, so the
- * TypeScript side (src/wasm/memory.ts) has exactly one place to ask for memory. Blocks come from the
- * runtime's TLSF heap, are 16-byte aligned (so v128 loads on f64/f32 arrays are aligned when the
- * offset is), and are not tracked by the garbage collector: the caller frees what it allocates.
+ * TypeScript side (src/wasm/kernels.ts) has exactly one place to ask for memory. Blocks are 16-byte
+ * aligned (v128 loads on f64/f32 data are aligned when the offset is) and are not tracked by the GC:
+ * the caller frees what it allocates.
+ *
+ * Ordinary blocks come from the runtime's TLSF heap, which cannot hand out a single block of 1 GiB or
+ * more. Large blocks (dense unit Jacobians are 1-2 GiB) therefore come straight from `memory.grow` and
+ * are kept in a small table; WASM memory never shrinks, so a released large block is reused by the next
+ * large request that fits rather than returned.
  */
 
-/** Allocate `bytes` bytes (16-byte aligned). Traps when memory cannot grow (the maximum is 4 GiB). */
+/** Requests of at least this many bytes bypass the TLSF heap. */
+const LARGE_BLOCK: usize = 256 << 20;
+const MAX_LARGE_BLOCKS = 64;
+const largePointers = new StaticArray<usize>(MAX_LARGE_BLOCKS);
+const largeSizes = new StaticArray<usize>(MAX_LARGE_BLOCKS);
+const largeInUse = new StaticArray<bool>(MAX_LARGE_BLOCKS);
+let largeCount = 0;
+
+function allocateLarge(bytes: usize): usize {
+  let best = -1;
+  for (let i = 0; i < largeCount; i++) {
+    if (largeInUse[i] || largeSizes[i] < bytes) continue;
+    if (best < 0 || largeSizes[i] < largeSizes[best]) best = i;
+  }
+  if (best >= 0) {
+    largeInUse[best] = true;
+    return largePointers[best];
+  }
+  if (largeCount == MAX_LARGE_BLOCKS) return 0;
+  const pages = <i32>((bytes + 0xffff) >> 16);
+  const before = memory.grow(pages);
+  if (before < 0) return 0;
+  const ptr = (<usize>before) << 16;
+  largePointers[largeCount] = ptr;
+  largeSizes[largeCount] = (<usize>pages) << 16;
+  largeInUse[largeCount] = true;
+  largeCount++;
+  return ptr;
+}
+
+/**
+ * Allocate `bytes` bytes, 16-byte aligned. Returns 0 when a large block cannot be had (memory is capped
+ * at 4 GiB); an ordinary block that does not fit traps with the heap's message.
+ */
 export function allocate(bytes: usize): usize {
-  return heap.alloc(bytes);
+  return bytes >= LARGE_BLOCK ? allocateLarge(bytes) : heap.alloc(bytes);
 }
 
 /** Release a block returned by `allocate`. */
 export function release(ptr: usize): void {
+  for (let i = 0; i < largeCount; i++) {
+    if (largePointers[i] == ptr) {
+      largeInUse[i] = false;
+      return;
+    }
+  }
   heap.free(ptr);
 }
 
-/** Fill `count` f64 values at `ptr` with zero. */
+/** Fill `bytes` bytes at `ptr` with zero. */
 export function zeroBytes(ptr: usize, bytes: usize): void {
   memory.fill(ptr, 0, bytes);
 }

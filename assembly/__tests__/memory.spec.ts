@@ -1,8 +1,24 @@
 import { allocate, release } from "../memory";
+
 describe("memory", () => {
   it("allocates 16-byte aligned blocks", () => {
     const p = allocate(24);
     expect<usize>(p & 15).toBe(0);
     release(p);
+  });
+
+  it("serves blocks past the TLSF limit from memory.grow and reuses them once released", () => {
+    const bytes: usize = 300 << 20;
+    const a = allocate(bytes);
+    expect<usize>(a).toBeGreaterThan(0);
+    expect<usize>(a & 0xffff).toBe(0);
+    store<f64>(a + bytes - 8, 1.5);
+    expect<f64>(load<f64>(a + bytes - 8)).toBe(1.5);
+    const b = allocate(bytes);
+    expect<bool>(a == b).toBe(false, "a block in use is not handed out twice");
+    release(a);
+    expect<usize>(allocate(bytes - 4096)).toBe(a, "a released large block is reused");
+    release(a);
+    release(b);
   });
 });
