@@ -286,6 +286,109 @@ export function gebrdF32(m: i32, n: i32, a: usize, lda: i32, d: usize, e: usize,
 }
 
 // ---------------------------------------------------------------------------------------------------
+// QR factorization
+
+/**
+ * T (upper triangular nb x nb, ldt = nb) with H_0 * ... * H_{nb-1} = I - V T V^T for the explicit
+ * reflector block V (rows x nb, unit diagonal, zeros above; row-major ld nb) and tau[0:nb]
+ * (LAPACK dlarft, forward, columnwise): T[0:c, c] = -tau_c T[0:c, 0:c] (V[:, 0:c]^T v_c), T[c, c] = tau_c.
+ * gram: scratch of nb*nb entries.
+ */
+function larft<T>(rows: i32, nb: i32, vb: usize, tau: usize, tri: usize, gram: usize): void {
+  const size = <usize>sizeof<T>();
+  gemmT<T>(1, 0, nb, nb, rows, <T>1, vb, nb, vb, nb, <T>0, gram, nb);
+  memory.fill(tri, 0, <usize>(nb * nb) * size);
+  for (let c = 0; c < nb; c++) {
+    const tc = load<T>(tau + <usize>c * size);
+    // Column c of gram above the diagonal becomes -tau_c * V^T v_c, then is multiplied by T[0:c, 0:c].
+    for (let r = 0; r < c; r++) store<T>(at<T>(gram, nb, r, c), -tc * load<T>(at<T>(gram, nb, r, c)));
+    for (let r = 0; r < c; r++) {
+      let acc: T = <T>0;
+      for (let p = r; p < c; p++) acc += load<T>(at<T>(tri, nb, r, p)) * load<T>(at<T>(gram, nb, p, c));
+      store<T>(at<T>(tri, nb, r, c), acc);
+    }
+    store<T>(at<T>(tri, nb, c, c), tc);
+  }
+}
+
+/**
+ * Householder QR of A (m x n row-major, m >= n): A = Q R with R upper triangular (on and above the
+ * diagonal of A) and Q = H_0...H_{n-1}, reflector j stored below the diagonal of column j with tau[j]
+ * (LAPACK dgeqrf layout, so orgbrQtF64 generates Q^T from it). Blocked: each panel of NB columns is
+ * factored column by column (level 2), then the trailing columns get the block reflector
+ * I - V T^T V^T by two GEMMs; flops 2mn^2 - 2n^3/3, mostly in GEMM when n >> NB.
+ * Used before bidiagonalizing tall matrices (m >= 1.6n, as LAPACK's gesvd): the bidiagonalization
+ * then runs on the n x n R. Backward stable: Q R = A + E, ||E|| = O(n*eps*||A||).
+ */
+function geqrf<T>(m: i32, n: i32, a: usize, lda: i32, tau: usize): void {
+  if (n <= 0) return;
+  assert(m >= n, "geqrf needs m >= n");
+  const size = <usize>sizeof<T>();
+  const nbMax = min(NB, n);
+  const col = heap.alloc(<usize>m * size);
+  const w = heap.alloc(<usize>(nbMax * n) * size);
+  const vb = heap.alloc(<usize>(m * nbMax) * size);
+  const tri = heap.alloc(<usize>(nbMax * nbMax) * size);
+  const gram = heap.alloc(<usize>(nbMax * nbMax) * size);
+  for (let i = 0; i < n; i += NB) {
+    const nb = min(NB, n - i);
+    const rows = m - i;
+    // Panel: columns i..i+nb-1, one reflector each, applied to the rest of the panel.
+    for (let j = i; j < i + nb; j++) {
+      const len = m - j;
+      for (let r = 0; r < len; r++) store<T>(col + <usize>r * size, load<T>(at<T>(a, lda, j + r, j)));
+      const t = larfg<T>(len, col, col + size, 1);
+      store<T>(tau + <usize>j * size, t);
+      const beta = load<T>(col);
+      store<T>(col, <T>1);
+      for (let r = 1; r < len; r++) store<T>(at<T>(a, lda, j + r, j), load<T>(col + <usize>r * size));
+      store<T>(at<T>(a, lda, j, j), beta);
+      const rest = i + nb - j - 1;
+      if (rest > 0 && t != 0) {
+        const c = at<T>(a, lda, j, j + 1);
+        gemvT<T>(1, len, rest, <T>1, c, lda, col, 1, <T>0, w, 1); // w = C^T v
+        gerT<T>(len, rest, -t, col, 1, w, 1, c, lda); // C -= tau v w^T
+      }
+    }
+    const nt = n - i - nb;
+    if (nt <= 0) continue;
+    // Trailing columns: C = (I - V T V^T)^T C = C - V (T^T (V^T C)).
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < nb; c++) {
+        let value: T = <T>0;
+        if (r == c) value = <T>1;
+        else if (r > c) value = load<T>(at<T>(a, lda, i + r, i + c));
+        store<T>(at<T>(vb, nb, r, c), value);
+      }
+    }
+    larft<T>(rows, nb, vb, tau + <usize>i * size, tri, gram);
+    const c = at<T>(a, lda, i, i + nb);
+    gemmT<T>(1, 0, nb, nt, rows, <T>1, vb, nb, c, lda, <T>0, w, nt); // W = V^T C  (nb x nt)
+    // W = T^T W in place, bottom row first (row r of T^T W uses rows 0..r of W).
+    for (let r = nb - 1; r >= 0; r--) {
+      const wr = at<T>(w, nt, r, 0);
+      scalT<T>(nt, load<T>(at<T>(tri, nb, r, r)), wr, 1);
+      for (let p = 0; p < r; p++) axpyT<T>(nt, load<T>(at<T>(tri, nb, p, r)), at<T>(w, nt, p, 0), 1, wr, 1);
+    }
+    gemmT<T>(0, 0, rows, nt, nb, <T>-1, vb, nb, w, nt, <T>1, c, lda); // C -= V W
+  }
+  heap.free(col);
+  heap.free(w);
+  heap.free(vb);
+  heap.free(tri);
+  heap.free(gram);
+}
+
+/** Householder QR, f64 (see geqrf): m >= n; R on and above the diagonal, reflectors below, tau[n]. */
+export function geqrfF64(m: i32, n: i32, a: usize, lda: i32, tau: usize): void {
+  geqrf<f64>(m, n, a, lda, tau);
+}
+/** Householder QR, f32. */
+export function geqrfF32(m: i32, n: i32, a: usize, lda: i32, tau: usize): void {
+  geqrf<f32>(m, n, a, lda, tau);
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Explicit orthogonal factors
 
 /**
@@ -309,7 +412,6 @@ function formReflectorProductT<T>(len: i32, k: i32, q: i32, v: usize, ldv: i32, 
   const gram = heap.alloc(<usize>(nbMax * nbMax) * size);
   const tri = heap.alloc(<usize>(nbMax * nbMax) * size);
   const z = heap.alloc(<usize>(q * nbMax) * size);
-  const tcol = heap.alloc(<usize>nbMax * size);
   for (let j0 = ((k - 1) / NB) * NB; j0 >= 0; j0 -= NB) {
     const nb = min(NB, k - j0);
     const lb = len - j0;
@@ -325,20 +427,8 @@ function formReflectorProductT<T>(len: i32, k: i32, q: i32, v: usize, ldv: i32, 
         store<T>(at<T>(vb, nb, r, c), value);
       }
     }
-    // T (upper triangular, nb x nb) with H_j0...H_j0+nb-1 = I - Vb T Vb^T:
-    // T[0:c, c] = -tau_c * T[0:c, 0:c] * (Vb[:, 0:c]^T v_c), T[c, c] = tau_c.
-    gemmT<T>(1, 0, nb, nb, lb, <T>1, vb, nb, vb, nb, <T>0, gram, nb);
-    memory.fill(tri, 0, <usize>(nb * nb) * size);
-    for (let c = 0; c < nb; c++) {
-      const tc = load<T>(tau + <usize>(j0 + c) * size);
-      for (let r = 0; r < c; r++) store<T>(tcol + <usize>r * size, -tc * load<T>(at<T>(gram, nb, r, c)));
-      for (let r = 0; r < c; r++) {
-        let s: T = <T>0;
-        for (let p = r; p < c; p++) s += load<T>(at<T>(tri, nb, r, p)) * load<T>(tcol + <usize>p * size);
-        store<T>(at<T>(tri, nb, r, c), s);
-      }
-      store<T>(at<T>(tri, nb, c, c), tc);
-    }
+    // T (upper triangular) with H_j0 ... H_j0+nb-1 = I - Vb T Vb^T.
+    larft<T>(lb, nb, vb, tau + <usize>j0 * size, tri, gram);
     // W[j0:q, j0:len] = W (I - Vb T^T Vb^T).
     const rows = q - j0;
     const wb = at<T>(w, ldw, j0, j0);
@@ -357,13 +447,14 @@ function formReflectorProductT<T>(len: i32, k: i32, q: i32, v: usize, ldv: i32, 
   heap.free(gram);
   heap.free(tri);
   heap.free(z);
-  heap.free(tcol);
 }
 
 /**
  * Left factor of gebrd, transposed: qt (nq x m, ldqt >= m) = Q[:, 0:nq]^T for Q = H_0...H_{n-1} from
  * gebrd of an m x n matrix (a, tauq as gebrd left them), n <= nq <= m. nq > n adds orthonormal
- * columns spanning part of the complement of range(Q[:, 0:n]). Orthonormal to O(m*eps).
+ * columns spanning part of the complement of range(Q[:, 0:n]). Since geqrf stores its reflectors the
+ * same way, orgbrQt(m, n, nq, a, lda, tau, ...) also forms the Q^T of a QR factorization.
+ * Orthonormal to O(m*eps).
  */
 export function orgbrQtF64(m: i32, n: i32, nq: i32, a: usize, lda: i32, tauq: usize, qt: usize, ldqt: i32): void {
   formReflectorProductT<f64>(m, n, nq, a, lda, false, tauq, qt, ldqt);

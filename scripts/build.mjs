@@ -15,6 +15,18 @@ const node = {
   outdir: 'dist/node',
 };
 
+// tfjs-core's Node bundle leaves out the gradient registry and its ESM files cannot be imported by
+// Node directly, so the registry is bundled once into build/ (it registers into tfjs' global engine).
+await build({
+  entryPoints: ['node_modules/@tensorflow/tfjs-core/dist/register_all_gradients.js'],
+  bundle: true,
+  format: 'esm',
+  platform: 'neutral',
+  mainFields: ['module', 'main'],
+  outfile: 'build/tfjs-gradients.js',
+  logLevel: 'warning',
+});
+
 await build({ ...node, entryPoints: { index: 'src/index.ts', worker: 'src/workers/worker.ts' } });
 await build({ ...node, entryPoints: { cli: 'src/cli/main.ts' }, banner: { js: '#!/usr/bin/env node' } });
 chmodSync('dist/node/cli.js', 0o755);

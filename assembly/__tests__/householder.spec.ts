@@ -1,6 +1,6 @@
 import { allocate, release } from "../memory";
 import {
-  larfgF64, larfF64, gebrdF64, gebrdF32, orgbrQtF64, orgbrPF64, orgbrQtF32, orgbrPF32, sytrdF64, sytrdF32,
+  larfgF64, larfF64, geqrfF64, geqrfF32, gebrdF64, gebrdF32, orgbrQtF64, orgbrPF64, orgbrQtF32, orgbrPF32, sytrdF64, sytrdF32,
   orgtrQtF64, orgtrQtF32,
 } from "../householder";
 
@@ -151,6 +151,52 @@ describe("gebrd", () => {
     }
     expect<f64>(Math.sqrt(res / nrm)).toBeLessThan(1e-5);
     release(a); release(a0); release(d); release(e); release(tq); release(tp); release(qt); release(pt);
+  });
+});
+
+/** QR of a random m x n matrix: Q^T from orgbrQt orthonormal, R upper triangular, A = Q R. */
+function checkGeqrf(m: i32, n: i32): void {
+  const a = random64(m * n), a0 = alloc64(m * n), tau = alloc64(n), qt = alloc64(n * m);
+  memory.copy(a0, a, <usize>(m * n) << 3);
+  geqrfF64(m, n, a, n, tau);
+  orgbrQtF64(m, n, n, a, n, tau, qt, m);
+  expect<f64>(orthonormalRowsError(qt, n, m)).toBeLessThan(1e-14 * <f64>m);
+  let res = 0.0;
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+    let s = 0.0;
+    for (let p = 0; p <= j; p++) s += get(qt, p * m + i) * get(a, p * n + j);
+    const r = get(a0, i * n + j) - s;
+    res += r * r;
+  }
+  expect<f64>(Math.sqrt(res) / frob(a0, m * n)).toBeLessThan(1e-14 * <f64>m);
+  release(a); release(a0); release(tau); release(qt);
+}
+
+describe("geqrf", () => {
+  it("A = Q R for shapes within and across panels", () => {
+    checkGeqrf(1, 1);
+    checkGeqrf(9, 1);
+    checkGeqrf(10, 10);
+    checkGeqrf(120, 33);
+    checkGeqrf(150, 70);
+  });
+  it("f32 QR keeps the column norms (|R e_j| = |A e_j|)", () => {
+    const m = 80, n = 45;
+    const a = allocate(<usize>(m * n) << 2), tau = allocate(4 * n);
+    const norms = alloc64(n);
+    for (let i = 0; i < m * n; i++) store<f32>(a + (<usize>i << 2), <f32>rand());
+    for (let j = 0; j < n; j++) {
+      let s = 0.0;
+      for (let i = 0; i < m; i++) s += get32(a, i * n + j) * get32(a, i * n + j);
+      put(norms, j, Math.sqrt(s));
+    }
+    geqrfF32(m, n, a, n, tau);
+    for (let j = 0; j < n; j++) {
+      let s = 0.0;
+      for (let i = 0; i <= j; i++) s += get32(a, i * n + j) * get32(a, i * n + j);
+      expect<f64>(abs(Math.sqrt(s) - get(norms, j)) / get(norms, j)).toBeLessThan(1e-5);
+    }
+    release(a); release(tau); release(norms);
   });
 });
 

@@ -6,6 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+// Gradients (attacks, gradient checks) need tfjs' gradient registry, which tfjs-core leaves optional.
+import '../../build/tfjs-gradients.js';
 
 let ready: Promise<typeof tf> | undefined;
 

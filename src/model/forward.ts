@@ -24,7 +24,7 @@ interface FoldedConv {
 
 interface BackendNetwork {
   stem: FoldedConv;
-  units: { conv1: FoldedConv; conv2: FoldedConv; shortcutPad: number; alpha: number }[];
+  units: { conv1: FoldedConv; conv2: FoldedConv; shortcut?: tfTypes.Tensor4D; alpha: number }[];
   classifierWeight: tfTypes.Tensor2D; // [64, classes]
   classifierBias: tfTypes.Tensor1D;
   mean: tfTypes.Tensor1D;
@@ -58,7 +58,7 @@ function backendNetwork(tf: Tf, model: ResNetModel): BackendNetwork {
     units: p.units.map((u, i) => ({
       conv1: foldConv(tf, u.conv1, u.bn1, model.beta[i]),
       conv2: foldConv(tf, u.conv2, u.bn2, model.beta[i]),
-      shortcutPad: (u.outChannels - u.inChannels) / 2,
+      shortcut: shortcutSelection(tf, u.inChannels, u.outChannels),
       alpha: model.alpha[i],
     })),
     classifierWeight: tf.transpose(tf.tensor2d(p.classifier.weight, [p.classifier.outFeatures, p.classifier.inFeatures])),
@@ -79,12 +79,22 @@ export function releaseBackendNetwork(model: ResNetModel): void {
       c.filter.dispose();
       c.bias.dispose();
     }
+    for (const u of net.units) u.shortcut?.dispose();
     for (const t of [net.classifierWeight, net.classifierBias, net.mean, net.invStd]) t.dispose();
     networks.delete(key);
   }
 }
 
-function conv(tf: Tf, x: Tensor4D, c: FoldedConv, relu: boolean): Tensor4D {
+/**
+ * conv + folded BN (+ relu). `differentiable` avoids tfjs' fused kernel, whose gradient also computes
+ * the filter gradient (Conv2DBackpropFilter), which the wasm backend does not have; the plain conv2d
+ * gradient computes only what the tape needs (the input gradient).
+ */
+function conv(tf: Tf, x: Tensor4D, c: FoldedConv, relu: boolean, differentiable = false): Tensor4D {
+  if (differentiable) {
+    const y = tf.add(tf.conv2d(x, c.filter, c.stride, [[0, 0], [1, 1], [1, 1], [0, 0]]), c.bias) as Tensor4D;
+    return relu ? tf.relu(y) : y;
+  }
   return tf.fused.conv2d({
     x,
     filter: c.filter,
@@ -96,11 +106,21 @@ function conv(tf: Tf, x: Tensor4D, c: FoldedConv, relu: boolean): Tensor4D {
   }) as Tensor4D;
 }
 
-function optionAShortcut(tf: Tf, h: Tensor4D, pad: number): Tensor4D {
-  if (pad === 0) return h;
-  const [b, height, width, c] = h.shape;
-  const sub = tf.stridedSlice(h, [0, 0, 0, 0], [b, height, width, c], [1, 2, 2, 1]) as Tensor4D;
-  return tf.pad(sub, [[0, 0], [0, 0], [0, 0], [pad, pad]]);
+/**
+ * Option-A shortcut S(h) = h[:, ::2, ::2, :] zero-padded with `pad` channels on each side, as one
+ * 1x1 stride-2 convolution with a 0/1 selection filter: exact, and differentiable on the wasm backend
+ * (tfjs has no StridedSlice gradient).
+ */
+function optionAShortcut(tf: Tf, h: Tensor4D, unit: BackendNetwork['units'][number]): Tensor4D {
+  return unit.shortcut ? tf.conv2d(h, unit.shortcut, 2, 'valid') : h;
+}
+
+function shortcutSelection(tf: Tf, inChannels: number, outChannels: number): tfTypes.Tensor4D | undefined {
+  if (inChannels === outChannels) return undefined;
+  const pad = (outChannels - inChannels) / 2;
+  const filter = new Float32Array(inChannels * outChannels);
+  for (let c = 0; c < inChannels; c++) filter[c * outChannels + c + pad] = 1;
+  return tf.tensor4d(filter, [1, 1, inChannels, outChannels]);
 }
 
 /** Normalized NHWC input from pixels in [0,1], given as B images of 3x32x32 (CHW). */
@@ -109,14 +129,14 @@ function normalizedInput(tf: Tf, net: BackendNetwork, pixels: Float32Array, batc
   return tf.mul(tf.sub(tf.transpose(nchw, [0, 2, 3, 1]), net.mean), net.invStd) as Tensor4D;
 }
 
-/** Differentiable logits from normalized NHWC input (used by gradients and attacks). */
-export function logitsFromNormalized(tf: Tf, model: ResNetModel, x: Tensor4D): tfTypes.Tensor2D {
+/** Logits from normalized NHWC input; `differentiable` for gradients (attacks, checks). */
+export function logitsFromNormalized(tf: Tf, model: ResNetModel, x: Tensor4D, differentiable = false): tfTypes.Tensor2D {
   const net = backendNetwork(tf, model);
-  let h = conv(tf, x, net.stem, true);
+  let h = conv(tf, x, net.stem, true, differentiable);
   for (const unit of net.units) {
-    const z = conv(tf, h, unit.conv1, true);
-    const a2 = conv(tf, z, unit.conv2, false);
-    const shortcut = optionAShortcut(tf, h, unit.shortcutPad);
+    const z = conv(tf, h, unit.conv1, true, differentiable);
+    const a2 = conv(tf, z, unit.conv2, false, differentiable);
+    const shortcut = optionAShortcut(tf, h, unit);
     h = tf.relu(unit.alpha === 1 ? tf.add(shortcut, a2) : tf.add(tf.mul(shortcut, unit.alpha), a2)) as Tensor4D;
   }
   const pooled = tf.mean(h, [1, 2]) as tfTypes.Tensor2D;
@@ -127,7 +147,7 @@ export function logitsFromNormalized(tf: Tf, model: ResNetModel, x: Tensor4D): t
 export function logitsFromPixels(tf: Tf, model: ResNetModel, pixelsNCHW: tfTypes.Tensor4D): tfTypes.Tensor2D {
   const net = backendNetwork(tf, model);
   const x = tf.mul(tf.sub(tf.transpose(pixelsNCHW, [0, 2, 3, 1]), net.mean), net.invStd) as Tensor4D;
-  return logitsFromNormalized(tf, model, x);
+  return logitsFromNormalized(tf, model, x, true);
 }
 
 export const IMAGE_VALUES = 3 * 32 * 32;
@@ -197,7 +217,7 @@ export async function forwardTrajectories(model: ResNetModel, pixels: Float32Arr
       for (const unit of net.units) {
         const z = conv(tf, h, unit.conv1, true);
         const a2 = conv(tf, z, unit.conv2, false);
-        const shortcut = optionAShortcut(tf, h, unit.shortcutPad);
+        const shortcut = optionAShortcut(tf, h, unit);
         h = tf.relu(tf.add(tf.mul(shortcut, unit.alpha), a2)) as Tensor4D;
         hidden.push(tf.keep(z));
         outputs.push(tf.keep(h));

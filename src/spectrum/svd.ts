@@ -9,8 +9,9 @@
  * in f32 and returns Float32Arrays.
  *
  * Routes (values):
- * - 'bidiagonal': Householder bidiagonalization (blocked, gebrd) then the Golub-Kahan/Demmel-Kahan QR
- *   iteration (bdsqr). Backward stable: every computed value is within about p(n)*eps*s_max of the
+ * - 'bidiagonal': Householder bidiagonalization (blocked, gebrd; preceded by a Householder QR when the
+ *   long side is >= 1.6x the short one, so that only the square R is bidiagonalized) then the
+ *   Golub-Kahan/Demmel-Kahan QR iteration (bdsqr). Backward stable: every computed value is within about p(n)*eps*s_max of the
  *   exact one (absolute), where eps = 2^-53 (f64) or 2^-24 (f32) and p(n) a small multiple of
  *   max(rows, cols); in practice errors are a few units of max(rows, cols)*eps*s_max.
  * - 'gram': forms the smaller Gram matrix G (A^T A or A A^T, one lower-triangle GEMM), reduces it to
@@ -178,7 +179,9 @@ interface Precision {
   bytes: number;
   make(n: number): FloatArray;
   view(k: Kernels, ptr: number, n: number): FloatArray;
+  geqrf(m: number, n: number, a: number, lda: number, tau: number): void;
   gebrd(m: number, n: number, a: number, lda: number, d: number, e: number, tq: number, tp: number): void;
+  gemm(ta: number, tb: number, m: number, n: number, k: number, alpha: number, a: number, lda: number, b: number, ldb: number, beta: number, c: number, ldc: number): void;
   orgbrQt(m: number, n: number, nq: number, a: number, lda: number, tq: number, qt: number, ldqt: number): void;
   orgbrP(n: number, a: number, lda: number, tp: number, pt: number, ldpt: number): void;
   bdsqr(n: number, d: number, e: number, vt: number, ldvt: number, ncvt: number, ut: number, ldut: number, ncut: number): number;
@@ -200,7 +203,9 @@ function precisionOf(k: Kernels, f64: boolean): Precision {
     bytes: f64 ? 8 : 4,
     make: (n) => (f64 ? new Float64Array(n) : new Float32Array(n)),
     view: (kk, ptr, n) => (f64 ? kk.f64(ptr, n) : kk.f32(ptr, n)),
+    geqrf: fn('geqrf'),
     gebrd: fn('gebrd'),
+    gemm: fn('gemm'),
     orgbrQt: fn('orgbrQt'),
     orgbrP: fn('orgbrP'),
     bdsqr: fn('bdsqr'),
@@ -290,6 +295,9 @@ function gramValues(kernels: Kernels, input: Inspected): FloatArray {
   }
 }
 
+/** Tall matrices are first reduced by QR when rows >= QR_FIRST_RATIO * cols (LAPACK gesvd's crossover). */
+const QR_FIRST_RATIO = 1.6;
+
 function bidiagonalSvd(kernels: Kernels, input: Inspected, vectors: boolean): SvdResult<FloatArray> {
   const P = precisionOf(kernels, input.f64);
   const { rows, cols, keptRows, keptCols } = input;
@@ -299,56 +307,84 @@ function bidiagonalSvd(kernels: Kernels, input: Inspected, vectors: boolean): Sv
   const s = P.make(k);
   const u = vectors ? P.make(rows * k) : P.make(0);
   const vt = vectors ? P.make(k * cols) : P.make(0);
-  // The kernels work on a tall p x q copy: A' itself, or its transpose when A' is wide.
+  // The kernels work on a tall p x q copy W: A' (the kept block) itself, or its transpose when wide.
   const transposed = mk < nk;
   const p = transposed ? nk : mk, q = kk;
   const scratch = new Scratch(kernels, P.bytes);
   try {
-    if (kk > 0) {
-      const scale = scaleFor(input, false);
-      const w = scratch.alloc(p * q);
-      copyCompacted(P.view(kernels, w, p * q), input, transposed, scale);
-      const d = scratch.alloc(q), e = scratch.alloc(q), tauq = scratch.alloc(q), taup = scratch.alloc(q);
-      P.gebrd(p, q, w, q, d, e, tauq, taup);
-      if (!vectors) {
-        const info = P.bdsqr(q, d, e, 0, 1, 0, 0, 1, 0);
-        if (info !== 0) throw new Error(`svd: bidiagonal QR iteration did not converge (${info} superdiagonals left)`);
-        setScaled(s, P.view(kernels, d, q), scale);
-        return { s, u, vt };
+    if (kk === 0) {
+      if (vectors) completeBasis(input, u, vt, k, 0, P.make(0), 0, 0, 0, transposed);
+      return { s, u, vt };
+    }
+    const scale = scaleFor(input, false);
+    const w = scratch.alloc(p * q);
+    copyCompacted(P.view(kernels, w, p * q), input, transposed, scale);
+    // Vectors of the appended zero values: unit vectors of dropped rows/columns first; on the long
+    // side, `extra` more orthonormal vectors come from the Householder factor (rows q.. of Q^T).
+    const unitOnLongSide = transposed ? cols - nk : rows - mk;
+    const extra = vectors ? Math.min(p - q, Math.max(0, k - kk - unitOnLongSide)) : 0;
+    const nq = q + extra;
+
+    // Optional QR: W = Qr R, and the bidiagonalization runs on the q x q R instead.
+    const qrFirst = p >= QR_FIRST_RATIO * q;
+    let b = w, bRows = p;
+    let qrT = 0;
+    if (qrFirst) {
+      const tau = scratch.alloc(q);
+      P.geqrf(p, q, w, q, tau);
+      if (vectors) {
+        qrT = scratch.alloc(nq * p);
+        P.orgbrQt(p, q, nq, w, q, tau, qrT, p);
       }
-      // Extra rows of Q^T complete the long side's vectors where the dropped rows/columns do not.
-      const needed = k - kk;
-      const unitOnLongSide = transposed ? cols - nk : rows - mk;
-      const extra = Math.min(p - q, Math.max(0, needed - unitOnLongSide));
-      const nq = q + extra;
-      const qt = scratch.alloc(nq * p), pt = scratch.alloc(q * q);
-      P.orgbrQt(p, q, nq, w, q, tauq, qt, p);
-      P.orgbrP(q, w, q, taup, pt, q);
-      const info = P.bdsqr(q, d, e, pt, q, q, qt, p, p);
+      b = scratch.alloc(q * q);
+      const wv = P.view(kernels, w, q * q), bv = P.view(kernels, b, q * q);
+      bv.fill(0);
+      for (let i = 0; i < q; i++) bv.set(wv.subarray(i * q + i, i * q + q), i * q + i);
+      bRows = q;
+    }
+    const d = scratch.alloc(q), e = scratch.alloc(q), tauq = scratch.alloc(q), taup = scratch.alloc(q);
+    P.gebrd(bRows, q, b, q, d, e, tauq, taup);
+    if (!vectors) {
+      const info = P.bdsqr(q, d, e, 0, 1, 0, 0, 1, 0);
       if (info !== 0) throw new Error(`svd: bidiagonal QR iteration did not converge (${info} superdiagonals left)`);
       setScaled(s, P.view(kernels, d, q), scale);
-      // W = Qt[0:q]^T S Pt. Not transposed: A' = W, so U' = Qt[0:q]^T (mk x q) and VT' = Pt.
-      // Transposed: A' = W^T = Pt^T S Qt[0:q], so U' = Pt^T (mk x q) and VT' = Qt[0:q] (q x nk).
-      // U' is formed by a WASM transpose into w (p x q, no longer needed), then copied row by row.
-      if (!transposed) P.transpose(q, p, qt, p, w, q);
-      else P.transpose(q, q, pt, q, w, q);
-      const uView = P.view(kernels, w, mk * q);
-      const vSource = P.view(kernels, transposed ? qt : pt, q * (transposed ? p : q));
-      const vStride = transposed ? p : q;
-      for (let i = 0; i < mk; i++) {
-        const row = uView.subarray(i * q, i * q + q);
-        if (q === k) u.set(row, keptRows[i] * k);
-        else for (let j = 0; j < q; j++) u[keptRows[i] * k + j] = row[j];
-      }
-      for (let j = 0; j < q; j++) {
-        const row = vSource.subarray(j * vStride, j * vStride + nk);
-        if (nk === cols) vt.set(row, j * cols);
-        else for (let c = 0; c < nk; c++) vt[j * cols + keptCols[c]] = row[c];
-      }
-      completeBasis(input, u, vt, k, kk, P.view(kernels, qt, nq * p), p, q, extra, transposed);
-    } else if (vectors) {
-      completeBasis(input, u, vt, k, 0, P.make(0), 0, 0, 0, transposed);
+      return { s, u, vt };
     }
+    // Left factor of the bidiagonalized matrix transposed (its rows become left singular vectors
+    // under bdsqr's rotations), and P^T.
+    const bq = qrFirst ? q : nq;
+    const bt = scratch.alloc(bq * bRows), pt = scratch.alloc(q * q);
+    P.orgbrQt(bRows, q, bq, b, q, tauq, bt, bRows);
+    P.orgbrP(q, b, q, taup, pt, q);
+    const info = P.bdsqr(q, d, e, pt, q, q, bt, bRows, bRows);
+    if (info !== 0) throw new Error(`svd: bidiagonal QR iteration did not converge (${info} superdiagonals left)`);
+    setScaled(s, P.view(kernels, d, q), scale);
+    // qt (nq x p): rows 0..q-1 are W's left singular vectors, rows q.. the complement vectors.
+    let qt = bt;
+    if (qrFirst) {
+      qt = scratch.alloc(nq * p);
+      P.gemm(0, 0, q, p, q, 1, bt, q, qrT, p, 0, qt, p);
+      if (extra > 0) P.view(kernels, qt, nq * p).set(P.view(kernels, qrT + q * p * P.bytes, extra * p), q * p);
+    }
+    // W = Qt[0:q]^T S Pt. Not transposed: A' = W, so U' = Qt[0:q]^T (mk x q) and VT' = Pt.
+    // Transposed: A' = W^T = Pt^T S Qt[0:q], so U' = Pt^T (mk x q) and VT' = Qt[0:q] (q x nk).
+    // U' is formed by a WASM transpose into w (p x q, no longer needed), then copied row by row.
+    if (!transposed) P.transpose(q, p, qt, p, w, q);
+    else P.transpose(q, q, pt, q, w, q);
+    const uView = P.view(kernels, w, mk * q);
+    const vStride = transposed ? p : q;
+    const vSource = P.view(kernels, transposed ? qt : pt, q * vStride);
+    for (let i = 0; i < mk; i++) {
+      const row = uView.subarray(i * q, i * q + q);
+      if (q === k) u.set(row, keptRows[i] * k);
+      else for (let j = 0; j < q; j++) u[keptRows[i] * k + j] = row[j];
+    }
+    for (let j = 0; j < q; j++) {
+      const row = vSource.subarray(j * vStride, j * vStride + nk);
+      if (nk === cols) vt.set(row, j * cols);
+      else for (let c = 0; c < nk; c++) vt[j * cols + keptCols[c]] = row[c];
+    }
+    completeBasis(input, u, vt, k, kk, P.view(kernels, qt, nq * p), p, q, extra, transposed);
     return { s, u, vt };
   } finally {
     scratch.releaseAll();
