@@ -163,6 +163,99 @@ export function larfF32(left: i32, m: i32, n: i32, v: usize, incv: i32, tau: f32
 // ---------------------------------------------------------------------------------------------------
 // Bidiagonalization
 
+// SIMD helpers (one v128 = 16/sizeof<T> lanes), resolved at compile time per type.
+@inline function vAdd<T>(a: v128, b: v128): v128 {
+  if (sizeof<T>() == 8) return f64x2.add(a, b);
+  return f32x4.add(a, b);
+}
+@inline function vMul<T>(a: v128, b: v128): v128 {
+  if (sizeof<T>() == 8) return f64x2.mul(a, b);
+  return f32x4.mul(a, b);
+}
+@inline function vSplat<T>(x: T): v128 {
+  if (sizeof<T>() == 8) return f64x2.splat(<f64>x);
+  return f32x4.splat(<f32>x);
+}
+@inline function vSum<T>(v: v128): T {
+  if (sizeof<T>() == 8) return <T>(f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1));
+  return <T>((f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3)));
+}
+
+/**
+ * One pass over the rows of a block B (rows x ncols, row-major) that serves two columns of labrd:
+ * z = B*v (the big product for x_i) and, with c = w - tp*z (which is the next column, see labrd),
+ * acc = B[1:, 1:]^T * c[1:] (the big product for y_{i+1}). Rows go four at a time: their four dot
+ * products share each load of v, then the same rows (now in L1/L2) update acc together, so the block
+ * is read from memory once instead of twice. colOut receives c, zOut z; acc has ncols-1 entries.
+ */
+function fusedRowPass<T>(rows: i32, b: usize, ldb: i32, ncols: i32, v: usize, w: usize, tp: T, colOut: usize, zOut: usize, acc: usize): void {
+  const size = <usize>sizeof<T>();
+  const lanes: i32 = 16 / <i32>sizeof<T>();
+  const rowBytes = <usize>ldb * size;
+  const accLen = ncols - 1;
+  if (accLen > 0) memory.fill(acc, 0, <usize>accLen * size);
+  let t = 0;
+  for (; t + 4 <= rows; t += 4) {
+    const r0 = b + <usize>t * rowBytes;
+    const r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
+    let s0 = vSplat<T>(<T>0), s1 = vSplat<T>(<T>0), s2 = vSplat<T>(<T>0), s3 = vSplat<T>(<T>0);
+    let j = 0;
+    for (; j + lanes <= ncols; j += lanes) {
+      const off = <usize>j * size;
+      const vv = v128.load(v + off);
+      s0 = vAdd<T>(s0, vMul<T>(v128.load(r0 + off), vv));
+      s1 = vAdd<T>(s1, vMul<T>(v128.load(r1 + off), vv));
+      s2 = vAdd<T>(s2, vMul<T>(v128.load(r2 + off), vv));
+      s3 = vAdd<T>(s3, vMul<T>(v128.load(r3 + off), vv));
+    }
+    let z0 = vSum<T>(s0), z1 = vSum<T>(s1), z2 = vSum<T>(s2), z3 = vSum<T>(s3);
+    for (; j < ncols; j++) {
+      const off = <usize>j * size;
+      const vj = load<T>(v + off);
+      z0 += load<T>(r0 + off) * vj;
+      z1 += load<T>(r1 + off) * vj;
+      z2 += load<T>(r2 + off) * vj;
+      z3 += load<T>(r3 + off) * vj;
+    }
+    const zp = zOut + <usize>t * size, cp = colOut + <usize>t * size, wp = w + <usize>t * size;
+    store<T>(zp, z0);
+    store<T>(zp + size, z1);
+    store<T>(zp + 2 * size, z2);
+    store<T>(zp + 3 * size, z3);
+    // Row 0 of the block is the next column's diagonal entry: it is not part of acc.
+    const c0 = t == 0 ? <T>0 : load<T>(wp) - tp * z0;
+    const c1 = load<T>(wp + size) - tp * z1;
+    const c2 = load<T>(wp + 2 * size) - tp * z2;
+    const c3 = load<T>(wp + 3 * size) - tp * z3;
+    store<T>(cp, load<T>(wp) - tp * z0);
+    store<T>(cp + size, c1);
+    store<T>(cp + 2 * size, c2);
+    store<T>(cp + 3 * size, c3);
+    const v0 = vSplat<T>(c0), v1 = vSplat<T>(c1), v2 = vSplat<T>(c2), v3 = vSplat<T>(c3);
+    const q0 = r0 + size, q1 = r1 + size, q2 = r2 + size, q3 = r3 + size; // columns 1.. of the rows
+    j = 0;
+    for (; j + lanes <= accLen; j += lanes) {
+      const off = <usize>j * size;
+      let sum = v128.load(acc + off);
+      sum = vAdd<T>(sum, vAdd<T>(vMul<T>(v0, v128.load(q0 + off)), vMul<T>(v1, v128.load(q1 + off))));
+      sum = vAdd<T>(sum, vAdd<T>(vMul<T>(v2, v128.load(q2 + off)), vMul<T>(v3, v128.load(q3 + off))));
+      v128.store(acc + off, sum);
+    }
+    for (; j < accLen; j++) {
+      const off = <usize>j * size;
+      store<T>(acc + off, load<T>(acc + off) + ((c0 * load<T>(q0 + off) + c1 * load<T>(q1 + off)) + (c2 * load<T>(q2 + off) + c3 * load<T>(q3 + off))));
+    }
+  }
+  for (; t < rows; t++) {
+    const row = b + <usize>t * rowBytes;
+    const z = dotT<T>(ncols, row, 1, v, 1);
+    const c = load<T>(w + <usize>t * size) - tp * z;
+    store<T>(zOut + <usize>t * size, z);
+    store<T>(colOut + <usize>t * size, c);
+    if (t > 0 && c != 0) axpyT<T>(accLen, c, row + size, 1, acc, 1);
+  }
+}
+
 /**
  * Reduce the first nb rows and columns of A (m x n, m >= n, nb <= n) to upper bidiagonal form as LAPACK
  * dlabrd. For the panel i = 0..nb-1: the left reflector H_i zeroes A[i+1:m, i], the right reflector
@@ -171,23 +264,39 @@ export function larfF32(left: i32, m: i32, n: i32, v: usize, incv: i32, tau: f32
  * where V = A[nb:m, 0:nb] (left vectors), U^T = A[0:nb, nb:n] (right vectors, with A[i, i+1] = 1 set),
  * X^T is xt (nb x m, row i = column i of X) and Y^T is yt (nb x n). A[i, i] and A[i, i+1] are left as
  * 1 (the callers restore d and e after using the unit entries in the trailing update).
- * col: scratch of m entries holding the current left vector contiguously.
+ *
+ * Memory traffic: the two big products per column, y_i ~ A[i:, i+1:]^T u_i and x_i ~ A[i+1:, i+1:] v_i,
+ * each read the whole trailing block. Column i+1 of the true matrix is an affine function of x_i
+ * (col_{i+1} = w - taup_i * (A[i+1:, i+1:] v_i), w known before the product), so one pass
+ * (fusedRowPass) computes A v_i and A^T col_{i+1} together, and y_{i+1} follows from the latter by
+ * the scaling larfg applies to col_{i+1}. Only the first column of each panel needs its own pass for
+ * y, which halves the level-2 traffic (the BLAS 2.5 idea of Howell et al., 2008).
+ * Scratch (each at least m entries, acc at least n): col, nextCol, w, kv, acc.
  */
 function labrd<T>(
   m: i32, n: i32, nb: i32, a: usize, lda: i32, d: usize, e: usize, tauq: usize, taup: usize,
-  xt: usize, ldx: i32, yt: usize, ldy: i32, col: usize,
+  xt: usize, ldx: i32, yt: usize, ldy: i32, colBuffer: usize, nextColBuffer: usize, w: usize, kv: usize, acc: usize,
 ): void {
   const size = <usize>sizeof<T>();
+  const safmin = tinyOf<T>() / epsilonOf<T>();
+  let col = colBuffer, nextCol = nextColBuffer;
+  // fused: col holds column i of the true matrix and acc holds sum_{r>i} col[r-i]*A[r, i+1:n], both
+  // from the previous column's pass.
+  let fused = false;
   for (let i = 0; i < nb; i++) {
-    // Column i of the true matrix: A[i:m, i] - A[i:m, 0:i]*Y[i, 0:i]^T - X[i:m, 0:i]*A[0:i, i],
-    // gathered into `col` so every level-2 call below sees a contiguous vector.
     const rows = m - i;
-    for (let r = 0; r < rows; r++) store<T>(col + <usize>r * size, load<T>(at<T>(a, lda, i + r, i)));
-    gemvT<T>(0, rows, i, <T>-1, at<T>(a, lda, i, 0), lda, at<T>(yt, ldy, 0, i), ldy, <T>1, col, 1);
-    gemvT<T>(1, i, rows, <T>-1, at<T>(xt, ldx, 0, i), ldx, at<T>(a, lda, 0, i), lda, <T>1, col, 1);
+    if (!fused) {
+      // Column i of the true matrix: A[i:m, i] - A[i:m, 0:i]*Y[i, 0:i]^T - X[i:m, 0:i]*A[0:i, i],
+      // gathered into `col` so every level-2 call below sees a contiguous vector.
+      for (let r = 0; r < rows; r++) store<T>(col + <usize>r * size, load<T>(at<T>(a, lda, i + r, i)));
+      gemvT<T>(0, rows, i, <T>-1, at<T>(a, lda, i, 0), lda, at<T>(yt, ldy, 0, i), ldy, <T>1, col, 1);
+      gemvT<T>(1, i, rows, <T>-1, at<T>(xt, ldx, 0, i), ldx, at<T>(a, lda, 0, i), lda, <T>1, col, 1);
+    }
+    const alpha = load<T>(col);
     const tq = larfg<T>(rows, col, col + size, 1);
+    const beta = load<T>(col);
     store<T>(tauq + <usize>i * size, tq);
-    store<T>(d + <usize>i * size, load<T>(col));
+    store<T>(d + <usize>i * size, beta);
     store<T>(col, <T>1);
     for (let r = 0; r < rows; r++) store<T>(at<T>(a, lda, i + r, i), load<T>(col + <usize>r * size));
     if (i >= n - 1) {
@@ -198,12 +307,22 @@ function labrd<T>(
     const yi = at<T>(yt, ldy, i, i + 1); // Y[i+1:n, i], contiguous
     const ytmp = at<T>(yt, ldy, i, 0); // Y[0:i, i], scratch
     // Y[i+1:n, i] = tauq * (A_true[i:m, i+1:n]^T * u), expanding A_true = A - V Y^T - X U^T.
-    gemvT<T>(1, rows, cols, <T>1, at<T>(a, lda, i, i + 1), lda, col, 1, <T>0, yi, 1);
-    gemvT<T>(1, rows, i, <T>1, at<T>(a, lda, i, 0), lda, col, 1, <T>0, ytmp, 1);
-    gemvT<T>(1, i, cols, <T>-1, at<T>(yt, ldy, 0, i + 1), ldy, ytmp, 1, <T>1, yi, 1);
-    gemvT<T>(0, i, rows, <T>1, at<T>(xt, ldx, 0, i), ldx, col, 1, <T>0, ytmp, 1);
-    gemvT<T>(1, i, cols, <T>-1, at<T>(a, lda, 0, i + 1), lda, ytmp, 1, <T>1, yi, 1);
-    scalT<T>(cols, tq, yi, 1);
+    if (tq == 0) {
+      memory.fill(yi, 0, <usize>cols * size); // H_i = I: y_i = 0
+    } else {
+      if (fused && abs<T>(beta) >= safmin) {
+        // u = [1; col_raw[1:]/(alpha - beta)], so A[i:, i+1:]^T u = A[i, i+1:] + acc/(alpha - beta).
+        memory.copy(yi, at<T>(a, lda, i, i + 1), <usize>cols * size);
+        axpyT<T>(cols, <T>1 / (alpha - beta), acc, 1, yi, 1);
+      } else {
+        gemvT<T>(1, rows, cols, <T>1, at<T>(a, lda, i, i + 1), lda, col, 1, <T>0, yi, 1);
+      }
+      gemvT<T>(1, rows, i, <T>1, at<T>(a, lda, i, 0), lda, col, 1, <T>0, ytmp, 1);
+      gemvT<T>(1, i, cols, <T>-1, at<T>(yt, ldy, 0, i + 1), ldy, ytmp, 1, <T>1, yi, 1);
+      gemvT<T>(0, i, rows, <T>1, at<T>(xt, ldx, 0, i), ldx, col, 1, <T>0, ytmp, 1);
+      gemvT<T>(1, i, cols, <T>-1, at<T>(a, lda, 0, i + 1), lda, ytmp, 1, <T>1, yi, 1);
+      scalT<T>(cols, tq, yi, 1);
+    }
     // Row i of the true matrix right of the diagonal: A[i, i+1:n] - Y[i+1:n, 0:i+1]*A[i, 0:i+1]^T
     // - A[0:i, i+1:n]^T * X[i, 0:i]^T (A[i, i] = 1 is the unit of u_i).
     const row = at<T>(a, lda, i, i + 1);
@@ -213,15 +332,32 @@ function labrd<T>(
     store<T>(taup + <usize>i * size, tp);
     store<T>(e + <usize>i * size, load<T>(row));
     store<T>(row, <T>1);
-    // X[i+1:m, i] = taup * (A_true[i+1:m, i+1:n] * v).
+    // X[i+1:m, i] = taup * (A[i+1:m, i+1:n] v - kv), kv = V[i+1:, 0:i+1] h1 + X[i+1:, 0:i] h2 with
+    // h1 = Y[i+1:n, 0:i+1]^T v and h2 = U[0:i, i+1:n] v (the corrections that make A the true matrix).
     const below = rows - 1;
     const xi = at<T>(xt, ldx, i, i + 1); // X[i+1:m, i], contiguous
-    const xtmp = at<T>(xt, ldx, i, 0); // X[0:i+1, i], scratch
-    gemvT<T>(0, below, cols, <T>1, at<T>(a, lda, i + 1, i + 1), lda, row, 1, <T>0, xi, 1);
-    gemvT<T>(0, i + 1, cols, <T>1, at<T>(yt, ldy, 0, i + 1), ldy, row, 1, <T>0, xtmp, 1);
-    gemvT<T>(0, below, i + 1, <T>-1, at<T>(a, lda, i + 1, 0), lda, xtmp, 1, <T>1, xi, 1);
-    gemvT<T>(0, i, cols, <T>1, at<T>(a, lda, 0, i + 1), lda, row, 1, <T>0, xtmp, 1);
-    gemvT<T>(1, i, below, <T>-1, at<T>(xt, ldx, 0, i + 1), ldx, xtmp, 1, <T>1, xi, 1);
+    const htmp = at<T>(xt, ldx, i, 0); // X[0:i+1, i], scratch
+    gemvT<T>(0, i + 1, cols, <T>1, at<T>(yt, ldy, 0, i + 1), ldy, row, 1, <T>0, htmp, 1);
+    gemvT<T>(0, below, i + 1, <T>1, at<T>(a, lda, i + 1, 0), lda, htmp, 1, <T>0, kv, 1);
+    gemvT<T>(0, i, cols, <T>1, at<T>(a, lda, 0, i + 1), lda, row, 1, <T>0, htmp, 1);
+    gemvT<T>(1, i, below, <T>1, at<T>(xt, ldx, 0, i + 1), ldx, htmp, 1, <T>1, kv, 1);
+    fused = i + 1 < nb && i + 1 < n - 1 && below > 0;
+    if (fused) {
+      // Column i+1 of the true matrix is w - tp*(A[i+1:, i+1:] v) with
+      // w = A[i+1:, i+1] - V[i+1:, 0:i+1] Y[i+1, 0:i+1]^T - X[i+1:, 0:i] A[0:i, i+1] + tp*kv
+      // (its X term includes x_i = tp*(A v - kv) times the unit A[i, i+1] = 1).
+      for (let r = 0; r < below; r++) store<T>(w + <usize>r * size, load<T>(at<T>(a, lda, i + 1 + r, i + 1)));
+      gemvT<T>(0, below, i + 1, <T>-1, at<T>(a, lda, i + 1, 0), lda, at<T>(yt, ldy, 0, i + 1), ldy, <T>1, w, 1);
+      gemvT<T>(1, i, below, <T>-1, at<T>(xt, ldx, 0, i + 1), ldx, at<T>(a, lda, 0, i + 1), lda, <T>1, w, 1);
+      axpyT<T>(below, tp, kv, 1, w, 1);
+      fusedRowPass<T>(below, at<T>(a, lda, i + 1, i + 1), lda, cols, row, w, tp, nextCol, xi, acc);
+      const swap = col;
+      col = nextCol;
+      nextCol = swap;
+    } else {
+      gemvT<T>(0, below, cols, <T>1, at<T>(a, lda, i + 1, i + 1), lda, row, 1, <T>0, xi, 1);
+    }
+    axpyT<T>(below, <T>-1, kv, 1, xi, 1);
     scalT<T>(below, tp, xi, 1);
   }
 }
@@ -230,8 +366,9 @@ function labrd<T>(
  * Bidiagonalize A (m x n row-major, m >= n >= 1): Q^T * A * P = B, B upper bidiagonal with diagonal
  * d[0:n] and superdiagonal e[0:n-1]. Q = H_0...H_{n-1} (tauq[0:n]), P = G_0...G_{n-2} (taup[0:n],
  * taup[n-1] = 0); the reflector vectors overwrite A as in LAPACK dgebrd. Blocked with panel NB; the
- * trailing updates are single GEMMs (about half of the 4mn^2 - 4n^3/3 flops; the other half is the
- * panel's matrix-vector products, which bound the speed by memory bandwidth).
+ * trailing updates are single GEMMs (about half of the 4mn^2 - 4n^3/3 flops). The other half is the
+ * panel's matrix-vector products, which are memory-bound; labrd fuses them to one pass over the
+ * trailing block per column, and they still take about two thirds of the time at n = 4096.
  * Accuracy: see the file header (backward stable, ||E|| = O(n*eps*||A||)).
  */
 function gebrd<T>(m: i32, n: i32, a: usize, lda: i32, d: usize, e: usize, tauq: usize, taup: usize): void {
@@ -242,6 +379,10 @@ function gebrd<T>(m: i32, n: i32, a: usize, lda: i32, d: usize, e: usize, tauq: 
   const xt = heap.alloc(<usize>(nbMax * m) * size);
   const yt = heap.alloc(<usize>(nbMax * n) * size);
   const col = heap.alloc(<usize>m * size);
+  const nextCol = heap.alloc(<usize>m * size);
+  const w = heap.alloc(<usize>m * size);
+  const kv = heap.alloc(<usize>m * size);
+  const acc = heap.alloc(<usize>n * size);
   // Operands of the fused trailing update: left = [V X] (m' x 2nb), right = [Y^T; U^T] (2nb x n').
   const left = heap.alloc(<usize>(m * 2 * nbMax) * size);
   const right = heap.alloc(<usize>(2 * nbMax * n) * size);
@@ -250,7 +391,7 @@ function gebrd<T>(m: i32, n: i32, a: usize, lda: i32, d: usize, e: usize, tauq: 
     const mi = m - i, ni = n - i;
     const ai = at<T>(a, lda, i, i);
     labrd<T>(mi, ni, nb, ai, lda, d + <usize>i * size, e + <usize>i * size, tauq + <usize>i * size,
-      taup + <usize>i * size, xt, mi, yt, ni, col);
+      taup + <usize>i * size, xt, mi, yt, ni, col, nextCol, w, kv, acc);
     const mt = mi - nb, nt = ni - nb;
     if (nt > 0) {
       const k2 = 2 * nb;
@@ -272,6 +413,10 @@ function gebrd<T>(m: i32, n: i32, a: usize, lda: i32, d: usize, e: usize, tauq: 
   heap.free(xt);
   heap.free(yt);
   heap.free(col);
+  heap.free(nextCol);
+  heap.free(w);
+  heap.free(kv);
+  heap.free(acc);
   heap.free(left);
   heap.free(right);
 }
@@ -505,41 +650,72 @@ export function orgtrQtF32(n: i32, a: usize, lda: i32, tau: usize, qt: usize, ld
 // Tridiagonalization
 
 /**
- * y = A*x for symmetric A (n x n) given by its lower triangle (row-major). One pass over the triangle:
- * row r contributes dot(A[r, 0:r+1], x) to y[r] and x[r]*A[r, 0:r] to y[0:r] (the mirrored upper part).
- * x and y contiguous, not overlapping.
+ * y = A*x for symmetric A (n x n) given by its lower triangle (row-major). One pass over the triangle,
+ * four rows at a time: for the columns left of the rows' 4 x 4 diagonal block each loaded vector of a
+ * row serves both its dot product with x (giving y[r]) and the mirrored update y[0:r] += x[r]*A[r, 0:r]
+ * (the upper triangle), so x and y are loaded once per four rows. x and y contiguous, not overlapping.
  */
 function symvLower<T>(n: i32, a: usize, lda: i32, x: usize, y: usize): void {
   const size = <usize>sizeof<T>();
   const lanes: i32 = 16 / <i32>sizeof<T>();
+  const rowBytes = <usize>lda * size;
   memory.fill(y, 0, <usize>n * size);
-  for (let r = 0; r < n; r++) {
-    const row = at<T>(a, lda, r, 0);
-    const xr = load<T>(x + <usize>r * size);
+  let r = 0;
+  for (; r + 4 <= n; r += 4) {
+    const r0 = a + <usize>r * rowBytes;
+    const r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
+    const x0 = load<T>(x + <usize>r * size), x1 = load<T>(x + <usize>(r + 1) * size);
+    const x2 = load<T>(x + <usize>(r + 2) * size), x3 = load<T>(x + <usize>(r + 3) * size);
+    const vx0 = vSplat<T>(x0), vx1 = vSplat<T>(x1), vx2 = vSplat<T>(x2), vx3 = vSplat<T>(x3);
+    let s0 = vSplat<T>(<T>0), s1 = vSplat<T>(<T>0), s2 = vSplat<T>(<T>0), s3 = vSplat<T>(<T>0);
     let j = 0;
-    let sum: T = <T>0;
-    if (sizeof<T>() == 8) {
-      const xv = f64x2.splat(<f64>xr);
-      let acc = f64x2.splat(0);
-      for (; j + lanes <= r; j += lanes) {
-        const off = <usize>j * size;
-        const av = v128.load(row + off);
-        acc = f64x2.add(acc, f64x2.mul(av, v128.load(x + off)));
-        v128.store(y + off, f64x2.add(v128.load(y + off), f64x2.mul(av, xv)));
-      }
-      sum = <T>(f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1));
-    } else {
-      const xv = f32x4.splat(<f32>xr);
-      let acc = f32x4.splat(0);
-      for (; j + lanes <= r; j += lanes) {
-        const off = <usize>j * size;
-        const av = v128.load(row + off);
-        acc = f32x4.add(acc, f32x4.mul(av, v128.load(x + off)));
-        v128.store(y + off, f32x4.add(v128.load(y + off), f32x4.mul(av, xv)));
-      }
-      sum = <T>((f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3)));
+    for (; j + lanes <= r; j += lanes) {
+      const off = <usize>j * size;
+      const a0 = v128.load(r0 + off), a1 = v128.load(r1 + off), a2 = v128.load(r2 + off), a3 = v128.load(r3 + off);
+      const xv = v128.load(x + off);
+      s0 = vAdd<T>(s0, vMul<T>(a0, xv));
+      s1 = vAdd<T>(s1, vMul<T>(a1, xv));
+      s2 = vAdd<T>(s2, vMul<T>(a2, xv));
+      s3 = vAdd<T>(s3, vMul<T>(a3, xv));
+      let yv = v128.load(y + off);
+      yv = vAdd<T>(yv, vAdd<T>(vMul<T>(a0, vx0), vMul<T>(a1, vx1)));
+      yv = vAdd<T>(yv, vAdd<T>(vMul<T>(a2, vx2), vMul<T>(a3, vx3)));
+      v128.store(y + off, yv);
     }
+    let t0 = vSum<T>(s0), t1 = vSum<T>(s1), t2 = vSum<T>(s2), t3 = vSum<T>(s3);
     for (; j < r; j++) {
+      const off = <usize>j * size;
+      const a0 = load<T>(r0 + off), a1 = load<T>(r1 + off), a2 = load<T>(r2 + off), a3 = load<T>(r3 + off);
+      const xj = load<T>(x + off);
+      t0 += a0 * xj;
+      t1 += a1 * xj;
+      t2 += a2 * xj;
+      t3 += a3 * xj;
+      store<T>(y + off, load<T>(y + off) + ((a0 * x0 + a1 * x1) + (a2 * x2 + a3 * x3)));
+    }
+    store<T>(y + <usize>r * size, load<T>(y + <usize>r * size) + t0);
+    store<T>(y + <usize>(r + 1) * size, load<T>(y + <usize>(r + 1) * size) + t1);
+    store<T>(y + <usize>(r + 2) * size, load<T>(y + <usize>(r + 2) * size) + t2);
+    store<T>(y + <usize>(r + 3) * size, load<T>(y + <usize>(r + 3) * size) + t3);
+    // The 4 x 4 diagonal block: entry (k, c), c <= k, contributes to y[k] and, off the diagonal, to y[c].
+    for (let k = 0; k < 4; k++) {
+      const row = a + <usize>(r + k) * rowBytes;
+      const xk = load<T>(x + <usize>(r + k) * size);
+      let sum: T = <T>0;
+      for (let c = r; c < r + k; c++) {
+        const av = load<T>(row + <usize>c * size);
+        sum += av * load<T>(x + <usize>c * size);
+        store<T>(y + <usize>c * size, load<T>(y + <usize>c * size) + av * xk);
+      }
+      sum += load<T>(row + <usize>(r + k) * size) * xk;
+      store<T>(y + <usize>(r + k) * size, load<T>(y + <usize>(r + k) * size) + sum);
+    }
+  }
+  for (; r < n; r++) {
+    const row = a + <usize>r * rowBytes;
+    const xr = load<T>(x + <usize>r * size);
+    let sum: T = <T>0;
+    for (let j = 0; j < r; j++) {
       const off = <usize>j * size;
       const av = load<T>(row + off);
       sum += av * load<T>(x + off);

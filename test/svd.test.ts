@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { svd, svdValues } from '../src/spectrum/svd.js';
+import { autoUsesGram, svd, svdValues } from '../src/spectrum/svd.js';
 import { InputError } from '../src/util/errors.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -331,6 +331,13 @@ test('extreme scales neither overflow nor underflow (f64 1e+-200, f32 1e+-30), b
     const { s, u, vt } = await svd(input as Float64Array, 30, 20);
     assert.ok(reconstructionError(input, 30, 20, s, u, vt) <= tol, `svd scale ${factor}`);
   }
+});
+
+test("'auto' uses the Gram route only for large f64 problems", () => {
+  assert.equal(autoUsesGram(4096, 4096, true), true);
+  assert.equal(autoUsesGram(16384, 4096, true), true);
+  assert.equal(autoUsesGram(4095, 50000, true), false);
+  assert.equal(autoUsesGram(8192, 8192, false), false);
 });
 
 test('user errors are one-line InputErrors naming the input', async () => {

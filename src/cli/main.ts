@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { evalCommand } from './eval.js';
 import { importCommand } from './import.js';
 import { predictCommand } from './predict.js';
+import { propagateCommand } from './propagate.js';
 import { reportFailure } from './errors.js';
 import { PACKAGE_VERSION } from '../version.js';
 
@@ -15,7 +16,7 @@ function buildProgram(): Command {
     .version(PACKAGE_VERSION)
     .showSuggestionAfterError()
     .exitOverride();
-  for (const command of [importCommand(), evalCommand(), predictCommand()]) {
+  for (const command of [importCommand(), evalCommand(), predictCommand(), propagateCommand()]) {
     program.addCommand(command.exitOverride());
   }
   return program;

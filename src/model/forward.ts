@@ -66,6 +66,14 @@ function backendNetwork(tf: Tf, model: ResNetModel): BackendNetwork {
     mean: tf.tensor1d(model.normalization.mean),
     invStd: tf.tensor1d(model.normalization.std.map((s) => 1 / s)),
   };
+  // The cache outlives any tf.tidy scope that happens to create it.
+  for (const t of [
+    ...[net.stem, ...net.units.flatMap((u) => [u.conv1, u.conv2])].flatMap((c) => [c.filter, c.bias]),
+    ...net.units.flatMap((u) => (u.shortcut ? [u.shortcut] : [])),
+    net.classifierWeight, net.classifierBias, net.mean, net.invStd,
+  ]) {
+    tf.keep(t);
+  }
   networks.set(key, net);
   return net;
 }

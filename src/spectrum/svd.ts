@@ -11,23 +11,23 @@
  * Routes (values):
  * - 'bidiagonal': Householder bidiagonalization (blocked, gebrd; preceded by a Householder QR when the
  *   long side is >= 1.6x the short one, so that only the square R is bidiagonalized) then the
- *   Golub-Kahan/Demmel-Kahan QR iteration (bdsqr). Backward stable: every computed value is within about p(n)*eps*s_max of the
- *   exact one (absolute), where eps = 2^-53 (f64) or 2^-24 (f32) and p(n) a small multiple of
- *   max(rows, cols); in practice errors are a few units of max(rows, cols)*eps*s_max.
+ *   Golub-Kahan/Demmel-Kahan QR iteration (bdsqr). Backward stable: every computed value is within
+ *   about p(n)*eps*s_max of the exact one (absolute), where eps = 2^-53 (f64) or 2^-24 (f32) and p(n)
+ *   a small multiple of max(rows, cols); in practice a few units of max(rows, cols)*eps*s_max.
  * - 'gram': forms the smaller Gram matrix G (A^T A or A A^T, one lower-triangle GEMM), reduces it to
  *   tridiagonal form (sytrd), takes its eigenvalues (sterf) and square roots (tiny negative
- *   eigenvalues from rounding are clamped to 0). Less work than 'bidiagonal' (1.5x faster square, 4x
- *   for aspect ratio >= 2), but squaring costs accuracy: the eigenvalues of G are accurate to
- *   |s_computed^2 - s^2| <= c*n*eps*s_max^2 (c modest; the tests check c = 10), i.e. an absolute
- *   error of about c*n*eps*s_max^2 / s for a singular value s. s_max itself is as accurate as on the
- *   other route, but values below sqrt(c*n*eps)*s_max (~1e-6*s_max in f64 at n = 4096, ~1e-2 in f32)
- *   can be all noise, typically returned as 0 or as a value of that order.
- * - 'auto' (default): 'gram' only when values alone are asked for, the input is f64, and the problem
- *   is large: min(rows, cols) >= 4096, or min(rows, cols) >= 1024 with max(rows, cols) >= 2*min
- *   (see autoUsesGram; measured single-threaded: 4096 x 4096 takes 27 s on 'bidiagonal' and 18 s on
- *   'gram', 4096 x 1024 2.3 s and 0.6 s). Otherwise 'bidiagonal'. f32 input never switches (its Gram
- *   matrix loses everything below ~sqrt(n)*3e-4*s_max). svd() (vectors) always uses 'bidiagonal';
- *   asking svd() for 'gram' is an InputError.
+ *   eigenvalues from rounding are clamped to 0). About 1.5x faster than 'bidiagonal', but squaring
+ *   costs accuracy: the eigenvalues of G are accurate to |s_computed^2 - s^2| <= c*n*eps*s_max^2
+ *   (c modest; the tests check c = 10), i.e. an absolute error of about c*n*eps*s_max^2 / s for a
+ *   singular value s. s_max itself is as accurate as on the other route, but values below
+ *   sqrt(c*n*eps)*s_max (~1e-6*s_max in f64 at n = 4096, ~1e-2 in f32) can be all noise, typically
+ *   returned as 0 or as a value of that order. Needs memory for A and G at once.
+ * - 'auto' (default): 'gram' only when values alone are asked for, the input is f64 and
+ *   min(rows, cols) >= 4096 (autoUsesGram); otherwise 'bidiagonal'. Measured single-threaded, values
+ *   of a random 4096 x 4096 f64 matrix take 21 s on 'bidiagonal' and 13 s on 'gram'; below 4096 the
+ *   bidiagonal route takes under ~3 s and keeps the small values. f32 input never switches (its Gram
+ *   matrix loses everything below ~1e-2*s_max). svd() (vectors) always uses 'bidiagonal'; asking
+ *   svd() for 'gram' is an InputError.
  *
  * Exactly-zero rows and columns are dropped before reducing (each contributes a zero singular value,
  * appended at the end); for svd() the matching singular vectors are completed with unit vectors of
@@ -60,12 +60,12 @@ export interface SvdResult<A extends Float64Array | Float32Array> {
 }
 
 /**
- * The 'auto' rule for values: the Gram route for large f64 problems, where it is 1.5x (square) to 4x
- * (aspect >= 2) faster than the bidiagonal route; the bidiagonal route otherwise.
+ * The 'auto' rule for values: the Gram route for f64 problems with min(rows, cols) >= 4096, where it
+ * saves ~40% of the time (8 s at 4096 x 4096); the bidiagonal route, which keeps small singular values
+ * accurate, otherwise.
  */
 export function autoUsesGram(rows: number, cols: number, f64: boolean): boolean {
-  const small = Math.min(rows, cols), large = Math.max(rows, cols);
-  return f64 && (small >= 4096 || (small >= 1024 && large >= 2 * small));
+  return f64 && Math.min(rows, cols) >= 4096;
 }
 
 type FloatArray = Float64Array | Float32Array;

@@ -1,0 +1,96 @@
+/**
+ * `resnet-stability propagate --model m --data d --images 0-9 --attack fgsm|pgd|gaussian|sign --eps E
+ *  [--norm linf|l2] [--steps k] [--step-size a] [--seed s] [--out dir] [--json]`
+ *
+ * With --json, stdout is {"model", "attack", "eps", "results": [{"image", "label", "predClean",
+ * "predPerturbed", "relative": [3n+1], "firstOrder": [3n+1]}]}; `relative` is after the stem, then
+ * after each unit. --out writes propagation.json and propagation.csv (one row per image and depth).
+ */
+import { Command, Option } from 'commander';
+import { join } from 'node:path';
+import { loadModel } from '../model/load.js';
+import { ATTACKS, checkPerturbationOptions, type AttackName, type PerturbationNorm } from '../study/perturbations.js';
+import { propagatePerturbations, type PropagationResult } from '../study/propagation.js';
+import { firstOrderPropagation } from '../study/first-order.js';
+import { toCsv, writeFileAtomic } from '../util/atomic-write.js';
+import { UsageError } from './errors.js';
+import { loadImageSelection, parsePositiveInteger } from './inputs.js';
+import { createProgress } from './progress.js';
+
+function parseNumber(value: string, option: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${option} must be a number, got "${value}"`);
+  return n;
+}
+
+export function propagateCommand(): Command {
+  return new Command('propagate')
+    .description('follow random or adversarial input perturbations through every residual unit')
+    .requiredOption('--model <model>', 'shipped name (resnet56, resnet110), model directory, or .th checkpoint')
+    .option('--data <data>', 'CIFAR-10 binary file or directory, or comma-separated 32x32 PNG/JPEG files')
+    .option('--images <list>', 'image indices, e.g. 0-9,15', '0')
+    .addOption(new Option('--attack <name>', 'perturbation').choices(ATTACKS as unknown as string[]).makeOptionMandatory())
+    .requiredOption('--eps <eps>', 'size: L-infinity radius (linf) or L2 radius (l2), pixels in [0,1]', (v) => parseNumber(v, '--eps'))
+    .addOption(new Option('--norm <norm>', 'budget norm').choices(['linf', 'l2']).default('linf'))
+    .option('--steps <k>', 'PGD steps', (v) => parsePositiveInteger(v, '--steps'), 10)
+    .option('--step-size <a>', 'PGD step size (default 2.5*eps/steps)', (v) => parseNumber(v, '--step-size'))
+    .option('--seed <s>', 'seed of every random choice', (v) => parseNumber(v, '--seed'), 0)
+    .option('--no-first-order', 'skip the linearized (first-order) prediction')
+    .option('--out <dir>', 'write propagation.json and propagation.csv here')
+    .option('--json', 'print the result object to stdout')
+    .option('--quiet', 'no progress output')
+    .action(async (opts: {
+      model: string; data?: string; images: string; attack: AttackName; eps: number; norm: PerturbationNorm;
+      steps: number; stepSize?: number; seed: number; firstOrder: boolean; out?: string; json?: boolean; quiet?: boolean;
+    }) => {
+      const perturbation = checkPerturbationOptions({
+        attack: opts.attack, eps: opts.eps, norm: opts.norm, steps: opts.steps, stepSize: opts.stepSize, seed: opts.seed,
+      });
+      const model = await loadModel(opts.model);
+      const selection = await loadImageSelection(opts.data, opts.images, opts.quiet || opts.json);
+      if (!selection.labels) throw new UsageError('propagate needs labelled images: use CIFAR-10 data (--data file or directory)');
+      const progress = createProgress(`propagate ${opts.attack}`, selection.ids.length, opts.quiet || opts.json);
+      const results: PropagationResult[] = [];
+      const chunk = 25;
+      for (let start = 0; start < selection.ids.length; start += chunk) {
+        const end = Math.min(selection.ids.length, start + chunk);
+        results.push(
+          ...(await propagatePerturbations(
+            model,
+            selection.pixels.subarray(start * 3072, end * 3072),
+            selection.labels.slice(start, end),
+            selection.ids.slice(start, end),
+            perturbation,
+            opts.firstOrder ? firstOrderPropagation : undefined,
+          )),
+        );
+        progress.tick(end - start);
+      }
+      progress.done();
+      const summary = {
+        model: model.name,
+        attack: opts.attack,
+        eps: opts.eps,
+        norm: perturbation.norm,
+        ...(opts.attack === 'pgd' ? { steps: perturbation.steps, stepSize: perturbation.stepSize } : {}),
+        seed: perturbation.seed,
+        results: results.map(({ image, label, predClean, predPerturbed, relative, firstOrder }) => ({
+          image, label, predClean, predPerturbed, relative, firstOrder,
+        })),
+      };
+      if (opts.out) {
+        const rows = results.flatMap((r) => r.relative.map((v, k) => [String(r.image), k, v, r.firstOrder[k] ?? '']));
+        await writeFileAtomic(join(opts.out, 'propagation.csv'), toCsv(['image', 'depth', 'relative', 'firstOrder'], rows));
+        await writeFileAtomic(join(opts.out, 'propagation.json'), JSON.stringify(summary) + '\n');
+      }
+      if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n');
+      else if (!opts.out) {
+        for (const r of results) {
+          process.stdout.write(
+            `${r.image}: label ${r.label}, clean ${r.predClean} -> perturbed ${r.predPerturbed}; ` +
+              `relative after stem ${r.relative[0].toExponential(3)}, after last unit ${r.relative.at(-1)!.toExponential(3)}\n`,
+          );
+        }
+      }
+    });
+}

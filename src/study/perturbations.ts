@@ -1,0 +1,176 @@
+/**
+ * Input perturbations in pixel space [0, 1], all clipped back to [0, 1] (d = 3*32*32 values per image):
+ *
+ *   fgsm      x + eps * sign(g)               (norm linf)   x + eps * g / ||g||_2   (norm l2)
+ *   pgd       `steps` projected steps of size `stepSize` from x (plus a uniform random start in the
+ *             eps-ball when `randomStart`): x_{t+1} = P(x_t + stepSize * sign(g_t)) for linf, or
+ *             P(x_t + stepSize * g_t / ||g_t||_2) for l2, where P projects onto the eps-ball around x
+ *             and then clips to [0, 1]
+ *   gaussian  x + r * z / ||z||_2, z ~ N(0, I), with r = eps * sqrt(d) (linf: the L2 length of an
+ *             eps-sign vector) or r = eps (l2)
+ *   sign      x + eps * s, s uniform in {-1, +1}^d (linf), or x + eps * s / sqrt(d) (l2)
+ *
+ * where g = grad_x CE(f(x), label) is the gradient of the cross-entropy at the true label, computed by
+ * tfjs on the wasm backend in float32. Random and FGSM perturbations with the same eps therefore have
+ * the same L2 size before clipping. Randomness comes only from `seed`.
+ */
+import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
+import { initBackend } from '../model/backend.js';
+import { logitsFromPixels } from '../model/forward.js';
+import type { ResNetModel } from '../model/model.js';
+import { InputError } from '../util/errors.js';
+import { SeededRandom } from '../util/random.js';
+
+export const ATTACKS = ['fgsm', 'pgd', 'gaussian', 'sign'] as const;
+export type AttackName = (typeof ATTACKS)[number];
+export type PerturbationNorm = 'linf' | 'l2';
+
+export interface PerturbationOptions {
+  attack: AttackName;
+  eps: number;
+  norm?: PerturbationNorm;
+  /** PGD iterations (default 10). */
+  steps?: number;
+  /** PGD step size (default 2.5 * eps / steps). */
+  stepSize?: number;
+  /** PGD starts from a uniformly random point of the eps-ball (default true). */
+  randomStart?: boolean;
+  seed?: number;
+}
+
+export const IMAGE_SIZE = 3 * 32 * 32;
+
+export function checkPerturbationOptions(options: PerturbationOptions): Required<PerturbationOptions> {
+  const { attack, eps } = options;
+  if (!(ATTACKS as readonly string[]).includes(attack)) {
+    throw new InputError(`unknown attack "${attack}" (expected ${ATTACKS.join(', ')})`);
+  }
+  if (!Number.isFinite(eps) || eps < 0) throw new InputError(`eps must be a finite number >= 0, got ${eps}`);
+  const norm = options.norm ?? 'linf';
+  if (norm !== 'linf' && norm !== 'l2') throw new InputError(`norm must be linf or l2, got "${norm}"`);
+  const steps = options.steps ?? 10;
+  if (!Number.isInteger(steps) || steps < 1) throw new InputError(`steps must be a positive integer, got ${steps}`);
+  const stepSize = options.stepSize ?? (2.5 * eps) / steps;
+  if (!Number.isFinite(stepSize) || stepSize < 0) throw new InputError(`step size must be >= 0, got ${stepSize}`);
+  return { attack, eps, norm, steps, stepSize, randomStart: options.randomStart ?? true, seed: options.seed ?? 0 };
+}
+
+/** grad_x CE(f(x), label) for B images (float32, B x 3 x 32 x 32). */
+export async function crossEntropyGradient(model: ResNetModel, pixels: Float32Array, labels: ArrayLike<number>): Promise<Float32Array> {
+  const tf = await initBackend();
+  const batch = pixels.length / IMAGE_SIZE;
+  const grad = tf.tidy(() => {
+    const x = tf.tensor4d(pixels, [batch, 3, 32, 32]);
+    const onehot = tf.oneHot(tf.tensor1d(Array.from(labels), 'int32'), model.params.numClasses);
+    const loss = (p: Tensor) => tf.losses.softmaxCrossEntropy(onehot, logitsFromPixels(tf, model, p as Tensor4D));
+    return tf.grad(loss)(x);
+  });
+  try {
+    return (await grad.data()) as Float32Array;
+  } finally {
+    grad.dispose();
+  }
+}
+
+const clip01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
+
+function l2(values: Float32Array, start: number): number {
+  let s = 0;
+  for (let i = start; i < start + IMAGE_SIZE; i++) s += values[i] * values[i];
+  return Math.sqrt(s);
+}
+
+/** x + step * direction(g) per image: sign(g) for linf, g/||g|| for l2 (zero gradient: no move). */
+function ascend(x: Float32Array, grad: Float32Array, step: number, norm: PerturbationNorm): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let start = 0; start < x.length; start += IMAGE_SIZE) {
+    const scale = norm === 'l2' ? step / (l2(grad, start) || Infinity) : step;
+    for (let i = start; i < start + IMAGE_SIZE; i++) {
+      out[i] = x[i] + scale * (norm === 'l2' ? grad[i] : Math.sign(grad[i]));
+    }
+  }
+  return out;
+}
+
+/** Project y onto the eps-ball around x (per image), then clip to [0, 1]. */
+function project(y: Float32Array, x: Float32Array, eps: number, norm: PerturbationNorm): Float32Array {
+  const out = new Float32Array(y.length);
+  for (let start = 0; start < y.length; start += IMAGE_SIZE) {
+    let shrink = 1;
+    if (norm === 'l2') {
+      let s = 0;
+      for (let i = start; i < start + IMAGE_SIZE; i++) s += (y[i] - x[i]) ** 2;
+      const length = Math.sqrt(s);
+      if (length > eps) shrink = eps / length;
+    }
+    for (let i = start; i < start + IMAGE_SIZE; i++) {
+      let d = (y[i] - x[i]) * shrink;
+      if (norm === 'linf') d = Math.max(-eps, Math.min(eps, d));
+      out[i] = clip01(x[i] + d);
+    }
+  }
+  return out;
+}
+
+/**
+ * The random generator of one image: a function of the run's seed and the image's key (its CIFAR
+ * index), so an image is perturbed identically whatever batch, chunk or shard it is processed in.
+ */
+export function imageRandom(seed: number, imageKey: number): SeededRandom {
+  return new SeededRandom((Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(imageKey >>> 0, 0x85ebca77)) >>> 0);
+}
+
+/**
+ * The perturbed images (B x 3 x 32 x 32 in [0, 1]) for clean `pixels` with true `labels`;
+ * `imageKeys` (default 0..B-1) seed each image's random numbers (see imageRandom).
+ */
+export async function perturbImages(
+  model: ResNetModel,
+  pixels: Float32Array,
+  labels: ArrayLike<number>,
+  options: PerturbationOptions,
+  imageKeys?: ArrayLike<number>,
+): Promise<Float32Array> {
+  const o = checkPerturbationOptions(options);
+  const d = IMAGE_SIZE;
+  const randomOf = (start: number) => imageRandom(o.seed, imageKeys ? imageKeys[start / d] : start / d);
+  switch (o.attack) {
+    case 'fgsm':
+      return ascend(pixels, await crossEntropyGradient(model, pixels, labels), o.eps, o.norm).map(clip01);
+    case 'sign': {
+      const scale = o.norm === 'l2' ? o.eps / Math.sqrt(d) : o.eps;
+      const out = new Float32Array(pixels.length);
+      for (let start = 0; start < pixels.length; start += d) {
+        const random = randomOf(start);
+        for (let i = start; i < start + d; i++) out[i] = clip01(pixels[i] + scale * random.sign());
+      }
+      return out;
+    }
+    case 'gaussian': {
+      const out = new Float32Array(pixels.length);
+      const radius = o.norm === 'l2' ? o.eps : o.eps * Math.sqrt(d);
+      for (let start = 0; start < pixels.length; start += d) {
+        const random = randomOf(start);
+        const z = Float64Array.from({ length: d }, () => random.normal());
+        const length = Math.sqrt(z.reduce((sum, v) => sum + v * v, 0));
+        for (let i = 0; i < d; i++) out[start + i] = clip01(pixels[start + i] + (radius * z[i]) / length);
+      }
+      return out;
+    }
+    case 'pgd': {
+      let x = pixels;
+      if (o.randomStart && o.eps > 0) {
+        const begin = new Float32Array(pixels.length);
+        for (let start = 0; start < pixels.length; start += d) {
+          const random = randomOf(start);
+          for (let i = start; i < start + d; i++) begin[i] = pixels[i] + o.eps * (2 * random.uniform() - 1);
+        }
+        x = project(begin, pixels, o.eps, o.norm);
+      }
+      for (let step = 0; step < o.steps; step++) {
+        x = project(ascend(x, await crossEntropyGradient(model, x, labels), o.stepSize, o.norm), pixels, o.eps, o.norm);
+      }
+      return x;
+    }
+  }
+}
