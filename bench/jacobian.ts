@@ -99,7 +99,7 @@ for (const x of kernels.f64(densePtr, m * n)) sumSquares += x * x;
 kernels.release(densePtr);
 const denseApi = timeSync(denseRuns, () => void op.toDense());
 op.dispose();
-rows.push({ what: `dense J, ${m} x ${n}, f64`, oursWasm: median(denseWasm), oursApi: median(denseApi), torch: median(torch.dense_f64 as number[]) });
+rows.push({ what: `dense J, ${m} x ${n}, f64`, oursWasm: median(denseWasm), oursApi: median(denseApi), torch: torch.dense_f64 ? median(torch.dense_f64 as number[]) : NaN });
 
 const time = (s: number) => (s < 1 ? `${(s * 1000).toFixed(1)} ms` : `${s.toFixed(2)} s`);
 console.log('| operation | resnet-stability, WASM-side | resnet-stability, JS API | PyTorch CPU 2 threads | ratio (PyTorch / ours) |');

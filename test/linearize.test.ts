@@ -193,6 +193,18 @@ test('shapes, labels, active rows and output types', async () => {
     assert.deepEqual(stage3.activeRows(), activeOf(t.units[26].outputMask));
     assert.deepEqual(network.activeRows(), Int32Array.from({ length: 10 }, (_, i) => i));
     assert.ok(typeof unit9.wasmHandle === 'number' && unit9.wasmHandle > 0);
+    // The dense J written into WASM memory is toDense()'s (units: row kernel; network: J^T e_i).
+    for (const op of [network, await linearizeUnit(resnet56, t, 19)]) {
+      const [m, n] = op.shape;
+      const ptr = kernels.allocF64(m * n);
+      try {
+        op.denseInto(ptr);
+        assert.deepEqual(kernels.f64(ptr, m * n).slice(), op.toDense());
+      } finally {
+        kernels.release(ptr);
+        if (op !== network) op.dispose();
+      }
+    }
     // J V on inactive rows is exactly zero.
     const jv = unit9.apply(randomVector(16384, 5));
     t.units[9].outputMask.forEach((active, i) => active || assert.equal(jv[i], 0));
@@ -473,6 +485,7 @@ test('bad units, stages, vector lengths and foreign trajectories are one-line In
   assert.throws(() => resolveUnit(resnet110, '3.19'), /resnet110 has units 1\.1-3\.18 \(0-53\)/);
   await assert.rejects(linearizeUnit(resnet56, t, 27), InputError);
   await assert.rejects(linearizeStage(resnet56, t, 4), /stage 4 is out of range: resnet56 has stages 1-3/);
+  await assert.rejects(linearizeStage(resnet56, t, '1.2'), /stage "1\.2" is out of range/);
   await assert.rejects(linearizeUnit(scaled56, t, 0), /^InputError: trajectory was computed for another model or scaling/);
   await assert.rejects(linearizeNetwork(resnet56.withScaling({ beta: 0.9 }), t), /another model or scaling/);
   await assert.rejects(linearizeUnit(resnet110, t, 0), /another model or scaling/);

@@ -90,9 +90,18 @@ describe("reflectors", () => {
   });
 });
 
-/** Bidiagonalize a random m x n matrix; check Q^T Q = I, P^T P = I and A = Q B P^T. */
-function checkGebrd(m: i32, n: i32, nq: i32): void {
-  const a = random64(m * n), a0 = alloc64(m * n);
+/**
+ * Bidiagonalize an m x n matrix (kind 0: random; 1: diagonal; 2: already upper bidiagonal, where
+ * every reflector is trivial, tau = 0); check Q^T Q = I, P^T P = I and A = Q B P^T.
+ */
+function checkGebrd(m: i32, n: i32, nq: i32, kind: i32 = 0): void {
+  const a = kind == 0 ? random64(m * n) : alloc64(m * n), a0 = alloc64(m * n);
+  if (kind != 0) {
+    for (let i = 0; i < n; i++) {
+      put(a, i * n + i, rand());
+      if (kind == 2 && i + 1 < n) put(a, i * n + i + 1, rand());
+    }
+  }
   memory.copy(a0, a, <usize>(m * n) << 3);
   const d = alloc64(n), e = alloc64(n), tq = alloc64(n), tp = alloc64(n);
   gebrdF64(m, n, a, n, d, e, tq, tp);
@@ -126,6 +135,10 @@ describe("gebrd", () => {
     checkGebrd(33, 33, 33);
     checkGebrd(90, 70, 76);
     checkGebrd(130, 100, 100);
+  });
+  it("diagonal and bidiagonal inputs (all reflectors trivial) come through unchanged", () => {
+    checkGebrd(40, 37, 40, 1);
+    checkGebrd(70, 70, 70, 2);
   });
   it("f32 reduction reconstructs A to single precision", () => {
     const m = 75, n = 67;

@@ -43,7 +43,12 @@ export interface ImageSelection {
 }
 
 /** Images chosen by `--images` from a CIFAR file, or the PNG/JPEG files listed in `--data`. */
-export async function loadImageSelection(dataSpec: string | undefined, images: string, quiet = false): Promise<ImageSelection> {
+export async function loadImageSelection(
+  dataSpec: string | undefined,
+  images: string,
+  quiet = false,
+  option = '--images',
+): Promise<ImageSelection> {
   const files = dataSpec?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
   if (files.length > 0 && files.every((f) => IMAGE_FILE.test(f))) {
     const decoded = await Promise.all(files.map((f) => loadImage(f)));
@@ -52,7 +57,7 @@ export async function loadImageSelection(dataSpec: string | undefined, images: s
     return { ids: files, pixels };
   }
   const data = await loadCifarData(dataSpec, quiet);
-  const ids = parseIndexList(images, data.count, '--images');
+  const ids = parseIndexList(images, data.count, option);
   const pixels = new Float32Array(ids.length * 3072);
   ids.forEach((id, i) => pixels.set(pixelsOf(data, id, id + 1), i * 3072));
   return { ids, labels: ids.map((id) => data.labels[id]), pixels };

@@ -181,29 +181,13 @@ export class JacobianOperator<A extends FloatArray = FloatArray> {
   /**
    * The explicit J, m x n row-major (m*n values: a stage-1 unit of ResNet-56 is 16384^2 f64 = 2 GiB).
    * Units are assembled row by row from their local structure (unitJacobianRowBlock); stages and
-   * networks from J^T applied to blocks of unit vectors (rows), or J to unit vectors (columns) when
-   * m > n. Entries carry the products' accuracy.
+   * networks row by row as J^T e_i, in blocks of unit vectors (m applications of J^T: cheap for the
+   * network's 10 rows, expensive for a whole stage). Entries carry the products' accuracy.
    */
   toDense(): A {
     const [m, n] = this.shape;
-    if (m <= n || this.denseRowsKernel) {
-      const out = newArray(this.precision, m * n) as A;
-      this.rowsInto(null, 0, m, out);
-      return out;
-    }
-    // Columns J e_j, then transposed into row-major.
-    this.checkAlive();
     const out = newArray(this.precision, m * n) as A;
-    const chunk = Math.max(1, Math.floor(CHUNK_ELEMENTS / m));
-    for (let j0 = 0; j0 < n; j0 += chunk) {
-      const count = Math.min(chunk, n - j0);
-      const unit = newArray(this.precision, count * n);
-      for (let c = 0; c < count; c++) unit[c * n + j0 + c] = 1;
-      const columns = this.apply(unit, count);
-      for (let c = 0; c < count; c++) {
-        for (let i = 0; i < m; i++) out[i * n + j0 + c] = columns[c * m + i];
-      }
-    }
+    this.rowsInto(null, 0, m, out);
     return out;
   }
 

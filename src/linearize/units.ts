@@ -60,9 +60,10 @@ export function unitLabel(model: ResNetModel, index: number): string {
  * `stage 4 is out of range: resnet56 has stages 1-3`.
  */
 export function resolveStage(model: ResNetModel, spec: number | string): number {
-  const stage = typeof spec === 'number' ? spec : /^\s*\d+\s*$/.test(String(spec)) ? Number(spec) : NaN;
+  const text = String(spec).trim();
+  const stage = typeof spec === 'number' ? spec : /^\d+$/.test(text) ? Number(text) : NaN;
   if (Number.isInteger(stage) && stage >= 1 && stage <= STAGE_COUNT) return stage;
-  throw new InputError(`stage ${typeof spec === 'string' ? JSON.stringify(spec) : spec} is out of range: ${model.name} has stages 1-${STAGE_COUNT}`);
+  throw new InputError(`stage ${typeof spec === 'number' || /^\d+$/.test(text) ? text : JSON.stringify(text)} is out of range: ${model.name} has stages 1-${STAGE_COUNT}`);
 }
 
 /** The network-order indices of the units of stage 1..3: (stage-1)*n .. stage*n - 1. */

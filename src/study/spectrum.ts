@@ -1,0 +1,113 @@
+/**
+ * The full singular spectrum of a residual unit's linearization at an image (the paper's central
+ * measurement). The image's trajectory is recomputed in float64 in WebAssembly (so the ReLU masks are
+ * the float64 ones), the unit's Jacobian J = D_out (alpha*S + B2 W2 D_mid B1 W1) is assembled row by row
+ * for its active rows only (rows with D_out = 0 are exactly zero and contribute zero singular values),
+ * and the dense SVD (src/spectrum/svd.ts) gives the rest.
+ *
+ * alpha and beta apply to the chosen unit only; the trajectory up to and through that unit changes
+ * accordingly (later units do not matter for this unit's Jacobian).
+ */
+import { float64Trajectory } from '../linearize/trajectory64.js';
+import { linearizeUnit } from '../linearize/unit.js';
+import { resolveUnit, unitLabel } from '../linearize/units.js';
+import type { ResNetModel } from '../model/model.js';
+import { svdValues, type SvdRoute } from '../spectrum/svd.js';
+import { InputError } from '../util/errors.js';
+
+export interface UnitSpectrumOptions {
+  alpha?: number;
+  beta?: number;
+  precision?: 'f64' | 'f32';
+  /** SVD route (default 'bidiagonal', which keeps tiny singular values accurate). */
+  route?: SvdRoute;
+  /** Called with a short description of each phase. */
+  onPhase?: (phase: string) => void;
+}
+
+export interface UnitSpectrum {
+  unit: number;
+  unitLabel: string;
+  /** [m, n] = [outputs, inputs] of the unit. */
+  shape: [number, number];
+  alpha: number;
+  beta: number;
+  /** All min(m, n) singular values, descending. */
+  values: Float64Array;
+  /** Rows of J that are not structurally zero (D_out = 1). */
+  activeRows: number;
+  seconds: number;
+}
+
+/** Singular values s with |s - alpha| < 1e-6, as a fraction of min(m, n) (the paper's "at 1"). */
+export const ONE_TOLERANCE = 1e-6;
+/** Singular values below 1e-10 count as zero. */
+export const ZERO_TOLERANCE = 1e-10;
+
+export function spectrumSummary(s: UnitSpectrum): { smax: number; fractionZero: number; fractionOne: number; smallestNonzero: number } {
+  const v = s.values;
+  let zero = 0;
+  let one = 0;
+  let smallestNonzero = Number.NaN;
+  for (const x of v) {
+    if (x < ZERO_TOLERANCE) zero++;
+    else smallestNonzero = x;
+    if (Math.abs(x - s.alpha) < ONE_TOLERANCE) one++;
+  }
+  return { smax: v[0] ?? 0, fractionZero: zero / v.length, fractionOne: one / v.length, smallestNonzero };
+}
+
+function checkScale(value: number, what: string): number {
+  if (!Number.isFinite(value)) throw new InputError(`${what} must be a finite number, got ${value}`);
+  return value;
+}
+
+/** The spectrum of unit `unitSpec` (index or "stage.unit") at one image (3x32x32 pixels in [0,1]). */
+export async function unitSpectrum(
+  model: ResNetModel,
+  pixels: Float32Array,
+  unitSpec: number | string,
+  options: UnitSpectrumOptions = {},
+): Promise<UnitSpectrum> {
+  const started = performance.now();
+  const unit = resolveUnit(model, unitSpec);
+  const alpha = checkScale(options.alpha ?? model.alpha[unit], 'alpha');
+  const beta = checkScale(options.beta ?? model.beta[unit], 'beta');
+  const alphas = Float64Array.from(model.alpha);
+  const betas = Float64Array.from(model.beta);
+  alphas[unit] = alpha;
+  betas[unit] = beta;
+  const scaled = model.withScaling({ alpha: alphas, beta: betas });
+  options.onPhase?.('forward pass (float64)');
+  const trajectory = await float64Trajectory(scaled, pixels);
+  const precision = options.precision ?? 'f64';
+  const operator = await linearizeUnit(scaled, trajectory, unit, { precision });
+  try {
+    const [m, n] = operator.shape as [number, number];
+    const active = operator.activeRows();
+    options.onPhase?.(`Jacobian rows (${active.length} of ${m} active)`);
+    const rows = operator.denseRows(active);
+    options.onPhase?.(`singular values of ${active.length} x ${n}`);
+    const count = Math.min(m, n);
+    const values = new Float64Array(count);
+    if (active.length > 0) {
+      const route = options.route ?? 'bidiagonal';
+      const s = rows instanceof Float64Array
+        ? await svdValues(rows, active.length, n, { route })
+        : await svdValues(rows as Float32Array, active.length, n, { route });
+      values.set(s.subarray(0, Math.min(s.length, count)));
+    }
+    return {
+      unit,
+      unitLabel: unitLabel(model, unit),
+      shape: [m, n],
+      alpha,
+      beta,
+      values,
+      activeRows: active.length,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    operator.dispose();
+  }
+}

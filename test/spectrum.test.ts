@@ -1,0 +1,74 @@
+/** `spectrum`: a unit's full singular spectrum against PyTorch (autograd Jacobian + LAPACK), end to end. */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { runCli } from './support/cli.js';
+import { readReferenceF64 } from './support/shared.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'rs-spectrum-'));
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function readF64(path: string): Float64Array {
+  const bytes = readFileSync(path);
+  return new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
+for (const [precision, tolerance] of [['f64', 1e-9], ['f32', 1e-4]] as const) {
+  test(`unit 19 of resnet56 at image 0, ${precision}: all 4096 singular values within ${tolerance} * s_max of PyTorch float64`, async () => {
+    const reference = readReferenceF64('resnet56_sv_img0_unit19.f64');
+    const file = join(tmp, `unit19-${precision}.f64`);
+    const result = await runCli(['spectrum', '--model', 'resnet56', '--image', '0', '--unit', '3.2', '--precision', precision, '--values-out', file, '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const out = JSON.parse(result.stdout);
+    assert.equal(out.model, 'resnet56');
+    assert.equal(out.image, 0);
+    assert.equal(out.unit, 19);
+    assert.deepEqual(out.shape, [4096, 4096]);
+    assert.equal(out.alpha, 1);
+    assert.equal(out.beta, 1);
+    const values = readF64(file);
+    assert.equal(values.length, reference.length);
+    const smax = reference[0];
+    let worst = 0;
+    values.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - reference[i]))));
+    assert.ok(worst <= tolerance * smax, `max |s - s_ref| = ${worst} (s_max ${smax})`);
+    assert.ok(Math.abs(out.smax - smax) <= tolerance * smax);
+    // The summary fractions, counted on the reference values themselves.
+    const one = reference.filter((s) => Math.abs(s - 1) < 1e-6).length / reference.length;
+    const zero = reference.filter((s) => s < 1e-10).length / reference.length;
+    if (precision === 'f64') {
+      assert.equal(out.fractionOne, one);
+      assert.equal(out.fractionZero, zero);
+    }
+  });
+}
+
+test('with beta = 0 the unit is J = D_out * alpha: every singular value is alpha or zero', async () => {
+  // J = D_out (alpha S + B2 (0 W2) D_mid B1 (0 W1)) = alpha D_out for a stride-1 unit: a diagonal 0/alpha matrix.
+  const result = await runCli(['spectrum', '--model', 'resnet56', '--image', '3', '--unit', '26', '--alpha', '0.5', '--beta', '0', '--json']);
+  assert.equal(result.code, 0, result.stderr);
+  const out = JSON.parse(result.stdout);
+  assert.equal(out.alpha, 0.5);
+  assert.equal(out.beta, 0);
+  assert.equal(out.smax, 0.5);
+  assert.ok(out.fractionOne > 0.3, `fraction at alpha ${out.fractionOne}`);
+  assert.equal(out.fractionOne + out.fractionZero, 1);
+});
+
+test('bad unit, bad image, bad alpha: one-line errors, no values file', async () => {
+  const file = join(tmp, 'never.f64');
+  for (const [args, pattern] of [
+    [['--unit', '27'], /unit 27 is out of range/],
+    [['--unit', '3.10'], /unit 3\.10 is out of range/],
+    [['--unit', '0', '--image', '10000'], /--image.*10000/],
+    [['--unit', '0', '--alpha', 'x'], /--alpha must be a number/],
+  ] as [string[], RegExp][]) {
+    const result = await runCli(['spectrum', '--model', 'resnet56', '--values-out', file, ...args]);
+    assert.notEqual(result.code, 0);
+    assert.equal(result.stderr.trimEnd().split('\n').length, 1, result.stderr);
+    assert.match(result.stderr, pattern);
+  }
+  assert.equal(existsSync(file), false);
+});
