@@ -1,8 +1,8 @@
 /**
  * Matrix-free spectral kernels over WASM operators (operator.ts), f64:
  *
- *   1. GKL   thick-restart Golub-Kahan-Lanczos bidiagonalization: the k largest or smallest singular
- *            triplets of an operator (gklCreate / gklStep / gklRun / gklResults ...).
+ *   1. GKL   thick-restart (block) Golub-Kahan-Lanczos bidiagonalization: the k largest or smallest
+ *            singular triplets of an operator (gklCreate / gklStep / gklRun / gklResults ...).
  *   2. SLQ   block Lanczos tridiagonalization of A^T A from probe vectors, and Gauss quadrature
  *            nodes/weights (slqCreate / slqStep / slqRun / slqResults, gaussQuadratureF64): the
  *            ingredients of stochastic Lanczos quadrature (src/spectrum/density.ts).
@@ -307,7 +307,7 @@ function orderDescending(nn: i32, values: usize, order: usize): void {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// 1. GKL: thick-restart Golub-Kahan-Lanczos bidiagonalization
+// 1. GKL: thick-restart (block) Golub-Kahan-Lanczos bidiagonalization
 
 const GKL_INIT: i32 = 0;
 const GKL_AFTER_AP: i32 = 1;
@@ -336,17 +336,20 @@ class GklState {
   n: i32;
   wanted: i32;
   largest: i32;
-  /** L: maximum basis size; keep: Ritz vectors kept at a restart. */
+  /** b: vectors per block product; L: maximum basis size; keep: Ritz vectors kept at a restart. */
+  block: i32;
   subspace: i32;
   keep: i32;
   tol: f64;
   maxSteps: i32;
   rng: u64;
-  /** P: (L+1) x n right basis rows (row L receives the residual); Q: L x m left basis rows. */
+  /** P: (L+b) x n right basis rows (rows size..size+b-1 receive the residual block); Q: L x m. */
   p: usize;
   q: usize;
   /** B: L x L projected upper-triangular matrix, A P_j = Q_j B_j (leading dimension L). */
   b: usize;
+  /** G: b x b, the residual block F = P[size:size+b]^T-coordinates: F_raw = P_res G (upper triangular). */
+  g: usize;
   /** Jacobi workspace (nn x nn compact): rows end as Vt; R: rows are left singular vectors. */
   w: usize;
   r: usize;
@@ -356,8 +359,8 @@ class GklState {
   coef: usize;
   tmp: usize;
   scratch: usize;
-  /** Current column of the recurrence; size of the last projected SVD. */
-  j: i32;
+  /** First column of the current block; size of the last projected SVD. */
+  col: i32;
   size: i32;
   phase: i32;
   steps: i32;
@@ -366,7 +369,6 @@ class GklState {
   converged: i32;
   normEstimate: f64;
   sMax: f64;
-  beta: f64;
   /** Results (internal orientation): k values, estimates, residuals; U (k x m), V (k x n), AV, AtU. */
   values: usize;
   estimates: usize;
@@ -387,44 +389,64 @@ function gklOf(state: usize): GklState {
  *
  * Arguments
  *   rows, columns  shape of A (>= 1)
- *   k              number of triplets, 1 <= k <= min(rows, columns)
- *   largest        nonzero: the k largest; zero: the k smallest of the min(rows, columns) values
- *   subspace       maximum Krylov basis size L; clamped to [min(k + 2, n), n], n = min(rows, columns)
- *   keep           Ritz vectors kept at each thick restart (0: k + (L - k)/2); clamped to [k, L-1]
+ *   k              number of triplets, 1 <= k <= n = min(rows, columns)
+ *   largest        nonzero: the k largest; zero: the k smallest of the n singular values
+ *   block          b, vectors per operator product (>= 1). b = 1 is the classical single-vector
+ *                  recurrence; b > 1 is block GKL, whose products of b vectors at once are much
+ *                  cheaper per vector for operators that batch (residual units: b = 2 costs what
+ *                  b = 1 does) and which resolves clusters and multiplicities up to b. Falls back to
+ *                  b = 1 when k + 2b > n.
+ *   subspace       maximum basis size L; clamped to [k + b, n] (b = 1) or [k + b, n - b], then rounded
+ *                  down to a multiple of b
+ *   keep           Ritz vectors kept at each thick restart (0: k + (L - k)/2); clamped to [k, L - b]
+ *                  and rounded up so that L - keep is a multiple of b
  *   tol            convergence: every wanted triplet has ||A^T u - s v|| <= tol * s_max (estimated
  *                  from the recurrence; ||A v - s u|| is zero up to rounding by construction), where
  *                  s_max is the largest Ritz value seen so far
- *   maxSteps       the iteration stops after at most this many Lanczos steps (one A p and one A^T q)
- *   seed           the start vector is uniform in [-1,1)^n from this seed (deterministic)
+ *   maxSteps       the iteration stops after at most this many block steps (one product of b vectors
+ *                  with A and one with A^T each), at the end of a block
+ *   seed           the start block is uniform in [-1,1)^(n x b) from this seed (deterministic)
  * Returns a state handle (free with gklDestroy), or 0 for invalid arguments.
  *
  * Method. Golub-Kahan-Lanczos bidiagonalization of the tall orientation (A, or A^T when rows <
- * columns, so that the start vector lives in the smaller space and A^T A has no spurious zero
- * eigenvalues): A P_j = Q_j B_j and A^T Q_j = P_j B_j^T + r_j e_j^T, with P and Q kept orthonormal by
- * full reorthogonalization (CGS2, orthogonalize above) and B_j upper triangular. When the basis
- * reaches L vectors, B = U_B S V_B^T (rowJacobiSvdF64) gives Ritz triplets (s_i, Q U_B e_i, P V_B e_i)
- * with A v_i = s_i u_i and ||A^T u_i - s_i v_i|| = ||r|| |e_L^T U_B e_i|. If the wanted ones have not
- * converged, the iteration restarts THICKLY (Wu & Simon 2000; Baglama & Reichel 2005, augmented with
- * Ritz vectors): the `keep` Ritz vectors nearest the wanted end become the first basis vectors, the
- * normalized residual r/||r|| the next right vector, and B becomes diag(s_1..s_keep) with the
- * coupling column (||r|| U_B[L-1, i]) above the new diagonal, which the recurrence then extends.
- * Breakdowns (an exhausted Krylov space, or A p in the span of Q) continue with a random vector
- * orthogonal to the basis, so rank-deficient operators and exact zero singular values are handled.
+ * columns, so that the start vectors live in the smaller space and A^T A has no spurious zero
+ * eigenvalues), in blocks of b vectors (Golub, Luk & Overton 1981): A P = Q B and
+ * A^T Q = P B^T + F E^T, with P and Q kept orthonormal by full reorthogonalization (CGS2,
+ * orthogonalize above, one column at a time so that the QR of each new block comes out of the same
+ * pass) and B upper triangular with upper bandwidth b (bidiagonal for b = 1). When the basis reaches
+ * L vectors, B = U_B S V_B^T (rowJacobiSvdF64) gives Ritz triplets (s_i, Q U_B e_i, P V_B e_i) with
+ * A v_i = s_i u_i and ||A^T u_i - s_i v_i|| = ||G E^T U_B e_i||, where F = P_res G is the residual
+ * block (orthonormal P_res, upper-triangular G). If the wanted ones have not converged, the
+ * iteration restarts THICKLY (Wu & Simon 2000; Baglama & Reichel 2005/2006, augmented with Ritz
+ * vectors): the `keep` Ritz vectors nearest the wanted end become the first basis vectors, P_res the
+ * next right block, and B becomes diag(s_1..s_keep) with the coupling block (G E^T U_B) above the
+ * new diagonal block, which the recurrence then extends. Breakdowns (an exhausted Krylov space, or
+ * A p in the span of Q) continue with a random vector orthogonal to the basis, so rank-deficient
+ * operators and exact zero singular values are handled.
  *
  * Accuracy: at convergence the relations hold to O(eps ||A||) (full reorthogonalization), so each
  * Ritz value is within the residual norm, <= tol*s_max, of a singular value, and within
- * residual^2/gap when it is separated by `gap` from the rest of the spectrum. Single-vector Lanczos
- * finds ONE vector of a multiple singular value at a time (copies appear only through rounding and
- * restarts); clusters and the smallest values of A^T A converge slowly.
+ * residual^2/gap when it is separated by `gap` from the rest of the spectrum. A block of b vectors
+ * finds up to b copies of a multiple singular value (b = 1: one at a time, others only through
+ * rounding and restarts); the smallest values of A^T A converge slowly.
  *
- * Memory: (2L+1)(m+n) + L*max(m,n) + 2k(m+n) doubles plus O(L^2).
+ * Memory: (2L+b)(m+n) + L*max(m,n) + 2k(m+n) doubles plus O(L^2).
  */
 export function gklCreate(
-  rows: i32, columns: i32, k: i32, largest: i32, subspace: i32, keep: i32, tol: f64, maxSteps: i32, seed: i32,
+  rows: i32, columns: i32, k: i32, largest: i32, block: i32, subspace: i32, keep: i32, tol: f64, maxSteps: i32, seed: i32,
 ): usize {
   if (rows < 1 || columns < 1) return 0;
   const n = min(rows, columns), m = max(rows, columns);
-  if (k < 1 || k > n || !(tol >= 0) || maxSteps < 1) return 0;
+  if (k < 1 || k > n || !(tol >= 0) || maxSteps < 1 || block < 1) return 0;
+  let b = block;
+  if (b > 1 && k + 2 * b > n) b = 1;
+  let L = max(subspace, k + b);
+  L = min(L, b == 1 ? n : n - b);
+  L = (L / b) * b;
+  if (L < k + b) L += b;
+  let kk = keep > 0 ? keep : k + (L - k) / 2;
+  kk = min(max(kk, k), L - b);
+  kk = L - b * ((L - kk) / b);
   const s = changetype<GklState>(heap.alloc(offsetof<GklState>()));
   memory.fill(changetype<usize>(s), 0, offsetof<GklState>());
   s.rows = rows;
@@ -434,26 +456,23 @@ export function gklCreate(
   s.n = n;
   s.wanted = k;
   s.largest = largest != 0 ? 1 : 0;
-  let L = max(subspace, min(k + 2, n));
-  L = min(L, n);
+  s.block = b;
   s.subspace = L;
-  let kk = keep > 0 ? keep : k + (L - k) / 2;
-  kk = max(kk, k);
-  kk = min(kk, L - 1);
-  s.keep = max(kk, 1);
+  s.keep = kk;
   s.tol = tol;
   s.maxSteps = maxSteps;
   s.rng = splitmix(<u64>(<u32>seed) + 0x632be59bd9b4e019);
-  s.p = allocF64Large(<usize>(L + 1) * <usize>n);
+  s.p = allocF64Large(<usize>(L + b) * <usize>n);
   s.q = allocF64Large(<usize>L * <usize>m);
   s.b = allocF64(L * L);
+  s.g = allocF64(b * b);
   s.w = allocF64(L * L);
   s.r = allocF64(L * L);
   s.sigma = allocF64(L);
   s.order = heap.alloc(<usize>(L + 1) << 2);
   s.selected = allocF64(L * L);
-  s.coef = allocF64(L + 1);
-  s.tmp = allocF64(L + 1);
+  s.coef = allocF64(L + b);
+  s.tmp = allocF64(L + b);
   s.scratch = allocF64Large(<usize>L * <usize>m);
   s.values = allocF64(k);
   s.estimates = allocF64(k);
@@ -463,6 +482,15 @@ export function gklCreate(
   return changetype<usize>(s);
 }
 
+/** Block size b actually used (after the fallback to 1 for small problems). */
+export function gklBlock(state: usize): i32 {
+  return gklOf(state).block;
+}
+/** Basis size L actually used. */
+export function gklSubspace(state: usize): i32 {
+  return gklOf(state).subspace;
+}
+
 /** Release a GKL state and everything it owns. */
 export function gklDestroy(state: usize): void {
   if (!state) return;
@@ -470,6 +498,7 @@ export function gklDestroy(state: usize): void {
   heap.free(s.p);
   heap.free(s.q);
   heap.free(s.b);
+  heap.free(s.g);
   heap.free(s.w);
   heap.free(s.r);
   heap.free(s.sigma);
@@ -510,72 +539,82 @@ function gklRequest(s: GklState, forward: bool, count: i32, input: usize, output
  */
 export function gklStep(state: usize): i32 {
   const s = gklOf(state);
-  const m = s.m, n = s.n, L = s.subspace;
+  const m = s.m, n = s.n, L = s.subspace, bs = s.block;
   while (true) {
     if (s.phase == GKL_INIT) {
-      const p0 = s.p;
-      s.rng = fillUniform(s.rng, p0, n);
-      scalF64(n, 1.0 / nrm2F64(n, p0, 1), p0, 1);
-      s.j = 0;
+      // Orthonormal random start block.
+      for (let t = 0; t < bs; t++) s.rng = randomOrthogonal(s.rng, s.p, n, t, n, row(s.p, t, n), s.coef, s.tmp);
+      s.col = 0;
       s.phase = GKL_AFTER_AP;
-      return gklRequest(s, true, 1, p0, s.q);
+      return gklRequest(s, true, bs, s.p, s.q);
     }
     if (s.phase == GKL_AFTER_AP) {
-      // Column j of A P = Q B: w = A p_j - sum_i B[i,j] q_i, B[j,j] = ||w||, q_j = w / B[j,j].
-      const j = s.j;
-      const wq = row(s.q, j, m);
-      const before = nrm2F64(m, wq, 1);
-      s.normEstimate = max(s.normEstimate, before);
-      const alpha = orthogonalize(s.q, m, j, m, wq, s.coef, s.tmp);
-      for (let i = 0; i < j; i++) put(s.b, i * L + j, at(s.coef, i));
-      if (alpha <= breakdownLevel(s, m) || alpha <= 1e-12 * before) {
-        put(s.b, j * L + j, 0.0);
-        s.rng = randomOrthogonal(s.rng, s.q, m, j, m, wq, s.coef, s.tmp);
-      } else {
-        put(s.b, j * L + j, alpha);
-        scalF64(m, 1.0 / alpha, wq, 1);
+      // Columns col..col+b-1 of A P = Q B: w = A p_c - sum_{i<c} B[i,c] q_i, B[c,c] = ||w||, q_c = w/B[c,c].
+      for (let t = 0; t < bs; t++) {
+        const c = s.col + t;
+        const wq = row(s.q, c, m);
+        const before = nrm2F64(m, wq, 1);
+        s.normEstimate = max(s.normEstimate, before);
+        const alpha = orthogonalize(s.q, m, c, m, wq, s.coef, s.tmp);
+        for (let i = 0; i < c; i++) put(s.b, i * L + c, at(s.coef, i));
+        for (let i = c + 1; i < L; i++) put(s.b, i * L + c, 0.0);
+        if (alpha <= breakdownLevel(s, m) || alpha <= 1e-12 * before) {
+          put(s.b, c * L + c, 0.0);
+          s.rng = randomOrthogonal(s.rng, s.q, m, c, m, wq, s.coef, s.tmp);
+        } else {
+          put(s.b, c * L + c, alpha);
+          scalF64(m, 1.0 / alpha, wq, 1);
+        }
       }
       s.phase = GKL_AFTER_ATQ;
-      return gklRequest(s, false, 1, wq, row(s.p, j + 1, n));
+      return gklRequest(s, false, bs, row(s.q, s.col, m), row(s.p, s.col + bs, n));
     }
     if (s.phase == GKL_AFTER_ATQ) {
-      // r = A^T q_j - B[j,j] p_j, orthogonal to p_0..p_j; beta = ||r|| couples p_{j+1}.
-      const j = s.j;
-      const rp = row(s.p, j + 1, n);
-      const before = nrm2F64(n, rp, 1);
-      s.normEstimate = max(s.normEstimate, before);
-      const beta = orthogonalize(s.p, n, j + 1, n, rp, s.coef, s.tmp);
-      s.steps++;
-      const size = j + 1;
-      const broken = beta <= breakdownLevel(s, n) || beta <= 1e-12 * before;
-      if (size < L && s.steps < s.maxSteps) {
-        if (broken) {
-          s.rng = randomOrthogonal(s.rng, s.p, n, size, n, rp, s.coef, s.tmp);
-          if (j + 1 < L) put(s.b, j * L + j + 1, 0.0);
-        } else {
-          scalF64(n, 1.0 / beta, rp, 1);
-          put(s.b, j * L + j + 1, beta);
+      // The next right block: A^T q_c orthogonalized against every p (the coefficients on the
+      // existing p's are entries of B, recomputed exactly by the next A-side pass); G records its
+      // QR within the block, which is the residual block F = P_res G at the end of a cycle.
+      const first = s.col + bs;
+      memory.fill(s.g, 0, <usize>(bs * bs) << 3);
+      for (let t = 0; t < bs; t++) {
+        const c = first + t;
+        const rp = row(s.p, c, n);
+        if (c >= n) {
+          // Only with b = 1 and a full basis (L = n): the residual is zero in exact arithmetic.
+          memory.fill(rp, 0, <usize>n << 3);
+          continue;
         }
-        s.j = j + 1;
+        const before = nrm2F64(n, rp, 1);
+        s.normEstimate = max(s.normEstimate, before);
+        const beta = orthogonalize(s.p, n, c, n, rp, s.coef, s.tmp);
+        for (let i = 0; i < t; i++) put(s.g, i * bs + t, at(s.coef, first + i));
+        if (beta <= breakdownLevel(s, n) || beta <= 1e-12 * before) {
+          s.rng = randomOrthogonal(s.rng, s.p, n, c, n, rp, s.coef, s.tmp);
+        } else {
+          put(s.g, t * bs + t, beta);
+          scalF64(n, 1.0 / beta, rp, 1);
+        }
+      }
+      s.steps++;
+      const size = first;
+      if (size + bs <= L && s.steps < s.maxSteps) {
+        // B[c-b.., c] for the new columns are set by the next A-side pass.
+        s.col = size;
         s.phase = GKL_AFTER_AP;
-        return gklRequest(s, true, 1, rp, row(s.q, j + 1, m));
+        return gklRequest(s, true, bs, row(s.p, size, n), row(s.q, size, m));
       }
       // End of a cycle: the basis is full (or the step budget spent).
-      s.beta = broken || size == n ? 0.0 : beta;
-      if (s.beta > 0) scalF64(n, 1.0 / beta, rp, 1);
       gklProjectedSvd(s, size);
-      if (s.converged == s.wanted || s.steps >= s.maxSteps || size == n) {
+      if (s.converged == s.wanted || s.steps >= s.maxSteps || size >= n) {
         s.status = s.converged == s.wanted ? GKL_CONVERGED : GKL_MAX_STEPS;
         gklFinalVectors(s, size);
         s.phase = GKL_AFTER_FINAL_AV;
         return gklRequest(s, true, s.wanted, s.vf, s.av);
       }
-      if (s.beta == 0) s.rng = randomOrthogonal(s.rng, s.p, n, size, n, rp, s.coef, s.tmp);
       gklRestart(s, size);
       const keep = s.keep;
-      s.j = keep;
+      s.col = keep;
       s.phase = GKL_AFTER_AP;
-      return gklRequest(s, true, 1, row(s.p, keep, n), row(s.q, keep, m));
+      return gklRequest(s, true, bs, row(s.p, keep, n), row(s.q, keep, m));
     }
     if (s.phase == GKL_AFTER_FINAL_AV) {
       s.phase = GKL_AFTER_FINAL_ATU;
@@ -601,6 +640,19 @@ export function gklStep(state: usize): i32 {
   }
 }
 
+/** ||G y|| with y = the last b components of the left singular vector idx of B (size x size). */
+function residualEstimate(s: GklState, size: i32, idx: i32): f64 {
+  const bs = s.block;
+  const y = s.r + ((<usize>idx * <usize>size + <usize>(size - bs)) << 3);
+  let sum = 0.0;
+  for (let t = 0; t < bs; t++) {
+    let x = 0.0;
+    for (let j = t; j < bs; j++) x += at(s.g, t * bs + j) * at(y, j);
+    sum += x * x;
+  }
+  return Math.sqrt(sum);
+}
+
 /**
  * SVD of the leading size x size block of B, ordering, residual estimates, convergence count and
  * the wanted values (in the order of `which`: largest first, or smallest first).
@@ -615,7 +667,7 @@ function gklProjectedSvd(s: GklState, size: i32): void {
   let converged = 0;
   for (let i = 0; i < s.wanted; i++) {
     const idx = atI(s.order, s.largest ? i : size - 1 - i);
-    const estimate = s.beta * abs(at(s.r, idx * size + size - 1));
+    const estimate = size >= s.n ? 0.0 : residualEstimate(s, size, idx);
     put(s.values, i, at(s.sigma, idx));
     put(s.estimates, i, estimate);
     if (estimate <= s.tol * s.sMax) converged++;
@@ -635,9 +687,9 @@ function gatherRows(s: GklState, size: i32, count: i32, left: bool): void {
   }
 }
 
-/** Thick restart: keep Ritz vectors at the wanted end, residual as next right vector, B = diag + column. */
+/** Thick restart: keep Ritz vectors at the wanted end, residual block next, B = diag + coupling block. */
 function gklRestart(s: GklState, size: i32): void {
-  const m = s.m, n = s.n, L = s.subspace, keep = s.keep;
+  const m = s.m, n = s.n, L = s.subspace, keep = s.keep, bs = s.block;
   // Q[0:keep] = R_sel * Q[0:size]  (left Ritz vectors), P[0:keep] = Vt_sel * P[0:size] (right).
   gatherRows(s, size, keep, true);
   gemmF64(0, 0, keep, m, size, 1.0, s.selected, size, s.q, m, 0.0, s.scratch, m);
@@ -645,14 +697,19 @@ function gklRestart(s: GklState, size: i32): void {
   gatherRows(s, size, keep, false);
   gemmF64(0, 0, keep, n, size, 1.0, s.selected, size, s.p, n, 0.0, s.scratch, n);
   memory.copy(s.p, s.scratch, (<usize>keep * <usize>n) << 3);
-  // The normalized residual (row `size` of P) becomes p_keep.
-  memory.copy(row(s.p, keep, n), row(s.p, size, n), <usize>n << 3);
+  // The orthonormal residual block (rows size..size+b-1 of P) becomes p_keep..p_keep+b-1.
+  memory.copy(row(s.p, keep, n), row(s.p, size, n), (<usize>bs * <usize>n) << 3);
   memory.fill(s.b, 0, <usize>(L * L) << 3);
   for (let i = 0; i < keep; i++) {
     const idx = atI(s.order, s.largest ? i : size - 1 - i);
     put(s.b, i * L + i, at(s.sigma, idx));
-    // Coupling column (recomputed by the next orthogonalization; stored for a complete B).
-    put(s.b, i * L + keep, s.beta * at(s.r, idx * size + size - 1));
+    // Coupling block G E^T U_B e_i (recomputed by the next orthogonalization; stored for a complete B).
+    const y = s.r + ((<usize>idx * <usize>size + <usize>(size - bs)) << 3);
+    for (let t = 0; t < bs; t++) {
+      let x = 0.0;
+      for (let j = t; j < bs; j++) x += at(s.g, t * bs + j) * at(y, j);
+      put(s.b, i * L + keep + t, x);
+    }
   }
   s.restarts++;
 }
@@ -684,7 +741,10 @@ export function gklRun(state: usize, handle: usize): i32 {
 export function gklStatus(state: usize): i32 {
   return gklOf(state).status;
 }
-/** Lanczos steps taken (each one product with A and one with A^T; the final check not counted). */
+/**
+ * Block Lanczos steps taken: each one product of b vectors with A and one with A^T (the final
+ * residual check not counted).
+ */
 export function gklSteps(state: usize): i32 {
   return gklOf(state).steps;
 }

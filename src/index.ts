@@ -29,3 +29,16 @@ export { evaluateAccuracy, type AccuracyResult } from './study/accuracy.js';
 
 // WebAssembly kernels.
 export { loadKernels, instantiateKernels, Kernels } from './wasm/kernels.js';
+
+// Linearization: residual units, stages and the whole network as WASM operators.
+export * from './linearize/index.js';
+
+// Spectra.
+export { svdValues, svd, type SvdOptions, type SvdRoute, type SvdResult } from './spectrum/svd.js';
+export { unitSpectrum, spectrumSummary, type UnitSpectrum, type UnitSpectrumOptions } from './study/spectrum.js';
+
+// Perturbations and how they propagate.
+export { perturbImages, crossEntropyGradient, ATTACKS, type AttackName, type PerturbationOptions } from './study/perturbations.js';
+export { propagatePerturbations, type PropagationResult } from './study/propagation.js';
+export { firstOrderPropagation } from './study/first-order.js';
+export { WorkerPool } from './workers/pool.js';

@@ -109,10 +109,10 @@ function residualOk(m: i32, n: i32, a: usize, s: f64, u: usize, v: usize, tol: f
 }
 
 /** Run GKL on a dense m x n matrix and compare with the naive reference. */
-function checkGkl(m: i32, n: i32, a: usize, k: i32, largest: i32, subspace: i32, valueTol: f64): void {
+function checkGkl(m: i32, n: i32, a: usize, k: i32, largest: i32, subspace: i32, valueTol: f64, block: i32 = 1): void {
   const reference = naiveSingularValues(m, n, a);
   const op = operatorFromDenseF64(a, m, n);
-  const state = gklCreate(m, n, k, largest, subspace, 0, 1e-12, 5000, 42);
+  const state = gklCreate(m, n, k, largest, block, subspace, 0, 1e-12, 5000, 42);
   expect<usize>(state).not.toBe(0);
   expect<i32>(gklRun(state, op)).toBe(0, "converged");
   const values = alloc64(k), u = alloc64(k * m), v = alloc64(k * n), res = alloc64(k);
@@ -186,6 +186,18 @@ describe("GKL thick-restart bidiagonalization", () => {
     release(b);
   });
 
+  it("block GKL (b = 2, 3) finds the same triplets, including a multiple singular value", () => {
+    const m = 60, n = 40;
+    const a = randomMatrix(m, n);
+    checkGkl(m, n, a, 4, 1, 12, 1e-11, 2);
+    checkGkl(m, n, a, 3, 0, 15, 1e-10, 3);
+    // diag(3, 3, 3, 2, 1, ...) padded: a triple singular value, found only by blocks of >= 3.
+    const d = alloc64(30 * 20);
+    for (let i = 0; i < 20; i++) set(d, i * 20 + i, i < 3 ? 3.0 : 2.0 / <f64>(i - 1));
+    checkGkl(30, 20, d, 4, 1, 9, 1e-12, 3);
+    release(a); release(d);
+  });
+
   it("handles exact zero singular values (rank-deficient) and the full space (k = n)", () => {
     // rank 4: a = x y^T with x 30x4, y 12x4
     const m = 30, n = 12, rank = 4;
@@ -207,9 +219,9 @@ describe("GKL thick-restart bidiagonalization", () => {
     const m = 40, n = 50;
     const a = randomMatrix(m, n);
     const op = operatorFromDenseF64(a, m, n);
-    const s1 = gklCreate(m, n, 3, 1, 8, 0, 1e-12, 2000, 7);
+    const s1 = gklCreate(m, n, 3, 1, 2, 8, 0, 1e-12, 2000, 7);
     gklRun(s1, op);
-    const s2 = gklCreate(m, n, 3, 1, 8, 0, 1e-12, 2000, 7);
+    const s2 = gklCreate(m, n, 3, 1, 2, 8, 0, 1e-12, 2000, 7);
     let code = gklStep(s2);
     while (code != REQUEST_DONE) {
       const count = lanczosRequestCount(s2), input = lanczosRequestInput(s2), output = lanczosRequestOutput(s2);
@@ -243,12 +255,12 @@ describe("GKL thick-restart bidiagonalization", () => {
   });
 
   it("refuses invalid arguments and stops at maxSteps", () => {
-    expect<usize>(gklCreate(5, 4, 0, 1, 4, 0, 1e-10, 10, 1)).toBe(0);
-    expect<usize>(gklCreate(5, 4, 5, 1, 4, 0, 1e-10, 10, 1)).toBe(0);
-    expect<usize>(gklCreate(0, 4, 1, 1, 4, 0, 1e-10, 10, 1)).toBe(0);
+    expect<usize>(gklCreate(5, 4, 0, 1, 1, 4, 0, 1e-10, 10, 1)).toBe(0);
+    expect<usize>(gklCreate(5, 4, 5, 1, 1, 4, 0, 1e-10, 10, 1)).toBe(0);
+    expect<usize>(gklCreate(0, 4, 1, 1, 1, 4, 0, 1e-10, 10, 1)).toBe(0);
     const a = randomMatrix(80, 80);
     const op = operatorFromDenseF64(a, 80, 80);
-    const s = gklCreate(80, 80, 5, 0, 8, 0, 1e-14, 12, 3);
+    const s = gklCreate(80, 80, 5, 0, 1, 8, 0, 1e-14, 12, 3);
     expect<i32>(gklRun(s, op)).toBe(1, "not converged within 12 steps");
     expect<i32>(gklSteps(s)).toBe(12);
     gklDestroy(s); operatorDestroy(op); release(a);

@@ -67,6 +67,7 @@ export interface TopSingularTripletsOptions {
   seed?: number;
   subspace?: number;
   keep?: number;
+  block?: number;
   /** Kernel instance for JavaScript operators (WASM operators use their own `kernels`). */
   kernels?: Kernels;
 }
@@ -77,8 +78,14 @@ export interface SingularTriplets {
   u: Float64Array;
   /** k x n, row i = right singular vector of values[i]. */
   v: Float64Array;
+  /** Block Lanczos steps (each a product of `block` vectors with A and with A^T). */
   iterations: number;
+  /** Vectors multiplied by A (and by A^T): iterations * block, plus k for the final check. */
+  products: number;
   restarts: number;
+  /** Block size and basis size actually used. */
+  block: number;
+  subspace: number;
   residuals: Float64Array;
   estimates: Float64Array;
   converged: boolean;
@@ -204,11 +211,12 @@ export async function topSingularTriplets(
   }
   const subspace = Math.min(d, subspaceOption ?? defaultSubspace(k, d));
   const keep = integerOption(options.keep, 'keep', 1, what) ?? 0;
+  const block = integerOption(options.block, 'block', 1, what) ?? 1;
   const maxIterations = integerOption(options.maxIterations, 'maxIterations', 1, what) ?? 100 * subspace;
   const seed = integerOption(options.seed ?? 0, 'seed', 0, what)!;
   const kernels = await kernelsFor(operator, options.kernels, what);
   const x = kernels.exports;
-  const state: number = x.gklCreate(m, n, k, which === 'largest' ? 1 : 0, subspace, keep, tol, Math.min(maxIterations, 2 ** 31 - 1), seed | 0);
+  const state: number = x.gklCreate(m, n, k, which === 'largest' ? 1 : 0, block, subspace, keep, tol, Math.min(maxIterations, 2 ** 31 - 1), seed | 0);
   if (!state) throw new Error(`${what}: gklCreate refused ${m} x ${n}, k = ${k}, subspace ${subspace}`);
   const out = [kernels.allocF64(k), kernels.allocF64(k * m), kernels.allocF64(k * n), kernels.allocF64(k), kernels.allocF64(k)];
   try {
@@ -221,7 +229,10 @@ export async function topSingularTriplets(
       residuals: kernels.f64(out[3], k).slice(),
       estimates: kernels.f64(out[4], k).slice(),
       iterations: x.gklSteps(state),
+      products: x.gklSteps(state) * x.gklBlock(state) + k,
       restarts: x.gklRestarts(state),
+      block: x.gklBlock(state),
+      subspace: x.gklSubspace(state),
       converged: x.gklStatus(state) === 0,
     };
   } finally {
