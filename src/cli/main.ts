@@ -7,6 +7,7 @@ import { evalCommand } from './eval.js';
 import { importCommand } from './import.js';
 import { predictCommand } from './predict.js';
 import { propagateCommand } from './propagate.js';
+import { scaleCommand } from './scale.js';
 import { spectrumCommand } from './spectrum.js';
 import { reportFailure } from './errors.js';
 import { PACKAGE_VERSION } from '../version.js';
@@ -17,7 +18,7 @@ function buildProgram(): Command {
     .version(PACKAGE_VERSION)
     .showSuggestionAfterError()
     .exitOverride();
-  for (const command of [importCommand(), evalCommand(), predictCommand(), propagateCommand(), spectrumCommand()]) {
+  for (const command of [importCommand(), evalCommand(), predictCommand(), propagateCommand(), spectrumCommand(), scaleCommand()]) {
     program.addCommand(command.exitOverride());
   }
   return program;
