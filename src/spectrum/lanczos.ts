@@ -18,15 +18,30 @@
  *   tol        convergence tolerance (default 1e-10): stop when every wanted triplet has
  *              ||A^T u - s v|| <= tol * s_max (recurrence estimate; A v = s u holds to rounding by
  *              construction), s_max = the largest Ritz value seen (a lower bound for ||A||_2)
- *   maxIterations  at most this many Lanczos steps (one A p and one A^T q each; default 100*subspace)
- *   subspace   Krylov basis size L (default min(min(m,n), max(2k + 16, 32))); memory ~ (2L+1)(m+n)
+ *   block      b, vectors per operator product (default 1). b > 1 runs block GKL: it finds up to b
+ *              copies of a multiple singular value and resolves clusters better, and it pays off for
+ *              operators whose cost per vector falls with the block size (a stage-1 residual unit
+ *              costs the same for 2 vectors as for 1, and 4x less per vector for 8); for dense
+ *              operators (cost proportional to b) keep b = 1. Falls back to 1 when k + 2b > min(m,n).
+ *   maxIterations  at most this many block steps (each one product of b vectors with A and one
+ *              with A^T; default 100*subspace), checked at the end of each block
+ *   subspace   Krylov basis size L (default min(min(m,n), max(2k + 16, 32)); rounded down to a
+ *              multiple of b); memory ~ (2L + b)(m + n) + L max(m, n) doubles
  *   keep       Ritz vectors kept at each thick restart (default k + (L - k)/2)
  *   seed       start vector seed (default 0); results are a deterministic function of it
  * Returns values (k), u (k x m, row i the unit left vector of values[i]), v (k x n, unit right
  * vectors), residuals (k): the explicit max(||A v - s u||, ||A^T u - s v||) computed after the
  * iteration with one block product each way, estimates (k): the recurrence's residual estimates,
- * iterations: Lanczos steps taken, restarts, converged: whether all estimates met tol (false means
- * maxIterations ran out: the results are the current approximations, with their residuals).
+ * iterations: block steps taken, products: vectors multiplied by A (and by A^T), restarts, the
+ * block and subspace used, converged: whether all estimates met tol (false means maxIterations ran
+ * out: the results are the current approximations, with their residuals).
+ *
+ * Cost per block step: the two products, plus full reorthogonalization by block CGS2 (four passes
+ * over each basis, ~ 8 (m + n) j flops for a basis of j vectors, memory-bound), plus at each restart
+ * a Jacobi SVD of the L x L projected matrix and two basis rotations (~ 4 keep L (m + n) flops).
+ * Measured (2-core machine, one thread), top 20 of a stage-1 residual-unit Jacobian (16384 x 16384,
+ * random weights, a clustered top spectrum 3.75-3.89): b = 1, L = 48: 258 steps, 2.2 s (products
+ * 4.5 ms/step, the rest 4 ms/step); b = 2: 178 steps, 2.0 s.
  *
  * Accuracy: a Ritz value with residual r lies within r of a singular value, and within r^2/gap when
  * the rest of the spectrum is at least `gap` away; singular vectors are accurate to about r/gap.
