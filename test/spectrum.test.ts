@@ -72,3 +72,50 @@ test('bad unit, bad image, bad alpha: one-line errors, no values file', async ()
   }
   assert.equal(existsSync(file), false);
 });
+
+test('topk, count and density agree with the PyTorch spectrum of a stage-1 unit within their stated tolerances', async () => {
+  const reference = readReferenceF64('resnet56_sv_img0_unit0.f64');
+  const run = async (...args: string[]) => {
+    const result = await runCli(['spectrum', '--model', 'resnet56', '--image', '0', '--unit', '1.1', '--json', ...args]);
+    assert.equal(result.code, 0, result.stderr);
+    return JSON.parse(result.stdout).results[0];
+  };
+  const top = await run('--method', 'topk', '--k', '20');
+  assert.equal(top.values.length, 20);
+  top.values.forEach((v: number, i: number) => assert.ok(Math.abs(v - reference[i]) <= 1e-9 * reference[0], `rank ${i}: ${v} vs ${reference[i]}`));
+
+  const edges = [0, 0.5, 1, 1.5, 2, 3, 5];
+  const density = await run('--method', 'density', '--bins', edges.join(','));
+  for (let b = 0; b < edges.length - 1; b++) {
+    const exact = reference.filter((s) => s >= edges[b] && s < edges[b + 1]).length;
+    assert.ok(Math.abs(density.density.counts[b] - exact) <= density.density.error[b], `bin ${b}: ${density.density.counts[b]} +- ${density.density.error[b]} vs ${exact}`);
+  }
+});
+
+test('count gives the exact number of singular values in an interval (unit 3.2)', async () => {
+  const reference = readReferenceF64('resnet56_sv_img0_unit19.f64');
+  for (const [lo, hi] of [[0.9, 1.1], [1 - 1e-3, 1 + 1e-3], [1.5, 10]]) {
+    const result = await runCli(['spectrum', '--model', 'resnet56', '--image', '0', '--unit', '19', '--method', 'count', '--interval', `${lo},${hi}`, '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const { count } = JSON.parse(result.stdout).results[0];
+    assert.equal(count.count, reference.filter((s) => s >= lo && s < hi).length, `[${lo}, ${hi})`);
+  }
+});
+
+test('several images: per-rank variation of the sorted spectra across images', async () => {
+  const result = await runCli(['spectrum', '--model', 'resnet56', '--images', '0-2', '--unit', '26', '--method', 'topk', '--k', '10', '--json']);
+  assert.equal(result.code, 0, result.stderr);
+  const out = JSON.parse(result.stdout);
+  assert.equal(out.results.length, 3);
+  const [v] = out.variation;
+  assert.equal(v.unit, 26);
+  assert.equal(v.ranks, 10);
+  // The standard deviation at each rank, recomputed here from the reported values.
+  let max = 0;
+  for (let r = 0; r < 10; r++) {
+    const xs = out.results.map((row: { values: number[] }) => row.values[r]);
+    const mean = xs.reduce((a: number, b: number) => a + b, 0) / 3;
+    max = Math.max(max, Math.sqrt(xs.reduce((a: number, x: number) => a + (x - mean) ** 2, 0) / 2));
+  }
+  assert.ok(Math.abs(v.maxStd - max) <= 1e-12 * Math.max(1, max));
+});
