@@ -9,3 +9,4 @@ export * from "./bidiagonal";
 export * from "./tridiagonal";
 export * from "./operator";
 export * from "./lanczos";
+export * from "./gram";

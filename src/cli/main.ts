@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { evalCommand } from './eval.js';
 import { importCommand } from './import.js';
+import { mergeCommand } from './merge.js';
 import { predictCommand } from './predict.js';
 import { propagateCommand } from './propagate.js';
 import { scaleCommand } from './scale.js';
@@ -18,7 +19,7 @@ function buildProgram(): Command {
     .version(PACKAGE_VERSION)
     .showSuggestionAfterError()
     .exitOverride();
-  for (const command of [importCommand(), evalCommand(), predictCommand(), propagateCommand(), spectrumCommand(), scaleCommand()]) {
+  for (const command of [importCommand(), evalCommand(), predictCommand(), propagateCommand(), spectrumCommand(), scaleCommand(), mergeCommand()]) {
     program.addCommand(command.exitOverride());
   }
   return program;

@@ -12,21 +12,26 @@
  *   [--interval lo,hi] [--out dir]
  * and prints {"model", "method", "results": [...], "variation": [...]} where `variation` gives, per
  * unit, how much the sorted spectrum varies across images (the standard deviation at each rank,
- * summarized by its maximum and mean). --out writes summary.json, summary.csv and, for full/topk,
- * values-unit<u>-image<i>.f64 per pair.
+ * summarized by its maximum and mean). (unit, image) pairs are jobs spread over a worker pool
+ * (--workers). --out writes summary.json, summary.csv, study.json and jobs/<unit,image>.json (+ .f64
+ * values for full/topk); --resume skips finished jobs; --shard k/N runs a deterministic slice whose
+ * directory `resnet-stability merge` combines with the others into what one run writes.
  */
 import { Command, Option } from 'commander';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadModel } from '../model/load.js';
-import type { ResNetModel } from '../model/model.js';
-import { spectrumSummary, unitSpectrum, ONE_TOLERANCE, ZERO_TOLERANCE } from '../study/spectrum.js';
-import { countUnitSingularValues, topUnitSingularValues, unitDensity, withUnitLinearization } from '../study/spectrum-methods.js';
+import { ONE_TOLERANCE, ZERO_TOLERANCE } from '../study/spectrum.js';
+import { parseShard, runJobs, type JobRecord, type Shard } from '../study/jobs.js';
+import {
+  runSpectrumJob, spectrumJobKey, spectrumStudySummary, type SpectrumJobOptions, type SpectrumMethod, type SpectrumRecord,
+} from '../study/spectrum-study.js';
 import { toCsv, writeFileAtomic } from '../util/atomic-write.js';
+import { availableCores, WorkerPool } from '../workers/pool.js';
 import { UsageError } from './errors.js';
 import { loadImageSelection, parsePositiveInteger } from './inputs.js';
+import { createProgress } from './progress.js';
 import { parseUnitList } from './scale.js';
-
-type Method = 'full' | 'topk' | 'density' | 'count';
 
 function parseFinite(value: string, option: string): number {
   const n = Number(value);
@@ -38,86 +43,37 @@ function parseNumberList(value: string, option: string): number[] {
   return value.split(',').map((v) => parseFinite(v, option));
 }
 
-function float64Bytes(values: Float64Array): Uint8Array {
+function float64Bytes(values: ArrayLike<number>): Uint8Array {
   // Typed arrays are little-endian on every platform Node and browsers run on.
-  return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
+  return new Uint8Array(Float64Array.from(values).buffer);
 }
 
-interface Row {
-  image: number | string;
-  unit: number;
-  unitLabel: string;
-  shape: [number, number];
-  alpha: number;
-  beta: number;
-  seconds: number;
-  smax?: number;
-  smallestNonzero?: number;
-  fractionOne?: number;
-  fractionZero?: number;
-  values?: number[];
-  density?: { edges: number[]; counts: number[]; error: number[] };
-  count?: { lo: number; hi: number; count: number; fraction: number };
+async function readFloat64(path: string): Promise<Float64Array> {
+  const bytes = await readFile(path);
+  return new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
-/** Per-rank standard deviation across images of the sorted spectra of one unit. */
-function rankVariation(spectra: Float64Array[]): { maxStd: number; meanStd: number; ranks: number } {
-  const ranks = Math.min(...spectra.map((s) => s.length));
-  let max = 0;
-  let sum = 0;
-  for (let r = 0; r < ranks; r++) {
-    let mean = 0;
-    for (const s of spectra) mean += s[r];
-    mean /= spectra.length;
-    let variance = 0;
-    for (const s of spectra) variance += (s[r] - mean) ** 2;
-    const std = Math.sqrt(variance / Math.max(1, spectra.length - 1));
-    max = Math.max(max, std);
-    sum += std;
+/** summary.json and summary.csv of a spectrum study, from its records (shared with `merge`). */
+export async function writeSpectrumSummary(outDir: string | undefined, model: string, method: SpectrumMethod, records: SpectrumRecord[], memory?: Map<string, Float64Array>) {
+  const values = new Map<string, ArrayLike<number>>();
+  for (const r of records) {
+    const v = memory?.get(r.key) ?? (outDir && (method === 'full' || method === 'topk') ? await readFloat64(join(outDir, 'jobs', `${r.key}.f64`)) : undefined);
+    if (v) values.set(r.key, v);
   }
-  return { maxStd: max, meanStd: ranks ? sum / ranks : 0, ranks };
-}
-
-async function oneSpectrum(
-  model: ResNetModel, pixels: Float32Array, image: number | string, unit: number, method: Method,
-  opts: { alpha?: number; beta?: number; precision: 'f64' | 'f32'; route: 'auto' | 'bidiagonal' | 'gram'; k: number; bins?: number[]; interval?: number[]; log?: (m: string) => void },
-): Promise<{ row: Row; values?: Float64Array }> {
-  const started = performance.now();
-  if (method === 'full') {
-    const result = await unitSpectrum(model, pixels, unit, { alpha: opts.alpha, beta: opts.beta, precision: opts.precision, route: opts.route, onPhase: opts.log });
-    const s = spectrumSummary(result);
-    return {
-      row: { image, unit: result.unit, unitLabel: result.unitLabel, shape: result.shape, alpha: result.alpha, beta: result.beta, seconds: result.seconds, ...s },
-      values: result.values,
-    };
+  const summary = spectrumStudySummary(model, method, records, (r) => values.get(r.key));
+  if (outDir) {
+    await writeFileAtomic(join(outDir, 'summary.csv'), toCsv(
+      ['unit', 'image', 'm', 'n', 'alpha', 'beta', 'smax', 'smallestNonzero', 'fractionOne', 'fractionZero', 'count'],
+      records.map((r) => [r.unit, String(r.image), r.shape[0], r.shape[1], r.alpha, r.beta, r.smax ?? '', r.smallestNonzero ?? '', r.fractionOne ?? '', r.fractionZero ?? '', r.count?.count ?? '']),
+    ));
+    await writeFileAtomic(join(outDir, 'summary.json'), JSON.stringify(summary) + '\n');
   }
-  return withUnitLinearization(model, pixels, unit, { alpha: opts.alpha, beta: opts.beta }, async (operator, point) => {
-    const row: Row = { image, ...point, seconds: 0 };
-    let values: Float64Array | undefined;
-    if (method === 'topk') {
-      const top = await topUnitSingularValues(operator, opts.k);
-      values = top.values;
-      row.values = Array.from(top.values);
-      row.smax = top.values[0];
-    } else if (method === 'density') {
-      const smax = (await topUnitSingularValues(operator, 1, 1e-8)).values[0];
-      const edges = opts.bins ?? Array.from({ length: 41 }, (_, i) => (i * smax * 1.0001) / 40);
-      row.smax = smax;
-      row.density = await unitDensity(operator, edges);
-    } else {
-      const [lo, hi] = opts.interval ?? [point.alpha - 1e-3, point.alpha + 1e-3];
-      const p = model.params.units[point.unit];
-      const count = await countUnitSingularValues(operator, lo, hi, [p.outChannels, p.outSize, p.outSize]);
-      row.count = { lo, hi, count, fraction: count / Math.min(...point.shape) };
-    }
-    row.seconds = (performance.now() - started) / 1000;
-    return { row, values };
-  });
+  return summary;
 }
 
 export function spectrumCommand(): Command {
   return new Command('spectrum')
-    .description("singular values of residual-unit linearizations: full, top-k, density or exact interval counts")
+    .description('singular values of residual-unit linearizations: full, top-k, density or exact interval counts')
     .requiredOption('--model <model>', 'shipped name (resnet56, resnet110), model directory, or .th checkpoint')
     .option('--data <data>', 'CIFAR-10 binary file or directory, or one 32x32 PNG/JPEG file')
     .option('--image <i>', 'image index into the CIFAR file (one image)')
@@ -133,13 +89,16 @@ export function spectrumCommand(): Command {
     .addOption(new Option('--precision <p>', 'full: working precision').choices(['f64', 'f32']).default('f64'))
     .addOption(new Option('--route <r>', 'full: dense SVD route').choices(['auto', 'bidiagonal', 'gram']).default('auto'))
     .option('--values-out <file>', 'one image and unit: write all values (descending) as raw little-endian float64')
-    .option('--out <dir>', 'write summary.json, summary.csv and the values files here')
+    .option('--out <dir>', 'write the study (summary.json, summary.csv, jobs/) here')
+    .option('--resume', 'with --out: skip (unit, image) jobs already finished there')
+    .option('--shard <k/N>', 'run only the k-th of N deterministic slices of the jobs (combine with merge)', parseShard)
+    .option('--workers <n>', 'worker threads (default: one per core; 1 runs in this thread)', (v) => parsePositiveInteger(v, '--workers'))
     .option('--json', 'print the result as one JSON object')
     .option('--quiet', 'no progress output')
     .action(async (opts: {
-      model: string; data?: string; image?: string; images?: string; unit?: string; units?: string; method: Method; k: number;
-      bins?: number[]; interval?: number[]; alpha?: number; beta?: number; precision: 'f64' | 'f32';
-      route: 'auto' | 'bidiagonal' | 'gram'; valuesOut?: string; out?: string; json?: boolean; quiet?: boolean;
+      model: string; data?: string; image?: string; images?: string; unit?: string; units?: string; method: SpectrumMethod; k: number;
+      bins?: number[]; interval?: number[]; alpha?: number; beta?: number; precision: 'f64' | 'f32'; route: 'auto' | 'bidiagonal' | 'gram';
+      valuesOut?: string; out?: string; resume?: boolean; shard?: Shard; workers?: number; json?: boolean; quiet?: boolean;
     }) => {
       if (opts.image !== undefined && opts.images !== undefined) throw new UsageError('give --image or --images, not both');
       if (opts.unit !== undefined && opts.units !== undefined) throw new UsageError('give --unit or --units, not both');
@@ -150,6 +109,7 @@ export function spectrumCommand(): Command {
       if (opts.bins && (opts.bins.length < 2 || opts.bins.some((e, i) => i > 0 && !(e > opts.bins![i - 1])))) {
         throw new UsageError('--bins must be at least two strictly increasing edges');
       }
+      if ((opts.resume || opts.shard) && !opts.out) throw new UsageError('--resume and --shard need --out');
       const model = await loadModel(opts.model);
       const units = parseUnitList(model, opts.units ?? opts.unit!, opts.units ? '--units' : '--unit');
       const unitList = units.length ? units : model.params.units.map((_, i) => i);
@@ -157,54 +117,77 @@ export function spectrumCommand(): Command {
       const selection = await loadImageSelection(opts.data, opts.images ?? opts.image ?? '0', quiet, opts.images ? '--images' : '--image');
       const single = selection.ids.length === 1 && unitList.length === 1;
       if (opts.valuesOut && !single) throw new UsageError('--values-out takes one image and one unit (use --out for several)');
-      const rows: Row[] = [];
-      const spectraByUnit = new Map<number, Float64Array[]>();
-      const log = quiet ? undefined : (m: string) => process.stderr.write(`spectrum: ${m}\n`);
-      for (const unit of unitList) {
-        for (let i = 0; i < selection.ids.length; i++) {
-          const image = selection.ids[i];
-          log?.(`unit ${unit}, image ${image} (${opts.method})`);
-          const pixels = selection.pixels.subarray(i * 3072, (i + 1) * 3072);
-          const { row, values } = await oneSpectrum(model, pixels, image, unit, opts.method, { ...opts, log });
-          rows.push(row);
-          if (values) {
-            spectraByUnit.set(unit, [...(spectraByUnit.get(unit) ?? []), values]);
-            if (opts.valuesOut) await writeFileAtomic(opts.valuesOut, float64Bytes(values));
-            if (opts.out) await writeFileAtomic(join(opts.out, `values-unit${unit}-image${image}.f64`), float64Bytes(values));
+
+      const jobOptions: SpectrumJobOptions = {
+        method: opts.method, k: opts.k, bins: opts.bins, interval: opts.interval, alpha: opts.alpha, beta: opts.beta,
+        precision: opts.precision, route: opts.route,
+      };
+      const jobs = unitList.flatMap((unit) => selection.ids.map((image, i) => ({ unit, image, i })));
+      const keyOf = (j: (typeof jobs)[number]) => spectrumJobKey(j.unit, j.image);
+      const manifest = {
+        study: { kind: 'spectrum', model: model.name, modelSpec: opts.model, options: jobOptions, jobs: jobs.map(keyOf) },
+        ...(opts.shard ? { shard: opts.shard } : {}),
+      };
+      const workers = Math.min(opts.workers ?? (await availableCores()), jobs.length);
+      const pool = workers > 1 ? await WorkerPool.create(workers) : undefined;
+      const stop = () => {
+        pool?.close();
+        process.stderr.write('resnet-stability: interrupted; finished jobs are kept (rerun with --resume)\n');
+        process.exit(130);
+      };
+      process.once('SIGINT', stop);
+      const progress = createProgress(`spectrum ${opts.method}`, jobs.length, quiet);
+      const memory = new Map<string, Float64Array>();
+      const started = performance.now();
+      try {
+        const records = (await runJobs({
+          manifest, jobs, keyOf, outDir: opts.out, resume: opts.resume, concurrency: workers,
+          async run(job) {
+            const pixels = selection.pixels.slice(job.i * 3072, (job.i + 1) * 3072);
+            const result = pool
+              ? await pool.run(model, (api, key) => api.spectrumJob(key, pixels, job.unit, job.image, jobOptions))
+              : await runSpectrumJob(model, pixels, job.unit, job.image, jobOptions);
+            if (result.values) memory.set(result.record.key, result.values);
+            return { record: result.record as JobRecord, files: result.values ? { [`${result.record.key}.f64`]: float64Bytes(result.values) } : undefined };
+          },
+          onJobDone: () => progress.tick(),
+        })) as SpectrumRecord[];
+        progress.done();
+        const seconds = (performance.now() - started) / 1000;
+        if (opts.shard) {
+          if (!quiet) process.stderr.write(`shard ${opts.shard.index}/${opts.shard.count}: ${records.length} jobs in ${opts.out}\n`);
+          if (opts.json) process.stdout.write(JSON.stringify({ shard: opts.shard, jobs: records.map((r) => r.key) }) + '\n');
+          return;
+        }
+        if (single && opts.method === 'full') {
+          const r = records[0];
+          const values = memory.get(r.key) ?? (opts.out ? await readFloat64(join(opts.out, 'jobs', `${r.key}.f64`)) : undefined);
+          if (opts.valuesOut && values) await writeFileAtomic(opts.valuesOut, float64Bytes(values));
+          if (opts.out) await writeSpectrumSummary(opts.out, model.name, opts.method, records, memory);
+          const out = {
+            model: model.name, image: r.image, unit: r.unit, unitLabel: r.unitLabel, shape: r.shape, alpha: r.alpha, beta: r.beta,
+            smax: r.smax, fractionZero: r.fractionZero, fractionOne: r.fractionOne, seconds,
+          };
+          if (opts.json) process.stdout.write(JSON.stringify(out) + '\n');
+          else process.stdout.write(
+            `${model.name} image ${out.image} unit ${out.unitLabel} (${out.shape[0]} x ${out.shape[1]}, alpha ${out.alpha}, beta ${out.beta}): ` +
+              `s_max ${out.smax!.toFixed(6)}, ${(100 * out.fractionOne!).toFixed(2)} % at alpha (|s - alpha| < ${ONE_TOLERANCE}), ` +
+              `${(100 * out.fractionZero!).toFixed(2)} % zero (< ${ZERO_TOLERANCE}), ${seconds.toFixed(1)} s\n`,
+          );
+          return;
+        }
+        const summary = await writeSpectrumSummary(opts.out, model.name, opts.method, records, memory);
+        if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n');
+        else if (!opts.out) {
+          for (const r of summary.results) {
+            const what = r.count ? `${r.count.count} values in [${r.count.lo}, ${r.count.hi})` : r.density ? `density over ${r.density.counts.length} bins` : `s_max ${r.smax?.toFixed(6)}`;
+            process.stdout.write(`unit ${r.unitLabel}, image ${r.image}: ${what}\n`);
           }
+          for (const v of summary.variation) process.stdout.write(`unit ${v.unit}: per-rank std across images max ${v.maxStd.toExponential(3)}, mean ${v.meanStd.toExponential(3)}\n`);
         }
-      }
-      if (single && opts.method === 'full') {
-        const r = rows[0];
-        const out = {
-          model: model.name, image: r.image, unit: r.unit, unitLabel: r.unitLabel, shape: r.shape, alpha: r.alpha, beta: r.beta,
-          smax: r.smax, fractionZero: r.fractionZero, fractionOne: r.fractionOne, seconds: r.seconds,
-        };
-        if (opts.out) await writeFileAtomic(join(opts.out, 'summary.json'), JSON.stringify(out) + '\n');
-        if (opts.json) process.stdout.write(JSON.stringify(out) + '\n');
-        else process.stdout.write(
-          `${model.name} image ${out.image} unit ${out.unitLabel} (${out.shape[0]} x ${out.shape[1]}, alpha ${out.alpha}, beta ${out.beta}): ` +
-            `s_max ${out.smax!.toFixed(6)}, ${(100 * out.fractionOne!).toFixed(2)} % at alpha (|s - alpha| < ${ONE_TOLERANCE}), ` +
-            `${(100 * out.fractionZero!).toFixed(2)} % zero (< ${ZERO_TOLERANCE}), ${out.seconds.toFixed(1)} s\n`,
-        );
-        return;
-      }
-      const variation = [...spectraByUnit].filter(([, s]) => s.length > 1).map(([unit, s]) => ({ unit, ...rankVariation(s) }));
-      const summary = { model: model.name, method: opts.method, results: rows, variation };
-      if (opts.out) {
-        await writeFileAtomic(join(opts.out, 'summary.csv'), toCsv(
-          ['unit', 'image', 'm', 'n', 'alpha', 'beta', 'smax', 'smallestNonzero', 'fractionOne', 'fractionZero', 'count', 'seconds'],
-          rows.map((r) => [r.unit, String(r.image), r.shape[0], r.shape[1], r.alpha, r.beta, r.smax ?? '', r.smallestNonzero ?? '', r.fractionOne ?? '', r.fractionZero ?? '', r.count?.count ?? '', r.seconds]),
-        ));
-        await writeFileAtomic(join(opts.out, 'summary.json'), JSON.stringify(summary) + '\n');
-      }
-      if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n');
-      else if (!opts.out) {
-        for (const r of rows) {
-          const what = r.count ? `${r.count.count} values in [${r.count.lo}, ${r.count.hi})` : r.density ? `density over ${r.density.counts.length} bins` : `s_max ${r.smax?.toFixed(6)}`;
-          process.stdout.write(`unit ${r.unitLabel}, image ${r.image}: ${what} (${r.seconds.toFixed(1)} s)\n`);
-        }
-        for (const v of variation) process.stdout.write(`unit ${v.unit}: per-rank std across images max ${v.maxStd.toExponential(3)}, mean ${v.meanStd.toExponential(3)}\n`);
+      } finally {
+        process.removeListener('SIGINT', stop);
+        pool?.close();
       }
     });
 }

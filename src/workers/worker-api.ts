@@ -5,6 +5,7 @@
 import { predictLogits } from '../model/forward.js';
 import { decodeModel, type ModelJson } from '../model/format.js';
 import type { ResNetModel } from '../model/model.js';
+import { runSpectrumJob, type SpectrumJobOptions } from '../study/spectrum-study.js';
 
 export interface SerializedModel {
   json: ModelJson;
@@ -28,6 +29,9 @@ export const workerApi = {
   },
   async predict(key: string, pixels: Float32Array): Promise<Float32Array> {
     return predictLogits(model(key), pixels);
+  },
+  async spectrumJob(key: string, pixels: Float32Array, unit: number, image: number | string, options: SpectrumJobOptions) {
+    return runSpectrumJob(model(key), pixels, unit, image, options);
   },
 };
 

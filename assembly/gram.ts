@@ -1,0 +1,369 @@
+/**
+ * Singular values of a residual-unit Jacobian through its sparse Gram matrix, f64.
+ *
+ * For a unit operator (unit.ts) J (m x n) with active rows A = {i : D_out[i] = 1} (the other rows are
+ * exactly zero), the nonzero singular values of J are the square roots of the nonzero eigenvalues of
+ *   G = J_A J_A^T   (|A| x |A|, symmetric positive semidefinite).
+ * Row i = (o, y, x) of J has its nonzeros inside a (2s+3) x (2s+3) window of input pixels over all
+ * C_in channels (s the stride; the shortcut entry lies at the window centre), so G[i, j] is nonzero
+ * only when the windows of rows i and j overlap: output pixels at most R = floor((2s+2)/s) apart in
+ * each direction (R = 4 for stride 1, 3 for stride 2). Forming G that way costs
+ * ~|A| * (2R+1)^2 * C_out * (overlap ~ (2s+3)^2 * C_in / 4) flops (about 2e9 for a stage-1 unit of
+ * ResNet-56) instead of the 2 |A|^2 n of a dense product (6e12).
+ *
+ * Pipeline (each step a separate export so that callers can time them):
+ *   gramActiveRowsPixelMajor   the active rows, ordered by output pixel (raster), then channel
+ *   gramRowWindowsF64          each row's window, [row][window y][window x][channel] (unitJacobianRowsF64
+ *                              computes the rows; the window is gathered from them)
+ *   gramLowerF64               the lower triangle of G (dense row-major), from pairs of overlapping windows
+ *   sytrdF64 / gramTridiagonalizeF64, sterfF64   eigenvalues of G (householder.ts, tridiagonal.ts)
+ *   gramSingularValuesF64      square roots of the clamped eigenvalues, descending, unscaled
+ *
+ * Accuracy (|A| = N, eps = 2^-52, s_max = ||J||_2): every entry of G is a sum of at most
+ * (2s+3)^2 C_in + 1 products, and the tridiagonal reduction and QL/QR iteration are backward stable, so
+ * the computed eigenvalues satisfy |lambda' - lambda| <= Delta with Delta ~ p(N) eps s_max^2, p a
+ * modest function of N (estimated by p(N) = N, LAPACK's users' guide uses p = 1; in the reference
+ * units the observed errors are 1e-3 to 1e-2 of this). A singular value s = sqrt(lambda) is then
+ * within min(sqrt(Delta), Delta / s') of the computed s', i.e. small singular values lose relative
+ * accuracy. gramErrorBoundF64 evaluates that estimate from the computed values, so a caller can fall
+ * back to a bidiagonal SVD (svd.ts) when it exceeds the accuracy it needs.
+ */
+import { unitJacobianRowsF64, unitOperatorActiveRows, unitOperatorColumns, unitOperatorRows } from "./unit";
+import { sytrdF64 } from "./householder";
+
+// ---------------------------------------------------------------------------------------------------
+// Reading the records of operator.ts and unit.ts. Both classes are private to their files; these
+// views mirror their leading fields (same order, same types, so the same offsets). Every accessor
+// cross-checks what it reads against the public functions of unit.ts, so a change of layout there
+// is caught (aborts) rather than misread.
+
+/** operator.ts OperatorRecord. */
+@unmanaged class OperatorRecordView {
+  kind: i32;
+  rows: i32;
+  columns: i32;
+  data: usize;
+  count: i32;
+  elementSize: i32;
+}
+
+/** operator.ts KIND_UNIT. */
+const KIND_UNIT: i32 = 2;
+
+/** The geometry at the head of unit.ts UnitOperator. */
+@unmanaged class UnitGeometryView {
+  elementSize: i32;
+  cIn: i32;
+  hIn: i32;
+  wIn: i32;
+  cOut: i32;
+  hOut: i32;
+  wOut: i32;
+  stride: i32;
+  pad: i32;
+  alpha: f64;
+}
+
+/**
+ * The unit.ts handle of an operator.ts UNIT operator record (operatorFromUnitF64), or 0 when the
+ * record is of another kind or precision.
+ */
+export function gramUnitOfOperator(operator: usize): usize {
+  if (!operator) return 0;
+  const r = changetype<OperatorRecordView>(operator);
+  if (r.kind != KIND_UNIT || r.elementSize != 8) return 0;
+  const unit = r.data;
+  if (!unit || unitOperatorRows(unit) != r.rows || unitOperatorColumns(unit) != r.columns) return 0;
+  return unit;
+}
+
+function geometryOf(unit: usize): UnitGeometryView {
+  const g = changetype<UnitGeometryView>(unit);
+  const s = g.stride;
+  if (g.elementSize != 8) abort("gram: the unit operator is not f64");
+  if ((s != 1 && s != 2) || g.cIn < 1 || g.cOut < 1 || g.hIn < 1 || g.wIn < 1
+    || g.hOut != (g.hIn - 1) / s + 1 || g.wOut != (g.wIn - 1) / s + 1
+    || g.cOut * g.hOut * g.wOut != unitOperatorRows(unit) || g.cIn * g.hIn * g.wIn != unitOperatorColumns(unit)) {
+    abort("gram: unexpected unit operator layout (unit.ts changed?)");
+  }
+  return g;
+}
+
+/** Side of a row's input window, 2s+3. */
+@inline function windowSide(g: UnitGeometryView): i32 {
+  return 2 * g.stride + 3;
+}
+/** Channels per window pixel, C_in rounded up to even (f64x2 lanes; the padding is zero). */
+@inline function windowChannels(g: UnitGeometryView): i32 {
+  return (g.cIn + 1) & ~1;
+}
+/** Output pixels apart at most this far (per direction) have overlapping windows. */
+@inline function overlapReach(g: UnitGeometryView): i32 {
+  return (windowSide(g) - 1) / g.stride;
+}
+
+/** f64 values in one row window: (2s+3)^2 * C_in rounded up to even. */
+export function gramWindowLength(unit: usize): i32 {
+  const g = geometryOf(unit);
+  const side = windowSide(g);
+  return side * side * windowChannels(g);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Row order
+
+/**
+ * GRAMACTIVEROWSPIXELMAJOR: the active rows of the unit's J (D_out = 1), ordered by output pixel
+ * (y, x) in raster order and, within a pixel, by channel: written as i32 row indices (C, H, W
+ * numbering, as unitOperatorActiveRows) to `out` (room for unitOperatorRows entries; 0 to count only).
+ * Returns their number. In this order G is block banded (rows couple only to rows at most
+ * R*W' + R pixels away), which keeps the Gram's writes and the early reduction steps local.
+ */
+export function gramActiveRowsPixelMajor(unit: usize, out: usize): i32 {
+  const g = geometryOf(unit);
+  const count = unitOperatorActiveRows(unit, 0);
+  if (!out) return count;
+  const plane = g.hOut * g.wOut;
+  const chw = heap.alloc(<usize>max(count, 1) << 2);
+  unitOperatorActiveRows(unit, chw);
+  // Counting sort by pixel (stable, so channels stay ascending within a pixel).
+  const start = heap.alloc(<usize>(plane + 1) << 2);
+  memory.fill(start, 0, <usize>(plane + 1) << 2);
+  for (let r = 0; r < count; r++) {
+    const p = load<i32>(chw + (<usize>r << 2)) % plane;
+    store<i32>(start + (<usize>(p + 1) << 2), load<i32>(start + (<usize>(p + 1) << 2)) + 1);
+  }
+  for (let p = 0; p < plane; p++) {
+    store<i32>(start + (<usize>(p + 1) << 2), load<i32>(start + (<usize>(p + 1) << 2)) + load<i32>(start + (<usize>p << 2)));
+  }
+  for (let r = 0; r < count; r++) {
+    const i = load<i32>(chw + (<usize>r << 2));
+    const slot = start + (<usize>(i % plane) << 2);
+    const pos = load<i32>(slot);
+    store<i32>(out + (<usize>pos << 2), i);
+    store<i32>(slot, pos + 1);
+  }
+  heap.free(start);
+  heap.free(chw);
+  return count;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Row windows
+
+/** Rows of J computed per call of unitJacobianRowsF64 while gathering windows. */
+const WINDOW_ROW_CHUNK: i32 = 32;
+
+/**
+ * GRAMROWWINDOWSF64: the input windows of rows rows[0..count) of the unit's J (f64 operator), scaled by
+ * `scale`: windows is count x gramWindowLength(unit) f64; window r holds, at
+ * [(ly * side + lx) * C + c] (side = 2s+3, C = C_in rounded up to even), the entry of row
+ * i = rows[r] = (o, y, x) at input (c, s*(y-1) - 1 + ly, s*(x-1) - 1 + lx), and 0 where that pixel lies
+ * outside the image or c >= C_in. Every nonzero of the row lies in its window (unit.ts), so
+ * ||window r|| = ||J[i, :]||. Rows are computed by unitJacobianRowsF64 (same values); `scale` (use a
+ * power of two to keep it exact) guards the Gram matrix against overflow and underflow.
+ * Returns max |J[i, k]| over the rows (before scaling), for choosing that scale.
+ */
+export function gramRowWindowsF64(unit: usize, rows: usize, count: i32, scale: f64, windows: usize): f64 {
+  const g = geometryOf(unit);
+  const s = g.stride, side = windowSide(g), cw = windowChannels(g);
+  const len = <usize>(side * side * cw);
+  const n = <usize>unitOperatorColumns(unit);
+  const plane = g.hOut * g.wOut, chanStride = <usize>g.hIn * <usize>g.wIn;
+  const chunk = min(WINDOW_ROW_CHUNK, max(count, 1));
+  const dense = heap.alloc(<usize>chunk * n << 3);
+  let amax = 0.0;
+  for (let r0 = 0; r0 < count; r0 += chunk) {
+    const c = min(chunk, count - r0);
+    unitJacobianRowsF64(unit, rows + (<usize>r0 << 2), c, dense);
+    for (let r = 0; r < c; r++) {
+      const i = load<i32>(rows + (<usize>(r0 + r) << 2));
+      const y = (i % plane) / g.wOut, x = i % g.wOut;
+      const row = dense + <usize>r * n * 8;
+      const win = windows + <usize>(r0 + r) * len * 8;
+      memory.fill(win, 0, len * 8);
+      for (let ly = 0; ly < side; ly++) {
+        const iy = s * (y - 1) - 1 + ly;
+        if (iy < 0 || iy >= g.hIn) continue;
+        for (let lx = 0; lx < side; lx++) {
+          const ix = s * (x - 1) - 1 + lx;
+          if (ix < 0 || ix >= g.wIn) continue;
+          const dst = win + (<usize>(ly * side + lx) * <usize>cw) * 8;
+          let src = row + (<usize>iy * <usize>g.wIn + <usize>ix) * 8;
+          for (let ci = 0; ci < g.cIn; ci++, src += chanStride * 8) {
+            const v = load<f64>(src);
+            amax = max(amax, abs(v));
+            store<f64>(dst + (<usize>ci << 3), v * scale);
+          }
+        }
+      }
+    }
+  }
+  heap.free(dense);
+  return amax;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The Gram matrix
+
+/**
+ * Dot products of two groups of windows over one rectangular overlap: for a < countA, b < countB (and
+ * b <= a when `diagonal`), G[posA[a], posB[b]] (or the mirrored entry, whichever is in the lower
+ * triangle) = sum over the `rowsY` overlap rows of the `span` contiguous values starting at offA
+ * (+ k * rowStride) in window a and offB in window b. Rows of a pair are processed two by two
+ * (2 x 2 register tile of f64x2 accumulators: four products per four loads).
+ */
+function overlapBlock(
+  windows: usize, len: usize, listA: usize, countA: i32, listB: usize, countB: i32, diagonal: bool,
+  offA: usize, offB: usize, rowsY: i32, span: i32, rowStride: usize, g: usize, ldg: usize,
+): void {
+  const spanBytes = <usize>span << 3;
+  const strideBytes = rowStride << 3;
+  let a = 0;
+  for (; a < countA; a += 2) {
+    const twoA = a + 1 < countA;
+    const pa0 = load<i32>(listA + (<usize>a << 2));
+    const pa1 = twoA ? load<i32>(listA + (<usize>(a + 1) << 2)) : pa0;
+    const wa0 = windows + <usize>pa0 * len * 8 + (offA << 3);
+    const wa1 = windows + <usize>pa1 * len * 8 + (offA << 3);
+    const bEnd = diagonal ? min(a + 2, countB) : countB;
+    for (let b = 0; b < bEnd; b += 2) {
+      const twoB = b + 1 < bEnd;
+      const pb0 = load<i32>(listB + (<usize>b << 2));
+      const pb1 = twoB ? load<i32>(listB + (<usize>(b + 1) << 2)) : pb0;
+      const wb0 = windows + <usize>pb0 * len * 8 + (offB << 3);
+      const wb1 = windows + <usize>pb1 * len * 8 + (offB << 3);
+      let s00 = f64x2.splat(0), s01 = f64x2.splat(0), s10 = f64x2.splat(0), s11 = f64x2.splat(0);
+      for (let k = 0; k < rowsY; k++) {
+        const rk = <usize>k * strideBytes;
+        for (let t: usize = 0; t < spanBytes; t += 16) {
+          const x0 = v128.load(wa0 + rk + t), x1 = v128.load(wa1 + rk + t);
+          const y0 = v128.load(wb0 + rk + t), y1 = v128.load(wb1 + rk + t);
+          s00 = f64x2.add(s00, f64x2.mul(x0, y0));
+          s01 = f64x2.add(s01, f64x2.mul(x0, y1));
+          s10 = f64x2.add(s10, f64x2.mul(x1, y0));
+          s11 = f64x2.add(s11, f64x2.mul(x1, y1));
+        }
+      }
+      storeLower(g, ldg, pa0, pb0, f64x2.extract_lane(s00, 0) + f64x2.extract_lane(s00, 1));
+      if (twoB && (!diagonal || b + 1 <= a)) storeLower(g, ldg, pa0, pb1, f64x2.extract_lane(s01, 0) + f64x2.extract_lane(s01, 1));
+      if (twoA) {
+        storeLower(g, ldg, pa1, pb0, f64x2.extract_lane(s10, 0) + f64x2.extract_lane(s10, 1));
+        if (twoB) storeLower(g, ldg, pa1, pb1, f64x2.extract_lane(s11, 0) + f64x2.extract_lane(s11, 1));
+      }
+    }
+  }
+}
+
+/** G[max(p, q), min(p, q)] = v: the lower-triangle copy of a symmetric entry. */
+@inline function storeLower(g: usize, ldg: usize, p: i32, q: i32, v: f64): void {
+  const r = max(p, q), c = min(p, q);
+  store<f64>(g + (<usize>r * ldg + <usize>c) * 8, v);
+}
+
+/**
+ * GRAMLOWERF64: the lower triangle of G = W W^T, where row r of W is window r (gramRowWindowsF64) of
+ * J's row rows[r]: G[r, t] = <J[rows[r], :], J[rows[t], :]> * scale^2 for t <= r, written to the N x N
+ * row-major matrix at g (leading dimension ldg >= N = count; allocate N^2 * 8 bytes through
+ * memory.ts allocate: 1.4 GB for a stage-1 unit of ResNet-56). The strict upper triangle is not
+ * touched; the lower one is zeroed first, then only pairs of rows with overlapping windows are
+ * computed: a pair of output pixels at most R = (2s+2)/s apart per direction, over the rectangle
+ * where their windows meet, clipped to the image. `rows` may be in any order (G follows it);
+ * pixel-major order (gramActiveRowsPixelMajor) keeps the writes local. Accuracy: each entry is a sum
+ * of at most (2s+3)^2 C_in products in f64 (|error| <= gamma_k |J_r| . |J_t|).
+ */
+export function gramLowerF64(unit: usize, rows: usize, count: i32, windows: usize, g: usize, ldg: i32): void {
+  if (count <= 0) return;
+  const geo = geometryOf(unit);
+  const s = geo.stride, side = windowSide(geo), cw = windowChannels(geo), reach = overlapReach(geo);
+  const len = <usize>(side * side * cw);
+  const hOut = geo.hOut, wOut = geo.wOut, plane = hOut * wOut;
+  const ld = <usize>ldg;
+  for (let r = 0; r < count; r++) memory.fill(g + <usize>r * ld * 8, 0, <usize>(r + 1) * 8);
+  // Rows of each output pixel: positions in `rows`, grouped by pixel (counting sort, stable).
+  const start = heap.alloc(<usize>(plane + 1) << 2);
+  const members = heap.alloc(<usize>count << 2);
+  memory.fill(start, 0, <usize>(plane + 1) << 2);
+  for (let r = 0; r < count; r++) {
+    const p = load<i32>(rows + (<usize>r << 2)) % plane;
+    store<i32>(start + (<usize>(p + 1) << 2), load<i32>(start + (<usize>(p + 1) << 2)) + 1);
+  }
+  for (let p = 0; p < plane; p++) {
+    store<i32>(start + (<usize>(p + 1) << 2), load<i32>(start + (<usize>(p + 1) << 2)) + load<i32>(start + (<usize>p << 2)));
+  }
+  const fill = heap.alloc(<usize>plane << 2);
+  memory.copy(fill, start, <usize>plane << 2);
+  for (let r = 0; r < count; r++) {
+    const slot = fill + (<usize>(load<i32>(rows + (<usize>r << 2)) % plane) << 2);
+    const k = load<i32>(slot);
+    store<i32>(members + (<usize>k << 2), r);
+    store<i32>(slot, k + 1);
+  }
+  heap.free(fill);
+  // Each unordered pair of pixels once: q before or equal to p in raster order.
+  for (let p = 0; p < plane; p++) {
+    const pStart = load<i32>(start + (<usize>p << 2)), pCount = load<i32>(start + (<usize>(p + 1) << 2)) - pStart;
+    if (pCount == 0) continue;
+    const py = p / wOut, px = p % wOut;
+    for (let qy = max(0, py - reach); qy <= py; qy++) {
+      for (let qx = max(0, px - reach); qx <= min(wOut - 1, px + reach); qx++) {
+        const q = qy * wOut + qx;
+        if (q > p) break;
+        const qStart = load<i32>(start + (<usize>q << 2)), qCount = load<i32>(start + (<usize>(q + 1) << 2)) - qStart;
+        if (qCount == 0) continue;
+        // Window origins in input pixels; q's window sits at (dy, dx) relative to p's.
+        const oy = s * (py - 1) - 1, ox = s * (px - 1) - 1;
+        const dy = s * (qy - py), dx = s * (qx - px);
+        // Overlap in p's window coordinates, clipped to the image.
+        const y0 = max(max(0, dy), -oy), y1 = min(min(side, side + dy), geo.hIn - oy);
+        const x0 = max(max(0, dx), -ox), x1 = min(min(side, side + dx), geo.wIn - ox);
+        if (y0 >= y1 || x0 >= x1) continue;
+        const offA = <usize>((y0 * side + x0) * cw);
+        const offB = <usize>(((y0 - dy) * side + (x0 - dx)) * cw);
+        overlapBlock(windows, len, members + (<usize>pStart << 2), pCount, members + (<usize>qStart << 2), qCount, q == p,
+          offA, offB, y1 - y0, (x1 - x0) * cw, <usize>(side * cw), g, ld);
+      }
+    }
+  }
+  heap.free(members);
+  heap.free(start);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Eigenvalues to singular values
+
+/**
+ * GRAMSINGULARVALUESF64: s[i] = sqrt(max(lambda[i], 0)) / scale for the N eigenvalues at `lambda`
+ * (descending, as sterfF64 leaves them with descending = 1), in place. Eigenvalues below zero are
+ * rounding errors of a positive semidefinite matrix and become 0. Exact up to the square root's
+ * rounding (scale a power of two).
+ */
+export function gramSingularValuesF64(count: i32, lambda: usize, scale: f64): void {
+  for (let i = 0; i < count; i++) {
+    const p = lambda + (<usize>i << 3);
+    const v = load<f64>(p);
+    store<f64>(p, v > 0 ? Math.sqrt(v) / scale : 0);
+  }
+}
+
+/**
+ * GRAMERRORBOUNDF64: the accuracy estimate of the Gram route for N = count computed singular values
+ * s' (descending, at `values`, as gramSingularValuesF64 leaves them): with Delta = N * eps * s'_max^2
+ * (eps = 2^-52) the estimated bound on the eigenvalue errors of G (see the file header), every
+ * singular value is within min(sqrt(Delta), Delta / s') of its computed s'; returns the largest of
+ * these, min(sqrt(Delta), Delta / s'_min). Compare it with the absolute accuracy needed (e.g.
+ * 1e-9 * s_max); when it is larger, the small singular values need the bidiagonal route.
+ */
+export function gramErrorBoundF64(count: i32, values: usize): f64 {
+  if (count <= 0) return 0;
+  const smax = load<f64>(values);
+  const smin = load<f64>(values + (<usize>(count - 1) << 3));
+  const delta = <f64>count * f64.EPSILON * smax * smax;
+  const root = Math.sqrt(delta);
+  return smin > 0 ? min(root, delta / smin) : root;
+}
+
+/** Re-export for callers that drive the pipeline step by step (one import site). */
+export function gramTridiagonalizeF64(n: i32, g: usize, ldg: i32, d: usize, e: usize, tau: usize): void {
+  sytrdF64(n, g, ldg, d, e, tau);
+}

@@ -1,0 +1,33 @@
+/**
+ * Rendering Vega-Lite specs to standalone SVG text, in Node or a browser, without network access:
+ * `vega-lite` compiles the spec to Vega, `vega` runs it headless (renderer 'none') and serializes the
+ * scene graph to SVG. Specs must carry their data inline (`data.values`); the loader refuses any URL,
+ * so a spec can never make the report depend on something fetched at view time.
+ */
+import * as vega from 'vega';
+import * as vl from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+
+export type { TopLevelSpec };
+
+/** A loader that refuses every load and sanitize: figures have inline data only. */
+function offlineLoader(): vega.Loader {
+  const loader = vega.loader();
+  const refuse = async (uri: string): Promise<never> => {
+    throw new Error(`report figures take inline data only (asked to load ${uri})`);
+  };
+  loader.load = refuse as unknown as vega.Loader['load'];
+  loader.sanitize = refuse as unknown as vega.Loader['sanitize'];
+  return loader;
+}
+
+/** The SVG text of a Vega-Lite spec (deterministic for a given spec). */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const compiled = vl.compile(spec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none', loader: offlineLoader() });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
