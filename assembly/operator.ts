@@ -205,6 +205,16 @@ export function operatorColumns(handle: usize): i32 {
   return recordOf(handle).columns;
 }
 
+/**
+ * The unit.ts handle behind a UNIT operator (f64 or f32; see operatorElementSize), or 0 for any
+ * other kind. For WASM code that needs the unit's structure, not just its products.
+ */
+export function operatorUnitHandle(handle: usize): usize {
+  if (!handle) return 0;
+  const r = recordOf(handle);
+  return r.kind == KIND_UNIT ? r.data : 0;
+}
+
 /** 8 for an f64 operator, 4 for an f32 one. */
 export function operatorElementSize(handle: usize): i32 {
   return recordOf(handle).elementSize;

@@ -377,9 +377,10 @@ function powerSums(s: Float64Array): { sumSquares: number; sumFourth: number } {
   return { sumSquares, sumFourth };
 }
 
-test('unit Jacobians 0, 9, 19 at image 0 against PyTorch: sum s^2 = ||J||_F^2 and sum s^4 = ||J J^T||_F^2 (f64, f32)', async () => {
+// Unit 19 is checked value by value below, which implies both sums.
+test('unit Jacobians 0 and 9 at image 0 against PyTorch: sum s^2 = ||J||_F^2 and sum s^4 = ||J J^T||_F^2 (f64, f32)', async () => {
   const t = await float64Trajectory(resnet56, pixels64([0]));
-  for (const unit of [0, 9, 19]) {
+  for (const unit of [0, 9]) {
     const reference = powerSums(readReferenceF64(`resnet56_sv_img0_unit${unit}.f64`));
     for (const precision of ['f64', 'f32'] as const) {
       const op = await linearizeUnit(resnet56, t, unit, { precision });

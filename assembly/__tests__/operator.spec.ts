@@ -3,7 +3,7 @@ import {
   operatorApplyF32, operatorApplyF64, operatorApplyTransposeF32, operatorApplyTransposeF64, operatorChain,
   operatorColumns, operatorDestroy, operatorElementSize, operatorFromConvF32, operatorFromConvF64,
   operatorFromDenseF32, operatorFromDenseF64, operatorFromHeadF32, operatorFromHeadF64, operatorFromUnitF32,
-  operatorRows,
+  operatorRows, operatorUnitHandle,
 } from "../operator";
 import { unitOperatorApplyF32, unitOperatorApplyTransposeF32, unitOperatorCreateF32, unitOperatorDestroy } from "../unit";
 
@@ -236,6 +236,7 @@ describe("operator kinds", () => {
     const opB = operatorFromDenseF64(b, m, m);
     expect<i32>(operatorElementSize(opA)).toBe(4);
     expect<i32>(operatorElementSize(opB)).toBe(8);
+    expect<usize>(operatorUnitHandle(opA)).toBe(0, "a DENSE operator has no unit");
     const x = allocF32(k * n);
     const y = allocate(<usize>(k * m) << 2);
     operatorApplyF32(opA, x, k, y);
@@ -276,6 +277,7 @@ describe("operator kinds", () => {
     expect<i32>(operatorRows(op)).toBe(m);
     expect<i32>(operatorColumns(op)).toBe(n);
     expect<i32>(operatorElementSize(op)).toBe(4);
+    expect<usize>(operatorUnitHandle(op)).toBe(unit);
     const x = allocF32(k * n), u = allocF32(k * m);
     const y1 = allocate(<usize>(k * m) << 2), y2 = allocate(<usize>(k * m) << 2);
     const g1 = allocate(<usize>(k * n) << 2), g2 = allocate(<usize>(k * n) << 2);

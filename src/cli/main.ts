@@ -8,7 +8,9 @@ import { importCommand } from './import.js';
 import { mergeCommand } from './merge.js';
 import { predictCommand } from './predict.js';
 import { propagateCommand } from './propagate.js';
+import { projectCommand } from './project.js';
 import { scaleCommand } from './scale.js';
+import { stageCommand } from './stage.js';
 import { spectrumCommand } from './spectrum.js';
 import { reportFailure } from './errors.js';
 import { PACKAGE_VERSION } from '../version.js';
@@ -19,7 +21,7 @@ function buildProgram(): Command {
     .version(PACKAGE_VERSION)
     .showSuggestionAfterError()
     .exitOverride();
-  for (const command of [importCommand(), evalCommand(), predictCommand(), propagateCommand(), spectrumCommand(), scaleCommand(), mergeCommand()]) {
+  for (const command of [importCommand(), evalCommand(), predictCommand(), propagateCommand(), spectrumCommand(), scaleCommand(), stageCommand(), projectCommand(), mergeCommand()]) {
     program.addCommand(command.exitOverride());
   }
   return program;

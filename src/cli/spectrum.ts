@@ -2,7 +2,8 @@
  * `resnet-stability spectrum --model <m> [--data <cifar>] --image <i> --unit <u> [--alpha a] [--beta b]
  *  [--precision f64|f32] [--route auto|bidiagonal|gram] [--values-out FILE] [--json]`
  *
- * The full singular spectrum of one unit's linearization at one image. --values-out writes all
+ * The full singular spectrum of one unit's linearization at one image (routes: study/spectrum.ts; 'auto',
+ * the default, is the sparse Gram route unless its error estimate exceeds 1e-9 * s_max). --values-out writes all
  * min(m, n) values, descending, as raw little-endian float64. --json prints {"model", "image", "unit",
  * "unitLabel", "shape", "alpha", "beta", "smax", "fractionZero", "fractionOne", "seconds"};
  * fractionOne counts |s - alpha| < 1e-6 and fractionZero s < 1e-10, both of min(m, n).
