@@ -379,11 +379,12 @@ export async function runReportStudy(model: ResNetModel, data: LabelledImages, o
   const accuracyRuns = 1 + 2 * 2 * plan.sweep.accuracyValues.filter((v) => v !== 1).length;
   const total =
     plan.spectra.reduce((t, g) => t + g.units.length * g.images.length, 0) +
-    2 * sweepSpectrumValues.length + 1 + accuracyRuns +
+    2 * sweepSpectrumValues.length + accuracyRuns +
+    (plan.spectra.some((g) => g.units.includes(plan.sweep.unit) && g.images.includes(plan.sweep.image)) ? 0 : 1) +
     plan.propagation.attacks.length * Math.ceil(plan.propagation.images.length / chunk) +
     plan.projection.images.length;
   let step = 0;
-  const progress = (message: string) => options.onProgress?.(++step, total, message);
+  const progress = (message: string) => options.onProgress?.(Math.min(++step, total), total, message);
 
   const pixelsOfImage = (image: number) => pixelsOf(data, image, image + 1);
 
@@ -455,7 +456,6 @@ export async function runReportStudy(model: ResNetModel, data: LabelledImages, o
         accuracy.push({ parameter, scope, ...result.accuracy[0] });
       }
     }
-    accuracy.sort((a, b) => (a.parameter === b.parameter ? (a.scope === b.scope ? a.value - b.value : a.scope < b.scope ? 1 : -1) : a.parameter < b.parameter ? -1 : 1));
     for (const value of plan.sweep.spectrumValues) {
       const entry = value === 1
         ? baseline
@@ -463,6 +463,8 @@ export async function runReportStudy(model: ResNetModel, data: LabelledImages, o
       sweepSpectra.push({ ...entry, parameter, value, relativeChange: relativeL1(values.get(entry.key)!, baselineValues) });
     }
   }
+  const order = (a: SweepAccuracy) => `${a.parameter}-${a.scope === 'unit' ? 0 : 1}`;
+  accuracy.sort((a, b) => order(a).localeCompare(order(b)) || a.value - b.value);
   seconds.sweep = (performance.now() - t) / 1000;
 
   // 4. Propagation of FGSM and random perturbations, with the first-order prediction.
