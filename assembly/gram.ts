@@ -29,7 +29,8 @@
  * back to a bidiagonal SVD (svd.ts) when it exceeds the accuracy it needs.
  */
 import { unitJacobianRowsF64, unitOperatorActiveRows, unitOperatorColumns, unitOperatorRows } from "./unit";
-import { sytrdF64 } from "./householder";
+import { larfgF64, sytrdF64 } from "./householder";
+import { gemmF64, gemmLowerF64 } from "./blas";
 
 // ---------------------------------------------------------------------------------------------------
 // Reading the records of operator.ts and unit.ts. Both classes are private to their files; these
@@ -363,7 +364,326 @@ export function gramErrorBoundF64(count: i32, values: usize): f64 {
   return smin > 0 ? min(root, delta / smin) : root;
 }
 
-/** Re-export for callers that drive the pipeline step by step (one import site). */
-export function gramTridiagonalizeF64(n: i32, g: usize, ldg: i32, d: usize, e: usize, tau: usize): void {
-  sytrdF64(n, g, ldg, d, e, tau);
+// ---------------------------------------------------------------------------------------------------
+// Tridiagonalization
+
+/**
+ * GRAMTRIDIAGONALIZEF64: reduce the symmetric N x N matrix A (row-major, lower triangle read and
+ * destroyed, leading dimension lda) to tridiagonal T = Q^T A Q: diagonal d[0:N], off-diagonal
+ * e[0:N-1]; Q is not kept. `band` selects the method:
+ * - band <= 1: one stage, householder.ts sytrdF64 (LAPACK dsytrd: half of its 4N^3/3 flops are
+ *   symmetric matrix-vector products, bound by memory bandwidth);
+ * - band = b >= 2: two stages (LAPACK dsytrd_2stage): gramBandReduceF64 reduces A to band width b
+ *   with all 4N^3/3 flops in GEMM, then gramBandToTridiagonalF64 chases the band down to
+ *   tridiagonal form (~6 b N^2 flops on b x b blocks).
+ * Accuracy: both are sequences of orthogonal similarity transformations, backward stable: T is
+ * exactly similar to A + E, ||E||_2 <= p(N) eps ||A||_2, so its eigenvalues are within that of A's.
+ */
+export function gramTridiagonalizeF64(n: i32, a: usize, lda: i32, d: usize, e: usize, tau: usize, band: i32): void {
+  if (n <= 0) return;
+  if (band <= 1) {
+    sytrdF64(n, a, lda, d, e, tau);
+    return;
+  }
+  const b = min(band, max(n - 1, 1));
+  gramBandReduceF64(n, a, lda, b);
+  const ldb = gramBandStride(b);
+  const storage = heap.alloc(<usize>n * <usize>ldb * 8);
+  gramBandFromLowerF64(n, a, lda, b, storage, ldb);
+  gramBandToTridiagonalF64(n, b, storage, ldb, d, e);
+  heap.free(storage);
 }
+
+/** Block height of the symmetric products (multiple of blas.ts MC = 48). */
+const SYMM_BLOCK: i32 = 288;
+
+/**
+ * Y (r x q, ld q) = A V for symmetric A (r x r, lower triangle, row-major ld lda) and V (r x q, ld q),
+ * by block rows of SYMM_BLOCK: Y[J] = A[J, <J] V[<J] + A[J, J] V[J] + A[>J, J]^T V[>J], three GEMMs
+ * (the diagonal block mirrored into `scratch`, SYMM_BLOCK^2 values), so each entry of the strict lower
+ * triangle is read twice and every flop runs in GEMM.
+ */
+function symmLower(r: i32, q: i32, a: usize, lda: i32, v: usize, y: usize, scratch: usize): void {
+  const ld = <usize>lda;
+  for (let j0 = 0; j0 < r; j0 += SYMM_BLOCK) {
+    const j1 = min(r, j0 + SYMM_BLOCK), h = j1 - j0;
+    const yb = y + <usize>j0 * <usize>q * 8;
+    for (let i = 0; i < h; i++) {
+      const row = a + (<usize>(j0 + i) * ld + <usize>j0) * 8;
+      for (let c = 0; c <= i; c++) {
+        const value = load<f64>(row + (<usize>c << 3));
+        store<f64>(scratch + (<usize>(i * h + c) << 3), value);
+        store<f64>(scratch + (<usize>(c * h + i) << 3), value);
+      }
+    }
+    gemmF64(0, 0, h, q, h, 1, scratch, h, v + <usize>j0 * <usize>q * 8, q, 0, yb, q);
+    if (j0 > 0) gemmF64(0, 0, h, q, j0, 1, a + <usize>j0 * ld * 8, lda, v, q, 1, yb, q);
+    if (j1 < r) gemmF64(1, 0, h, q, r - j1, 1, a + (<usize>j1 * ld + <usize>j0) * 8, lda, v + <usize>j1 * <usize>q * 8, q, 1, yb, q);
+  }
+}
+
+/**
+ * Householder QR of the r x nb panel P (row-major, ld nb) in place, q = min(nb, r - 1) reflectors:
+ * R on and above the diagonal, reflector j (v_j[j] = 1 implicit) below it, tau[j]. Level 2, on a
+ * contiguous copy of the panel (the caller's), so each pass streams r*nb values.
+ */
+function panelQr(r: i32, nb: i32, q: i32, p: usize, tau: usize, col: usize, w: usize): void {
+  const ld = <usize>nb;
+  for (let j = 0; j < q; j++) {
+    const len = r - j;
+    for (let i = 0; i < len; i++) store<f64>(col + (<usize>i << 3), load<f64>(p + (<usize>(j + i) * ld + <usize>j) * 8));
+    const t = larfgF64(len, col, col + 8, 1);
+    store<f64>(tau + (<usize>j << 3), t);
+    store<f64>(p + (<usize>j * ld + <usize>j) * 8, load<f64>(col));
+    store<f64>(col, 1.0);
+    for (let i = 1; i < len; i++) store<f64>(p + (<usize>(j + i) * ld + <usize>j) * 8, load<f64>(col + (<usize>i << 3)));
+    const rest = nb - j - 1;
+    if (rest <= 0 || t == 0) continue;
+    // C = P[j:r, j+1:nb]: w = C^T v, then C -= tau v w^T.
+    memory.fill(w, 0, <usize>rest << 3);
+    for (let i = 0; i < len; i++) {
+      const vi = load<f64>(col + (<usize>i << 3));
+      if (vi == 0) continue;
+      axpyRow(rest, vi, p + (<usize>(j + i) * ld + <usize>(j + 1)) * 8, w);
+    }
+    for (let i = 0; i < len; i++) {
+      const f = -t * load<f64>(col + (<usize>i << 3));
+      if (f == 0) continue;
+      axpyRow(rest, f, w, p + (<usize>(j + i) * ld + <usize>(j + 1)) * 8);
+    }
+  }
+}
+
+/** y[0:n] += alpha x[0:n] (contiguous, any alignment). */
+@inline function axpyRow(n: i32, alpha: f64, x: usize, y: usize): void {
+  const av = f64x2.splat(alpha);
+  const bytes = <usize>n << 3;
+  let t: usize = 0;
+  for (; t + 16 <= bytes; t += 16) v128.store(y + t, f64x2.add(v128.load(y + t), f64x2.mul(av, v128.load(x + t))));
+  if (t < bytes) store<f64>(y + t, load<f64>(y + t) + alpha * load<f64>(x + t));
+}
+
+/** x[0:n] . y[0:n] (contiguous, any alignment). */
+@inline function dotRow(n: i32, x: usize, y: usize): f64 {
+  let acc0 = f64x2.splat(0), acc1 = f64x2.splat(0);
+  const bytes = <usize>n << 3;
+  let t: usize = 0;
+  for (; t + 32 <= bytes; t += 32) {
+    acc0 = f64x2.add(acc0, f64x2.mul(v128.load(x + t), v128.load(y + t)));
+    acc1 = f64x2.add(acc1, f64x2.mul(v128.load(x + t + 16), v128.load(y + t + 16)));
+  }
+  for (; t + 16 <= bytes; t += 16) acc0 = f64x2.add(acc0, f64x2.mul(v128.load(x + t), v128.load(y + t)));
+  acc0 = f64x2.add(acc0, acc1);
+  let s = f64x2.extract_lane(acc0, 0) + f64x2.extract_lane(acc0, 1);
+  if (t < bytes) s += load<f64>(x + t) * load<f64>(y + t);
+  return s;
+}
+
+/**
+ * GRAMBANDREDUCEF64: first stage of the two-stage tridiagonalization (LAPACK dsytrd_sy2sb, lower):
+ * Q^T A Q = B with B of band width b (B[i, j] = 0 for i - j > b), for symmetric A (n x n, lower
+ * triangle, row-major, ld lda), in place: on exit the band of the lower triangle (0 <= i - j <= b)
+ * holds B; entries further below the diagonal are left undefined. For each panel of b columns,
+ * P = A[k+b:n, k:k+b] = Q_k R_k (Householder QR; R_k is written back, within the band), and the
+ * trailing matrix becomes Q_k^T A22 Q_k = A22 - V W^T - W V^T with Q_k = I - V T V^T, X = A22 V T,
+ * W = X - V (T^T V^T X) / 2: one symmetric product (symmLower) and one rank-2b lower-triangle GEMM,
+ * ~4 r^2 b flops for a trailing order r, so 4n^3/3 in all, at GEMM speed. Backward stable.
+ */
+export function gramBandReduceF64(n: i32, a: usize, lda: i32, b: i32): void {
+  if (b < 1 || n - b < 2) return;
+  const ld = <usize>lda;
+  const maxRows = n - b;
+  const bytesRb = <usize>maxRows * <usize>b * 8;
+  const panel = heap.alloc(bytesRb);
+  const v = heap.alloc(bytesRb);
+  const y = heap.alloc(bytesRb);
+  const w = heap.alloc(bytesRb);
+  const left = heap.alloc(2 * bytesRb);
+  const right = heap.alloc(2 * bytesRb);
+  const col = heap.alloc(<usize>maxRows * 8);
+  const tau = heap.alloc(<usize>b * 8);
+  const rowScratch = heap.alloc(<usize>b * 8);
+  const tri = heap.alloc(<usize>(b * b) * 8);
+  const small = heap.alloc(<usize>(b * b) * 8);
+  const small2 = heap.alloc(<usize>(b * b) * 8);
+  const diag = heap.alloc(<usize>(SYMM_BLOCK * SYMM_BLOCK) * 8);
+  for (let k = 0; n - k - b >= 2; k += b) {
+    const r = n - k - b;
+    const q = min(b, r - 1);
+    // The panel A[k+b:n, k:k+b], copied contiguous, factored, R written back.
+    for (let i = 0; i < r; i++) memory.copy(panel + <usize>i * <usize>b * 8, a + (<usize>(k + b + i) * ld + <usize>k) * 8, <usize>b * 8);
+    panelQr(r, b, q, panel, tau, col, rowScratch);
+    for (let i = 0; i < min(r, b); i++) {
+      memory.copy(a + (<usize>(k + b + i) * ld + <usize>(k + i)) * 8, panel + (<usize>i * <usize>b + <usize>i) * 8, <usize>(b - i) * 8);
+    }
+    // V explicit (r x q: unit diagonal, zeros above) and T (q x q upper triangular), Q = I - V T V^T.
+    for (let i = 0; i < r; i++) {
+      const src = panel + <usize>i * <usize>b * 8, dst = v + <usize>i * <usize>q * 8;
+      for (let j = 0; j < q; j++) store<f64>(dst + (<usize>j << 3), j < i ? load<f64>(src + (<usize>j << 3)) : j == i ? 1.0 : 0.0);
+    }
+    gemmF64(1, 0, q, q, r, 1, v, q, v, q, 0, small, q);
+    memory.fill(tri, 0, <usize>(q * q) * 8);
+    for (let c = 0; c < q; c++) {
+      const tc = load<f64>(tau + (<usize>c << 3));
+      // T[0:c, c] = -tau_c T[0:c, 0:c] (V^T V)[0:c, c].
+      for (let rr = 0; rr < c; rr++) {
+        let acc = 0.0;
+        for (let p = rr; p < c; p++) acc += load<f64>(tri + (<usize>(rr * q + p) << 3)) * load<f64>(small + (<usize>(p * q + c) << 3));
+        store<f64>(tri + (<usize>(rr * q + c) << 3), -tc * acc);
+      }
+      store<f64>(tri + (<usize>(c * q + c) << 3), tc);
+    }
+    // Y = A22 V; X = Y T (into w); S = T^T (V^T X); W = X - V S / 2.
+    const a22 = a + (<usize>(k + b) * ld + <usize>(k + b)) * 8;
+    symmLower(r, q, a22, lda, v, y, diag);
+    gemmF64(0, 0, r, q, q, 1, y, q, tri, q, 0, w, q);
+    gemmF64(1, 0, q, q, r, 1, v, q, w, q, 0, small, q);
+    gemmF64(1, 0, q, q, q, 1, tri, q, small, q, 0, small2, q);
+    gemmF64(0, 0, r, q, q, -0.5, v, q, small2, q, 1, w, q);
+    // A22 -= [V W] [W V]^T on the lower triangle (one GEMM of inner dimension 2q).
+    const k2 = 2 * q;
+    for (let i = 0; i < r; i++) {
+      const vr = v + <usize>i * <usize>q * 8, wr = w + <usize>i * <usize>q * 8;
+      const lr = left + <usize>i * <usize>k2 * 8, rr = right + <usize>i * <usize>k2 * 8;
+      memory.copy(lr, vr, <usize>q * 8);
+      memory.copy(lr + <usize>q * 8, wr, <usize>q * 8);
+      memory.copy(rr, wr, <usize>q * 8);
+      memory.copy(rr + <usize>q * 8, vr, <usize>q * 8);
+    }
+    gemmLowerF64(0, 1, r, k2, -1, left, k2, right, k2, 1, a22, lda);
+  }
+  heap.free(panel);
+  heap.free(v);
+  heap.free(y);
+  heap.free(w);
+  heap.free(left);
+  heap.free(right);
+  heap.free(col);
+  heap.free(tau);
+  heap.free(rowScratch);
+  heap.free(tri);
+  heap.free(small);
+  heap.free(small2);
+  heap.free(diag);
+}
+
+/**
+ * Row stride (in f64) of the band storage used by gramBandToTridiagonalF64 for band width b: row i
+ * holds columns i - 2b .. i (b for the band, b more for the bulges of the chase), rounded up to even.
+ */
+export function gramBandStride(b: i32): i32 {
+  return (2 * b + 2) & ~1;
+}
+
+/** Band storage: element (i, c), i - 2b <= c <= i, at row i, position c - i + 2b. */
+@inline function bandAt(band: usize, ldb: usize, b2: i32, i: i32, c: i32): usize {
+  return band + (<usize>i * ldb + <usize>(c - i + b2)) * 8;
+}
+
+/**
+ * GRAMBANDFROMLOWERF64: copy the band of width b of the lower triangle of A (n x n, row-major, ld lda)
+ * into band storage (n x ldb, ldb = gramBandStride(b)), with the bulge area zeroed.
+ */
+export function gramBandFromLowerF64(n: i32, a: usize, lda: i32, b: i32, band: usize, ldb: i32): void {
+  const ld = <usize>ldb, b2 = 2 * b;
+  memory.fill(band, 0, <usize>n * ld * 8);
+  for (let i = 0; i < n; i++) {
+    const c0 = max(0, i - b);
+    memory.copy(bandAt(band, ld, b2, i, c0), a + (<usize>i * <usize>lda + <usize>c0) * 8, <usize>(i - c0 + 1) * 8);
+  }
+}
+
+/**
+ * Two-sided application of H = I - tau v v^T (v of length len, v[0] = 1 stored) to the symmetric
+ * block A[r0:r0+len, r0:r0+len] in band storage (lower): A := H A H (LAPACK dlarfy):
+ * w = tau A v, w -= (tau/2)(w.v) v, A -= v w^T + w v^T. w: scratch of len values.
+ */
+function bandSymmetricReflect(band: usize, ld: usize, b2: i32, r0: i32, len: i32, v: usize, tau: f64, w: usize): void {
+  if (tau == 0) return;
+  memory.fill(w, 0, <usize>len << 3);
+  // w = A v from the lower triangle: row i contributes A[i, r0:i] . v[0:i] to w[i] and
+  // A[i, r0:i] v[i] to w[0:i]; plus the diagonal.
+  for (let i = 0; i < len; i++) {
+    const row = bandAt(band, ld, b2, r0 + i, r0);
+    const vi = load<f64>(v + (<usize>i << 3));
+    const dot = dotRow(i, row, v);
+    axpyRow(i, vi, row, w);
+    const wi = w + (<usize>i << 3);
+    store<f64>(wi, load<f64>(wi) + dot + load<f64>(row + (<usize>i << 3)) * vi);
+  }
+  for (let i = 0; i < len; i++) store<f64>(w + (<usize>i << 3), tau * load<f64>(w + (<usize>i << 3)));
+  const alpha = -0.5 * tau * dotRow(len, w, v);
+  axpyRow(len, alpha, v, w);
+  for (let i = 0; i < len; i++) {
+    const row = bandAt(band, ld, b2, r0 + i, r0);
+    // Row i, columns 0..i: A[i, c] -= v[i] w[c] + w[i] v[c].
+    axpyRow(i + 1, -load<f64>(v + (<usize>i << 3)), w, row);
+    axpyRow(i + 1, -load<f64>(w + (<usize>i << 3)), v, row);
+  }
+}
+
+/**
+ * GRAMBANDTOTRIDIAGONALF64: second stage (LAPACK dsytrd_sb2st / dsb2st_kernels, lower, no vectors):
+ * reduce the symmetric band matrix of width b in band storage (gramBandFromLowerF64; destroyed) to
+ * tridiagonal form by Householder bulge chasing; d[0:n] and e[0:n-1] receive T. Sweep j annihilates
+ * column j below the subdiagonal with a reflector of length <= b applied to the diagonal block on
+ * both sides; the block below then gets it from the right (a bulge), whose first column a new
+ * reflector annihilates from the left, and so on down the band (n/b steps; the rest of each bulge
+ * is what the following sweeps annihilate). ~6 b n^2 flops on b x b blocks. Backward stable.
+ */
+export function gramBandToTridiagonalF64(n: i32, b: i32, band: usize, ldb: i32, d: usize, e: usize): void {
+  const ld = <usize>ldb, b2 = 2 * b;
+  const v = heap.alloc(<usize>(b + 1) << 3);
+  const x = heap.alloc(<usize>(b + 1) << 3);
+  const w = heap.alloc(<usize>(b + 1) << 3);
+  for (let j = 0; j + 2 < n; j++) {
+    // Type 1: column j, rows j+1..ed.
+    let r0 = j + 1;
+    let len = min(b, n - 1 - j);
+    for (let i = 0; i < len; i++) store<f64>(v + (<usize>i << 3), load<f64>(bandAt(band, ld, b2, r0 + i, j)));
+    let tau = larfgF64(len, v, v + 8, 1);
+    store<f64>(bandAt(band, ld, b2, r0, j), load<f64>(v));
+    for (let i = 1; i < len; i++) store<f64>(bandAt(band, ld, b2, r0 + i, j), 0);
+    store<f64>(v, 1.0);
+    bandSymmetricReflect(band, ld, b2, r0, len, v, tau, w);
+    // Types 2 and 3, down the band.
+    while (r0 + len < n) {
+      const s0 = r0 + len;
+      const lm = min(b, n - s0);
+      // Right: A[s0:s0+lm, r0:r0+len] := A[...] H.
+      if (tau != 0) {
+        for (let i = 0; i < lm; i++) {
+          const row = bandAt(band, ld, b2, s0 + i, r0);
+          axpyRow(len, -tau * dotRow(len, row, v), v, row);
+        }
+      }
+      // New reflector from the block's first column (rows s0..s0+lm-1, column r0).
+      for (let i = 0; i < lm; i++) store<f64>(x + (<usize>i << 3), load<f64>(bandAt(band, ld, b2, s0 + i, r0)));
+      const tau2 = larfgF64(lm, x, x + 8, 1);
+      store<f64>(bandAt(band, ld, b2, s0, r0), load<f64>(x));
+      for (let i = 1; i < lm; i++) store<f64>(bandAt(band, ld, b2, s0 + i, r0), 0);
+      store<f64>(x, 1.0);
+      // Left on the block's other columns r0+1..r0+len-1: w = C^T x, C -= tau2 x w^T.
+      const rest = len - 1;
+      if (tau2 != 0 && rest > 0) {
+        memory.fill(w, 0, <usize>rest << 3);
+        for (let i = 0; i < lm; i++) axpyRow(rest, load<f64>(x + (<usize>i << 3)), bandAt(band, ld, b2, s0 + i, r0 + 1), w);
+        for (let i = 0; i < lm; i++) axpyRow(rest, -tau2 * load<f64>(x + (<usize>i << 3)), w, bandAt(band, ld, b2, s0 + i, r0 + 1));
+      }
+      // Type 3: both sides of the next diagonal block.
+      bandSymmetricReflect(band, ld, b2, s0, lm, x, tau2, w);
+      memory.copy(v, x, <usize>lm << 3);
+      tau = tau2;
+      r0 = s0;
+      len = lm;
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    store<f64>(d + (<usize>i << 3), load<f64>(bandAt(band, ld, b2, i, i)));
+    if (i + 1 < n) store<f64>(e + (<usize>i << 3), load<f64>(bandAt(band, ld, b2, i + 1, i)));
+  }
+  heap.free(v);
+  heap.free(x);
+  heap.free(w);
+}
+

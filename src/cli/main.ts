@@ -8,6 +8,7 @@ import { importCommand } from './import.js';
 import { mergeCommand } from './merge.js';
 import { predictCommand } from './predict.js';
 import { propagateCommand } from './propagate.js';
+import { reportCommand } from './report.js';
 import { projectCommand } from './project.js';
 import { scaleCommand } from './scale.js';
 import { stageCommand } from './stage.js';
@@ -21,7 +22,7 @@ function buildProgram(): Command {
     .version(PACKAGE_VERSION)
     .showSuggestionAfterError()
     .exitOverride();
-  for (const command of [importCommand(), evalCommand(), predictCommand(), propagateCommand(), spectrumCommand(), scaleCommand(), stageCommand(), projectCommand(), mergeCommand()]) {
+  for (const command of [importCommand(), evalCommand(), predictCommand(), propagateCommand(), spectrumCommand(), scaleCommand(), stageCommand(), projectCommand(), mergeCommand(), reportCommand()]) {
     program.addCommand(command.exitOverride());
   }
   return program;

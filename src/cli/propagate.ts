@@ -35,16 +35,18 @@ export function propagateCommand(): Command {
     .option('--steps <k>', 'PGD steps', (v) => parsePositiveInteger(v, '--steps'), 10)
     .option('--step-size <a>', 'PGD step size (default 2.5*eps/steps)', (v) => parseNumber(v, '--step-size'))
     .option('--seed <s>', 'seed of every random choice', (v) => parseNumber(v, '--seed'), 0)
+    .addOption(new Option('--gradient <p>', 'precision of the loss gradient (default: f64 for fgsm, f32 for pgd)').choices(['f64', 'f32']))
     .option('--no-first-order', 'skip the linearized (first-order) prediction')
     .option('--out <dir>', 'write propagation.json and propagation.csv here')
     .option('--json', 'print the result object to stdout')
     .option('--quiet', 'no progress output')
     .action(async (opts: {
       model: string; data?: string; images: string; attack: AttackName; eps: number; norm: PerturbationNorm;
-      steps: number; stepSize?: number; seed: number; firstOrder: boolean; out?: string; json?: boolean; quiet?: boolean;
+      steps: number; stepSize?: number; seed: number; gradient?: 'f64' | 'f32'; firstOrder: boolean; out?: string; json?: boolean; quiet?: boolean;
     }) => {
       const perturbation = checkPerturbationOptions({
         attack: opts.attack, eps: opts.eps, norm: opts.norm, steps: opts.steps, stepSize: opts.stepSize, seed: opts.seed,
+        gradient: opts.gradient,
       });
       const model = await loadModel(opts.model);
       const selection = await loadImageSelection(opts.data, opts.images, opts.quiet || opts.json);

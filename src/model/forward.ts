@@ -18,6 +18,8 @@ type Tensor4D = tfTypes.Tensor4D;
 
 interface FoldedConv {
   filter: tfTypes.Tensor4D; // HWIO
+  /** The adjoint's filter for stride 1: rotated by 180 degrees, input and output channels swapped. */
+  adjointFilter: tfTypes.Tensor4D;
   bias: tfTypes.Tensor1D;
   stride: 1 | 2;
 }
@@ -43,7 +45,16 @@ function foldConv(tf: Tf, conv: Conv3x3Params, bn: BatchNormParams, scale: numbe
       for (let k = 0; k < 9; k++) hwio[(k * ci + i) * co + o] = scale * s * weight[(o * ci + i) * 9 + k];
     }
   }
-  return { filter: tf.tensor4d(hwio, [3, 3, ci, co]), bias: tf.tensor1d(bias), stride: conv.stride };
+  const adjoint = new Float32Array(9 * ci * co);
+  for (let k = 0; k < 9; k++) {
+    for (let i = 0; i < ci; i++) for (let o = 0; o < co; o++) adjoint[((8 - k) * co + o) * ci + i] = hwio[(k * ci + i) * co + o];
+  }
+  return {
+    filter: tf.tensor4d(hwio, [3, 3, ci, co]),
+    adjointFilter: tf.tensor4d(adjoint, [3, 3, co, ci]),
+    bias: tf.tensor1d(bias),
+    stride: conv.stride,
+  };
 }
 
 const networks = new Map<string, BackendNetwork>();
@@ -68,7 +79,7 @@ function backendNetwork(tf: Tf, model: ResNetModel): BackendNetwork {
   };
   // The cache outlives any tf.tidy scope that happens to create it.
   for (const t of [
-    ...[net.stem, ...net.units.flatMap((u) => [u.conv1, u.conv2])].flatMap((c) => [c.filter, c.bias]),
+    ...[net.stem, ...net.units.flatMap((u) => [u.conv1, u.conv2])].flatMap((c) => [c.filter, c.adjointFilter, c.bias]),
     ...net.units.flatMap((u) => (u.shortcut ? [u.shortcut] : [])),
     net.classifierWeight, net.classifierBias, net.mean, net.invStd,
   ]) {
@@ -85,6 +96,7 @@ export function releaseBackendNetwork(model: ResNetModel): void {
     const convs = [net.stem, ...net.units.flatMap((u) => [u.conv1, u.conv2])];
     for (const c of convs) {
       c.filter.dispose();
+      c.adjointFilter.dispose();
       c.bias.dispose();
     }
     for (const u of net.units) u.shortcut?.dispose();
@@ -93,22 +105,38 @@ export function releaseBackendNetwork(model: ResNetModel): void {
   }
 }
 
+const SYMMETRIC_PAD: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [1, 1], [1, 1], [0, 0]];
+
 /**
- * conv + folded BN (+ relu). `differentiable` avoids tfjs' fused kernel, whose gradient also computes
- * the filter gradient (Conv2DBackpropFilter), which the wasm backend does not have; the plain conv2d
- * gradient computes only what the tape needs (the input gradient).
+ * conv + folded BN (+ relu). The `differentiable` form carries its own input gradient: tfjs' fused
+ * kernel gradient also computes the filter gradient (Conv2DBackpropFilter, absent from the wasm
+ * backend), and its Conv2DBackpropInput kernel is far slower than a forward convolution. For stride 1
+ * the adjoint of a 3x3 convolution with padding 1 is the forward convolution with the rotated,
+ * channel-swapped filter, which runs on XNNPACK; stride 2 uses conv2dTranspose.
  */
 function conv(tf: Tf, x: Tensor4D, c: FoldedConv, relu: boolean, differentiable = false): Tensor4D {
   if (differentiable) {
-    const y = tf.add(tf.conv2d(x, c.filter, c.stride, [[0, 0], [1, 1], [1, 1], [0, 0]]), c.bias) as Tensor4D;
-    return relu ? tf.relu(y) : y;
+    const withGradient = (input: tfTypes.Tensor, save: tfTypes.GradSaveFunc) => {
+      const y = conv(tf, input as Tensor4D, c, relu);
+      save([y]);
+      return {
+        value: y,
+        gradFunc: (dy: tfTypes.Tensor, saved: tfTypes.Tensor[]) => {
+          const g = (relu ? tf.mul(dy, tf.step(saved[0])) : dy) as Tensor4D;
+          return c.stride === 1
+            ? tf.conv2d(g, c.adjointFilter, 1, SYMMETRIC_PAD)
+            : tf.conv2dTranspose(g, c.filter, (input as Tensor4D).shape, 2, 1);
+        },
+      };
+    };
+    return tf.customGrad(withGradient as unknown as Parameters<Tf['customGrad']>[0])(x) as Tensor4D;
   }
   return tf.fused.conv2d({
     x,
     filter: c.filter,
     strides: c.stride,
     // Explicit symmetric padding 1: tfjs 'same' pads stride-2 convolutions asymmetrically, PyTorch does not.
-    pad: [[0, 0], [1, 1], [1, 1], [0, 0]],
+    pad: SYMMETRIC_PAD,
     bias: c.bias,
     activation: relu ? 'relu' : 'linear',
   }) as Tensor4D;

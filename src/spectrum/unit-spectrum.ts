@@ -114,7 +114,7 @@ export async function unitSingularValuesGram(
     t = performance.now();
     options.onPhase?.(`tridiagonal reduction of ${count} x ${count}`);
     const d = alloc(8 * count), off = alloc(8 * count), tau = alloc(8 * count);
-    e.gramTridiagonalizeF64(count, g, count, d, off, tau);
+    e.gramTridiagonalizeF64(count, g, count, d, off, tau, band);
     seconds.tridiagonal = (performance.now() - t) / 1000;
     t = performance.now();
     options.onPhase?.('tridiagonal eigenvalues');

@@ -10,11 +10,16 @@
  *             eps-sign vector) or r = eps (l2)
  *   sign      x + eps * s, s uniform in {-1, +1}^d (linf), or x + eps * s / sqrt(d) (l2)
  *
- * where g = grad_x CE(f(x), label) is the gradient of the cross-entropy at the true label, computed by
- * tfjs on the wasm backend in float32. Random and FGSM perturbations with the same eps therefore have
+ * where g = grad_x CE(f(x), label) is the gradient of the cross-entropy at the true label. By default
+ * FGSM takes it in float64 — J_net^T (softmax(f(x)) - onehot(label)) with the network's linearization
+ * at the float64 trajectory, exactly what PyTorch computes in float64 — and PGD, which needs `steps`
+ * gradients per image, takes it from tfjs in float32 (batched; near-zero components may differ in sign
+ * from the float64 ones). `gradient` overrides the choice. Random and FGSM perturbations with the same eps therefore have
  * the same L2 size before clipping. Randomness comes only from `seed`.
  */
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
+import { linearizeNetwork } from '../linearize/network.js';
+import { float64Trajectory } from '../linearize/trajectory64.js';
 import { initBackend } from '../model/backend.js';
 import { logitsFromPixels } from '../model/forward.js';
 import type { ResNetModel } from '../model/model.js';
@@ -36,6 +41,8 @@ export interface PerturbationOptions {
   /** PGD starts from a uniformly random point of the eps-ball (default true). */
   randomStart?: boolean;
   seed?: number;
+  /** Precision of the loss gradient (default: f64 for fgsm, f32 for pgd). */
+  gradient?: 'f64' | 'f32';
 }
 
 export const IMAGE_SIZE = 3 * 32 * 32;
@@ -52,7 +59,9 @@ export function checkPerturbationOptions(options: PerturbationOptions): Required
   if (!Number.isInteger(steps) || steps < 1) throw new InputError(`steps must be a positive integer, got ${steps}`);
   const stepSize = options.stepSize ?? (2.5 * eps) / steps;
   if (!Number.isFinite(stepSize) || stepSize < 0) throw new InputError(`step size must be >= 0, got ${stepSize}`);
-  return { attack, eps, norm, steps, stepSize, randomStart: options.randomStart ?? true, seed: options.seed ?? 0 };
+  const gradient = options.gradient ?? (attack === 'pgd' ? 'f32' : 'f64');
+  if (gradient !== 'f64' && gradient !== 'f32') throw new InputError(`gradient precision must be f64 or f32, got "${gradient}"`);
+  return { attack, eps, norm, steps, stepSize, randomStart: options.randomStart ?? true, seed: options.seed ?? 0, gradient };
 }
 
 /** grad_x CE(f(x), label) for B images (float32, B x 3 x 32 x 32). */
@@ -70,6 +79,33 @@ export async function crossEntropyGradient(model: ResNetModel, pixels: Float32Ar
   } finally {
     grad.dispose();
   }
+}
+
+/**
+ * grad_x CE(f(x), label) in float64 for B images: J_net(x)^T (softmax(z) - onehot(label)), with J_net
+ * the network's input-to-logits linearization at the float64 trajectory (src/linearize/network.ts).
+ */
+export async function crossEntropyGradient64(model: ResNetModel, pixels: Float32Array, labels: ArrayLike<number>): Promise<Float32Array> {
+  const out = new Float32Array(pixels.length);
+  for (let b = 0; b * IMAGE_SIZE < pixels.length; b++) {
+    const point = await float64Trajectory(model, pixels.subarray(b * IMAGE_SIZE, (b + 1) * IMAGE_SIZE));
+    const network = await linearizeNetwork(model, point);
+    try {
+      const z = point.logits;
+      const top = Math.max(...z);
+      const e = Array.from(z, (v) => Math.exp(v - top));
+      const sum = e.reduce((a, v) => a + v, 0);
+      const residual = Float64Array.from(e, (v, c) => v / sum - (c === labels[b] ? 1 : 0));
+      out.set(network.applyTranspose(residual), b * IMAGE_SIZE);
+    } finally {
+      network.dispose();
+    }
+  }
+  return out;
+}
+
+async function lossGradient(model: ResNetModel, pixels: Float32Array, labels: ArrayLike<number>, precision: 'f64' | 'f32'): Promise<Float32Array> {
+  return precision === 'f64' ? crossEntropyGradient64(model, pixels, labels) : crossEntropyGradient(model, pixels, labels);
 }
 
 const clip01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
@@ -136,7 +172,7 @@ export async function perturbImages(
   const randomOf = (start: number) => imageRandom(o.seed, imageKeys ? imageKeys[start / d] : start / d);
   switch (o.attack) {
     case 'fgsm':
-      return ascend(pixels, await crossEntropyGradient(model, pixels, labels), o.eps, o.norm).map(clip01);
+      return ascend(pixels, await lossGradient(model, pixels, labels, o.gradient), o.eps, o.norm).map(clip01);
     case 'sign': {
       const scale = o.norm === 'l2' ? o.eps / Math.sqrt(d) : o.eps;
       const out = new Float32Array(pixels.length);
@@ -168,7 +204,7 @@ export async function perturbImages(
         x = project(begin, pixels, o.eps, o.norm);
       }
       for (let step = 0; step < o.steps; step++) {
-        x = project(ascend(x, await crossEntropyGradient(model, x, labels), o.stepSize, o.norm), pixels, o.eps, o.norm);
+        x = project(ascend(x, await lossGradient(model, x, labels, o.gradient), o.stepSize, o.norm), pixels, o.eps, o.norm);
       }
       return x;
     }

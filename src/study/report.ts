@@ -18,23 +18,20 @@
  *               quantiles over images at every depth.
  * - projection  for the same perturbations, the energy fraction of the perturbation entering a unit
  *               that lies in the span of the unit linearization's top-k right singular vectors
- *               (src/spectrum/lanczos.ts, Golub-Kahan-Lanczos), sum_i (v_i . d)^2 / ||d||^2.
+ *               (src/study/projection.ts: Golub-Kahan-Lanczos), sum_i (v_i . d)^2 / ||d||^2, every unit.
  *
  * Presets: `test` (about a minute, for the test suite), `quick` (a few minutes on 2 cores), `paper`
  * (the paper's scale: every unit, more images, the full test set for accuracy; hours). Spectra can be
  * stored and reloaded through `store` so that an interrupted long run resumes where it stopped.
  */
-import { float64Trajectory } from '../linearize/trajectory64.js';
-import { linearizeUnit } from '../linearize/unit.js';
 import { unitLabel } from '../linearize/units.js';
-import { forwardTrajectories } from '../model/forward.js';
 import type { ResNetModel } from '../model/model.js';
-import { topSingularTriplets } from '../spectrum/lanczos.js';
 import { InputError } from '../util/errors.js';
 import type { WorkerPool } from '../workers/pool.js';
 import { evaluateAccuracy, pixelsOf, type LabelledImages } from './accuracy.js';
 import { firstOrderPropagation } from './first-order.js';
-import { perturbImages, type AttackName } from './perturbations.js';
+import type { AttackName } from './perturbations.js';
+import { projectPerturbations } from './projection.js';
 import { propagatePerturbations, type PropagationResult } from './propagation.js';
 import { scalingSweep, type ScaledParameter } from './scaling.js';
 import { spectrumSummary, unitSpectrum, ONE_TOLERANCE, ZERO_TOLERANCE, type UnitSpectrum } from './spectrum.js';
@@ -64,7 +61,7 @@ export interface ReportPlan {
     /** Values at which the unit's full spectrum is computed (1 included). */
     spectrumValues: number[];
   };
-  projection: { images: number[]; units: number[]; k: number };
+  projection: { images: number[]; k: number };
 }
 
 const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
@@ -83,7 +80,7 @@ export function reportPlan(model: ResNetModel, preset: ReportPresetName, imageCo
         spectra: [{ units: [unit(3, 2)], images: [0, 1] }],
         propagation: { images: range(0, 4), eps, attacks: ['fgsm', 'gaussian'] },
         sweep: { unit: unit(3, 2), image: 0, accuracyImages: 100, accuracyValues: [0.5, 1, 1.5], spectrumValues: [0.5, 1] },
-        projection: { images: [0, 1], units: [unit(3, 2), unit(3, n)], k: 5 },
+        projection: { images: [0], k: 5 },
       };
       break;
     case 'quick':
@@ -95,7 +92,7 @@ export function reportPlan(model: ResNetModel, preset: ReportPresetName, imageCo
         ],
         propagation: { images: range(0, 20), eps, attacks: ['fgsm', 'gaussian'] },
         sweep: { unit: unit(3, n), image: 0, accuracyImages: 500, accuracyValues: [0.5, 0.75, 0.9, 1, 1.1, 1.25, 1.5], spectrumValues: [0.5, 1, 1.5] },
-        projection: { images: range(0, 5), units: stage(3), k: 10 },
+        projection: { images: range(0, 3), k: 10 },
       };
       break;
     case 'paper':
@@ -110,7 +107,7 @@ export function reportPlan(model: ResNetModel, preset: ReportPresetName, imageCo
           unit: unit(3, n), image: 0, accuracyImages: 10000,
           accuracyValues: [0, 0.25, 0.5, 0.75, 0.9, 1, 1.1, 1.25, 1.5, 2], spectrumValues: [0, 0.5, 0.75, 0.9, 1, 1.1, 1.25, 1.5, 2],
         },
-        projection: { images: range(0, 100), units: range(0, 3 * n), k: 10 },
+        projection: { images: range(0, 100), k: 10 },
       };
       break;
     default:
@@ -208,6 +205,8 @@ export interface ProjectionRow {
   attack: AttackName;
   /** sum_i (v_i . d)^2 / ||d||^2 over the top-k right singular vectors v_i of the unit's J. */
   fraction: number;
+  /** sum_i s_i^2 (v_i . d)^2 / ||d||^2: how strongly J stretches that part. */
+  amplification: number;
 }
 
 export interface ProjectionUnit {
@@ -216,10 +215,8 @@ export interface ProjectionUnit {
   /** Input dimension n of the unit: k / n is the fraction of an isotropic random vector. */
   inputs: number;
   chance: number;
-  byAttack: { attack: AttackName; mean: number; min: number; max: number }[];
-  /** Top-k singular values, per image, and whether Lanczos converged for all. */
-  topValues: number[][];
-  converged: boolean;
+  /** Energy fraction over images: mean, min, max; and the mean amplification. */
+  byAttack: { attack: AttackName; mean: number; min: number; max: number; amplification: number }[];
 }
 
 export interface ReportStudy {
@@ -491,52 +488,21 @@ export async function runReportStudy(model: ResNetModel, data: LabelledImages, o
   }
   seconds.propagation = (performance.now() - t) / 1000;
 
-  // 5. Projections onto the top right singular vectors of the unit linearizations.
+  // 5. Projections onto the top right singular vectors of the unit linearizations (src/study/projection.ts).
   t = performance.now();
   const { k } = plan.projection;
   const rows: ProjectionRow[] = [];
-  const tops = new Map<number, { values: number[][]; converged: boolean }>();
   for (const image of plan.projection.images) {
-    progress(`projections at image ${image} (top ${k} right singular vectors of ${plan.projection.units.length} units)`);
-    const x = pixelsOfImage(image);
-    const label = data.labels[image];
-    const versions = [x];
-    for (const attack of plan.propagation.attacks) {
-      versions.push(await perturbImages(model, x, [label], { attack, eps, norm: 'linf', seed }, [image]));
-    }
-    const all = new Float32Array(versions.length * 3072);
-    versions.forEach((v, i) => all.set(v, i * 3072));
-    const trajectories = await forwardTrajectories(model, all);
-    const point = await float64Trajectory(model, x);
-    for (const unit of plan.projection.units) {
-      const operator = await linearizeUnit(model, point, unit, { precision: 'f64' });
-      try {
-        const [, cols] = operator.shape;
-        const top = await topSingularTriplets({ shape: operator.shape, wasmHandle: operator.wasmHandle }, k, { tol: 1e-8, block: 2 });
-        const record = tops.get(unit) ?? { values: [], converged: true };
-        record.values.push(Array.from(top.values));
-        record.converged &&= top.converged;
-        tops.set(unit, record);
-        const cleanInput = trajectories[0].units[unit].input;
-        plan.propagation.attacks.forEach((attack, a) => {
-          const noisy = trajectories[a + 1].units[unit].input;
-          const d = Float64Array.from(noisy, (h, i) => h - cleanInput[i]);
-          let norm2 = 0;
-          for (const di of d) norm2 += di * di;
-          let inSpan = 0;
-          for (let i = 0; i < k; i++) {
-            let dot = 0;
-            for (let j = 0; j < cols; j++) dot += top.v[i * cols + j] * d[j];
-            inSpan += dot * dot;
-          }
-          rows.push({ image, unit, attack, fraction: norm2 > 0 ? inSpan / norm2 : 0 });
-        });
-      } finally {
-        operator.dispose();
-      }
+    progress(`projections at image ${image} (top ${k} right singular vectors of every unit)`);
+    const perImage = await projectPerturbations(
+      model, pixelsOfImage(image), data.labels[image], image,
+      plan.propagation.attacks.map((attack) => ({ attack, eps, norm: 'linf' as const, seed })), k,
+    );
+    for (const { attack, rows: unitRows } of perImage) {
+      for (const r of unitRows) rows.push({ image, unit: r.unit, attack: attack as AttackName, fraction: r.fraction, amplification: r.amplification });
     }
   }
-  const projectionUnits: ProjectionUnit[] = plan.projection.units.map((unit) => {
+  const projectionUnits: ProjectionUnit[] = range(0, model.unitCount).map((unit) => {
     const inputs = model.params.units[unit].inChannels * model.params.units[unit].inSize ** 2;
     return {
       unit,
@@ -545,10 +511,9 @@ export async function runReportStudy(model: ResNetModel, data: LabelledImages, o
       chance: k / inputs,
       byAttack: plan.propagation.attacks.map((attack) => {
         const f = rows.filter((r) => r.unit === unit && r.attack === attack).map((r) => r.fraction);
-        return { attack, mean: f.reduce((a, b) => a + b, 0) / f.length, min: Math.min(...f), max: Math.max(...f) };
+        const amplification = rows.filter((r) => r.unit === unit && r.attack === attack).map((r) => r.amplification);
+        return { attack, mean: f.reduce((a, b) => a + b, 0) / f.length, min: Math.min(...f), max: Math.max(...f), amplification: amplification.reduce((a, b) => a + b, 0) / amplification.length };
       }),
-      topValues: tops.get(unit)?.values ?? [],
-      converged: tops.get(unit)?.converged ?? false,
     };
   });
   seconds.projection = (performance.now() - t) / 1000;

@@ -1,0 +1,118 @@
+/**
+ * `resnet-stability report --model m [--data d] [--preset quick|paper] [--out dir] [--seed s] [--resume] [--quiet]`
+ *
+ * Runs the study of src/study/report.ts and writes <out>/report.html (self-contained: inline SVG
+ * figures rendered by vega from Vega-Lite specs, no scripts, nothing fetched at view time) and
+ * <out>/report.json (every number behind it, with the findings and their verdicts). Each computed
+ * spectrum is also kept as <out>/spectra/<key>.f64 (all values, descending, raw little-endian float64)
+ * with <key>.json beside it; --resume reuses those, so an interrupted long run continues where it
+ * stopped. Everything is written under temporary names and renamed when complete.
+ */
+import { Command, Option } from 'commander';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadModel } from '../model/load.js';
+import { buildReport } from '../report/report.js';
+import { REPORT_PRESETS, runReportStudy, type ReportPresetName, type SpectrumStore } from '../study/report.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { PACKAGE_VERSION } from '../version.js';
+import { availableCores, WorkerPool } from '../workers/pool.js';
+import { UsageError } from './errors.js';
+import { loadCifarData, parsePositiveInteger } from './inputs.js';
+
+function parseSeed(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n > 0xffffffff) {
+    throw new UsageError(`--seed must be an integer 0..4294967295, got "${value}"`);
+  }
+  return n;
+}
+
+function float64Bytes(values: Float64Array): Uint8Array {
+  return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
+}
+
+/** Spectra kept in <dir>/<key>.f64 + <key>.json; `resume` reads them back. */
+function directoryStore(dir: string, model: string, resume: boolean): SpectrumStore {
+  return {
+    async load(key) {
+      if (!resume) return undefined;
+      try {
+        const entry = JSON.parse(await readFile(join(dir, `${key}.json`), 'utf8'));
+        if (entry.model !== model) return undefined;
+        const bytes = await readFile(join(dir, `${key}.f64`));
+        const values = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+        if (values.length !== Math.min(...(entry.shape as number[]))) return undefined;
+        return { entry, values };
+      } catch {
+        return undefined;
+      }
+    },
+    async save(entry, values) {
+      const { histogram: _h, sorted: _s, ...record } = entry;
+      await writeFileAtomic(join(dir, `${entry.key}.f64`), float64Bytes(values));
+      await writeFileAtomic(join(dir, `${entry.key}.json`), JSON.stringify({ model, ...record }) + '\n');
+    },
+  };
+}
+
+/** Temporary files an interrupted earlier run may have left (writeFileAtomic's `.tmp-` names). */
+async function removeStaleTemporaries(dirs: string[]): Promise<void> {
+  for (const dir of dirs) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    await Promise.all(names.filter((f) => /\.tmp-\d+-[a-z0-9]+$/.test(f)).map((f) => rm(join(dir, f), { force: true })));
+  }
+}
+
+export function reportCommand(): Command {
+  return new Command('report')
+    .description('run the study and write a self-contained HTML report (with report.json) comparing the paper\'s findings with our measurements')
+    .requiredOption('--model <model>', 'shipped name (resnet56, resnet110), model directory, or .th checkpoint')
+    .option('--data <cifar>', 'CIFAR-10 binary file or directory (default: $RESNET_STABILITY_DATA, the cache, or download)')
+    .addOption(
+      new Option(
+        '--preset <p>',
+        'quick: a few minutes on 2 cores (stage-3 and one stage-2 spectrum at 1-2 images, 20 images propagated, ' +
+          'a 500-image alpha/beta sweep of one unit); paper: the paper\'s scale (every unit\'s full spectrum, ' +
+          '10 images for stages 2-3 and 2 for stage 1, 1000 images propagated, the full test set for accuracy) — ' +
+          'this takes HOURS (a stage-1 spectrum alone takes many minutes); test: a tiny run for the test suite',
+      ).choices(REPORT_PRESETS as unknown as string[]).default('quick'),
+    )
+    .option('--out <dir>', 'output directory (default: report-<model>)')
+    .option('--seed <s>', 'seed of the random perturbations', parseSeed, 0)
+    .option('--workers <n>', 'worker threads for accuracy (default: one per core)', (v) => parsePositiveInteger(v, '--workers'))
+    .option('--resume', 'reuse spectra already in <out>/spectra from an earlier (interrupted) run of the same model')
+    .option('--quiet', 'no progress output')
+    .action(async (opts: {
+      model: string; data?: string; preset: ReportPresetName; out?: string; seed: number; workers?: number; resume?: boolean; quiet?: boolean;
+    }) => {
+      const started = Date.now();
+      const log = opts.quiet ? () => {} : (m: string) => process.stderr.write(`report: ${m}\n`);
+      const model = await loadModel(opts.model);
+      const data = await loadCifarData(opts.data, opts.quiet);
+      const out = opts.out ?? `report-${model.name}`;
+      const spectraDir = join(out, 'spectra');
+      await removeStaleTemporaries([out, spectraDir]);
+      log(`${model.name}, preset ${opts.preset}, seed ${opts.seed}, writing to ${out}${opts.preset === 'paper' ? ' (the paper preset takes hours)' : ''}`);
+      const workers = opts.workers ?? (await availableCores());
+      const pool = workers > 1 ? await WorkerPool.create(workers) : undefined;
+      let study;
+      try {
+        study = await runReportStudy(model, data, {
+          preset: opts.preset,
+          seed: opts.seed,
+          pool,
+          store: directoryStore(spectraDir, model.name, Boolean(opts.resume)),
+          onProgress: (step, total, message) => log(`[${step}/${total}, ${((Date.now() - started) / 1000).toFixed(0)} s] ${message}`),
+        });
+      } finally {
+        pool?.close();
+      }
+      log('rendering figures');
+      const report = await buildReport(study, { version: PACKAGE_VERSION, data: data.source, created: new Date().toISOString() });
+      await writeFileAtomic(join(out, 'report.json'), JSON.stringify(report.json) + '\n');
+      await writeFileAtomic(join(out, 'report.html'), report.html);
+      for (const f of report.findings) log(`finding ${f.id} (${f.title}): ${f.verdict}`);
+      log(`wrote ${join(out, 'report.html')} and report.json in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    });
+}
