@@ -82,3 +82,12 @@ test('bad arguments are one-line errors with a non-zero exit and no output files
   }
   assert.equal(existsSync(out), false);
 });
+
+test('one worker and two workers give identical propagation results', async () => {
+  const args = ['propagate', '--model', 'resnet56', '--images', '0-29', '--attack', 'gaussian', '--eps', '0.01', '--no-first-order', '--json'];
+  const one = await runCli([...args, '--workers', '1']);
+  const two = await runCli([...args, '--workers', '2']);
+  assert.equal(one.code, 0, one.stderr);
+  assert.equal(two.stdout, one.stdout);
+  assert.equal(JSON.parse(one.stdout).results.length, 30);
+});

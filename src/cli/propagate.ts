@@ -16,6 +16,7 @@ import { toCsv, writeFileAtomic } from '../util/atomic-write.js';
 import { UsageError } from './errors.js';
 import { loadImageSelection, parsePositiveInteger } from './inputs.js';
 import { createProgress } from './progress.js';
+import { availableCores, WorkerPool } from '../workers/pool.js';
 
 function parseNumber(value: string, option: string): number {
   const n = Number(value);
@@ -37,12 +38,13 @@ export function propagateCommand(): Command {
     .option('--seed <s>', 'seed of every random choice', (v) => parseNumber(v, '--seed'), 0)
     .addOption(new Option('--gradient <p>', 'precision of the loss gradient (default: f64 for fgsm, f32 for pgd)').choices(['f64', 'f32']))
     .option('--no-first-order', 'skip the linearized (first-order) prediction')
+    .option('--workers <n>', 'worker threads (default: one per core)', (v) => parsePositiveInteger(v, '--workers'))
     .option('--out <dir>', 'write propagation.json and propagation.csv here')
     .option('--json', 'print the result object to stdout')
     .option('--quiet', 'no progress output')
     .action(async (opts: {
       model: string; data?: string; images: string; attack: AttackName; eps: number; norm: PerturbationNorm;
-      steps: number; stepSize?: number; seed: number; gradient?: 'f64' | 'f32'; firstOrder: boolean; out?: string; json?: boolean; quiet?: boolean;
+      steps: number; stepSize?: number; seed: number; gradient?: 'f64' | 'f32'; workers?: number; firstOrder: boolean; out?: string; json?: boolean; quiet?: boolean;
     }) => {
       const perturbation = checkPerturbationOptions({
         attack: opts.attack, eps: opts.eps, norm: opts.norm, steps: opts.steps, stepSize: opts.stepSize, seed: opts.seed,
@@ -52,22 +54,28 @@ export function propagateCommand(): Command {
       const selection = await loadImageSelection(opts.data, opts.images, opts.quiet || opts.json);
       if (!selection.labels) throw new UsageError('propagate needs labelled images: use CIFAR-10 data (--data file or directory)');
       const progress = createProgress(`propagate ${opts.attack}`, selection.ids.length, opts.quiet || opts.json);
-      const results: PropagationResult[] = [];
+      // Chunks of images go to the worker pool; each image's result depends only on the image and the
+      // seed, so the output is the same for any number of workers.
       const chunk = 25;
-      for (let start = 0; start < selection.ids.length; start += chunk) {
-        const end = Math.min(selection.ids.length, start + chunk);
-        results.push(
-          ...(await propagatePerturbations(
-            model,
-            selection.pixels.subarray(start * 3072, end * 3072),
-            selection.labels.slice(start, end),
-            selection.ids.slice(start, end),
-            perturbation,
-            opts.firstOrder ? firstOrderPropagation : undefined,
-          )),
-        );
-        progress.tick(end - start);
+      const starts = Array.from({ length: Math.ceil(selection.ids.length / chunk) }, (_, i) => i * chunk);
+      const workers = Math.min(opts.workers ?? (await availableCores()), starts.length);
+      const pool = workers > 1 ? await WorkerPool.create(workers) : undefined;
+      const byChunk: PropagationResult[][] = [];
+      try {
+        await Promise.all(starts.map(async (start, c) => {
+          const end = Math.min(selection.ids.length, start + chunk);
+          const pixels = selection.pixels.slice(start * 3072, end * 3072);
+          const labels = selection.labels!.slice(start, end);
+          const ids = selection.ids.slice(start, end);
+          byChunk[c] = pool
+            ? await pool.run(model, (api, key) => api.propagate(key, pixels, labels, ids, perturbation, opts.firstOrder))
+            : await propagatePerturbations(model, pixels, labels, ids, perturbation, opts.firstOrder ? firstOrderPropagation : undefined);
+          progress.tick(end - start);
+        }));
+      } finally {
+        pool?.close();
       }
+      const results = byChunk.flat();
       progress.done();
       const summary = {
         model: model.name,

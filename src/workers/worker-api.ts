@@ -6,6 +6,9 @@ import { predictLogits } from '../model/forward.js';
 import { decodeModel, type ModelJson } from '../model/format.js';
 import type { ResNetModel } from '../model/model.js';
 import { runSpectrumJob, type SpectrumJobOptions } from '../study/spectrum-study.js';
+import { firstOrderPropagation } from '../study/first-order.js';
+import type { PerturbationOptions } from '../study/perturbations.js';
+import { propagatePerturbations } from '../study/propagation.js';
 
 export interface SerializedModel {
   json: ModelJson;
@@ -29,6 +32,9 @@ export const workerApi = {
   },
   async predict(key: string, pixels: Float32Array): Promise<Float32Array> {
     return predictLogits(model(key), pixels);
+  },
+  async propagate(key: string, pixels: Float32Array, labels: number[], ids: (number | string)[], options: PerturbationOptions, firstOrder: boolean) {
+    return propagatePerturbations(model(key), pixels, labels, ids, options, firstOrder ? firstOrderPropagation : undefined);
   },
   async spectrumJob(key: string, pixels: Float32Array, unit: number, image: number | string, options: SpectrumJobOptions) {
     return runSpectrumJob(model(key), pixels, unit, image, options);
