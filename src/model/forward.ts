@@ -116,20 +116,16 @@ const SYMMETRIC_PAD: [[number, number], [number, number], [number, number], [num
  */
 function conv(tf: Tf, x: Tensor4D, c: FoldedConv, relu: boolean, differentiable = false): Tensor4D {
   if (differentiable) {
-    const withGradient = (input: tfTypes.Tensor, save: tfTypes.GradSaveFunc) => {
-      const y = conv(tf, input as Tensor4D, c, relu);
-      save([y]);
-      return {
-        value: y,
-        gradFunc: (dy: tfTypes.Tensor, saved: tfTypes.Tensor[]) => {
-          const g = (relu ? tf.mul(dy, tf.step(saved[0])) : dy) as Tensor4D;
-          return c.stride === 1
-            ? tf.conv2d(g, c.adjointFilter, 1, SYMMETRIC_PAD)
-            : tf.conv2dTranspose(g, c.filter, (input as Tensor4D).shape, 2, 1);
-        },
-      };
-    };
-    return tf.customGrad(withGradient as unknown as Parameters<Tf['customGrad']>[0])(x) as Tensor4D;
+    // The convolution (with its bias) gets the custom adjoint; the relu keeps tfjs' own gradient.
+    const withGradient = (input: tfTypes.Tensor) => ({
+      value: conv(tf, input as Tensor4D, c, false),
+      gradFunc: (dy: tfTypes.Tensor) =>
+        c.stride === 1
+          ? tf.conv2d(dy as Tensor4D, c.adjointFilter, 1, SYMMETRIC_PAD)
+          : tf.conv2dTranspose(dy as Tensor4D, c.filter, (input as Tensor4D).shape, 2, 1),
+    });
+    const y = tf.customGrad(withGradient as unknown as Parameters<Tf['customGrad']>[0])(x) as Tensor4D;
+    return relu ? tf.relu(y) : y;
   }
   return tf.fused.conv2d({
     x,

@@ -35,6 +35,11 @@ export interface UnitGramOptions {
    * 'channel' (J's own C, H, W order). The values do not depend on it, only the speed.
    */
   order?: 'pixel' | 'channel';
+  /**
+   * Tridiagonalization: band width of the two-stage reduction (default GRAM_DEFAULT_BAND), or 0 for
+   * the one-stage Householder reduction (householder.ts sytrd). Same values up to rounding.
+   */
+  band?: number;
   /** The kernel instance the operator was built on (default: the process-wide loadKernels()). */
   kernels?: Kernels;
   /** Called with a short description of each phase as it starts. */
@@ -54,6 +59,9 @@ export interface UnitGramSpectrum {
   seconds: { windows: number; gram: number; tridiagonal: number; eigenvalues: number; total: number };
 }
 
+/** Default of UnitGramOptions.band (the fastest on a 2-core Xeon; see unitSingularValuesGram). */
+export const GRAM_DEFAULT_BAND = 32;
+
 /** Default of UnitGramOptions.accuracy. */
 export const GRAM_DEFAULT_ACCURACY = 1e-9;
 
@@ -72,6 +80,8 @@ export async function unitSingularValuesGram(
   if (!(accuracy > 0) || !Number.isFinite(accuracy)) throw new InputError(`accuracy must be a positive number, got ${accuracy}`);
   const order = options.order ?? 'pixel';
   if (order !== 'pixel' && order !== 'channel') throw new InputError(`order must be 'pixel' or 'channel', got ${String(order)}`);
+  const band = options.band ?? GRAM_DEFAULT_BAND;
+  if (!Number.isInteger(band) || band < 0) throw new InputError(`band must be a non-negative integer, got ${band}`);
   if (operator.precision !== 'f64') throw new InputError(`the Gram route needs an f64 operator; ${operator.description} is ${operator.precision}`);
   const kernels = options.kernels ?? (await loadKernels());
   const e = kernels.exports;
