@@ -15,6 +15,18 @@ export function parsePositiveInteger(value: string, option: string): number {
   return n;
 }
 
+/** A finite number given on the command line (else a one-line UsageError naming the option). */
+export function parseFiniteNumber(value: string, option: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${option} must be a number, got "${value}"`);
+  return n;
+}
+
+/** Comma-separated finite numbers. */
+export function parseNumberList(value: string, option: string): number[] {
+  return value.split(',').map((v) => parseFiniteNumber(v.trim(), option));
+}
+
 /** The CIFAR-10 test set named by `spec` (a file or directory; undefined/'cifar10' = the default source). */
 export async function loadCifarData(spec: string | undefined, quiet = false): Promise<CifarBatch> {
   let progress: Progress | undefined;

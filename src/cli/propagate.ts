@@ -14,15 +14,9 @@ import { propagatePerturbations, type PropagationResult } from '../study/propaga
 import { firstOrderPropagation } from '../study/first-order.js';
 import { toCsv, writeFileAtomic } from '../util/atomic-write.js';
 import { UsageError } from './errors.js';
-import { loadImageSelection, parsePositiveInteger } from './inputs.js';
+import { loadImageSelection, parseFiniteNumber, parsePositiveInteger } from './inputs.js';
 import { createProgress } from './progress.js';
 import { availableCores, WorkerPool } from '../workers/pool.js';
-
-function parseNumber(value: string, option: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${option} must be a number, got "${value}"`);
-  return n;
-}
 
 export function propagateCommand(): Command {
   return new Command('propagate')
@@ -31,11 +25,11 @@ export function propagateCommand(): Command {
     .option('--data <data>', 'CIFAR-10 binary file or directory, or comma-separated 32x32 PNG/JPEG files')
     .option('--images <list>', 'image indices, e.g. 0-9,15', '0')
     .addOption(new Option('--attack <name>', 'perturbation').choices(ATTACKS as unknown as string[]).makeOptionMandatory())
-    .requiredOption('--eps <eps>', 'size: L-infinity radius (linf) or L2 radius (l2), pixels in [0,1]', (v) => parseNumber(v, '--eps'))
+    .requiredOption('--eps <eps>', 'size: L-infinity radius (linf) or L2 radius (l2), pixels in [0,1]', (v) => parseFiniteNumber(v, '--eps'))
     .addOption(new Option('--norm <norm>', 'budget norm').choices(['linf', 'l2']).default('linf'))
     .option('--steps <k>', 'PGD steps', (v) => parsePositiveInteger(v, '--steps'), 10)
-    .option('--step-size <a>', 'PGD step size (default 2.5*eps/steps)', (v) => parseNumber(v, '--step-size'))
-    .option('--seed <s>', 'seed of every random choice', (v) => parseNumber(v, '--seed'), 0)
+    .option('--step-size <a>', 'PGD step size (default 2.5*eps/steps)', (v) => parseFiniteNumber(v, '--step-size'))
+    .option('--seed <s>', 'seed of every random choice', (v) => parseFiniteNumber(v, '--seed'), 0)
     .addOption(new Option('--gradient <p>', 'precision of the loss gradient (default: f64 for fgsm, f32 for pgd)').choices(['f64', 'f32']))
     .option('--no-first-order', 'skip the linearized (first-order) prediction')
     .option('--workers <n>', 'worker threads (default: one per core)', (v) => parsePositiveInteger(v, '--workers'))

@@ -30,19 +30,9 @@ import {
 import { toCsv, writeFileAtomic } from '../util/atomic-write.js';
 import { availableCores, WorkerPool } from '../workers/pool.js';
 import { UsageError } from './errors.js';
-import { loadImageSelection, parsePositiveInteger } from './inputs.js';
+import { loadImageSelection, parseFiniteNumber, parseNumberList, parsePositiveInteger } from './inputs.js';
 import { createProgress } from './progress.js';
 import { parseUnitList } from './scale.js';
-
-function parseFinite(value: string, option: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${option} must be a number, got "${value}"`);
-  return n;
-}
-
-function parseNumberList(value: string, option: string): number[] {
-  return value.split(',').map((v) => parseFinite(v, option));
-}
 
 function float64Bytes(values: ArrayLike<number>): Uint8Array {
   // Typed arrays are little-endian on every platform Node and browsers run on.
@@ -85,8 +75,8 @@ export function spectrumCommand(): Command {
     .option('--k <k>', 'topk: how many of the largest values', (v) => parsePositiveInteger(v, '--k'), 20)
     .option('--bins <edges>', 'density: bin edges (default 40 bins over [0, s_max])', (v) => parseNumberList(v, '--bins'))
     .option('--interval <lo,hi>', 'count: the interval [lo, hi) (default alpha -/+ 1e-3)', (v) => parseNumberList(v, '--interval'))
-    .option('--alpha <a>', "skip-connection scale of the unit (default: the model's)", (v) => parseFinite(v, '--alpha'))
-    .option('--beta <b>', "residual-weight scale of the unit (default: the model's)", (v) => parseFinite(v, '--beta'))
+    .option('--alpha <a>', "skip-connection scale of the unit (default: the model's)", (v) => parseFiniteNumber(v, '--alpha'))
+    .option('--beta <b>', "residual-weight scale of the unit (default: the model's)", (v) => parseFiniteNumber(v, '--beta'))
     .addOption(new Option('--precision <p>', 'full: working precision').choices(['f64', 'f32']).default('f64'))
     .addOption(new Option('--route <r>', 'full: dense SVD route').choices(['auto', 'bidiagonal', 'gram']).default('auto'))
     .option('--values-out <file>', 'one image and unit: write all values (descending) as raw little-endian float64')
