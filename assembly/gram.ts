@@ -3,53 +3,44 @@
  *
  * For a unit operator (unit.ts) J (m x n) with active rows A = {i : D_out[i] = 1} (the other rows are
  * exactly zero), the nonzero singular values of J are the square roots of the nonzero eigenvalues of
- *   G = J_A J_A^T   (|A| x |A|, symmetric positive semidefinite).
+ *   G = J_A J_A^T   (N x N, N = |A|, symmetric positive semidefinite).
  * Row i = (o, y, x) of J has its nonzeros inside a (2s+3) x (2s+3) window of input pixels over all
  * C_in channels (s the stride; the shortcut entry lies at the window centre), so G[i, j] is nonzero
- * only when the windows of rows i and j overlap: output pixels at most R = floor((2s+2)/s) apart in
- * each direction (R = 4 for stride 1, 3 for stride 2). Forming G that way costs
- * ~|A| * (2R+1)^2 * C_out * (overlap ~ (2s+3)^2 * C_in / 4) flops (about 2e9 for a stage-1 unit of
- * ResNet-56) instead of the 2 |A|^2 n of a dense product (6e12).
+ * only when the windows of rows i and j overlap: output pixels at most R = (2s+2)/s apart in each
+ * direction (R = 4 for stride 1, 3 for stride 2). Forming G from those pairs only takes about 2e9
+ * flops for a stage-1 unit of ResNet-56 (N = 13245), instead of the 2 N^2 n = 6e12 of a dense product.
  *
- * Pipeline (each step a separate export so that callers can time them):
+ * Pipeline (separate exports, so that callers can time the steps):
  *   gramActiveRowsPixelMajor   the active rows, ordered by output pixel (raster), then channel
- *   gramRowWindowsF64          each row's window, [row][window y][window x][channel] (unitJacobianRowsF64
- *                              computes the rows; the window is gathered from them)
- *   gramLowerF64               the lower triangle of G (dense row-major), from pairs of overlapping windows
- *   sytrdF64 / gramTridiagonalizeF64, sterfF64   eigenvalues of G (householder.ts, tridiagonal.ts)
+ *   gramRowWindowsF64          each row's window, [row][window y][window x][channel] (the rows come
+ *                              from unitJacobianRowsF64, the windows are gathered from them)
+ *   gramLowerF64               the lower triangle of G (dense row-major) from overlapping windows
+ *   gramTridiagonalizeF64      T = Q^T G Q tridiagonal: one stage (householder.ts sytrd) or two
+ *                              (gramBandReduceF64 to a band at GEMM speed, gramBandToTridiagonalF64)
+ *   sterfF64                   eigenvalues of T (tridiagonal.ts)
  *   gramSingularValuesF64      square roots of the clamped eigenvalues, descending, unscaled
+ *   gramErrorBoundF64          the accuracy estimate below, from the computed values
+ * The reduction dominates: 4N^3/3 flops (~260 s single-threaded for N = 13245 on a 2-core Xeon).
  *
- * Accuracy (|A| = N, eps = 2^-52, s_max = ||J||_2): every entry of G is a sum of at most
- * (2s+3)^2 C_in + 1 products, and the tridiagonal reduction and QL/QR iteration are backward stable, so
- * the computed eigenvalues satisfy |lambda' - lambda| <= Delta with Delta ~ p(N) eps s_max^2, p a
- * modest function of N (estimated by p(N) = N, LAPACK's users' guide uses p = 1; in the reference
- * units the observed errors are 1e-3 to 1e-2 of this). A singular value s = sqrt(lambda) is then
- * within min(sqrt(Delta), Delta / s') of the computed s', i.e. small singular values lose relative
- * accuracy. gramErrorBoundF64 evaluates that estimate from the computed values, so a caller can fall
- * back to a bidiagonal SVD (svd.ts) when it exceeds the accuracy it needs.
+ * Accuracy (eps = 2^-52, s_max = ||J||_2): every entry of G is a sum of at most (2s+3)^2 C_in + 1
+ * products, and the reduction and the QL/QR iteration are backward stable, so the computed
+ * eigenvalues satisfy |lambda' - lambda| <= Delta with Delta ~ p(N) eps s_max^2, p a modest function
+ * of N. We estimate p(N) = N (LAPACK's users' guide uses p = 1); on the ResNet-56 reference units the
+ * observed |s'^2 - s^2| are 1e-2 to 3e-2 of N eps s_max^2, reference errors included. A singular
+ * value s = sqrt(lambda) is then within about Delta / (2 s') of the computed s' (at most
+ * sqrt(Delta)): small singular values lose relative accuracy. gramErrorBoundF64 evaluates this, so a
+ * caller can fall back to the bidiagonal SVD (svd.ts) when it exceeds the accuracy it needs.
  */
 import { unitJacobianRowsF64, unitOperatorActiveRows, unitOperatorColumns, unitOperatorRows } from "./unit";
 import { larfgF64, sytrdF64 } from "./householder";
 import { gemmF64, gemmLowerF64 } from "./blas";
+import { operatorColumns, operatorElementSize, operatorRows, operatorUnitHandle } from "./operator";
 
 // ---------------------------------------------------------------------------------------------------
-// Reading the records of operator.ts and unit.ts. Both classes are private to their files; these
-// views mirror their leading fields (same order, same types, so the same offsets). Every accessor
-// cross-checks what it reads against the public functions of unit.ts, so a change of layout there
-// is caught (aborts) rather than misread.
-
-/** operator.ts OperatorRecord. */
-@unmanaged class OperatorRecordView {
-  kind: i32;
-  rows: i32;
-  columns: i32;
-  data: usize;
-  count: i32;
-  elementSize: i32;
-}
-
-/** operator.ts KIND_UNIT. */
-const KIND_UNIT: i32 = 2;
+// The unit behind an operator, and its geometry. unit.ts exports no accessor for the shape of a unit
+// (only its row and column counts), so UnitGeometryView mirrors the leading fields of its private
+// UnitOperator (same order and types, hence the same offsets); geometryOf cross-checks what it reads
+// against unitOperatorRows/Columns, so a change of layout there aborts instead of being misread.
 
 /** The geometry at the head of unit.ts UnitOperator. */
 @unmanaged class UnitGeometryView {
@@ -66,15 +57,13 @@ const KIND_UNIT: i32 = 2;
 }
 
 /**
- * The unit.ts handle of an operator.ts UNIT operator record (operatorFromUnitF64), or 0 when the
- * record is of another kind or precision.
+ * The unit.ts handle of an f64 UNIT operator (operator.ts operatorFromUnitF64), or 0 for an operator
+ * of another kind or precision.
  */
 export function gramUnitOfOperator(operator: usize): usize {
-  if (!operator) return 0;
-  const r = changetype<OperatorRecordView>(operator);
-  if (r.kind != KIND_UNIT || r.elementSize != 8) return 0;
-  const unit = r.data;
-  if (!unit || unitOperatorRows(unit) != r.rows || unitOperatorColumns(unit) != r.columns) return 0;
+  if (!operator || operatorElementSize(operator) != 8) return 0;
+  const unit = operatorUnitHandle(operator);
+  if (!unit || unitOperatorRows(unit) != operatorRows(operator) || unitOperatorColumns(unit) != operatorColumns(operator)) return 0;
   return unit;
 }
 
@@ -156,6 +145,40 @@ export function gramActiveRowsPixelMajor(unit: usize, out: usize): i32 {
 const WINDOW_ROW_CHUNK: i32 = 32;
 
 /**
+ * Windows of `count` rows (row indices at rows) from their dense copies (count x n at dense), scaled;
+ * returns the largest |entry| seen. Its own function for V8's tier-up (see bandSweep).
+ */
+function gatherWindows(g: UnitGeometryView, rows: usize, count: i32, dense: usize, n: usize, scale: f64, windows: usize): f64 {
+  const s = g.stride, side = windowSide(g), cw = windowChannels(g);
+  const len = <usize>(side * side * cw);
+  const plane = g.hOut * g.wOut, chanStride = <usize>g.hIn * <usize>g.wIn;
+  let amax = 0.0;
+  for (let r = 0; r < count; r++) {
+    const i = load<i32>(rows + (<usize>r << 2));
+    const y = (i % plane) / g.wOut, x = i % g.wOut;
+    const row = dense + <usize>r * n * 8;
+    const win = windows + <usize>r * len * 8;
+    memory.fill(win, 0, len * 8);
+    for (let ly = 0; ly < side; ly++) {
+      const iy = s * (y - 1) - 1 + ly;
+      if (iy < 0 || iy >= g.hIn) continue;
+      for (let lx = 0; lx < side; lx++) {
+        const ix = s * (x - 1) - 1 + lx;
+        if (ix < 0 || ix >= g.wIn) continue;
+        const dst = win + (<usize>(ly * side + lx) * <usize>cw) * 8;
+        let src = row + (<usize>iy * <usize>g.wIn + <usize>ix) * 8;
+        for (let ci = 0; ci < g.cIn; ci++, src += chanStride * 8) {
+          const v = load<f64>(src);
+          amax = max(amax, abs(v));
+          store<f64>(dst + (<usize>ci << 3), v * scale);
+        }
+      }
+    }
+  }
+  return amax;
+}
+
+/**
  * GRAMROWWINDOWSF64: the input windows of rows rows[0..count) of the unit's J (f64 operator), scaled by
  * `scale`: windows is count x gramWindowLength(unit) f64; window r holds, at
  * [(ly * side + lx) * C + c] (side = 2s+3, C = C_in rounded up to even), the entry of row
@@ -167,38 +190,16 @@ const WINDOW_ROW_CHUNK: i32 = 32;
  */
 export function gramRowWindowsF64(unit: usize, rows: usize, count: i32, scale: f64, windows: usize): f64 {
   const g = geometryOf(unit);
-  const s = g.stride, side = windowSide(g), cw = windowChannels(g);
-  const len = <usize>(side * side * cw);
+  const side = windowSide(g);
+  const len = <usize>(side * side * windowChannels(g));
   const n = <usize>unitOperatorColumns(unit);
-  const plane = g.hOut * g.wOut, chanStride = <usize>g.hIn * <usize>g.wIn;
   const chunk = min(WINDOW_ROW_CHUNK, max(count, 1));
   const dense = heap.alloc(<usize>chunk * n << 3);
   let amax = 0.0;
   for (let r0 = 0; r0 < count; r0 += chunk) {
     const c = min(chunk, count - r0);
     unitJacobianRowsF64(unit, rows + (<usize>r0 << 2), c, dense);
-    for (let r = 0; r < c; r++) {
-      const i = load<i32>(rows + (<usize>(r0 + r) << 2));
-      const y = (i % plane) / g.wOut, x = i % g.wOut;
-      const row = dense + <usize>r * n * 8;
-      const win = windows + <usize>(r0 + r) * len * 8;
-      memory.fill(win, 0, len * 8);
-      for (let ly = 0; ly < side; ly++) {
-        const iy = s * (y - 1) - 1 + ly;
-        if (iy < 0 || iy >= g.hIn) continue;
-        for (let lx = 0; lx < side; lx++) {
-          const ix = s * (x - 1) - 1 + lx;
-          if (ix < 0 || ix >= g.wIn) continue;
-          const dst = win + (<usize>(ly * side + lx) * <usize>cw) * 8;
-          let src = row + (<usize>iy * <usize>g.wIn + <usize>ix) * 8;
-          for (let ci = 0; ci < g.cIn; ci++, src += chanStride * 8) {
-            const v = load<f64>(src);
-            amax = max(amax, abs(v));
-            store<f64>(dst + (<usize>ci << 3), v * scale);
-          }
-        }
-      }
-    }
+    amax = max(amax, gatherWindows(g, rows + (<usize>r0 << 2), c, dense, n, scale, windows + <usize>r0 * len * 8));
   }
   heap.free(dense);
   return amax;
@@ -263,6 +264,38 @@ function overlapBlock(
 }
 
 /**
+ * The entries of G between the rows of output pixel p and those of every pixel q <= p (raster order)
+ * whose window overlaps p's; start/members list the rows (positions in G) of each pixel. Its own
+ * function, called per pixel, for V8's tier-up (see bandSweep).
+ */
+function pixelPairs(geo: UnitGeometryView, p: i32, start: usize, members: usize, windows: usize, len: usize, g: usize, ld: usize): void {
+  const s = geo.stride, side = windowSide(geo), cw = windowChannels(geo), reach = overlapReach(geo);
+  const wOut = geo.wOut;
+  const pStart = load<i32>(start + (<usize>p << 2)), pCount = load<i32>(start + (<usize>(p + 1) << 2)) - pStart;
+  if (pCount == 0) return;
+  const py = p / wOut, px = p % wOut;
+  for (let qy = max(0, py - reach); qy <= py; qy++) {
+    for (let qx = max(0, px - reach); qx <= min(wOut - 1, px + reach); qx++) {
+      const q = qy * wOut + qx;
+      if (q > p) break;
+      const qStart = load<i32>(start + (<usize>q << 2)), qCount = load<i32>(start + (<usize>(q + 1) << 2)) - qStart;
+      if (qCount == 0) continue;
+      // Window origins in input pixels; q's window sits at (dy, dx) relative to p's.
+      const oy = s * (py - 1) - 1, ox = s * (px - 1) - 1;
+      const dy = s * (qy - py), dx = s * (qx - px);
+      // Overlap in p's window coordinates, clipped to the image.
+      const y0 = max(max(0, dy), -oy), y1 = min(min(side, side + dy), geo.hIn - oy);
+      const x0 = max(max(0, dx), -ox), x1 = min(min(side, side + dx), geo.wIn - ox);
+      if (y0 >= y1 || x0 >= x1) continue;
+      const offA = <usize>((y0 * side + x0) * cw);
+      const offB = <usize>(((y0 - dy) * side + (x0 - dx)) * cw);
+      overlapBlock(windows, len, members + (<usize>pStart << 2), pCount, members + (<usize>qStart << 2), qCount, q == p,
+        offA, offB, y1 - y0, (x1 - x0) * cw, <usize>(side * cw), g, ld);
+    }
+  }
+}
+
+/**
  * GRAMLOWERF64: the lower triangle of G = W W^T, where row r of W is window r (gramRowWindowsF64) of
  * J's row rows[r]: G[r, t] = <J[rows[r], :], J[rows[t], :]> * scale^2 for t <= r, written to the N x N
  * row-major matrix at g (leading dimension ldg >= N = count; allocate N^2 * 8 bytes through
@@ -276,9 +309,9 @@ function overlapBlock(
 export function gramLowerF64(unit: usize, rows: usize, count: i32, windows: usize, g: usize, ldg: i32): void {
   if (count <= 0) return;
   const geo = geometryOf(unit);
-  const s = geo.stride, side = windowSide(geo), cw = windowChannels(geo), reach = overlapReach(geo);
-  const len = <usize>(side * side * cw);
-  const hOut = geo.hOut, wOut = geo.wOut, plane = hOut * wOut;
+  const side = windowSide(geo);
+  const len = <usize>(side * side * windowChannels(geo));
+  const plane = geo.hOut * geo.wOut;
   const ld = <usize>ldg;
   for (let r = 0; r < count; r++) memory.fill(g + <usize>r * ld * 8, 0, <usize>(r + 1) * 8);
   // Rows of each output pixel: positions in `rows`, grouped by pixel (counting sort, stable).
@@ -302,30 +335,7 @@ export function gramLowerF64(unit: usize, rows: usize, count: i32, windows: usiz
   }
   heap.free(fill);
   // Each unordered pair of pixels once: q before or equal to p in raster order.
-  for (let p = 0; p < plane; p++) {
-    const pStart = load<i32>(start + (<usize>p << 2)), pCount = load<i32>(start + (<usize>(p + 1) << 2)) - pStart;
-    if (pCount == 0) continue;
-    const py = p / wOut, px = p % wOut;
-    for (let qy = max(0, py - reach); qy <= py; qy++) {
-      for (let qx = max(0, px - reach); qx <= min(wOut - 1, px + reach); qx++) {
-        const q = qy * wOut + qx;
-        if (q > p) break;
-        const qStart = load<i32>(start + (<usize>q << 2)), qCount = load<i32>(start + (<usize>(q + 1) << 2)) - qStart;
-        if (qCount == 0) continue;
-        // Window origins in input pixels; q's window sits at (dy, dx) relative to p's.
-        const oy = s * (py - 1) - 1, ox = s * (px - 1) - 1;
-        const dy = s * (qy - py), dx = s * (qx - px);
-        // Overlap in p's window coordinates, clipped to the image.
-        const y0 = max(max(0, dy), -oy), y1 = min(min(side, side + dy), geo.hIn - oy);
-        const x0 = max(max(0, dx), -ox), x1 = min(min(side, side + dx), geo.wIn - ox);
-        if (y0 >= y1 || x0 >= x1) continue;
-        const offA = <usize>((y0 * side + x0) * cw);
-        const offB = <usize>(((y0 - dy) * side + (x0 - dx)) * cw);
-        overlapBlock(windows, len, members + (<usize>pStart << 2), pCount, members + (<usize>qStart << 2), qCount, q == p,
-          offA, offB, y1 - y0, (x1 - x0) * cw, <usize>(side * cw), g, ld);
-      }
-    }
-  }
+  for (let p = 0; p < plane; p++) pixelPairs(geo, p, start, members, windows, len, g, ld);
   heap.free(members);
   heap.free(start);
 }
@@ -349,10 +359,12 @@ export function gramSingularValuesF64(count: i32, lambda: usize, scale: f64): vo
 
 /**
  * GRAMERRORBOUNDF64: the accuracy estimate of the Gram route for N = count computed singular values
- * s' (descending, at `values`, as gramSingularValuesF64 leaves them): with Delta = N * eps * s'_max^2
- * (eps = 2^-52) the estimated bound on the eigenvalue errors of G (see the file header), every
- * singular value is within min(sqrt(Delta), Delta / s') of its computed s'; returns the largest of
- * these, min(sqrt(Delta), Delta / s'_min). Compare it with the absolute accuracy needed (e.g.
+ * s' (descending, at `values`, as gramSingularValuesF64 leaves them). With Delta = N * eps * s'_max^2
+ * (eps = 2^-52) the estimated bound on the eigenvalue errors of G (see the file header), an exact
+ * value s = sqrt(lambda) and its computed s' = sqrt(lambda') satisfy |s - s'| = |lambda - lambda'| /
+ * (s + s') with s >= sqrt(max(s'^2 - Delta, 0)), so |s - s'| <= Delta / (s' + sqrt(max(s'^2 - Delta,
+ * 0))) (about Delta / (2 s') for s' >> sqrt(Delta)) and always <= sqrt(Delta). Returns the largest of
+ * these, which the smallest s' attains. Compare it with the absolute accuracy needed (e.g.
  * 1e-9 * s_max); when it is larger, the small singular values need the bidiagonal route.
  */
 export function gramErrorBoundF64(count: i32, values: usize): f64 {
@@ -361,7 +373,8 @@ export function gramErrorBoundF64(count: i32, values: usize): f64 {
   const smin = load<f64>(values + (<usize>(count - 1) << 3));
   const delta = <f64>count * f64.EPSILON * smax * smax;
   const root = Math.sqrt(delta);
-  return smin > 0 ? min(root, delta / smin) : root;
+  const lower = Math.sqrt(max(smin * smin - delta, 0));
+  return smin > 0 ? min(root, delta / (smin + lower)) : root;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -370,12 +383,15 @@ export function gramErrorBoundF64(count: i32, values: usize): f64 {
 /**
  * GRAMTRIDIAGONALIZEF64: reduce the symmetric N x N matrix A (row-major, lower triangle read and
  * destroyed, leading dimension lda) to tridiagonal T = Q^T A Q: diagonal d[0:N], off-diagonal
- * e[0:N-1]; Q is not kept. `band` selects the method:
+ * e[0:N-1]; Q is not kept (tau: N scratch values, the one-stage reflectors' scalars). `band` selects
+ * the method:
  * - band <= 1: one stage, householder.ts sytrdF64 (LAPACK dsytrd: half of its 4N^3/3 flops are
  *   symmetric matrix-vector products, bound by memory bandwidth);
- * - band = b >= 2: two stages (LAPACK dsytrd_2stage): gramBandReduceF64 reduces A to band width b
- *   with all 4N^3/3 flops in GEMM, then gramBandToTridiagonalF64 chases the band down to
- *   tridiagonal form (~6 b N^2 flops on b x b blocks).
+ * - band = b >= 2: two stages (LAPACK dsytrd_2stage): gramBandReduceF64 reduces A to band width
+ *   min(b, N-1) with all 4N^3/3 flops in GEMM, then gramBandToTridiagonalF64 chases the band down to
+ *   tridiagonal form (~6 b N^2 flops on b x b blocks). Measured at N = 4096 (random A, one thread):
+ *   one stage 9.1-9.9 s; two stages with b = 64 7.5-7.8 s + 0.95 s (b = 32: 8.4 + 0.5 s); at
+ *   N = 13245 the chase takes 11 s for b = 64, 6 s for b = 32.
  * Accuracy: both are sequences of orthogonal similarity transformations, backward stable: T is
  * exactly similar to A + E, ||E||_2 <= p(N) eps ||A||_2, so its eigenvalues are within that of A's.
  */
@@ -491,80 +507,103 @@ function panelQr(r: i32, nb: i32, q: i32, p: usize, tau: usize, col: usize, w: u
  */
 export function gramBandReduceF64(n: i32, a: usize, lda: i32, b: i32): void {
   if (b < 1 || n - b < 2) return;
-  const ld = <usize>lda;
   const maxRows = n - b;
   const bytesRb = <usize>maxRows * <usize>b * 8;
-  const panel = heap.alloc(bytesRb);
-  const v = heap.alloc(bytesRb);
-  const y = heap.alloc(bytesRb);
-  const w = heap.alloc(bytesRb);
-  const left = heap.alloc(2 * bytesRb);
-  const right = heap.alloc(2 * bytesRb);
-  const col = heap.alloc(<usize>maxRows * 8);
-  const tau = heap.alloc(<usize>b * 8);
-  const rowScratch = heap.alloc(<usize>b * 8);
-  const tri = heap.alloc(<usize>(b * b) * 8);
-  const small = heap.alloc(<usize>(b * b) * 8);
-  const small2 = heap.alloc(<usize>(b * b) * 8);
-  const diag = heap.alloc(<usize>(SYMM_BLOCK * SYMM_BLOCK) * 8);
-  for (let k = 0; n - k - b >= 2; k += b) {
-    const r = n - k - b;
-    const q = min(b, r - 1);
-    // The panel A[k+b:n, k:k+b], copied contiguous, factored, R written back.
-    for (let i = 0; i < r; i++) memory.copy(panel + <usize>i * <usize>b * 8, a + (<usize>(k + b + i) * ld + <usize>k) * 8, <usize>b * 8);
-    panelQr(r, b, q, panel, tau, col, rowScratch);
-    for (let i = 0; i < min(r, b); i++) {
-      memory.copy(a + (<usize>(k + b + i) * ld + <usize>(k + i)) * 8, panel + (<usize>i * <usize>b + <usize>i) * 8, <usize>(b - i) * 8);
-    }
-    // V explicit (r x q: unit diagonal, zeros above) and T (q x q upper triangular), Q = I - V T V^T.
-    for (let i = 0; i < r; i++) {
-      const src = panel + <usize>i * <usize>b * 8, dst = v + <usize>i * <usize>q * 8;
-      for (let j = 0; j < q; j++) store<f64>(dst + (<usize>j << 3), j < i ? load<f64>(src + (<usize>j << 3)) : j == i ? 1.0 : 0.0);
-    }
-    gemmF64(1, 0, q, q, r, 1, v, q, v, q, 0, small, q);
-    memory.fill(tri, 0, <usize>(q * q) * 8);
-    for (let c = 0; c < q; c++) {
-      const tc = load<f64>(tau + (<usize>c << 3));
-      // T[0:c, c] = -tau_c T[0:c, 0:c] (V^T V)[0:c, c].
-      for (let rr = 0; rr < c; rr++) {
-        let acc = 0.0;
-        for (let p = rr; p < c; p++) acc += load<f64>(tri + (<usize>(rr * q + p) << 3)) * load<f64>(small + (<usize>(p * q + c) << 3));
-        store<f64>(tri + (<usize>(rr * q + c) << 3), -tc * acc);
-      }
-      store<f64>(tri + (<usize>(c * q + c) << 3), tc);
-    }
-    // Y = A22 V; X = Y T (into w); S = T^T (V^T X); W = X - V S / 2.
-    const a22 = a + (<usize>(k + b) * ld + <usize>(k + b)) * 8;
-    symmLower(r, q, a22, lda, v, y, diag);
-    gemmF64(0, 0, r, q, q, 1, y, q, tri, q, 0, w, q);
-    gemmF64(1, 0, q, q, r, 1, v, q, w, q, 0, small, q);
-    gemmF64(1, 0, q, q, q, 1, tri, q, small, q, 0, small2, q);
-    gemmF64(0, 0, r, q, q, -0.5, v, q, small2, q, 1, w, q);
-    // A22 -= [V W] [W V]^T on the lower triangle (one GEMM of inner dimension 2q).
-    const k2 = 2 * q;
-    for (let i = 0; i < r; i++) {
-      const vr = v + <usize>i * <usize>q * 8, wr = w + <usize>i * <usize>q * 8;
-      const lr = left + <usize>i * <usize>k2 * 8, rr = right + <usize>i * <usize>k2 * 8;
-      memory.copy(lr, vr, <usize>q * 8);
-      memory.copy(lr + <usize>q * 8, wr, <usize>q * 8);
-      memory.copy(rr, wr, <usize>q * 8);
-      memory.copy(rr + <usize>q * 8, vr, <usize>q * 8);
-    }
-    gemmLowerF64(0, 1, r, k2, -1, left, k2, right, k2, 1, a22, lda);
+  const ws = changetype<BandReduceWork>(heap.alloc(offsetof<BandReduceWork>()));
+  ws.panel = heap.alloc(bytesRb);
+  ws.v = heap.alloc(bytesRb);
+  ws.y = heap.alloc(bytesRb);
+  ws.w = heap.alloc(bytesRb);
+  ws.left = heap.alloc(2 * bytesRb);
+  ws.right = heap.alloc(2 * bytesRb);
+  ws.col = heap.alloc(<usize>maxRows * 8);
+  ws.tau = heap.alloc(<usize>b * 8);
+  ws.rowScratch = heap.alloc(<usize>b * 8);
+  ws.tri = heap.alloc(<usize>(b * b) * 8);
+  ws.small = heap.alloc(<usize>(b * b) * 8);
+  ws.small2 = heap.alloc(<usize>(b * b) * 8);
+  ws.diag = heap.alloc(<usize>(SYMM_BLOCK * SYMM_BLOCK) * 8);
+  for (let k = 0; n - k - b >= 2; k += b) bandReducePanel(n, a, lda, b, k, ws);
+  heap.free(ws.panel);
+  heap.free(ws.v);
+  heap.free(ws.y);
+  heap.free(ws.w);
+  heap.free(ws.left);
+  heap.free(ws.right);
+  heap.free(ws.col);
+  heap.free(ws.tau);
+  heap.free(ws.rowScratch);
+  heap.free(ws.tri);
+  heap.free(ws.small);
+  heap.free(ws.small2);
+  heap.free(ws.diag);
+  heap.free(changetype<usize>(ws));
+}
+
+/** Scratch of gramBandReduceF64: (n - b) x b blocks panel, v, y, w; (n - b) x 2b left, right; small ones. */
+@unmanaged class BandReduceWork {
+  panel: usize;
+  v: usize;
+  y: usize;
+  w: usize;
+  left: usize;
+  right: usize;
+  col: usize;
+  tau: usize;
+  rowScratch: usize;
+  tri: usize;
+  small: usize;
+  small2: usize;
+  diag: usize;
+}
+
+/** One panel (columns k..k+b-1) of gramBandReduceF64; its own function for V8's tier-up (bandSweep). */
+function bandReducePanel(n: i32, a: usize, lda: i32, b: i32, k: i32, ws: BandReduceWork): void {
+  const ld = <usize>lda;
+  const r = n - k - b;
+  const q = min(b, r - 1);
+  const panel = ws.panel, v = ws.v, y = ws.y, w = ws.w, tri = ws.tri, small = ws.small, small2 = ws.small2;
+  // The panel A[k+b:n, k:k+b], copied contiguous, factored, R written back.
+  for (let i = 0; i < r; i++) memory.copy(panel + <usize>i * <usize>b * 8, a + (<usize>(k + b + i) * ld + <usize>k) * 8, <usize>b * 8);
+  panelQr(r, b, q, panel, ws.tau, ws.col, ws.rowScratch);
+  for (let i = 0; i < min(r, b); i++) {
+    memory.copy(a + (<usize>(k + b + i) * ld + <usize>(k + i)) * 8, panel + (<usize>i * <usize>b + <usize>i) * 8, <usize>(b - i) * 8);
   }
-  heap.free(panel);
-  heap.free(v);
-  heap.free(y);
-  heap.free(w);
-  heap.free(left);
-  heap.free(right);
-  heap.free(col);
-  heap.free(tau);
-  heap.free(rowScratch);
-  heap.free(tri);
-  heap.free(small);
-  heap.free(small2);
-  heap.free(diag);
+  // V explicit (r x q: unit diagonal, zeros above) and T (q x q upper triangular), Q = I - V T V^T.
+  for (let i = 0; i < r; i++) {
+    const src = panel + <usize>i * <usize>b * 8, dst = v + <usize>i * <usize>q * 8;
+    for (let j = 0; j < q; j++) store<f64>(dst + (<usize>j << 3), j < i ? load<f64>(src + (<usize>j << 3)) : j == i ? 1.0 : 0.0);
+  }
+  gemmF64(1, 0, q, q, r, 1, v, q, v, q, 0, small, q);
+  memory.fill(tri, 0, <usize>(q * q) * 8);
+  for (let c = 0; c < q; c++) {
+    const tc = load<f64>(ws.tau + (<usize>c << 3));
+    // T[0:c, c] = -tau_c T[0:c, 0:c] (V^T V)[0:c, c].
+    for (let rr = 0; rr < c; rr++) {
+      let acc = 0.0;
+      for (let p = rr; p < c; p++) acc += load<f64>(tri + (<usize>(rr * q + p) << 3)) * load<f64>(small + (<usize>(p * q + c) << 3));
+      store<f64>(tri + (<usize>(rr * q + c) << 3), -tc * acc);
+    }
+    store<f64>(tri + (<usize>(c * q + c) << 3), tc);
+  }
+  // Y = A22 V; X = Y T (into w); S = T^T (V^T X); W = X - V S / 2.
+  const a22 = a + (<usize>(k + b) * ld + <usize>(k + b)) * 8;
+  symmLower(r, q, a22, lda, v, y, ws.diag);
+  gemmF64(0, 0, r, q, q, 1, y, q, tri, q, 0, w, q);
+  gemmF64(1, 0, q, q, r, 1, v, q, w, q, 0, small, q);
+  gemmF64(1, 0, q, q, q, 1, tri, q, small, q, 0, small2, q);
+  gemmF64(0, 0, r, q, q, -0.5, v, q, small2, q, 1, w, q);
+  // A22 -= [V W] [W V]^T on the lower triangle (one GEMM of inner dimension 2q).
+  const k2 = 2 * q;
+  for (let i = 0; i < r; i++) {
+    const vr = v + <usize>i * <usize>q * 8, wr = w + <usize>i * <usize>q * 8;
+    const lr = ws.left + <usize>i * <usize>k2 * 8, rr = ws.right + <usize>i * <usize>k2 * 8;
+    memory.copy(lr, vr, <usize>q * 8);
+    memory.copy(lr + <usize>q * 8, wr, <usize>q * 8);
+    memory.copy(rr, wr, <usize>q * 8);
+    memory.copy(rr + <usize>q * 8, vr, <usize>q * 8);
+  }
+  gemmLowerF64(0, 1, r, k2, -1, ws.left, k2, ws.right, k2, 1, a22, lda);
 }
 
 /**
@@ -623,6 +662,56 @@ function bandSymmetricReflect(band: usize, ld: usize, b2: i32, r0: i32, len: i32
 }
 
 /**
+ * Sweep j of gramBandToTridiagonalF64 (v, x, w: scratch of b + 1 values each). A function of its
+ * own, called once per sweep, because V8 first runs WebAssembly code from a baseline compiler and
+ * switches to optimized code only for later calls, never inside a running one: the whole reduction as
+ * one call would run unoptimized (2-3x slower). The same holds for the other per-step functions here.
+ */
+function bandSweep(n: i32, b: i32, band: usize, ld: usize, j: i32, v: usize, x: usize, w: usize): void {
+  const b2 = 2 * b;
+  // Type 1: column j, rows j+1..j+len.
+  let r0 = j + 1;
+  let len = min(b, n - 1 - j);
+  for (let i = 0; i < len; i++) store<f64>(v + (<usize>i << 3), load<f64>(bandAt(band, ld, b2, r0 + i, j)));
+  let tau = larfgF64(len, v, v + 8, 1);
+  store<f64>(bandAt(band, ld, b2, r0, j), load<f64>(v));
+  for (let i = 1; i < len; i++) store<f64>(bandAt(band, ld, b2, r0 + i, j), 0);
+  store<f64>(v, 1.0);
+  bandSymmetricReflect(band, ld, b2, r0, len, v, tau, w);
+  // Types 2 and 3, down the band.
+  while (r0 + len < n) {
+    const s0 = r0 + len;
+    const lm = min(b, n - s0);
+    // Right: A[s0:s0+lm, r0:r0+len] := A[...] H.
+    if (tau != 0) {
+      for (let i = 0; i < lm; i++) {
+        const row = bandAt(band, ld, b2, s0 + i, r0);
+        axpyRow(len, -tau * dotRow(len, row, v), v, row);
+      }
+    }
+    // New reflector from the block's first column (rows s0..s0+lm-1, column r0).
+    for (let i = 0; i < lm; i++) store<f64>(x + (<usize>i << 3), load<f64>(bandAt(band, ld, b2, s0 + i, r0)));
+    const tau2 = larfgF64(lm, x, x + 8, 1);
+    store<f64>(bandAt(band, ld, b2, s0, r0), load<f64>(x));
+    for (let i = 1; i < lm; i++) store<f64>(bandAt(band, ld, b2, s0 + i, r0), 0);
+    store<f64>(x, 1.0);
+    // Left on the block's other columns r0+1..r0+len-1: w = C^T x, C -= tau2 x w^T.
+    const rest = len - 1;
+    if (tau2 != 0 && rest > 0) {
+      memory.fill(w, 0, <usize>rest << 3);
+      for (let i = 0; i < lm; i++) axpyRow(rest, load<f64>(x + (<usize>i << 3)), bandAt(band, ld, b2, s0 + i, r0 + 1), w);
+      for (let i = 0; i < lm; i++) axpyRow(rest, -tau2 * load<f64>(x + (<usize>i << 3)), w, bandAt(band, ld, b2, s0 + i, r0 + 1));
+    }
+    // Type 3: both sides of the next diagonal block.
+    bandSymmetricReflect(band, ld, b2, s0, lm, x, tau2, w);
+    memory.copy(v, x, <usize>lm << 3);
+    tau = tau2;
+    r0 = s0;
+    len = lm;
+  }
+}
+
+/**
  * GRAMBANDTOTRIDIAGONALF64: second stage (LAPACK dsytrd_sb2st / dsb2st_kernels, lower, no vectors):
  * reduce the symmetric band matrix of width b in band storage (gramBandFromLowerF64; destroyed) to
  * tridiagonal form by Householder bulge chasing; d[0:n] and e[0:n-1] receive T. Sweep j annihilates
@@ -636,48 +725,7 @@ export function gramBandToTridiagonalF64(n: i32, b: i32, band: usize, ldb: i32, 
   const v = heap.alloc(<usize>(b + 1) << 3);
   const x = heap.alloc(<usize>(b + 1) << 3);
   const w = heap.alloc(<usize>(b + 1) << 3);
-  for (let j = 0; j + 2 < n; j++) {
-    // Type 1: column j, rows j+1..ed.
-    let r0 = j + 1;
-    let len = min(b, n - 1 - j);
-    for (let i = 0; i < len; i++) store<f64>(v + (<usize>i << 3), load<f64>(bandAt(band, ld, b2, r0 + i, j)));
-    let tau = larfgF64(len, v, v + 8, 1);
-    store<f64>(bandAt(band, ld, b2, r0, j), load<f64>(v));
-    for (let i = 1; i < len; i++) store<f64>(bandAt(band, ld, b2, r0 + i, j), 0);
-    store<f64>(v, 1.0);
-    bandSymmetricReflect(band, ld, b2, r0, len, v, tau, w);
-    // Types 2 and 3, down the band.
-    while (r0 + len < n) {
-      const s0 = r0 + len;
-      const lm = min(b, n - s0);
-      // Right: A[s0:s0+lm, r0:r0+len] := A[...] H.
-      if (tau != 0) {
-        for (let i = 0; i < lm; i++) {
-          const row = bandAt(band, ld, b2, s0 + i, r0);
-          axpyRow(len, -tau * dotRow(len, row, v), v, row);
-        }
-      }
-      // New reflector from the block's first column (rows s0..s0+lm-1, column r0).
-      for (let i = 0; i < lm; i++) store<f64>(x + (<usize>i << 3), load<f64>(bandAt(band, ld, b2, s0 + i, r0)));
-      const tau2 = larfgF64(lm, x, x + 8, 1);
-      store<f64>(bandAt(band, ld, b2, s0, r0), load<f64>(x));
-      for (let i = 1; i < lm; i++) store<f64>(bandAt(band, ld, b2, s0 + i, r0), 0);
-      store<f64>(x, 1.0);
-      // Left on the block's other columns r0+1..r0+len-1: w = C^T x, C -= tau2 x w^T.
-      const rest = len - 1;
-      if (tau2 != 0 && rest > 0) {
-        memory.fill(w, 0, <usize>rest << 3);
-        for (let i = 0; i < lm; i++) axpyRow(rest, load<f64>(x + (<usize>i << 3)), bandAt(band, ld, b2, s0 + i, r0 + 1), w);
-        for (let i = 0; i < lm; i++) axpyRow(rest, -tau2 * load<f64>(x + (<usize>i << 3)), w, bandAt(band, ld, b2, s0 + i, r0 + 1));
-      }
-      // Type 3: both sides of the next diagonal block.
-      bandSymmetricReflect(band, ld, b2, s0, lm, x, tau2, w);
-      memory.copy(v, x, <usize>lm << 3);
-      tau = tau2;
-      r0 = s0;
-      len = lm;
-    }
-  }
+  for (let j = 0; j + 2 < n; j++) bandSweep(n, b, band, ld, j, v, x, w);
   for (let i = 0; i < n; i++) {
     store<f64>(d + (<usize>i << 3), load<f64>(bandAt(band, ld, b2, i, i)));
     if (i + 1 < n) store<f64>(e + (<usize>i << 3), load<f64>(bandAt(band, ld, b2, i + 1, i)));

@@ -196,6 +196,7 @@ describe("gram: singular values", () => {
     const bound = gramErrorBoundF64(nG, d);
     expect<f64>(bound).toBeGreaterThan(0);
     expect<f64>(bound).toBeLessThanOrEqual(<f64>nG * f64.EPSILON * get(d, 0) * get(d, 0) / get(d, nG - 1));
+    expect<f64>(bound).toBeGreaterThanOrEqual(0.5 * <f64>nG * f64.EPSILON * get(d, 0) * get(d, 0) / get(d, nG - 1));
     release(d); release(e); release(tau);
     freeCase(c);
   });
@@ -218,14 +219,19 @@ describe("gram: singular values", () => {
     expect<i32>(len).toBe(100);
     freeCase(c);
   });
-  it("a singular J (a zero eigenvalue) makes the estimate sqrt(N eps) s_max", () => {
+  it("the estimate: sqrt(N eps) s_max for a zero value, about N eps s_max^2 / (2 s_min) otherwise", () => {
     const values = alloc64(3);
     store<f64>(values, 2.0);
     store<f64>(values + 8, 1.0);
     store<f64>(values + 16, 0.0);
     expect<f64>(gramErrorBoundF64(3, values)).toBe(Math.sqrt(3 * f64.EPSILON * 4.0));
+    // Far above sqrt(Delta): Delta / (s' + sqrt(s'^2 - Delta)), about Delta / (2 s').
     store<f64>(values + 16, 0.5);
-    expect<f64>(gramErrorBoundF64(3, values)).toBe(3 * f64.EPSILON * 4.0 / 0.5);
+    const delta = 3 * f64.EPSILON * 4.0;
+    expect<f64>(gramErrorBoundF64(3, values)).toBe(delta / (0.5 + Math.sqrt(0.25 - delta)));
+    // Below sqrt(Delta) the computed value says nothing more than sqrt(Delta).
+    store<f64>(values + 16, 1e-9);
+    expect<f64>(gramErrorBoundF64(3, values)).toBe(Math.sqrt(delta));
     release(values);
   });
 });

@@ -1,27 +1,33 @@
 /**
  * All singular values of a residual-unit Jacobian through its sparse Gram matrix (assembly/gram.ts).
  *
- *   unitSingularValuesGram(operator, options?) -> { values, errorBound, withinAccuracy, ... }
+ *   unitSingularValuesGram(operator, options?) -> { values, errorBound, withinAccuracy, seconds, ... }
  *
  * For a unit operator J (m x n, from linearizeUnit in f64) with N active rows (D_out = 1; the others
- * are exactly zero), G = J_A J_A^T (N x N) is formed from the rows' local windows, exploiting that
- * only rows with overlapping windows interact (~2e9 flops for a stage-1 unit of ResNet-56 instead of
- * ~6e12 for the dense product), then tridiagonalized (Householder, ~4/3 N^3 flops: the dominant cost)
- * and its eigenvalues found by the QL/QR iteration; the singular values are their square roots. The
- * m - N structural zeros are appended exactly. For the units of a CIFAR ResNet m <= n, so the row
- * Gram is always the smaller one (were N > n, the N x N Gram is still correct, only larger than the
- * column Gram; the surplus eigenvalues are zeros up to rounding and are dropped).
+ * are exactly zero), G = J_A J_A^T (N x N) is formed from the rows' local input windows, computing
+ * only pairs of rows whose windows overlap (~2e9 flops for a stage-1 unit of ResNet-56 instead of
+ * ~6e12 for the dense product). G is reduced to tridiagonal form in two stages (to a band of width 64
+ * with all 4N^3/3 flops in GEMM, then a bulge chase), its eigenvalues come from the QL/QR iteration,
+ * and the singular values are their square roots; the m - N structural zeros are appended exactly.
+ * For the units of a CIFAR ResNet m <= n, so the row Gram is the smaller one (were N > n, the N x N
+ * Gram would still be right, only larger than the column Gram: its surplus eigenvalues are zeros up
+ * to rounding and are dropped).
+ *
+ * Cost, ResNet-56 unit 0 at image 0 (N = 13245, one thread of a 2-core Xeon): windows 0.2 s, G 0.5 s,
+ * band reduction ~236 s (13 GFLOP/s, the GEMM kernel's speed), chase ~11 s, eigenvalues 1.7 s: 4.3
+ * minutes from the command line, against ~20 for the dense bidiagonal route and 26 for PyTorch.
+ * Unit 9 (N = 5714) takes ~23 s, unit 19 (N = 2453) ~2.5 s.
  *
  * Accuracy: squaring costs relative accuracy on small values. With Delta = N eps s_max^2 (eps =
  * 2^-52) as the estimate of the absolute eigenvalue error of G (see assembly/gram.ts), every value s
- * is within min(sqrt(Delta), Delta / s'_min) (`errorBound`) of the exact one; `withinAccuracy` says
- * whether that is at most `accuracy * s_max` (default 1e-9). The caller decides what to do
- * otherwise (study/spectrum.ts falls back to the bidiagonal SVD). On the ResNet-56 references
- * (image 0) the bounds are 1.4e-12 (unit 19), 7.4e-10 (unit 9, s_min = 1.9e-3) and 4.3e-10 (unit 0)
- * while the observed errors are 1e-14 to 1e-13.
+ * is within about Delta / (2 s'_min) (at most sqrt(Delta); `errorBound`) of the exact one;
+ * `withinAccuracy` says whether that is at most `accuracy * s_max` (default 1e-9). The caller decides
+ * what to do otherwise (study/spectrum.ts falls back to the bidiagonal SVD). Against the PyTorch
+ * float64 references (image 0): unit 19 estimate 2.2e-12, error 9e-15; unit 9 (s_min = 1.9e-3)
+ * estimate 5.6e-10, error 1.4e-13; unit 0 estimate 1.4e-10, error 1.0e-13 (s_max 2.0, 1.3, 4.7).
  *
- * WASM memory: N^2 f64 for G (1.4 GB for a stage-1 unit of ResNet-56: 13245 active rows) plus
- * N * (2s+3)^2 * C_in f64 of windows; all released before returning, also on errors.
+ * WASM memory: N^2 f64 for G (1.4 GB for unit 0) plus N * (2s+3)^2 * C_in f64 of windows and a band
+ * of N * (2b+2) f64; all released before returning, also on errors.
  */
 import type { JacobianOperator } from '../linearize/operator.js';
 import { InputError } from '../util/errors.js';
@@ -55,12 +61,15 @@ export interface UnitGramSpectrum {
   errorBound: number;
   /** errorBound <= accuracy * s_max. */
   withinAccuracy: boolean;
-  /** Wall-clock seconds per phase. */
-  seconds: { windows: number; gram: number; tridiagonal: number; eigenvalues: number; total: number };
+  /**
+   * Wall-clock seconds per phase: the rows' windows, G, its reduction (to band form, or to tridiagonal
+   * form when band < 2), the band-to-tridiagonal chase (0 for band < 2), eigenvalues and square roots.
+   */
+  seconds: { windows: number; gram: number; tridiagonal: number; chase: number; eigenvalues: number; total: number };
 }
 
-/** Default of UnitGramOptions.band (the fastest on a 2-core Xeon; see unitSingularValuesGram). */
-export const GRAM_DEFAULT_BAND = 32;
+/** Default of UnitGramOptions.band: the fastest of 32 to 128 measured (assembly/gram.ts gramTridiagonalizeF64). */
+export const GRAM_DEFAULT_BAND = 64;
 
 /** Default of UnitGramOptions.accuracy. */
 export const GRAM_DEFAULT_ACCURACY = 1e-9;
@@ -90,7 +99,7 @@ export async function unitSingularValuesGram(
   const [m, n] = operator.shape as [number, number];
   const values = new Float64Array(Math.min(m, n));
   const started = performance.now();
-  const seconds = { windows: 0, gram: 0, tridiagonal: 0, eigenvalues: 0, total: 0 };
+  const seconds = { windows: 0, gram: 0, tridiagonal: 0, chase: 0, eigenvalues: 0, total: 0 };
   const pointers: number[] = [];
   const alloc = (bytes: number) => {
     const p = kernels.allocBytes(bytes);
@@ -122,10 +131,25 @@ export async function unitSingularValuesGram(
     e.gramLowerF64(unit, rows, count, windows, g, count);
     seconds.gram = (performance.now() - t) / 1000;
     t = performance.now();
-    options.onPhase?.(`tridiagonal reduction of ${count} x ${count}`);
-    const d = alloc(8 * count), off = alloc(8 * count), tau = alloc(8 * count);
-    e.gramTridiagonalizeF64(count, g, count, d, off, tau, band);
-    seconds.tridiagonal = (performance.now() - t) / 1000;
+    const d = alloc(8 * count), off = alloc(8 * count);
+    if (band >= 2 && count > 2) {
+      // Two stages, timed apart: to band width b (GEMM), then the bulge chase to tridiagonal form.
+      const b = Math.min(band, count - 1);
+      options.onPhase?.(`band reduction of ${count} x ${count} (width ${b})`);
+      e.gramBandReduceF64(count, g, count, b);
+      const ldb = e.gramBandStride(b) as number;
+      const storage = alloc(8 * count * ldb);
+      e.gramBandFromLowerF64(count, g, count, b, storage, ldb);
+      seconds.tridiagonal = (performance.now() - t) / 1000;
+      t = performance.now();
+      options.onPhase?.(`band to tridiagonal (width ${b})`);
+      e.gramBandToTridiagonalF64(count, b, storage, ldb, d, off);
+      seconds.chase = (performance.now() - t) / 1000;
+    } else {
+      options.onPhase?.(`tridiagonal reduction of ${count} x ${count}`);
+      e.gramTridiagonalizeF64(count, g, count, d, off, alloc(8 * count), 0);
+      seconds.tridiagonal = (performance.now() - t) / 1000;
+    }
     t = performance.now();
     options.onPhase?.('tridiagonal eigenvalues');
     const info = e.sterfF64(count, d, off, 1) as number;
