@@ -42,3 +42,10 @@ export { perturbImages, crossEntropyGradient, ATTACKS, type AttackName, type Per
 export { propagatePerturbations, type PropagationResult } from './study/propagation.js';
 export { firstOrderPropagation } from './study/first-order.js';
 export { WorkerPool } from './workers/pool.js';
+export { unitSingularValuesGram } from './spectrum/unit-spectrum.js';
+export { topSingularTriplets, type LinearOperator, type SingularTriplets } from './spectrum/lanczos.js';
+export { spectralDensity, type SpectralDensity } from './spectrum/density.js';
+export { countSingularValues, countSingularValuesBanded, bandedGramFromRows, pixelMajorOrder } from './spectrum/count.js';
+export { scalingSweep, scaledModel } from './study/scaling.js';
+export { stageSpectrum } from './study/stage.js';
+export { projectPerturbations } from './study/projection.js';
