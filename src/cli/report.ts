@@ -9,9 +9,12 @@
  * stopped. Everything is written under temporary names and renamed when complete.
  */
 import { Command, Option } from 'commander';
+import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { encodeModel } from '../model/format.js';
 import { loadModel } from '../model/load.js';
+import type { ResNetModel } from '../model/model.js';
 import { buildReport } from '../report/report.js';
 import { REPORT_PRESETS, runReportStudy, type ReportPresetName, type SpectrumStore } from '../study/report.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
@@ -32,14 +35,14 @@ function float64Bytes(values: Float64Array): Uint8Array {
   return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
 }
 
-/** Spectra kept in <dir>/<key>.f64 + <key>.json; `resume` reads them back. */
-function directoryStore(dir: string, model: string, resume: boolean): SpectrumStore {
+/** Spectra kept in <dir>/<key>.f64 + <key>.json; `resume` reads back those of the same model (weights fingerprint). */
+function directoryStore(dir: string, model: string, fingerprint: string, resume: boolean): SpectrumStore {
   return {
     async load(key) {
       if (!resume) return undefined;
       try {
         const entry = JSON.parse(await readFile(join(dir, `${key}.json`), 'utf8'));
-        if (entry.model !== model) return undefined;
+        if (entry.model !== model || entry.fingerprint !== fingerprint) return undefined;
         const bytes = await readFile(join(dir, `${key}.f64`));
         const values = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
         if (values.length !== Math.min(...(entry.shape as number[]))) return undefined;
@@ -51,9 +54,16 @@ function directoryStore(dir: string, model: string, resume: boolean): SpectrumSt
     async save(entry, values) {
       const { histogram: _h, sorted: _s, ...record } = entry;
       await writeFileAtomic(join(dir, `${entry.key}.f64`), float64Bytes(values));
-      await writeFileAtomic(join(dir, `${entry.key}.json`), JSON.stringify({ model, ...record }) + '\n');
+      await writeFileAtomic(join(dir, `${entry.key}.json`), JSON.stringify({ model, fingerprint, ...record }) + '\n');
     },
   };
+}
+
+/** SHA-256 of the model's weights and scales: what a stored spectrum must match to be reused. */
+function weightsDigest(model: ResNetModel): string {
+  const hash = createHash('sha256').update(encodeModel(model).weights);
+  hash.update(Array.from(model.alpha).join(',') + ';' + Array.from(model.beta).join(','));
+  return hash.digest('hex');
 }
 
 /** Temporary files an interrupted earlier run may have left (writeFileAtomic's `.tmp-` names). */
@@ -72,15 +82,17 @@ export function reportCommand(): Command {
     .addOption(
       new Option(
         '--preset <p>',
-        'quick: a few minutes on 2 cores (stage-3 and one stage-2 spectrum at 1-2 images, 20 images propagated, ' +
-          'a 500-image alpha/beta sweep of one unit); paper: the paper\'s scale (every unit\'s full spectrum, ' +
-          '10 images for stages 2-3 and 2 for stage 1, 1000 images propagated, the full test set for accuracy) — ' +
-          'this takes HOURS (a stage-1 spectrum alone takes many minutes); test: a tiny run for the test suite',
+        'quick: a few minutes on 2 cores (full spectra of two stage-3 units at 2 images and one stage-2 unit, ' +
+          '20 images propagated, a 500-image alpha/beta sweep of the last unit, projections at 3 images); ' +
+          'paper: the paper\'s scale — every unit\'s full spectrum (10 images in stages 2-3, 3 in stage 1), ' +
+          '1000 images propagated, the full test set for each sweep value, projections at 100 images — ' +
+          'this takes HOURS (roughly 2-3 h for ResNet-56 and 5-6 h for ResNet-110 on 2 cores; --resume continues ' +
+          'an interrupted run); test: a tiny run for the test suite',
       ).choices(REPORT_PRESETS as unknown as string[]).default('quick'),
     )
     .option('--out <dir>', 'output directory (default: report-<model>)')
     .option('--seed <s>', 'seed of the random perturbations', parseSeed, 0)
-    .option('--workers <n>', 'worker threads for accuracy (default: one per core)', (v) => parsePositiveInteger(v, '--workers'))
+    .option('--workers <n>', 'worker threads for spectra, accuracy and propagation (default: one per core)', (v) => parsePositiveInteger(v, '--workers'))
     .option('--resume', 'reuse spectra already in <out>/spectra from an earlier (interrupted) run of the same model')
     .option('--quiet', 'no progress output')
     .action(async (opts: {
@@ -102,7 +114,7 @@ export function reportCommand(): Command {
           preset: opts.preset,
           seed: opts.seed,
           pool,
-          store: directoryStore(spectraDir, model.name, Boolean(opts.resume)),
+          store: directoryStore(spectraDir, model.name, weightsDigest(model), Boolean(opts.resume)),
           onProgress: (step, total, message) => log(`[${step}/${total}, ${((Date.now() - started) / 1000).toFixed(0)} s] ${message}`),
         });
       } finally {

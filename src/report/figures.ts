@@ -34,6 +34,7 @@ export function sortedSpectraSpec(entries: SpectrumEntry[], stage: number): TopL
     data: { values },
     facet: { field: 'unit', type: 'ordinal', title: 'unit', sort: unitSort(entries) },
     columns: 3,
+    resolve: { scale: { y: 'independent' } },
     spec: {
       width: 250,
       height: 170,
@@ -48,6 +49,22 @@ export function sortedSpectraSpec(entries: SpectrumEntry[], stage: number): TopL
   } as TopLevelSpec;
 }
 
+/** The histograms show [0, HISTOGRAM_MAX); the few larger values are counted in the caption. */
+export const HISTOGRAM_MAX = 3;
+
+/** Fraction of the values of `entries` (pooled) in histogram bins that reach past HISTOGRAM_MAX. */
+export function fractionBeyondHistogram(entries: SpectrumEntry[]): number {
+  let beyond = 0;
+  let total = 0;
+  for (const e of entries) {
+    total += Math.min(...e.shape);
+    e.histogram.counts.forEach((c, b) => {
+      if ((b + 0.5) * e.histogram.binWidth > HISTOGRAM_MAX) beyond += c;
+    });
+  }
+  return total ? beyond / total : 0;
+}
+
 /** Histograms of the nonzero singular values of one stage's units, pooled over images. */
 export function histogramSpec(entries: SpectrumEntry[], stage: number): TopLevelSpec {
   const values: { unit: string; lo: number; hi: number; fraction: number }[] = [];
@@ -58,7 +75,7 @@ export function histogramSpec(entries: SpectrumEntry[], stage: number): TopLevel
     const bins = Math.max(...own.map((e) => e.histogram.counts.length));
     for (let b = 0; b < bins; b++) {
       const count = own.reduce((t, e) => t + (e.histogram.counts[b] ?? 0), 0);
-      if (count > 0) values.push({ unit: label, lo: (b - 0.5) * width, hi: (b + 0.5) * width, fraction: count / total });
+      if (count > 0 && (b + 0.5) * width <= HISTOGRAM_MAX) values.push({ unit: label, lo: (b - 0.5) * width, hi: (b + 0.5) * width, fraction: count / total });
     }
   }
   return {
@@ -72,7 +89,7 @@ export function histogramSpec(entries: SpectrumEntry[], stage: number): TopLevel
       height: 150,
       mark: { type: 'bar', color: '#4c78a8' },
       encoding: {
-        x: { field: 'lo', type: 'quantitative', title: 'singular value', bin: { binned: true } },
+        x: { field: 'lo', type: 'quantitative', title: 'singular value', bin: { binned: true }, scale: { domain: [0, HISTOGRAM_MAX] } },
         x2: { field: 'hi' },
         y: { field: 'fraction', type: 'quantitative', title: 'fraction of all values', axis: { format: '.0%' } },
       },
@@ -109,7 +126,7 @@ export function sweepSpec(study: ReportStudy): TopLevelSpec {
       mark: { type: 'line', point: true },
       encoding: {
         x: { field: 'value', type: 'quantitative', title: 'scale value' },
-        y: { field: 'y', type: 'quantitative', title: null, scale: { zero: false } },
+        y: { field: 'y', type: 'quantitative', title: null, scale: { zero: false }, axis: { format: '~g' } },
         color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 1 } },
       },
     },
@@ -237,7 +254,7 @@ export function reportFigures(study: ReportStudy): Figure[] {
     figures.push({
       id: `histogram-stage${stage}`,
       title: `Histograms, stage ${stage}`,
-      caption: `Nonzero singular values (s >= ${study.tolerances.zero}) in bins of width ${own[0]?.histogram.binWidth} centred on its multiples (so 1 is a bin centre), as a fraction of all values; the exact zeros are left out (see the table).`,
+      caption: `Nonzero singular values (s >= ${study.tolerances.zero}) in bins of width ${own[0]?.histogram.binWidth} centred on its multiples (so 1 is a bin centre), as a fraction of all values; the exact zeros are left out (see the table), and so are the ${(100 * fractionBeyondHistogram(own)).toFixed(2)} % of values above ${HISTOGRAM_MAX} (up to s_max ${Math.max(...own.map((e) => e.smax)).toFixed(3)}).`,
       spec: histogramSpec(own, stage),
     });
   }

@@ -62,10 +62,11 @@ code { background: #f4f4f4; padding: 0 3px; }
 export function reportHtml(study: ReportStudy, findings: Finding[], figures: RenderedFigure[], meta: { version: string; data: string; created: string }): string {
   const fig = (id: string) => figures.filter((f) => f.id === id || f.id.startsWith(`${id}-`)).map(figureHtml).join('\n');
   const unscaled = study.spectra.filter((e) => e.alpha === 1 && e.beta === 1);
+  const withRows = unscaled.some((e) => e.activeRows !== undefined);
   const spectraTable = table(
-    ['unit', 'stage', 'image', 'm x n', 'active rows', 's_max', 'at 1', `within ${study.tolerances.nearOne} of 1`, `nonzero within ${study.tolerances.nearOne} of 1`, 'zero', 'median nonzero', 'smallest nonzero', 'seconds'],
+    ['unit', 'stage', 'image', 'm x n', ...(withRows ? ['active rows'] : []), 's_max', 'at 1', `within ${study.tolerances.nearOne} of 1`, `nonzero within ${study.tolerances.nearOne} of 1`, 'zero', 'median nonzero', 'smallest nonzero', 'seconds'],
     unscaled.map((e) => [
-      `${e.unitLabel} (${e.unit})`, e.stage, e.image, `${e.shape[0]} x ${e.shape[1]}`, e.activeRows, e.smax, pct(e.fractionOne), pct(e.fractionNearOne),
+      `${e.unitLabel} (${e.unit})`, e.stage, e.image, `${e.shape[0]} x ${e.shape[1]}`, ...(withRows ? [e.activeRows ?? '–'] : []), e.smax, pct(e.fractionOne), pct(e.fractionNearOne),
       pct(e.fractionNearOneOfNonzero), pct(e.fractionZero), e.medianNonzero, e.smallestNonzero, e.seconds,
     ]),
   );

@@ -21,12 +21,20 @@ function offlineLoader(): vega.Loader {
   return loader;
 }
 
-/** The SVG text of a Vega-Lite spec (deterministic for a given spec). */
-export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+/**
+ * The SVG text of a Vega-Lite spec. `idPrefix` is put before every id the SVG defines (clip paths,
+ * gradients) and every reference to one, so that several SVGs inlined in one page cannot collide.
+ */
+export async function renderSvg(spec: TopLevelSpec, idPrefix = ''): Promise<string> {
   const compiled = vl.compile(spec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none', loader: offlineLoader() });
   try {
-    return await view.toSVG();
+    const svg = await view.toSVG();
+    if (!idPrefix) return svg;
+    return svg
+      .replace(/ id="([^"]+)"/g, (_, id) => ` id="${idPrefix}${id}"`)
+      .replace(/url\(#([^)]+)\)/g, (_, id) => `url(#${idPrefix}${id})`)
+      .replace(/href="#([^"]+)"/g, (_, id) => `href="#${idPrefix}${id}"`);
   } finally {
     view.finalize();
   }

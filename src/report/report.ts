@@ -26,7 +26,7 @@ export async function buildReport(study: ReportStudy, meta: ReportMeta): Promise
   const findings = computeFindings(study);
   const figures = reportFigures(study);
   const rendered: RenderedFigure[] = [];
-  for (const { spec, ...rest } of figures) rendered.push({ ...rest, svg: await renderSvg(spec) });
+  for (const { spec, ...rest } of figures) rendered.push({ ...rest, svg: await renderSvg(spec, `${rest.id}-`) });
   const html = reportHtml(study, findings, rendered, meta);
   return {
     html,

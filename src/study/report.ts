@@ -64,6 +64,20 @@ export interface ReportPlan {
   projection: { images: number[]; k: number };
 }
 
+/** Run the tasks, at most `concurrency` at a time; results in task order. */
+async function runLimited<T>(tasks: (() => Promise<T>)[], concurrency: number): Promise<T[]> {
+  const results: T[] = new Array(tasks.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      results[i] = await tasks[i]();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, tasks.length)) }, lane));
+  return results;
+}
+
 const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
 
 /** The plan of a preset for a model, checked against the number of images available. */
@@ -91,7 +105,7 @@ export function reportPlan(model: ResNetModel, preset: ReportPresetName, imageCo
           { units: [unit(2, 2)], images: [0] },
         ],
         propagation: { images: range(0, 20), eps, attacks: ['fgsm', 'gaussian'] },
-        sweep: { unit: unit(3, n), image: 0, accuracyImages: 500, accuracyValues: [0.5, 0.75, 0.9, 1, 1.1, 1.25, 1.5], spectrumValues: [0.5, 1, 1.5] },
+        sweep: { unit: unit(3, n), image: 0, accuracyImages: 500, accuracyValues: [0.5, 0.9, 1, 1.1, 1.5], spectrumValues: [0.5, 1, 1.5] },
         projection: { images: range(0, 3), k: 10 },
       };
       break;
@@ -100,7 +114,7 @@ export function reportPlan(model: ResNetModel, preset: ReportPresetName, imageCo
         preset,
         spectra: [
           { units: [...stage(3), ...stage(2)], images: range(0, 10) },
-          { units: stage(1), images: range(0, 2) },
+          { units: stage(1), images: range(0, 3) },
         ],
         propagation: { images: range(0, 1000), eps, attacks: ['fgsm', 'gaussian'] },
         sweep: {
@@ -133,7 +147,9 @@ export interface SpectrumEntry {
   alpha: number;
   beta: number;
   shape: [number, number];
-  activeRows: number;
+  /** Rows of J with D_out = 1 (not reported when the spectrum was computed on a pool worker). */
+  activeRows?: number;
+  /** Wall-clock seconds of the computation. */
   seconds: number;
   smax: number;
   smallestNonzero: number;
@@ -387,44 +403,52 @@ export async function runReportStudy(model: ResNetModel, data: LabelledImages, o
 
   // Spectra, computed once per (unit, image, alpha, beta), also for the sweep's unscaled value.
   const values = new Map<string, Float64Array>();
-  const entries = new Map<string, SpectrumEntry>();
-  const spectrum = async (unit: number, image: number, alpha = 1, beta = 1): Promise<SpectrumEntry> => {
+  const entries = new Map<string, Promise<SpectrumEntry>>();
+  /** All values of one spectrum: on a pool worker when there is a pool, else in this thread. */
+  const compute = async (unit: number, image: number, alpha: number, beta: number) => {
+    const pixels = pixelsOfImage(image);
+    const pool = options.pool;
+    if (pool) {
+      const begun = performance.now();
+      const { record, values: v } = await pool.run(model, (api, key) =>
+        api.spectrumJob(key, pixels, unit, image, { method: 'full', k: 0, precision: 'f64', route: 'auto', alpha, beta }));
+      return { shape: record.shape, activeRows: undefined, seconds: (performance.now() - begun) / 1000, values: v! };
+    }
+    const s = await unitSpectrum(model, pixels, unit, { alpha, beta });
+    return { shape: s.shape, activeRows: s.activeRows, seconds: s.seconds, values: s.values };
+  };
+  const spectrum = (unit: number, image: number, alpha = 1, beta = 1): Promise<SpectrumEntry> => {
     const key = spectrumKey(unit, image, alpha, beta);
     const known = entries.get(key);
     if (known) return known;
-    const label = unitLabel(model, unit);
-    progress(`spectrum of unit ${label} (${unit}) at image ${image}${alpha !== 1 ? `, alpha ${alpha}` : ''}${beta !== 1 ? `, beta ${beta}` : ''}`);
-    const stored = await options.store?.load(key);
-    let entry: SpectrumEntry;
-    let v: Float64Array;
-    if (stored && stored.entry.unit === unit && stored.entry.image === image && stored.entry.alpha === alpha && stored.entry.beta === beta) {
-      v = stored.values;
-      entry = describeSpectrum(
-        { key, unit, unitLabel: label, stage: stageOf(unit), image, alpha, beta, shape: stored.entry.shape, activeRows: stored.entry.activeRows, seconds: stored.entry.seconds },
-        v,
-      );
-    } else {
-      const s = await unitSpectrum(model, pixelsOfImage(image), unit, { alpha, beta });
-      v = s.values;
-      entry = describeSpectrum(
-        { key, unit, unitLabel: label, stage: stageOf(unit), image, alpha, beta, shape: s.shape, activeRows: s.activeRows, seconds: s.seconds },
-        v,
-      );
-      await options.store?.save(entry, v);
-    }
-    values.set(key, v);
-    entries.set(key, entry);
-    return entry;
+    const promise = (async () => {
+      const label = unitLabel(model, unit);
+      progress(`spectrum of unit ${label} (${unit}) at image ${image}${alpha !== 1 ? `, alpha ${alpha}` : ''}${beta !== 1 ? `, beta ${beta}` : ''}`);
+      const stored = await options.store?.load(key);
+      const base = { key, unit, unitLabel: label, stage: stageOf(unit), image, alpha, beta };
+      let entry: SpectrumEntry;
+      let v: Float64Array;
+      if (stored && stored.entry.unit === unit && stored.entry.image === image && stored.entry.alpha === alpha && stored.entry.beta === beta) {
+        v = stored.values;
+        entry = describeSpectrum({ ...base, shape: stored.entry.shape, activeRows: stored.entry.activeRows, seconds: stored.entry.seconds }, v);
+      } else {
+        const c = await compute(unit, image, alpha, beta);
+        v = c.values;
+        entry = describeSpectrum({ ...base, shape: c.shape, activeRows: c.activeRows, seconds: c.seconds }, v);
+        await options.store?.save(entry, v);
+      }
+      values.set(key, v);
+      return entry;
+    })();
+    entries.set(key, promise);
+    return promise;
   };
+  const concurrency = options.pool?.size ?? 1;
 
   // 1-2. Spectra at clean images and their variation across images.
   let t = performance.now();
-  const spectra: SpectrumEntry[] = [];
-  for (const group of plan.spectra) {
-    for (const unit of group.units) {
-      for (const image of group.images) spectra.push(await spectrum(unit, image));
-    }
-  }
+  const jobs = plan.spectra.flatMap((g) => g.units.flatMap((unit) => g.images.map((image) => () => spectrum(unit, image))));
+  const spectra = await runLimited(jobs, concurrency);
   const variation: SpectrumVariation[] = [];
   for (const unit of [...new Set(spectra.map((e) => e.unit))]) {
     const own = spectra.filter((e) => e.unit === unit);
@@ -438,9 +462,6 @@ export async function runReportStudy(model: ResNetModel, data: LabelledImages, o
   progress(`accuracy of the unscaled model on ${plan.sweep.accuracyImages} images`);
   const clean = await evaluateAccuracy(model, data, { limit: plan.sweep.accuracyImages, pool: options.pool });
   const accuracy: SweepAccuracy[] = [];
-  const sweepSpectra: SweepSpectrum[] = [];
-  const baseline = await spectrum(sweepUnit, sweepImage);
-  const baselineValues = values.get(baseline.key)!;
   for (const parameter of ['alpha', 'beta'] as const) {
     for (const scope of ['unit', 'network'] as const) {
       const scaled = plan.sweep.accuracyValues.filter((v) => v !== 1);
@@ -453,13 +474,15 @@ export async function runReportStudy(model: ResNetModel, data: LabelledImages, o
         accuracy.push({ parameter, scope, ...result.accuracy[0] });
       }
     }
-    for (const value of plan.sweep.spectrumValues) {
-      const entry = value === 1
-        ? baseline
-        : await spectrum(sweepUnit, sweepImage, parameter === 'alpha' ? value : 1, parameter === 'beta' ? value : 1);
-      sweepSpectra.push({ ...entry, parameter, value, relativeChange: relativeL1(values.get(entry.key)!, baselineValues) });
-    }
   }
+  const baseline = await spectrum(sweepUnit, sweepImage);
+  const baselineValues = values.get(baseline.key)!;
+  const sweepJobs = (['alpha', 'beta'] as const).flatMap((parameter) =>
+    plan.sweep.spectrumValues.map((value) => async (): Promise<SweepSpectrum> => {
+      const entry = await spectrum(sweepUnit, sweepImage, parameter === 'alpha' ? value : 1, parameter === 'beta' ? value : 1);
+      return { ...entry, parameter, value, relativeChange: relativeL1(values.get(entry.key)!, baselineValues) };
+    }));
+  const sweepSpectra = await runLimited(sweepJobs, concurrency);
   const order = (a: SweepAccuracy) => `${a.parameter}-${a.scope === 'unit' ? 0 : 1}`;
   accuracy.sort((a, b) => order(a).localeCompare(order(b)) || a.value - b.value);
   seconds.sweep = (performance.now() - t) / 1000;
@@ -470,14 +493,19 @@ export async function runReportStudy(model: ResNetModel, data: LabelledImages, o
   const labels = propagationImages.map((i) => data.labels[i]);
   const attacks: PropagationAttack[] = [];
   for (const attack of plan.propagation.attacks) {
-    const results: PropagationResult[] = [];
-    for (let start = 0; start < propagationImages.length; start += chunk) {
+    const starts = range(0, Math.ceil(propagationImages.length / chunk)).map((c) => c * chunk);
+    const chunks = await runLimited(starts.map((start) => async (): Promise<PropagationResult[]> => {
       const ids = propagationImages.slice(start, start + chunk);
+      const chunkLabels = labels.slice(start, start + ids.length);
       progress(`propagation of ${attack} perturbations, images ${ids[0]}-${ids.at(-1)}`);
       const pixels = new Float32Array(ids.length * 3072);
       ids.forEach((id, i) => pixels.set(pixelsOfImage(id), i * 3072));
-      results.push(...(await propagatePerturbations(model, pixels, labels.slice(start, start + ids.length), ids, { attack, eps, norm: 'linf', seed }, firstOrderPropagation)));
-    }
+      const perturbation = { attack, eps, norm: 'linf' as const, seed };
+      return options.pool
+        ? options.pool.run(model, (api, key) => api.propagate(key, pixels, chunkLabels, ids, perturbation, true))
+        : propagatePerturbations(model, pixels, chunkLabels, ids, perturbation, firstOrderPropagation);
+    }), concurrency);
+    const results = chunks.flat();
     attacks.push({
       attack,
       results,
