@@ -35,6 +35,7 @@ import { projectPerturbations } from './projection.js';
 import { propagatePerturbations, type PropagationResult } from './propagation.js';
 import { scalingSweep, type ScaledParameter } from './scaling.js';
 import { spectrumSummary, unitSpectrum, ONE_TOLERANCE, ZERO_TOLERANCE, type UnitSpectrum } from './spectrum.js';
+import { rankStatistics } from './spectrum-study.js';
 
 export const REPORT_PRESETS = ['test', 'quick', 'paper'] as const;
 export type ReportPresetName = (typeof REPORT_PRESETS)[number];
@@ -313,21 +314,7 @@ export function spectrumKey(unit: number, image: number, alpha = 1, beta = 1): s
 }
 
 function rankVariation(model: ResNetModel, unit: number, entries: SpectrumEntry[], spectra: Float64Array[]): SpectrumVariation {
-  const ranks = Math.min(...spectra.map((s) => s.length));
-  let max = 0;
-  let stdSum = 0;
-  let meanSum = 0;
-  for (let r = 0; r < ranks; r++) {
-    let mean = 0;
-    for (const s of spectra) mean += s[r];
-    mean /= spectra.length;
-    let variance = 0;
-    for (const s of spectra) variance += (s[r] - mean) ** 2;
-    const std = Math.sqrt(variance / Math.max(1, spectra.length - 1));
-    max = Math.max(max, std);
-    stdSum += std;
-    meanSum += mean;
-  }
+  const { ranks, maxStd: max, stdSum, meanSum } = rankStatistics(spectra);
   const smax = entries.map((e) => e.smax);
   const one = entries.map((e) => e.fractionOne);
   return {

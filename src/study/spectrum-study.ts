@@ -75,11 +75,15 @@ export async function runSpectrumJob(
   });
 }
 
-/** Per-rank standard deviation across images of the sorted spectra of one unit. */
-export function rankVariation(spectra: ArrayLike<number>[]): { maxStd: number; meanStd: number; ranks: number } {
+/**
+ * Across images, at each rank r of the sorted spectra: the mean and the (sample) standard deviation of
+ * the r-th singular value. Returns the largest standard deviation and the sums over ranks.
+ */
+export function rankStatistics(spectra: ArrayLike<number>[]): { ranks: number; maxStd: number; stdSum: number; meanSum: number } {
   const ranks = Math.min(...spectra.map((s) => s.length));
-  let max = 0;
-  let sum = 0;
+  let maxStd = 0;
+  let stdSum = 0;
+  let meanSum = 0;
   for (let r = 0; r < ranks; r++) {
     let mean = 0;
     for (const s of spectra) mean += s[r];
@@ -87,10 +91,17 @@ export function rankVariation(spectra: ArrayLike<number>[]): { maxStd: number; m
     let variance = 0;
     for (const s of spectra) variance += (s[r] - mean) ** 2;
     const std = Math.sqrt(variance / Math.max(1, spectra.length - 1));
-    max = Math.max(max, std);
-    sum += std;
+    maxStd = Math.max(maxStd, std);
+    stdSum += std;
+    meanSum += mean;
   }
-  return { maxStd: max, meanStd: ranks ? sum / ranks : 0, ranks };
+  return { ranks, maxStd, stdSum, meanSum };
+}
+
+/** Per-rank standard deviation across images of the sorted spectra of one unit. */
+export function rankVariation(spectra: ArrayLike<number>[]): { maxStd: number; meanStd: number; ranks: number } {
+  const { ranks, maxStd, stdSum } = rankStatistics(spectra);
+  return { maxStd, meanStd: ranks ? stdSum / ranks : 0, ranks };
 }
 
 /** The study summary from the job records (in job order) and each record's values, if any. */
