@@ -13,7 +13,8 @@
  */
 import { float64Trajectory } from '../linearize/trajectory64.js';
 import { linearizeUnit } from '../linearize/unit.js';
-import { resolveUnit, unitLabel } from '../linearize/units.js';
+import { unitLabel } from '../linearize/units.js';
+import { scaleOneUnit } from './spectrum.js';
 import type { JacobianOperator } from '../linearize/operator.js';
 import type { ResNetModel } from '../model/model.js';
 import { bandedGramFromRows, countSingularValuesBanded, pixelMajorOrder } from '../spectrum/count.js';
@@ -37,17 +38,7 @@ export async function withUnitLinearization<T>(
   scales: { alpha?: number; beta?: number },
   use: (operator: JacobianOperator<Float64Array>, point: UnitPoint) => Promise<T>,
 ): Promise<T> {
-  const unit = resolveUnit(model, unitSpec);
-  const alpha = scales.alpha ?? model.alpha[unit];
-  const beta = scales.beta ?? model.beta[unit];
-  for (const [v, name] of [[alpha, 'alpha'], [beta, 'beta']] as const) {
-    if (!Number.isFinite(v)) throw new InputError(`${name} must be a finite number, got ${v}`);
-  }
-  const alphas = Float64Array.from(model.alpha);
-  const betas = Float64Array.from(model.beta);
-  alphas[unit] = alpha;
-  betas[unit] = beta;
-  const scaled = model.withScaling({ alpha: alphas, beta: betas });
+  const { scaled, unit, alpha, beta } = scaleOneUnit(model, unitSpec, scales);
   const trajectory = await float64Trajectory(scaled, pixels);
   const operator = await linearizeUnit(scaled, trajectory, unit, { precision: 'f64' });
   try {

@@ -76,6 +76,23 @@ function checkScale(value: number, what: string): number {
   return value;
 }
 
+/**
+ * The model with alpha/beta changed in unit `unitSpec` only (unspecified ones keep the model's), the
+ * unit's index and the scales it got. Errors: InputError for a bad unit or a non-finite scale.
+ */
+export function scaleOneUnit(
+  model: ResNetModel, unitSpec: number | string, scales: { alpha?: number; beta?: number },
+): { scaled: ResNetModel; unit: number; alpha: number; beta: number } {
+  const unit = resolveUnit(model, unitSpec);
+  const alpha = checkScale(scales.alpha ?? model.alpha[unit], 'alpha');
+  const beta = checkScale(scales.beta ?? model.beta[unit], 'beta');
+  const alphas = Float64Array.from(model.alpha);
+  const betas = Float64Array.from(model.beta);
+  alphas[unit] = alpha;
+  betas[unit] = beta;
+  return { scaled: model.withScaling({ alpha: alphas, beta: betas }), unit, alpha, beta };
+}
+
 /** The spectrum of unit `unitSpec` (index or "stage.unit") at one image (3x32x32 pixels in [0,1]). */
 export async function unitSpectrum(
   model: ResNetModel,
@@ -84,14 +101,7 @@ export async function unitSpectrum(
   options: UnitSpectrumOptions = {},
 ): Promise<UnitSpectrum> {
   const started = performance.now();
-  const unit = resolveUnit(model, unitSpec);
-  const alpha = checkScale(options.alpha ?? model.alpha[unit], 'alpha');
-  const beta = checkScale(options.beta ?? model.beta[unit], 'beta');
-  const alphas = Float64Array.from(model.alpha);
-  const betas = Float64Array.from(model.beta);
-  alphas[unit] = alpha;
-  betas[unit] = beta;
-  const scaled = model.withScaling({ alpha: alphas, beta: betas });
+  const { scaled, unit, alpha, beta } = scaleOneUnit(model, unitSpec, options);
   options.onPhase?.('forward pass (float64)');
   const trajectory = await float64Trajectory(scaled, pixels);
   const precision = options.precision ?? 'f64';
