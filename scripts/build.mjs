@@ -1,8 +1,16 @@
-// Bundles the TypeScript sources with esbuild. Node: ESM bundles of the library, the CLI and the pool
-// worker, with dependencies left external (npm installs them alongside). Declarations come from tsc.
+// Bundles the TypeScript sources with esbuild.
+//  - Node (dist/node): ESM bundles of the library, the CLI and the pool worker, with dependencies left
+//    external (npm installs them alongside).
+//  - Browser (dist/browser): the library and its Web Worker with every dependency bundled; both
+//    WebAssembly binaries (ours and tfjs') are copied next to them and fetched relative to the bundle.
+//  - Edge (dist/edge): one file, our kernels inlined, no tfjs, no workers.
+//  - The demo page (dist/web), self-contained: page, worker, WebAssembly binaries and shipped models.
+// The web bundles must not import any Node built-in: `nodeBuiltinsRefused` makes that a build error for
+// static imports, and turns the (always Node-guarded) dynamic ones into modules that throw.
+// Declarations come from tsc.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
 
 const node = {
   bundle: true,
@@ -30,6 +38,77 @@ await build({
 await build({ ...node, entryPoints: { index: 'src/index.ts', worker: 'src/workers/worker.ts' } });
 await build({ ...node, entryPoints: { cli: 'src/cli/main.ts' }, banner: { js: '#!/usr/bin/env node' } });
 chmodSync('dist/node/cli.js', 0o755);
+
+const nodeBuiltinsRefused = {
+  name: 'node-builtins-refused',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) => {
+      if (args.kind !== 'dynamic-import') {
+        return { errors: [{ text: `${args.path} imported statically by ${args.importer}: web bundles cannot use Node built-ins` }] };
+      }
+      return { path: args.path.slice(5), namespace: 'refused-builtin' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'refused-builtin' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`${args.path} is a Node built-in; in browsers and edge runtimes pass bytes or URLs instead`)});`,
+      loader: 'js',
+    }));
+  },
+};
+
+const web = {
+  bundle: true,
+  format: 'esm',
+  sourcemap: true,
+  target: 'es2022',
+  logLevel: 'warning',
+  mainFields: ['browser', 'module', 'main'],
+  define: { __RESNET_STABILITY_WEB__: 'true' },
+  plugins: [nodeBuiltinsRefused],
+  metafile: true,
+  minify: true,
+};
+
+const wasmAssets = [
+  'build/resnet-stability.wasm',
+  ...['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'].map(
+    (f) => `node_modules/@tensorflow/tfjs-backend-wasm/dist/${f}`,
+  ),
+];
+
+function copyInto(dir, files) {
+  mkdirSync(dir, { recursive: true });
+  for (const f of files) cpSync(f, `${dir}/${f.split('/').pop()}`);
+}
+
+const browser = await build({
+  ...web,
+  platform: 'browser',
+  entryPoints: { index: 'src/browser.ts', worker: 'src/workers/browser-worker.ts' },
+  outdir: 'dist/browser',
+});
+copyInto('dist/browser', wasmAssets);
+
+const edge = await build({
+  ...web,
+  platform: 'neutral',
+  entryPoints: { index: 'src/edge.ts' },
+  loader: { '.wasm': 'binary' },
+  outdir: 'dist/edge',
+});
+
+// The demo page: its own entry points, assets and models in one folder any static server can serve.
+await build({
+  ...web,
+  platform: 'browser',
+  entryPoints: { app: 'web/app.ts', worker: 'web/worker.ts' },
+  outdir: 'dist/web',
+});
+copyInto('dist/web', [...wasmAssets, 'web/index.html', 'web/style.css']);
+for (const model of ['resnet56', 'resnet110']) cpSync(`models/${model}`, `dist/web/models/${model}`, { recursive: true });
+
+mkdirSync('build', { recursive: true });
+writeFileSync('build/meta-browser.json', JSON.stringify(browser.metafile));
+writeFileSync('build/meta-edge.json', JSON.stringify(edge.metafile));
 
 if (!process.argv.includes('--no-types')) {
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });

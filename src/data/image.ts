@@ -13,9 +13,9 @@
  *   are taken as stored.
  */
 import jpeg from 'jpeg-js';
-import { PNG } from 'pngjs';
 import { IMAGE_CHANNELS, IMAGE_SIZE } from '../model/types.js';
 import { InputError } from '../util/errors.js';
+import { decodePng } from './png.js';
 
 export type ImageFormat = 'png' | 'jpeg';
 
@@ -136,14 +136,10 @@ export function decodeImage(bytes: Uint8Array, source: string): Float32Array {
   const format = detectImageFormat(bytes);
   if (format === 'png') {
     checkHeader(pngHeader(bytes, source), source);
-    let png: ReturnType<typeof PNG.sync.read>;
-    try {
-      // skipRescale keeps 16-bit samples as they are (a Uint16Array) instead of rounding them to 8 bits.
-      png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { skipRescale: true });
-    } catch (err) {
-      throw new InputError(`${source}: invalid PNG (${(err as Error).message})`);
-    }
-    // pngjs always returns RGBA; only RGB(A) can be 16-bit (palette entries are 8-bit).
+    // Throws InputError `${source}: invalid PNG (...)` on any malformation.
+    const png = decodePng(bytes, source);
+    // decodePng always returns RGBA, 16-bit samples kept as they are (a Uint16Array); only RGB(A) can
+    // be 16-bit here (palette entries are 8-bit).
     const max = png.depth === 16 ? 65535 : 255;
     return interleavedToChw(png.data, 4, max, source);
   }

@@ -16,7 +16,14 @@ export interface BackendOptions {
   wasmPaths?: string;
 }
 
-export function initBackend(options: BackendOptions = {}): Promise<typeof tf> {
+let defaultOptions: BackendOptions = {};
+
+/** Options used when `initBackend()` is called without any (the browser bundle points at its assets). */
+export function setDefaultBackendOptions(options: BackendOptions): void {
+  defaultOptions = options;
+}
+
+export function initBackend(options: BackendOptions = defaultOptions): Promise<typeof tf> {
   ready ??= (async () => {
     if (options.wasmPaths) setWasmPaths(options.wasmPaths);
     const ok = await tf.setBackend('wasm');

@@ -12,6 +12,18 @@ import { ResNetModel } from './model.js';
 /** Models that ship inside the package under models/<name>/. */
 export const SHIPPED_MODELS = ['resnet56', 'resnet110'] as const;
 
+let shippedModelsBase = new URL('models/', packageRoot);
+
+/**
+ * Where shipped models are found: `<base>/<name>/model.json`. By default the package's own models/
+ * folder (next to dist/ on disk, or on whatever server serves the package); a page that serves the
+ * models elsewhere (a CDN, its own folder) says so here.
+ */
+export function setShippedModelsBase(base: URL | string): void {
+  const url = new URL(base, globalThis.location?.href);
+  shippedModelsBase = url.href.endsWith('/') ? url : new URL(`${url.href}/`);
+}
+
 const CHECKPOINT_EXTENSION = /\.(th|pt|pth|tar)$/i;
 
 function baseName(path: string): string {
@@ -27,7 +39,7 @@ export async function loadModel(spec: string | URL): Promise<ResNetModel> {
   const text = spec.toString();
   if (!text) throw new InputError('no model given (use a shipped name such as resnet56, a model directory, or a .th checkpoint)');
   if ((SHIPPED_MODELS as readonly string[]).includes(text)) {
-    return loadModelJsonFromUrl(new URL(`models/${text}/model.json`, packageRoot));
+    return loadModelJsonFromUrl(new URL(`${text}/model.json`, shippedModelsBase));
   }
   if (spec instanceof URL || /^(https?|file):\/\//i.test(text)) {
     const url = new URL(text);

@@ -160,7 +160,7 @@ export function sweepSpectraSpec(study: ReportStudy): TopLevelSpec {
 }
 
 /** Relative perturbation after the stem and each unit: mean (line), 10-90 % band, first order (dashed). */
-export function propagationSpec(study: ReportStudy): TopLevelSpec {
+export function propagationSpec(study: Pick<ReportStudy, 'propagation' | 'units'>): TopLevelSpec {
   const { propagation } = study;
   const name = (attack: string) => (attack === 'fgsm' ? 'FGSM' : attack === 'gaussian' ? 'random (Gaussian)' : attack);
   const values = propagation.attacks.flatMap((a) =>

@@ -1,5 +1,16 @@
-/** Where we are running: Node has a file system; browsers and edge runtimes only have fetch. */
-export const isNode: boolean = typeof process !== 'undefined' && !!process.versions?.node;
+/**
+ * Where we are running. Node has a file system and worker_threads; browsers and edge runtimes only
+ * have fetch and (in browsers) Web Workers.
+ *
+ * The browser and edge bundles are built with `__RESNET_STABILITY_WEB__` defined as true, so every
+ * Node-only branch is removed from them even on runtimes that imitate `process` (some edge runtimes
+ * do): the web bundles never try to import a Node built-in.
+ */
+declare const __RESNET_STABILITY_WEB__: boolean | undefined;
+
+const webBuild = typeof __RESNET_STABILITY_WEB__ !== 'undefined' && __RESNET_STABILITY_WEB__;
+
+export const isNode: boolean = !webBuild && typeof process !== 'undefined' && !!process.versions?.node;
 
 /** Fetch bytes from a URL with a one-line error naming the URL on failure. */
 export async function fetchBytes(url: URL | string, what: string): Promise<Uint8Array> {

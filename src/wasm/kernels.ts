@@ -7,6 +7,8 @@
  * Typed-array views are taken fresh each time (`f64`, `f32`) because memory growth detaches old ones.
  */
 
+import { isNode } from '../util/runtime.js';
+
 export type WasmSource = BufferSource | WebAssembly.Module | URL | string;
 
 /** The raw exports of the module; numeric kernels take byte offsets (pointers) and sizes. */
@@ -98,8 +100,6 @@ export async function instantiateKernels(binary: BufferSource | WebAssembly.Modu
   return new Kernels(exports);
 }
 
-const isNode = typeof process !== 'undefined' && !!process.versions?.node;
-
 /** Where the release (or debug) binary lives relative to this module, in the source tree and in dist/. */
 function defaultWasmUrl(debug: boolean): URL {
   const file = debug ? 'resnet-stability.debug.wasm' : 'resnet-stability.wasm';
@@ -107,11 +107,25 @@ function defaultWasmUrl(debug: boolean): URL {
   return new URL(`../../build/${file}`, import.meta.url);
 }
 
+let defaultSource: WasmSource | undefined;
+let shared: Promise<Kernels> | undefined;
+
+/**
+ * Where `loadKernels()` takes the binary from when no source is given: a URL (browsers serve the file
+ * next to the bundle), bytes (the edge bundle inlines them) or a compiled `WebAssembly.Module` (edge
+ * runtimes that forbid compiling code at run time import the .wasm as a module instead). Must be
+ * called before the first `loadKernels()`.
+ */
+export function setDefaultKernelSource(source: WasmSource): void {
+  if (shared) throw new Error('setDefaultKernelSource must be called before the kernels are first loaded');
+  defaultSource = source;
+}
+
 async function readSource(source: WasmSource): Promise<BufferSource | WebAssembly.Module> {
   if (source instanceof WebAssembly.Module || ArrayBuffer.isView(source) || source instanceof ArrayBuffer) {
     return source as BufferSource | WebAssembly.Module;
   }
-  const url = source instanceof URL ? source : new URL(source, isNode ? `file://${process.cwd()}/` : undefined);
+  const url = source instanceof URL ? source : new URL(source, isNode ? `file://${process.cwd()}/` : globalThis.location?.href);
   if (url.protocol === 'file:' && isNode) {
     const { readFile } = await import('node:fs/promises');
     const { fileURLToPath } = await import('node:url');
@@ -127,8 +141,6 @@ async function readSource(source: WasmSource): Promise<BufferSource | WebAssembl
   return await response.arrayBuffer();
 }
 
-let shared: Promise<Kernels> | undefined;
-
 /**
  * The process-wide kernel instance (one per thread or worker). `source` overrides where the binary
  * comes from; `RESNET_STABILITY_WASM_DEBUG=1` selects the debug build in Node.
@@ -136,6 +148,6 @@ let shared: Promise<Kernels> | undefined;
 export function loadKernels(source?: WasmSource): Promise<Kernels> {
   if (source !== undefined) return readSource(source).then(instantiateKernels);
   const debug = isNode && process.env.RESNET_STABILITY_WASM_DEBUG === '1';
-  shared ??= readSource(defaultWasmUrl(debug)).then(instantiateKernels);
+  shared ??= readSource(defaultSource ?? defaultWasmUrl(debug)).then(instantiateKernels);
   return shared;
 }

@@ -1,0 +1,122 @@
+/**
+ * resnet-stability for edge runtimes (Cloudflare Workers, Deno Deploy, Vercel Edge, any
+ * `export default { fetch }` module): a unit's top-k singular values inside one request handler, with
+ * no workers, no file system and no Node built-ins. The WebAssembly kernels are inlined in this bundle;
+ * runtimes that forbid compiling WebAssembly from bytes pass their imported module as `kernels`.
+ * Models are fetched by URL once per isolate and cached.
+ *
+ *   import { createSpectrumHandler } from 'resnet-stability/edge';
+ *   export default createSpectrumHandler({ models: 'https://example.org/models/' });
+ *
+ *   POST /?model=resnet56&unit=3.1&k=5   body: a 32x32 PNG/JPEG, or 3072 raw bytes (CHW, as in CIFAR-10)
+ *   -> {"model","unit","unitLabel","shape","alpha","beta","values":[...],"converged","seconds","wasmMemoryBytes"}
+ */
+import kernelBytes from '../build/resnet-stability.wasm';
+import { CIFAR_IMAGE_BYTES, CIFAR_RECORD_BYTES } from './data/cifar.js';
+import { decodeImage, detectImageFormat } from './data/image.js';
+import { loadModel, SHIPPED_MODELS } from './model/load.js';
+import type { ResNetModel } from './model/model.js';
+import { InputError } from './util/errors.js';
+import { loadKernels, setDefaultKernelSource, type WasmSource } from './wasm/kernels.js';
+import { unitTopSpectrum } from './web/unit-top-spectrum.js';
+
+export { unitTopSpectrum, type UnitTopSpectrum, type UnitTopSpectrumRequest } from './web/unit-top-spectrum.js';
+export { loadModel, SHIPPED_MODELS, setShippedModelsBase } from './model/load.js';
+export { decodeImage } from './data/image.js';
+export { readCifarBatch, imageToFloat } from './data/cifar.js';
+export { InputError } from './util/errors.js';
+
+export interface SpectrumHandlerOptions {
+  /** Folder URL holding the shipped models as <name>/model.json (default: the package's models/). */
+  models?: URL | string;
+  /** Accept `model=<http(s) URL of a model.json or checkpoint>` in requests (default false). */
+  allowModelUrls?: boolean;
+  /** The largest k a request may ask for (default 50; the cost grows with k). */
+  maxK?: number;
+  /** The kernels as a compiled module, for runtimes that import .wasm files as modules. */
+  kernels?: WebAssembly.Module;
+}
+
+let kernelSourceSet = false;
+
+function useKernels(kernels?: WasmSource): void {
+  if (kernelSourceSet) return;
+  setDefaultKernelSource(kernels ?? kernelBytes);
+  kernelSourceSet = true;
+}
+
+/** Pixels of one image from a request body: PNG/JPEG, a 3072-byte CHW image or a 3073-byte CIFAR record. */
+export function pixelsFromBody(bytes: Uint8Array): Float32Array {
+  if (detectImageFormat(bytes)) return decodeImage(bytes, 'request body');
+  if (bytes.length === CIFAR_IMAGE_BYTES || bytes.length === CIFAR_RECORD_BYTES) {
+    const image = bytes.subarray(bytes.length - CIFAR_IMAGE_BYTES);
+    return Float32Array.from(image, (v) => v / 255);
+  }
+  throw new InputError(
+    `request body: expected a 32x32 PNG or JPEG, ${CIFAR_IMAGE_BYTES} raw bytes (CHW) or a ${CIFAR_RECORD_BYTES}-byte CIFAR-10 record, got ${bytes.length} bytes`,
+  );
+}
+
+function numberParam(params: URLSearchParams, name: string): number | undefined {
+  const text = params.get(name);
+  if (text === null || text === '') return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value)) throw new InputError(`${name}: not a number: ${text}`);
+  return value;
+}
+
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+}
+
+/** A `{ fetch }` request handler computing one unit's top-k singular values per POST. */
+export function createSpectrumHandler(options: SpectrumHandlerOptions = {}): { fetch(request: Request): Promise<Response> } {
+  const models = new Map<string, Promise<ResNetModel>>();
+  const maxK = options.maxK ?? 50;
+  const modelsBase = options.models ? new URL(options.models) : undefined;
+
+  function model(spec: string): Promise<ResNetModel> {
+    const shipped = (SHIPPED_MODELS as readonly string[]).includes(spec);
+    if (!shipped && !(options.allowModelUrls && /^https?:\/\//.test(spec))) {
+      throw new InputError(`model: expected one of ${SHIPPED_MODELS.join(', ')}${options.allowModelUrls ? ' or an http(s) URL' : ''}, got ${spec}`);
+    }
+    const url = shipped && modelsBase ? new URL(`${spec}/model.json`, modelsBase.href.endsWith('/') ? modelsBase : `${modelsBase.href}/`) : spec;
+    let loading = models.get(spec);
+    if (!loading) {
+      loading = loadModel(url);
+      models.set(spec, loading);
+      loading.catch(() => models.delete(spec));
+    }
+    return loading;
+  }
+
+  return {
+    async fetch(request: Request): Promise<Response> {
+      if (request.method !== 'POST') {
+        return json({ error: 'POST an image (32x32 PNG/JPEG or 3072 raw CHW bytes) to ?model=resnet56&unit=3.1&k=5' }, 405);
+      }
+      try {
+        useKernels(options.kernels);
+        const params = new URL(request.url).searchParams;
+        const unit = params.get('unit');
+        if (!unit) throw new InputError('unit: missing (an index such as 45 or stage.unit such as 3.1)');
+        const k = numberParam(params, 'k') ?? 5;
+        if (!Number.isInteger(k) || k < 1 || k > maxK) throw new InputError(`k must be an integer in 1..${maxK}, got ${k}`);
+        const pixels = pixelsFromBody(new Uint8Array(await request.arrayBuffer()));
+        const result = await unitTopSpectrum({
+          model: await model(params.get('model') ?? 'resnet56'),
+          pixels,
+          unit: /^\d+$/.test(unit) ? Number(unit) : unit,
+          k,
+          alpha: numberParam(params, 'alpha'),
+          beta: numberParam(params, 'beta'),
+        });
+        // The WebAssembly memory is the bulk of what a request costs; edge runtimes cap it (often 128 MiB).
+        return json({ ...result, wasmMemoryBytes: (await loadKernels()).memory.buffer.byteLength });
+      } catch (err) {
+        const message = (err as Error).message.split('\n')[0];
+        return json({ error: message }, err instanceof InputError ? 400 : 500);
+      }
+    },
+  };
+}
