@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import { PNG } from 'pngjs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { imageToFloat, loadCifar } from '../src/data/cifar.js';
+import { predictLogits } from '../src/model/forward.js';
 import { loadModel } from '../src/model/load.js';
 import { unitTopSpectrum } from '../src/web/unit-top-spectrum.js';
 import { cifarTestFile } from './support/shared.js';
@@ -71,6 +72,43 @@ test('the demo page computes a stage-3 unit top-5 equal to Node to 1e-9, and its
   assert.equal(await page.locator('#propagation-figure svg').count(), 1, 'propagation figure rendered');
   mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: `${artifacts}/web-demo.png`, fullPage: true });
+});
+
+test('Cancel stops a running computation and a new one runs to the end', { timeout: 300_000 }, async () => {
+  const page = await openDemo();
+  await page.setInputFiles('#cifar-file', cifarTestFile);
+  await page.click('.thumb[data-index="1"]');
+  await page.selectOption('#unit', '0'); // stage 1: the density, long enough to cancel
+  await page.click('#run');
+  await page.waitForFunction(() => /^3\/4/.test(document.getElementById('status-text')!.textContent ?? ''), undefined, { timeout: 120_000 });
+  await page.click('#cancel');
+  assert.equal(await page.getAttribute('#status', 'data-state'), 'cancelled');
+  await page.selectOption('#unit', '13'); // unit 2.5: the density route to the end
+  await page.click('#run');
+  await page.waitForSelector('#status[data-state="done"], #status[data-state="error"]', { timeout: 280_000 });
+  assert.equal(await page.getAttribute('#status', 'data-state'), 'done', (await page.textContent('#error')) ?? '');
+  assert.match((await page.textContent('#spectrum-title'))!, /Density of the singular values of unit 2\.5/);
+  assert.equal(await page.locator('#spectrum-figure svg').count(), 1);
+});
+
+test('the browser bundle runs the worker pool on Web Workers and predicts as Node does', { timeout: 120_000 }, async () => {
+  const page = await openDemo();
+  const batch = await loadCifar(cifarTestFile);
+  const pixels = Array.from(imageToFloat(batch, 5));
+  const browserLogits = await page.evaluate(async ({ bundle, pixels }) => {
+    const rs = await import(bundle);
+    const model = await rs.loadModel('resnet56');
+    const pool = await rs.WorkerPool.create(2);
+    try {
+      // @ts-expect-error the bundle is untyped here
+      return Array.from(await pool.run(model, (api, key) => api.predict(key, Float32Array.from(pixels)))) as number[];
+    } finally {
+      pool.close();
+    }
+  }, { bundle: new URL('dist/browser/index.js', server.url).href, pixels });
+  const nodeLogits = await predictLogits(await loadModel('resnet56'), Float32Array.from(pixels));
+  assert.equal(browserLogits.length, 10);
+  browserLogits.forEach((v, i) => assert.ok(Math.abs(v - nodeLogits[i]) < 1e-4, `logit ${i}: browser ${v}, Node ${nodeLogits[i]}`));
 });
 
 test('a wrong-size upload shows an error on the page', async () => {
