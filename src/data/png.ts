@@ -17,6 +17,7 @@
  */
 import { unzlibSync } from 'fflate';
 import { InputError } from '../util/errors.js';
+import { concatBytes } from '../util/bytes.js';
 
 /** A decoded image: width x height pixels of R, G, B, A samples, row-major. */
 export interface DecodedPng {
@@ -103,16 +104,6 @@ function crc32(bytes: Uint8Array, start: number, end: number): number {
   return (crc ^ 0xffffffff) >>> 0;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** IHDR: size, then bit depth, color type, compression, filter and interlace methods. */
 function parseHeader(data: Uint8Array, source: string): PngHeader {
   if (data.length !== 13) fail(source, `IHDR chunk has ${data.length} bytes, expected 13`);
@@ -161,7 +152,7 @@ function readChunks(bytes: Uint8Array, source: string): PngChunks {
   }
   if (!header) fail(source, 'missing IHDR chunk');
   if (idat.length === 0) fail(source, 'missing IDAT chunk');
-  return { header, palette, transparency, idat: concat(idat) };
+  return { header, palette, transparency, idat: concatBytes(idat) };
 }
 
 /** The whole image, or the non-empty Adam7 passes in order. */

@@ -12,6 +12,7 @@ import { InputError } from '../util/errors.js';
 import { stateDictToResNet } from './checkpoint/resnet.js';
 import { ResNetModel, type AccuracyRecord } from './model.js';
 import type { BatchNormParams, Normalization, ResNetParams, StateDict } from './types.js';
+import { concatBytes } from '../util/bytes.js';
 
 export const MODEL_FORMAT = 'resnet-stability/cifar-resnet';
 export const MODEL_FORMAT_VERSION = 1;
@@ -161,13 +162,3 @@ function validateModelJson(json: unknown, where: string): ModelJson {
   return m as ModelJson;
 }
 
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-}
