@@ -31,7 +31,10 @@ export interface SpectrumHandlerOptions {
   models?: URL | string;
   /** Accept `model=<http(s) URL of a model.json or checkpoint>` in requests (default false). */
   allowModelUrls?: boolean;
-  /** The largest k a request may ask for (default 50; the cost grows with k). */
+  /**
+   * The largest k a request may ask for (default 20: at most 64 MiB of WebAssembly memory on any unit of
+   * a CIFAR ResNet, so it fits the common 128 MiB isolate limit; k = 50 on a stage-1 unit needs 128 MiB).
+   */
   maxK?: number;
   /** The kernels as a compiled module, for runtimes that import .wasm files as modules. */
   kernels?: WebAssembly.Module;
@@ -72,7 +75,7 @@ function json(body: unknown, status = 200): Response {
 /** A `{ fetch }` request handler computing one unit's top-k singular values per POST. */
 export function createSpectrumHandler(options: SpectrumHandlerOptions = {}): { fetch(request: Request): Promise<Response> } {
   const models = new Map<string, Promise<ResNetModel>>();
-  const maxK = options.maxK ?? 50;
+  const maxK = options.maxK ?? 20;
   const modelsBase = options.models ? new URL(options.models) : undefined;
 
   function model(spec: string): Promise<ResNetModel> {
