@@ -111,6 +111,25 @@ test('the browser bundle runs the worker pool on Web Workers and predicts as Nod
   browserLogits.forEach((v, i) => assert.ok(Math.abs(v - nodeLogits[i]) < 1e-4, `logit ${i}: browser ${v}, Node ${nodeLogits[i]}`));
 });
 
+test('an uploaded 32x32 PNG gives the same top-5 as the CIFAR-10 image it holds', { timeout: 300_000 }, async () => {
+  const page = await openDemo();
+  const batch = await loadCifar(cifarTestFile);
+  const png = new PNG({ width: 32, height: 32 });
+  for (let p = 0; p < 1024; p++) {
+    for (let c = 0; c < 3; c++) png.data[4 * p + c] = batch.pixels[IMAGE * 3072 + c * 1024 + p];
+    png.data[4 * p + 3] = 255;
+  }
+  await page.setInputFiles('#image-file', { name: 'cat.png', mimeType: 'image/png', buffer: PNG.sync.write(png) });
+  await page.waitForFunction(() => document.getElementById('selected-label')!.textContent === 'cat.png');
+  await page.selectOption('#unit', String(UNIT));
+  await page.click('#run');
+  await page.waitForSelector('#status[data-state="done"], #status[data-state="error"]', { timeout: 280_000 });
+  assert.equal(await page.getAttribute('#status', 'data-state'), 'done', (await page.textContent('#error')) ?? '');
+  const pageValues = JSON.parse((await page.getAttribute('#top-values', 'data-values'))!) as number[];
+  const node = await unitTopSpectrum({ model: await loadModel('resnet56'), pixels: imageToFloat(batch, IMAGE), unit: UNIT, k: 5 });
+  pageValues.forEach((v, i) => assert.ok(Math.abs(v - node.values[i]) <= 1e-9 * node.values[0], `value ${i}: page ${v}, Node ${node.values[i]}`));
+});
+
 test('a wrong-size upload shows an error on the page', async () => {
   const page = await openDemo();
   const png = new PNG({ width: 16, height: 16 });
