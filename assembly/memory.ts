@@ -20,15 +20,63 @@ const largeSizes = new StaticArray<usize>(MAX_LARGE_BLOCKS);
 const largeInUse = new StaticArray<bool>(MAX_LARGE_BLOCKS);
 let largeCount = 0;
 
-function allocateLarge(bytes: usize): usize {
+function bestFreeLarge(bytes: usize): i32 {
   let best = -1;
   for (let i = 0; i < largeCount; i++) {
     if (largeInUse[i] || largeSizes[i] < bytes) continue;
     if (best < 0 || largeSizes[i] < largeSizes[best]) best = i;
   }
+  return best;
+}
+
+/** Merge free large blocks that are adjacent in memory (blocks grown one after another). */
+function coalesceFreeLarge(): void {
+  for (let merged = true; merged; ) {
+    merged = false;
+    for (let i = 0; i < largeCount && !merged; i++) {
+      if (largeInUse[i]) continue;
+      for (let j = 0; j < largeCount; j++) {
+        if (j == i || largeInUse[j] || largePointers[i] + largeSizes[i] != largePointers[j]) continue;
+        largeSizes[i] += largeSizes[j];
+        removeLarge(j);
+        merged = true;
+        break;
+      }
+    }
+  }
+}
+
+function removeLarge(j: i32): void {
+  largeCount--;
+  largePointers[j] = largePointers[largeCount];
+  largeSizes[j] = largeSizes[largeCount];
+  largeInUse[j] = largeInUse[largeCount];
+}
+
+/**
+ * A large block: a free one that fits (best fit, after merging free neighbours); else the free block at
+ * the end of memory grown in place; else fresh pages. Without the merging and the in-place growth, jobs
+ * that need slightly different large sizes one after another (Gram matrices of different orders) would
+ * each grow memory anew and exhaust the 4 GiB after a few of them.
+ */
+function allocateLarge(bytes: usize): usize {
+  let best = bestFreeLarge(bytes);
+  if (best < 0) {
+    coalesceFreeLarge();
+    best = bestFreeLarge(bytes);
+  }
   if (best >= 0) {
     largeInUse[best] = true;
     return largePointers[best];
+  }
+  const end = (<usize>memory.size()) << 16;
+  for (let i = 0; i < largeCount; i++) {
+    if (largeInUse[i] || largePointers[i] + largeSizes[i] != end) continue;
+    const extra = <i32>((bytes - largeSizes[i] + 0xffff) >> 16);
+    if (memory.grow(extra) < 0) return 0;
+    largeSizes[i] += (<usize>extra) << 16;
+    largeInUse[i] = true;
+    return largePointers[i];
   }
   if (largeCount == MAX_LARGE_BLOCKS) return 0;
   const pages = <i32>((bytes + 0xffff) >> 16);

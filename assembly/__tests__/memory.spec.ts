@@ -21,4 +21,19 @@ describe("memory", () => {
     release(a);
     release(b);
   });
+
+  it("merges free neighbouring large blocks and grows the one at the end of memory in place", () => {
+    const a = allocate(300 << 20);
+    const b = allocate(300 << 20);
+    expect<usize>(b).toBe(a + (300 << 20), "large blocks taken one after another are adjacent");
+    release(a);
+    release(b);
+    const pagesBefore = memory.size();
+    const c = allocate(700 << 20);
+    expect<usize>(c).toBe(a, "the merged 600 MiB block at the end of memory is extended, not abandoned");
+    expect<i32>(memory.size() - pagesBefore).toBe((100 << 20) >> 16);
+    release(c);
+    expect<usize>(allocate(650 << 20)).toBe(a, "and reused as a whole afterwards");
+    release(a);
+  });
 });
