@@ -15,12 +15,17 @@
  *   gramRowWindowsF64          each row's window, [row][window y][window x][channel] (the rows come
  *                              from unitJacobianRowsF64, the windows are gathered from them)
  *   gramLowerF64               the lower triangle of G (dense row-major) from overlapping windows
+ *                              (gramLowerGeometryF64: the same from the unit's geometry, gramUnitGeometry,
+ *                              for an instance that holds the windows but not the unit)
  *   gramTridiagonalizeF64      T = Q^T G Q tridiagonal: one stage (householder.ts sytrd) or two
  *                              (gramBandReduceF64 to a band at GEMM speed, gramBandToTridiagonalF64)
  *   sterfF64                   eigenvalues of T (tridiagonal.ts)
  *   gramSingularValuesF64      square roots of the clamped eigenvalues, descending, unscaled
  *   gramErrorBoundF64          the accuracy estimate below, from the computed values
- * The reduction dominates: 4N^3/3 flops (~260 s single-threaded for N = 13245 on a 2-core Xeon).
+ * The reduction dominates: 4N^3/3 flops (~260 s single-threaded for N = 13245 on a 2-core Xeon). In
+ * the threads build (threads.ts, parallel.ts), while a thread pool is open, gramBandReduceF64 splits
+ * its two large products (the symmetric product and the rank-2b lower-triangle update, ~95% of its
+ * time) over the pool's threads by blocks of rows, with bitwise the same result.
  *
  * Accuracy (eps = 2^-52, s_max = ||J||_2): every entry of G is a sum of at most (2s+3)^2 C_in + 1
  * products, and the reduction and the QL/QR iteration are backward stable, so the computed
@@ -35,6 +40,7 @@ import { unitJacobianRowsF64, unitOperatorActiveRows, unitOperatorColumns, unitO
 import { larfgF64, sytrdF64 } from "./householder";
 import { gemmF64, gemmLowerF64 } from "./blas";
 import { operatorColumns, operatorElementSize, operatorRows, operatorUnitHandle } from "./operator";
+import { parallelGemmLowerF64, parallelSymmLower, threadPool } from "./parallel";
 
 // ---------------------------------------------------------------------------------------------------
 // The unit behind an operator, and its geometry. unit.ts exports no accessor for the shape of a unit
@@ -308,7 +314,43 @@ function pixelPairs(geo: UnitGeometryView, p: i32, start: usize, members: usize,
  */
 export function gramLowerF64(unit: usize, rows: usize, count: i32, windows: usize, g: usize, ldg: i32): void {
   if (count <= 0) return;
-  const geo = geometryOf(unit);
+  gramLowerOf(geometryOf(unit), rows, count, windows, g, ldg);
+}
+
+/**
+ * GRAMUNITGEOMETRY: the geometry of the unit (gramUnitOfOperator) as four i32 at `out`: C_in, H_in,
+ * W_in and the stride, which is what gramLowerGeometryF64 needs to form G from the unit's windows in
+ * another instance (the threads build's, see src/wasm/threads.ts) without the unit itself.
+ */
+export function gramUnitGeometry(unit: usize, out: usize): void {
+  const g = geometryOf(unit);
+  store<i32>(out, g.cIn);
+  store<i32>(out, g.hIn, 4);
+  store<i32>(out, g.wIn, 8);
+  store<i32>(out, g.stride, 12);
+}
+
+/**
+ * GRAMLOWERGEOMETRYF64: gramLowerF64 for a unit given by its geometry (gramUnitGeometry: C_in, H_in,
+ * W_in, stride 1 or 2; the output is ((H_in - 1)/s + 1) x ((W_in - 1)/s + 1) pixels) instead of its
+ * handle; rows and windows as there (row indices C, H, W numbered over the output). Same values.
+ */
+export function gramLowerGeometryF64(cIn: i32, hIn: i32, wIn: i32, stride: i32, rows: usize, count: i32, windows: usize, g: usize, ldg: i32): void {
+  if (count <= 0) return;
+  if ((stride != 1 && stride != 2) || cIn < 1 || hIn < 1 || wIn < 1) abort("gramLowerGeometryF64: bad geometry");
+  const geo = changetype<UnitGeometryView>(heap.alloc(offsetof<UnitGeometryView>()));
+  geo.elementSize = 8;
+  geo.cIn = cIn;
+  geo.hIn = hIn;
+  geo.wIn = wIn;
+  geo.hOut = (hIn - 1) / stride + 1;
+  geo.wOut = (wIn - 1) / stride + 1;
+  geo.stride = stride;
+  gramLowerOf(geo, rows, count, windows, g, ldg);
+  heap.free(changetype<usize>(geo));
+}
+
+function gramLowerOf(geo: UnitGeometryView, rows: usize, count: i32, windows: usize, g: usize, ldg: i32): void {
   const side = windowSide(geo);
   const len = <usize>(side * side * windowChannels(geo));
   const plane = geo.hOut * geo.wOut;
@@ -588,7 +630,14 @@ function bandReducePanel(n: i32, a: usize, lda: i32, b: i32, k: i32, ws: BandRed
   }
   // Y = A22 V; X = Y T (into w); S = T^T (V^T X); W = X - V S / 2.
   const a22 = a + (<usize>(k + b) * ld + <usize>(k + b)) * 8;
-  symmLower(r, q, a22, lda, v, y, ws.diag);
+  if (ASC_FEATURE_THREADS) {
+    // The threads build splits the two large products over the open pool (parallel.ts), bitwise alike.
+    const pool = threadPool();
+    if (pool) parallelSymmLower(pool, r, q, a22, lda, v, y, SYMM_BLOCK);
+    else symmLower(r, q, a22, lda, v, y, ws.diag);
+  } else {
+    symmLower(r, q, a22, lda, v, y, ws.diag);
+  }
   gemmF64(0, 0, r, q, q, 1, y, q, tri, q, 0, w, q);
   gemmF64(1, 0, q, q, r, 1, v, q, w, q, 0, small, q);
   gemmF64(1, 0, q, q, q, 1, tri, q, small, q, 0, small2, q);
@@ -603,7 +652,13 @@ function bandReducePanel(n: i32, a: usize, lda: i32, b: i32, k: i32, ws: BandRed
     memory.copy(rr, wr, <usize>q * 8);
     memory.copy(rr + <usize>q * 8, vr, <usize>q * 8);
   }
-  gemmLowerF64(0, 1, r, k2, -1, ws.left, k2, ws.right, k2, 1, a22, lda);
+  if (ASC_FEATURE_THREADS) {
+    const pool = threadPool();
+    if (pool) parallelGemmLowerF64(pool, 0, 1, r, k2, -1, ws.left, k2, ws.right, k2, 1, a22, lda);
+    else gemmLowerF64(0, 1, r, k2, -1, ws.left, k2, ws.right, k2, 1, a22, lda);
+  } else {
+    gemmLowerF64(0, 1, r, k2, -1, ws.left, k2, ws.right, k2, 1, a22, lda);
+  }
 }
 
 /**

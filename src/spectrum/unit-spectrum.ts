@@ -26,12 +26,39 @@
  * float64 references (image 0): unit 19 estimate 2.2e-12, error 9e-15; unit 9 (s_min = 1.9e-3)
  * estimate 5.6e-10, error 1.4e-13; unit 0 estimate 1.4e-10, error 1.0e-13 (s_max 2.0, 1.3, 4.7).
  *
+ * Threads (Node): for N >= GRAM_THREADS_MIN_ORDER the band reduction runs on the threaded kernels
+ * (src/wasm/threads.ts: the threads build on a shared memory, helpers in worker threads), which split
+ * its two large products over `threads` threads with bitwise the same result; the row windows are
+ * computed on the operator's own instance and copied over (~40-50 MB), and G and everything after it
+ * live in the threaded instance. Default: RESNET_STABILITY_THREADS, else the available parallelism
+ * on Node's main thread, 1 in worker threads and outside Node (browsers and edge runtimes always run
+ * single-threaded here). `threads: 1` forces the single-threaded path.
+ *
  * WASM memory: N^2 f64 for G (1.4 GB for unit 0) plus N * (2s+3)^2 * C_in f64 of windows and a band
- * of N * (2b+2) f64; all released before returning, also on errors.
+ * of N * (2b+2) f64; all released before returning, also on errors (WASM memory never shrinks: with
+ * threads, the threaded instance keeps the pages G took, the operator's instance does not grow).
  */
 import type { JacobianOperator } from '../linearize/operator.js';
 import { InputError } from '../util/errors.js';
+import { isNode } from '../util/runtime.js';
 import { loadKernels, type Kernels } from '../wasm/kernels.js';
+
+/** True in the browser and edge bundles (scripts/build.mjs defines it), which never load threads. */
+declare const __RESNET_STABILITY_WEB__: boolean | undefined;
+
+/**
+ * The threaded kernels for `threads` threads (undefined: default count), or undefined where there are
+ * none. The web bundles fold the condition to false, so src/wasm/threads.ts (and node:worker_threads)
+ * is not even bundled into them.
+ */
+async function threadedKernels(threads: number | undefined): Promise<Kernels & { threads: number } | undefined> {
+  if ((typeof __RESNET_STABILITY_WEB__ === 'undefined' || !__RESNET_STABILITY_WEB__) && isNode) {
+    const { defaultThreadCount, loadThreadedKernels } = await import('../wasm/threads.js');
+    const wanted = threads ?? (await defaultThreadCount());
+    return wanted >= 2 ? loadThreadedKernels({ threads: wanted }) : undefined;
+  }
+  return undefined;
+}
 
 export interface UnitGramOptions {
   /** Accuracy wanted, relative to s_max, that `withinAccuracy` reports on (default 1e-9). */
@@ -50,6 +77,12 @@ export interface UnitGramOptions {
   kernels?: Kernels;
   /** Called with a short description of each phase as it starts. */
   onPhase?: (phase: string) => void;
+  /**
+   * Threads for the band reduction (Node only, N >= GRAM_THREADS_MIN_ORDER, band >= 2): default
+   * RESNET_STABILITY_THREADS, else the available parallelism on the main thread and 1 in worker
+   * threads; 1 forces the single-threaded path. Same values for any count (bitwise).
+   */
+  threads?: number;
 }
 
 export interface UnitGramSpectrum {
@@ -61,6 +94,8 @@ export interface UnitGramSpectrum {
   errorBound: number;
   /** errorBound <= accuracy * s_max. */
   withinAccuracy: boolean;
+  /** Threads the band reduction ran on (1: the single-threaded kernels). */
+  threads: number;
   /**
    * Wall-clock seconds per phase: the rows' windows, G, its reduction (to band form, or to tridiagonal
    * form when band < 2), the band-to-tridiagonal chase (0 for band < 2), eigenvalues and square roots.
@@ -73,6 +108,12 @@ export const GRAM_DEFAULT_BAND = 64;
 
 /** Default of UnitGramOptions.accuracy. */
 export const GRAM_DEFAULT_ACCURACY = 1e-9;
+
+/**
+ * Smallest order N of G whose band reduction goes to the threaded kernels: below it the reduction takes
+ * well under a second (~1 s at N = 2048) and threads gain little over their start-up (~50 ms once).
+ */
+export const GRAM_THREADS_MIN_ORDER = 2048;
 
 /**
  * UNITSINGULARVALUESGRAM: all singular values of the f64 unit Jacobian `operator` (linearizeUnit with
@@ -92,6 +133,9 @@ export async function unitSingularValuesGram(
   const band = options.band ?? GRAM_DEFAULT_BAND;
   if (!Number.isInteger(band) || band < 0) throw new InputError(`band must be a non-negative integer, got ${band}`);
   if (operator.precision !== 'f64') throw new InputError(`the Gram route needs an f64 operator; ${operator.description} is ${operator.precision}`);
+  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
+    throw new InputError(`threads must be a positive integer, got ${options.threads}`);
+  }
   const kernels = options.kernels ?? (await loadKernels());
   const e = kernels.exports;
   const unit = e.gramUnitOfOperator(operator.wasmHandle) >>> 0;
@@ -100,18 +144,20 @@ export async function unitSingularValuesGram(
   const values = new Float64Array(Math.min(m, n));
   const started = performance.now();
   const seconds = { windows: 0, gram: 0, tridiagonal: 0, chase: 0, eigenvalues: 0, total: 0 };
-  const pointers: number[] = [];
-  const alloc = (bytes: number) => {
-    const p = kernels.allocBytes(bytes);
-    pointers.push(p);
+  // Blocks to release, with the instance owning each (the operator's, or the threaded one).
+  const owned: [Kernels, number][] = [];
+  const allocIn = (k: Kernels, bytes: number) => {
+    const p = k.allocBytes(bytes);
+    owned.push([k, p]);
     return p;
   };
+  const alloc = (bytes: number) => allocIn(kernels, bytes);
   try {
     const rows = alloc(4 * m);
     const count = (order === 'pixel' ? e.gramActiveRowsPixelMajor(unit, rows) : e.unitOperatorActiveRows(unit, rows)) as number;
     if (count === 0) {
       seconds.total = (performance.now() - started) / 1000;
-      return { values, activeRows: 0, errorBound: 0, withinAccuracy: true, seconds };
+      return { values, activeRows: 0, errorBound: 0, withinAccuracy: true, threads: 1, seconds };
     }
     let t = performance.now();
     options.onPhase?.(`row windows (${count} of ${m} rows active)`);
@@ -125,43 +171,66 @@ export async function unitSingularValuesGram(
       if (scale !== 1) e.gramRowWindowsF64(unit, rows, count, scale, windows);
     }
     seconds.windows = (performance.now() - t) / 1000;
+    // The instance G lives in: the threaded kernels for a large two-stage reduction, when available.
+    let work: Kernels = kernels;
+    let threads = 1;
+    if (band >= 2 && count >= GRAM_THREADS_MIN_ORDER) {
+      const threaded = await threadedKernels(options.threads);
+      if (threaded) {
+        work = threaded;
+        threads = threaded.threads;
+      }
+    }
     t = performance.now();
-    options.onPhase?.(`Gram matrix ${count} x ${count} (sparse)`);
-    const g = alloc(8 * count * count);
-    e.gramLowerF64(unit, rows, count, windows, g, count);
+    options.onPhase?.(`Gram matrix ${count} x ${count} (sparse)${threads > 1 ? `, ${threads} threads` : ''}`);
+    const w = work.exports;
+    const g = allocIn(work, 8 * count * count);
+    if (work === kernels) {
+      e.gramLowerF64(unit, rows, count, windows, g, count);
+    } else {
+      // The windows, the row indices and the unit's geometry copied into the threaded instance.
+      const geometry = alloc(16);
+      e.gramUnitGeometry(unit, geometry);
+      const [cIn, hIn, wIn, stride] = new Int32Array(kernels.memory.buffer, geometry, 4);
+      const rowsThere = allocIn(work, 4 * count);
+      new Int32Array(work.memory.buffer, rowsThere, count).set(new Int32Array(kernels.memory.buffer, rows, count));
+      const windowsThere = allocIn(work, 8 * count * windowLength);
+      work.f64(windowsThere, count * windowLength).set(kernels.f64(windows, count * windowLength));
+      w.gramLowerGeometryF64(cIn, hIn, wIn, stride, rowsThere, count, windowsThere, g, count);
+    }
     seconds.gram = (performance.now() - t) / 1000;
     t = performance.now();
-    const d = alloc(8 * count), off = alloc(8 * count);
+    const d = allocIn(work, 8 * count), off = allocIn(work, 8 * count);
     if (band >= 2 && count > 2) {
       // Two stages, timed apart: to band width b (GEMM), then the bulge chase to tridiagonal form.
       const b = Math.min(band, count - 1);
-      options.onPhase?.(`band reduction of ${count} x ${count} (width ${b})`);
-      e.gramBandReduceF64(count, g, count, b);
-      const ldb = e.gramBandStride(b) as number;
-      const storage = alloc(8 * count * ldb);
-      e.gramBandFromLowerF64(count, g, count, b, storage, ldb);
+      options.onPhase?.(`band reduction of ${count} x ${count} (width ${b}${threads > 1 ? `, ${threads} threads` : ''})`);
+      w.gramBandReduceF64(count, g, count, b);
+      const ldb = w.gramBandStride(b) as number;
+      const storage = allocIn(work, 8 * count * ldb);
+      w.gramBandFromLowerF64(count, g, count, b, storage, ldb);
       seconds.tridiagonal = (performance.now() - t) / 1000;
       t = performance.now();
       options.onPhase?.(`band to tridiagonal (width ${b})`);
-      e.gramBandToTridiagonalF64(count, b, storage, ldb, d, off);
+      w.gramBandToTridiagonalF64(count, b, storage, ldb, d, off);
       seconds.chase = (performance.now() - t) / 1000;
     } else {
       options.onPhase?.(`tridiagonal reduction of ${count} x ${count}`);
-      e.gramTridiagonalizeF64(count, g, count, d, off, alloc(8 * count), 0);
+      w.gramTridiagonalizeF64(count, g, count, d, off, allocIn(work, 8 * count), 0);
       seconds.tridiagonal = (performance.now() - t) / 1000;
     }
     t = performance.now();
     options.onPhase?.('tridiagonal eigenvalues');
-    const info = e.sterfF64(count, d, off, 1) as number;
+    const info = w.sterfF64(count, d, off, 1) as number;
     if (info !== 0) throw new Error(`Gram route on ${operator.description}: the eigenvalue iteration did not converge (${info} off-diagonals left)`);
-    e.gramSingularValuesF64(count, d, scale);
+    w.gramSingularValuesF64(count, d, scale);
     const kept = Math.min(count, values.length);
-    const errorBound = e.gramErrorBoundF64(kept, d) as number;
-    values.set(kernels.f64(d, kept));
+    const errorBound = w.gramErrorBoundF64(kept, d) as number;
+    values.set(work.f64(d, kept));
     seconds.eigenvalues = (performance.now() - t) / 1000;
     seconds.total = (performance.now() - started) / 1000;
-    return { values, activeRows: count, errorBound, withinAccuracy: errorBound <= accuracy * values[0], seconds };
+    return { values, activeRows: count, errorBound, withinAccuracy: errorBound <= accuracy * values[0], threads, seconds };
   } finally {
-    for (const p of pointers.reverse()) kernels.release(p);
+    for (const [k, p] of owned.reverse()) k.release(p);
   }
 }
