@@ -54,6 +54,20 @@ function removeLarge(j: i32): void {
 }
 
 /**
+ * New large blocks are reserved at the next power of two (up to 2 GiB), so that the similar but unequal
+ * sizes of successive jobs (the Gram matrices of one stage's units at different images differ by up to
+ * 20 %) fit the block the previous job released. Reserved pages that are never touched cost address
+ * space only: the engine maps grown memory lazily.
+ */
+function reservedSize(bytes: usize): usize {
+  const twoGiB: usize = 1 << 31;
+  if (bytes >= twoGiB) return bytes;
+  let size: usize = LARGE_BLOCK;
+  while (size < bytes) size <<= 1;
+  return size;
+}
+
+/**
  * A large block: a free one that fits (best fit, after merging free neighbours); else the free block at
  * the end of memory grown in place; else fresh pages. Without the merging and the in-place growth, jobs
  * that need slightly different large sizes one after another (Gram matrices of different orders) would
@@ -79,7 +93,7 @@ function allocateLarge(bytes: usize): usize {
     return largePointers[i];
   }
   if (largeCount == MAX_LARGE_BLOCKS) return 0;
-  const pages = <i32>((bytes + 0xffff) >> 16);
+  const pages = <i32>((reservedSize(bytes) + 0xffff) >> 16);
   const before = memory.grow(pages);
   if (before < 0) return 0;
   const ptr = (<usize>before) << 16;

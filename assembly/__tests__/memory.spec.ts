@@ -22,18 +22,27 @@ describe("memory", () => {
     release(b);
   });
 
+  it("reserves new large blocks at the next power of two, so slightly larger requests reuse them", () => {
+    const a = allocate(300 << 20);
+    release(a);
+    expect<usize>(allocate(500 << 20)).toBe(a, "a 300 MiB request reserved 512 MiB");
+    release(a);
+  });
+
   it("merges free neighbouring large blocks and grows the one at the end of memory in place", () => {
     const a = allocate(300 << 20);
     const b = allocate(300 << 20);
-    expect<usize>(b).toBe(a + (300 << 20), "large blocks taken one after another are adjacent");
+    expect<usize>(b).toBe(a + (512 << 20), "large blocks taken one after another are adjacent");
     release(a);
     release(b);
     const pagesBefore = memory.size();
     const c = allocate(700 << 20);
-    expect<usize>(c).toBe(a, "the merged 600 MiB block at the end of memory is extended, not abandoned");
-    expect<i32>(memory.size() - pagesBefore).toBe((100 << 20) >> 16);
+    expect<usize>(c).toBe(a, "two free 512 MiB neighbours serve a 700 MiB request");
+    expect<i32>(memory.size()).toBe(pagesBefore);
     release(c);
-    expect<usize>(allocate(650 << 20)).toBe(a, "and reused as a whole afterwards");
-    release(a);
+    const d = allocate(1536 << 20);
+    expect<usize>(d).toBe(a, "the free block at the end of memory is extended, not abandoned");
+    expect<i32>(memory.size() - pagesBefore).toBe((512 << 20) >> 16);
+    release(d);
   });
 });
