@@ -28,7 +28,8 @@ export { parseIndexList } from './data/indices.js';
 export { evaluateAccuracy, type AccuracyResult } from './study/accuracy.js';
 
 // WebAssembly kernels.
-export { loadKernels, instantiateKernels, Kernels } from './wasm/kernels.js';
+export { loadKernels, instantiateKernels, Kernels, setDefaultKernelSource } from './wasm/kernels.js';
+export { loadThreadedKernels, defaultThreadCount, type ThreadedKernels } from './wasm/threads.js';
 
 // Linearization: residual units, stages and the whole network as WASM operators.
 export * from './linearize/index.js';

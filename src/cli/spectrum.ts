@@ -84,12 +84,13 @@ export function spectrumCommand(): Command {
     .option('--resume', 'with --out: skip (unit, image) jobs already finished there')
     .option('--shard <k/N>', 'run only the k-th of N deterministic slices of the jobs (combine with merge)', parseShard)
     .option('--workers <n>', 'worker threads (default: one per core; 1 runs in this thread)', (v) => parsePositiveInteger(v, '--workers'))
+    .option('--threads <n>', 'threads for one full spectrum (Gram route; default: every core when there is one job, else 1; same values for any n)', (v) => parsePositiveInteger(v, '--threads'))
     .option('--json', 'print the result as one JSON object')
     .option('--quiet', 'no progress output')
     .action(async (opts: {
       model: string; data?: string; image?: string; images?: string; unit?: string; units?: string; method: SpectrumMethod; k: number;
       bins?: number[]; interval?: number[]; alpha?: number; beta?: number; precision: 'f64' | 'f32'; route: 'auto' | 'bidiagonal' | 'gram';
-      valuesOut?: string; out?: string; resume?: boolean; shard?: Shard; workers?: number; json?: boolean; quiet?: boolean;
+      valuesOut?: string; out?: string; resume?: boolean; shard?: Shard; workers?: number; threads?: number; json?: boolean; quiet?: boolean;
     }) => {
       if (opts.image !== undefined && opts.images !== undefined) throw new UsageError('give --image or --images, not both');
       if (opts.unit !== undefined && opts.units !== undefined) throw new UsageError('give --unit or --units, not both');
@@ -101,6 +102,9 @@ export function spectrumCommand(): Command {
         throw new UsageError('--bins must be at least two strictly increasing edges');
       }
       if ((opts.resume || opts.shard) && !opts.out) throw new UsageError('--resume and --shard need --out');
+      // Threads change no value, so they are not part of the study's options (resume, shards, merge):
+      // the count reaches the Gram route here, in pool workers too, through its environment variable.
+      if (opts.threads !== undefined) process.env.RESNET_STABILITY_THREADS = String(opts.threads);
       const model = await loadModel(opts.model);
       const units = parseUnitList(model, opts.units ?? opts.unit!, opts.units ? '--units' : '--unit');
       const unitList = units.length ? units : model.params.units.map((_, i) => i);

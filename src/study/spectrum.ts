@@ -37,6 +37,11 @@ export interface UnitSpectrumOptions {
   route?: SvdRoute;
   /** Called with a short description of each phase. */
   onPhase?: (phase: string) => void;
+  /**
+   * Threads for the Gram route's band reduction (Node only; the same values for any count). Default:
+   * RESNET_STABILITY_THREADS, else every core on the main thread and 1 inside worker threads.
+   */
+  threads?: number;
 }
 
 export interface UnitSpectrum {
@@ -119,6 +124,7 @@ export async function unitSpectrum(
       const gram = await unitSingularValuesGram(operator as JacobianOperator<Float64Array>, {
         accuracy: GRAM_DEFAULT_ACCURACY,
         onPhase: options.onPhase,
+        threads: options.threads,
       });
       activeRows = gram.activeRows;
       if (gram.withinAccuracy || route === 'gram') values = gram.values;
