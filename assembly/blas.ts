@@ -269,9 +269,16 @@ function scaleMatrix<T>(m: i32, n: i32, beta: T, c: usize, ldc: i32): void {
   }
 }
 
-function gemm<T>(
+/** Bytes of the packing buffers (packed A with the ragged-tile scratch after it; packed B) that GEMM
+ *  needs for its largest blocks: what a caller of gemmF64OnBuffers supplies. */
+export const GEMM_F64_PACKED_A_BYTES: usize = <usize>(KC * MC) * 8 + EDGE_TILE_BYTES;
+export const GEMM_F64_PACKED_B_BYTES: usize = <usize>(KC * NC) * 8;
+
+/** The GEMM driver on packing buffers the caller owns (large enough for min(KC, k) x min(NC, n) etc.). */
+function gemmOnBuffers<T>(
   transA: bool, transB: bool, m: i32, n: i32, k: i32,
   alpha: T, a: usize, lda: i32, b: usize, ldb: i32, beta: T, c: usize, ldc: i32,
+  packedA: usize, packedB: usize,
 ): void {
   if (m <= 0 || n <= 0) return;
   if (k <= 0 || alpha == 0) {
@@ -281,11 +288,8 @@ function gemm<T>(
   const mr: i32 = sizeof<T>() == 8 ? MR64 : MR32;
   const nr: i32 = sizeof<T>() == 8 ? NR64 : NR32;
   const size = <usize>sizeof<T>();
-  const ncMax = min(NC, ((n + nr - 1) / nr) * nr);
   const kcMax = min(KC, k);
   const mcMax = min(MC, ((m + mr - 1) / mr) * mr);
-  const packedB = heap.alloc(<usize>(kcMax * ncMax) * size);
-  const packedA = heap.alloc(<usize>(kcMax * mcMax) * size + EDGE_TILE_BYTES);
   const edge = packedA + <usize>(kcMax * mcMax) * size;
   for (let jc = 0; jc < n; jc += NC) {
     const nc = min(NC, n - jc);
@@ -311,8 +315,40 @@ function gemm<T>(
       }
     }
   }
+}
+
+/** GEMM with packing buffers sized to the problem, taken from the heap for the call. */
+function gemm<T>(
+  transA: bool, transB: bool, m: i32, n: i32, k: i32,
+  alpha: T, a: usize, lda: i32, b: usize, ldb: i32, beta: T, c: usize, ldc: i32,
+): void {
+  if (m <= 0 || n <= 0 || k <= 0 || alpha == 0) {
+    gemmOnBuffers<T>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, 0, 0);
+    return;
+  }
+  const mr: i32 = sizeof<T>() == 8 ? MR64 : MR32;
+  const nr: i32 = sizeof<T>() == 8 ? NR64 : NR32;
+  const size = <usize>sizeof<T>();
+  const ncMax = min(NC, ((n + nr - 1) / nr) * nr);
+  const kcMax = min(KC, k);
+  const mcMax = min(MC, ((m + mr - 1) / mr) * mr);
+  const packedB = heap.alloc(<usize>(kcMax * ncMax) * size);
+  const packedA = heap.alloc(<usize>(kcMax * mcMax) * size + EDGE_TILE_BYTES);
+  gemmOnBuffers<T>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, packedA, packedB);
   heap.free(packedA);
   heap.free(packedB);
+}
+
+/**
+ * GEMM, f64, on caller-supplied packing buffers of GEMM_F64_PACKED_A_BYTES and GEMM_F64_PACKED_B_BYTES:
+ * as gemmF64, bitwise, but allocates nothing (helper threads of parallel.ts must not touch the heap).
+ */
+export function gemmF64OnBuffers(
+  transA: bool, transB: bool, m: i32, n: i32, k: i32,
+  alpha: f64, a: usize, lda: i32, b: usize, ldb: i32, beta: f64, c: usize, ldc: i32,
+  packedA: usize, packedB: usize,
+): void {
+  gemmOnBuffers<f64>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, packedA, packedB);
 }
 
 /**
@@ -360,7 +396,8 @@ export function gemmLowerF32(
   gemmLower<f32>(transA != 0, transB != 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-const LOWER_BLOCK: i32 = 192;
+/** Block height of gemmLower (parallel.ts hands out the same blocks, for bitwise equal results). */
+export const LOWER_BLOCK: i32 = 192;
 
 function gemmLower<T>(
   transA: bool, transB: bool, n: i32, k: i32,
@@ -369,23 +406,78 @@ function gemmLower<T>(
   if (n <= 0) return;
   const size = <usize>sizeof<T>();
   const diag = heap.alloc(<usize>(LOWER_BLOCK * LOWER_BLOCK) * size);
+  const packedA = heap.alloc(<usize>(KC * MC) * size + EDGE_TILE_BYTES);
+  const packedB = heap.alloc(<usize>(KC * NC) * size);
   for (let i0 = 0; i0 < n; i0 += LOWER_BLOCK) {
-    const rows = min(LOWER_BLOCK, n - i0);
-    // Rows i0.. of op(A) (A advances by rows, or by columns when transposed); columns j0.. of op(B).
-    const aBlock = a + (transA ? <usize>i0 : <usize>i0 * <usize>lda) * size;
-    const bBlock = b + (transB ? <usize>i0 * <usize>ldb : <usize>i0) * size;
-    const cBlock = c + <usize>i0 * <usize>ldc * size;
-    if (i0 > 0) gemm<T>(transA, transB, rows, i0, k, alpha, aBlock, lda, b, ldb, beta, cBlock, ldc);
-    gemm<T>(transA, transB, rows, rows, k, alpha, aBlock, lda, bBlock, ldb, <T>0, diag, rows);
-    for (let i = 0; i < rows; i++) {
-      for (let j = 0; j <= i; j++) {
-        const cp = cBlock + (<usize>i * <usize>ldc + <usize>(i0 + j)) * size;
-        const v = load<T>(diag + <usize>(i * rows + j) * size);
-        store<T>(cp, beta == 0 ? v : v + beta * load<T>(cp));
-      }
+    gemmLowerBlock<T>(transA, transB, n, k, alpha, a, lda, b, ldb, beta, c, ldc, i0, diag, packedA, packedB);
+  }
+  heap.free(packedB);
+  heap.free(packedA);
+  heap.free(diag);
+}
+
+/**
+ * Block rows [i0, i0 + LOWER_BLOCK) of gemmLower: the part left of the diagonal block by one GEMM, the
+ * diagonal block into `diag` (LOWER_BLOCK^2 values) and its lower triangle merged into C.
+ */
+function gemmLowerBlock<T>(
+  transA: bool, transB: bool, n: i32, k: i32,
+  alpha: T, a: usize, lda: i32, b: usize, ldb: i32, beta: T, c: usize, ldc: i32,
+  i0: i32, diag: usize, packedA: usize, packedB: usize,
+): void {
+  const size = <usize>sizeof<T>();
+  const rows = min(LOWER_BLOCK, n - i0);
+  // Rows i0.. of op(A) (A advances by rows, or by columns when transposed); columns j0.. of op(B).
+  const aBlock = a + (transA ? <usize>i0 : <usize>i0 * <usize>lda) * size;
+  const bBlock = b + (transB ? <usize>i0 * <usize>ldb : <usize>i0) * size;
+  const cBlock = c + <usize>i0 * <usize>ldc * size;
+  if (i0 > 0) gemmOnBuffers<T>(transA, transB, rows, i0, k, alpha, aBlock, lda, b, ldb, beta, cBlock, ldc, packedA, packedB);
+  gemmOnBuffers<T>(transA, transB, rows, rows, k, alpha, aBlock, lda, bBlock, ldb, <T>0, diag, rows, packedA, packedB);
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j <= i; j++) {
+      const cp = cBlock + (<usize>i * <usize>ldc + <usize>(i0 + j)) * size;
+      const v = load<T>(diag + <usize>(i * rows + j) * size);
+      store<T>(cp, beta == 0 ? v : v + beta * load<T>(cp));
     }
   }
-  heap.free(diag);
+}
+
+/** gemmLower's block rows [i0, i0 + LOWER_BLOCK), f64, on caller-supplied buffers (see gemmF64OnBuffers). */
+export function gemmLowerBlockF64(
+  transA: bool, transB: bool, n: i32, k: i32,
+  alpha: f64, a: usize, lda: i32, b: usize, ldb: i32, beta: f64, c: usize, ldc: i32,
+  i0: i32, diag: usize, packedA: usize, packedB: usize,
+): void {
+  gemmLowerBlock<f64>(transA, transB, n, k, alpha, a, lda, b, ldb, beta, c, ldc, i0, diag, packedA, packedB);
+}
+
+/**
+ * Block rows J = [j0, j0 + h), h = min(block, r - j0), of the symmetric product Y = A V, f64, for
+ * symmetric A (r x r, lower triangle, row-major ld lda) and V (r x q, ld q): Y[J] = A[J, <J] V[<J] +
+ * A[J, J] V[J] + A[>J, J]^T V[>J], three GEMMs, the diagonal block mirrored into `square` (h^2 values),
+ * so each entry of the strict lower triangle is read twice and every flop runs in GEMM. Packing buffers
+ * as gemmF64OnBuffers; allocates nothing.
+ */
+export function symmLowerBlockF64(
+  r: i32, q: i32, a: usize, lda: i32, v: usize, y: usize, j0: i32, block: i32,
+  square: usize, packedA: usize, packedB: usize,
+): void {
+  const ld = <usize>lda;
+  const j1 = min(r, j0 + block), h = j1 - j0;
+  const yb = y + <usize>j0 * <usize>q * 8;
+  for (let i = 0; i < h; i++) {
+    const row = a + (<usize>(j0 + i) * ld + <usize>j0) * 8;
+    for (let c = 0; c <= i; c++) {
+      const value = load<f64>(row + (<usize>c << 3));
+      store<f64>(square + (<usize>(i * h + c) << 3), value);
+      store<f64>(square + (<usize>(c * h + i) << 3), value);
+    }
+  }
+  gemmOnBuffers<f64>(false, false, h, q, h, 1, square, h, v + <usize>j0 * <usize>q * 8, q, 0, yb, q, packedA, packedB);
+  if (j0 > 0) gemmOnBuffers<f64>(false, false, h, q, j0, 1, a + <usize>j0 * ld * 8, lda, v, q, 1, yb, q, packedA, packedB);
+  if (j1 < r) {
+    gemmOnBuffers<f64>(true, false, h, q, r - j1, 1, a + (<usize>j1 * ld + <usize>j0) * 8, lda, v + <usize>j1 * <usize>q * 8, q, 1, yb, q, packedA, packedB);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@
  */
 import { unitJacobianRowsF64, unitOperatorActiveRows, unitOperatorColumns, unitOperatorRows } from "./unit";
 import { larfgF64, sytrdF64 } from "./householder";
-import { gemmF64, gemmLowerF64 } from "./blas";
+import { gemmF64, gemmLowerF64, GEMM_F64_PACKED_A_BYTES, GEMM_F64_PACKED_B_BYTES, symmLowerBlockF64 } from "./blas";
 import { operatorColumns, operatorElementSize, operatorRows, operatorUnitHandle } from "./operator";
 import { parallelGemmLowerF64, parallelSymmLower, threadPool } from "./parallel";
 
@@ -457,27 +457,10 @@ const SYMM_BLOCK: i32 = 288;
 
 /**
  * Y (r x q, ld q) = A V for symmetric A (r x r, lower triangle, row-major ld lda) and V (r x q, ld q),
- * by block rows of SYMM_BLOCK: Y[J] = A[J, <J] V[<J] + A[J, J] V[J] + A[>J, J]^T V[>J], three GEMMs
- * (the diagonal block mirrored into `scratch`, SYMM_BLOCK^2 values), so each entry of the strict lower
- * triangle is read twice and every flop runs in GEMM.
+ * by block rows of SYMM_BLOCK (blas.ts symmLowerBlockF64; parallel.ts hands out the same blocks).
  */
-function symmLower(r: i32, q: i32, a: usize, lda: i32, v: usize, y: usize, scratch: usize): void {
-  const ld = <usize>lda;
-  for (let j0 = 0; j0 < r; j0 += SYMM_BLOCK) {
-    const j1 = min(r, j0 + SYMM_BLOCK), h = j1 - j0;
-    const yb = y + <usize>j0 * <usize>q * 8;
-    for (let i = 0; i < h; i++) {
-      const row = a + (<usize>(j0 + i) * ld + <usize>j0) * 8;
-      for (let c = 0; c <= i; c++) {
-        const value = load<f64>(row + (<usize>c << 3));
-        store<f64>(scratch + (<usize>(i * h + c) << 3), value);
-        store<f64>(scratch + (<usize>(c * h + i) << 3), value);
-      }
-    }
-    gemmF64(0, 0, h, q, h, 1, scratch, h, v + <usize>j0 * <usize>q * 8, q, 0, yb, q);
-    if (j0 > 0) gemmF64(0, 0, h, q, j0, 1, a + <usize>j0 * ld * 8, lda, v, q, 1, yb, q);
-    if (j1 < r) gemmF64(1, 0, h, q, r - j1, 1, a + (<usize>j1 * ld + <usize>j0) * 8, lda, v + <usize>j1 * <usize>q * 8, q, 1, yb, q);
-  }
+function symmLower(r: i32, q: i32, a: usize, lda: i32, v: usize, y: usize, ws: BandReduceWork): void {
+  for (let j0 = 0; j0 < r; j0 += SYMM_BLOCK) symmLowerBlockF64(r, q, a, lda, v, y, j0, SYMM_BLOCK, ws.diag, ws.packedA, ws.packedB);
 }
 
 /**
@@ -565,6 +548,8 @@ export function gramBandReduceF64(n: i32, a: usize, lda: i32, b: i32): void {
   ws.small = heap.alloc(<usize>(b * b) * 8);
   ws.small2 = heap.alloc(<usize>(b * b) * 8);
   ws.diag = heap.alloc(<usize>(SYMM_BLOCK * SYMM_BLOCK) * 8);
+  ws.packedA = heap.alloc(GEMM_F64_PACKED_A_BYTES);
+  ws.packedB = heap.alloc(GEMM_F64_PACKED_B_BYTES);
   for (let k = 0; n - k - b >= 2; k += b) bandReducePanel(n, a, lda, b, k, ws);
   heap.free(ws.panel);
   heap.free(ws.v);
@@ -579,10 +564,12 @@ export function gramBandReduceF64(n: i32, a: usize, lda: i32, b: i32): void {
   heap.free(ws.small);
   heap.free(ws.small2);
   heap.free(ws.diag);
+  heap.free(ws.packedA);
+  heap.free(ws.packedB);
   heap.free(changetype<usize>(ws));
 }
 
-/** Scratch of gramBandReduceF64: (n - b) x b blocks panel, v, y, w; (n - b) x 2b left, right; small ones. */
+/** Scratch of gramBandReduceF64: (n - b) x b blocks panel, v, y, w; (n - b) x 2b left, right; small ones; GEMM packing. */
 @unmanaged class BandReduceWork {
   panel: usize;
   v: usize;
@@ -597,6 +584,8 @@ export function gramBandReduceF64(n: i32, a: usize, lda: i32, b: i32): void {
   small: usize;
   small2: usize;
   diag: usize;
+  packedA: usize;
+  packedB: usize;
 }
 
 /** One panel (columns k..k+b-1) of gramBandReduceF64; its own function for V8's tier-up (bandSweep). */
@@ -634,9 +623,9 @@ function bandReducePanel(n: i32, a: usize, lda: i32, b: i32, k: i32, ws: BandRed
     // The threads build splits the two large products over the open pool (parallel.ts), bitwise alike.
     const pool = threadPool();
     if (pool) parallelSymmLower(pool, r, q, a22, lda, v, y, SYMM_BLOCK);
-    else symmLower(r, q, a22, lda, v, y, ws.diag);
+    else symmLower(r, q, a22, lda, v, y, ws);
   } else {
-    symmLower(r, q, a22, lda, v, y, ws.diag);
+    symmLower(r, q, a22, lda, v, y, ws);
   }
   gemmF64(0, 0, r, q, q, 1, y, q, tri, q, 0, w, q);
   gemmF64(1, 0, q, q, r, 1, v, q, w, q, 0, small, q);

@@ -28,199 +28,19 @@
  * 0 instead (the ACK never arrived and the main thread waited for ever; with --no-liftoff the same
  * binary was right). test/threads.test.ts runs the protocol under the default tiers.
  *
- * The GEMM here is blas.ts's f64 GEMM (same packing, micro-kernel and blocking, hence the same
- * rounding) with the packing buffers supplied by the caller instead of taken from the heap.
+ * The blocks are blas.ts's own (symmLowerBlockF64, gemmLowerBlockF64, on packing buffers the main
+ * thread allocated per thread), so the rounding is that of the single-threaded products.
  */
 
-// ---------------------------------------------------------------------------------------------------
-// GEMM on caller-supplied packing buffers: a copy of the f64 path of blas.ts gemm<T> (KC, MC, NC, MR,
-// NR and the order of every sum must stay equal to blas.ts for bitwise equal results; test/threads.test.ts
-// compares the two).
-
-const MR: i32 = 6;
-const NR: i32 = 4;
-const KC: i32 = 512;
-const MC: i32 = 48;
-const NC: i32 = 2048;
-const EDGE_TILE_BYTES: usize = 8 * 8 * 8;
-
-/** Bytes of the packed-A buffer (and the ragged-tile scratch after it) that gemmPacked needs. */
-export const PACKED_A_BYTES: usize = <usize>(KC * MC) * 8 + EDGE_TILE_BYTES;
-/** Bytes of the packed-B buffer that gemmPacked needs. */
-export const PACKED_B_BYTES: usize = <usize>(KC * NC) * 8;
-
-function packA(transA: bool, a: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: i32, alpha: f64, dst: usize): void {
-  for (let s = 0; s < mc; s += MR) {
-    const rows = min(MR, mc - s);
-    const sliver = dst + <usize>(s * kc) * 8;
-    if (!transA) {
-      for (let r = 0; r < rows; r++) {
-        const src = a + (<usize>(i0 + s + r) * <usize>lda + <usize>p0) * 8;
-        for (let p = 0; p < kc; p++) store<f64>(sliver + (<usize>(p * MR + r)) * 8, alpha * load<f64>(src + <usize>p * 8));
-      }
-      for (let r = rows; r < MR; r++) {
-        for (let p = 0; p < kc; p++) store<f64>(sliver + (<usize>(p * MR + r)) * 8, 0);
-      }
-    } else {
-      for (let p = 0; p < kc; p++) {
-        const src = a + (<usize>(p0 + p) * <usize>lda + <usize>(i0 + s)) * 8;
-        const out = sliver + <usize>(p * MR) * 8;
-        for (let r = 0; r < rows; r++) store<f64>(out + <usize>r * 8, alpha * load<f64>(src + <usize>r * 8));
-        for (let r = rows; r < MR; r++) store<f64>(out + <usize>r * 8, 0);
-      }
-    }
-  }
-}
-
-function packB(transB: bool, b: usize, ldb: i32, p0: i32, kc: i32, j0: i32, nc: i32, dst: usize): void {
-  for (let t = 0; t < nc; t += NR) {
-    const cols = min(NR, nc - t);
-    const sliver = dst + <usize>(t * kc) * 8;
-    if (!transB) {
-      for (let p = 0; p < kc; p++) {
-        const src = b + (<usize>(p0 + p) * <usize>ldb + <usize>(j0 + t)) * 8;
-        const out = sliver + <usize>(p * NR) * 8;
-        if (cols == NR) {
-          v128.store(out, v128.load(src));
-          v128.store(out, v128.load(src, 16), 16);
-        } else {
-          for (let c = 0; c < cols; c++) store<f64>(out + <usize>c * 8, load<f64>(src + <usize>c * 8));
-          for (let c = cols; c < NR; c++) store<f64>(out + <usize>c * 8, 0);
-        }
-      }
-    } else {
-      for (let c = 0; c < cols; c++) {
-        const src = b + (<usize>(j0 + t + c) * <usize>ldb + <usize>p0) * 8;
-        for (let p = 0; p < kc; p++) store<f64>(sliver + <usize>(p * NR + c) * 8, load<f64>(src + <usize>p * 8));
-      }
-      for (let c = cols; c < NR; c++) {
-        for (let p = 0; p < kc; p++) store<f64>(sliver + <usize>(p * NR + c) * 8, 0);
-      }
-    }
-  }
-}
-
-@inline function mergeRow(cp: usize, lo: v128, hi: v128, beta: f64): void {
-  if (beta == 0) {
-    v128.store(cp, lo);
-    v128.store(cp, hi, 16);
-  } else if (beta == 1) {
-    v128.store(cp, f64x2.add(v128.load(cp), lo));
-    v128.store(cp, f64x2.add(v128.load(cp, 16), hi), 16);
-  } else {
-    const bv = f64x2.splat(beta);
-    v128.store(cp, f64x2.add(f64x2.mul(v128.load(cp), bv), lo));
-    v128.store(cp, f64x2.add(f64x2.mul(v128.load(cp, 16), bv), hi), 16);
-  }
-}
-
-function micro(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i32, cols: i32, beta: f64, edge: usize): void {
-  let c00 = f64x2.splat(0), c01 = f64x2.splat(0);
-  let c10 = f64x2.splat(0), c11 = f64x2.splat(0);
-  let c20 = f64x2.splat(0), c21 = f64x2.splat(0);
-  let c30 = f64x2.splat(0), c31 = f64x2.splat(0);
-  let c40 = f64x2.splat(0), c41 = f64x2.splat(0);
-  let c50 = f64x2.splat(0), c51 = f64x2.splat(0);
-  for (let p = 0; p < kc; p++) {
-    const b0 = v128.load(bp);
-    const b1 = v128.load(bp, 16);
-    let a = v128.load64_splat(ap);
-    c00 = f64x2.add(c00, f64x2.mul(a, b0));
-    c01 = f64x2.add(c01, f64x2.mul(a, b1));
-    a = v128.load64_splat(ap, 8);
-    c10 = f64x2.add(c10, f64x2.mul(a, b0));
-    c11 = f64x2.add(c11, f64x2.mul(a, b1));
-    a = v128.load64_splat(ap, 16);
-    c20 = f64x2.add(c20, f64x2.mul(a, b0));
-    c21 = f64x2.add(c21, f64x2.mul(a, b1));
-    a = v128.load64_splat(ap, 24);
-    c30 = f64x2.add(c30, f64x2.mul(a, b0));
-    c31 = f64x2.add(c31, f64x2.mul(a, b1));
-    a = v128.load64_splat(ap, 32);
-    c40 = f64x2.add(c40, f64x2.mul(a, b0));
-    c41 = f64x2.add(c41, f64x2.mul(a, b1));
-    a = v128.load64_splat(ap, 40);
-    c50 = f64x2.add(c50, f64x2.mul(a, b0));
-    c51 = f64x2.add(c51, f64x2.mul(a, b1));
-    ap += 48;
-    bp += 32;
-  }
-  const full = rows == MR && cols == NR;
-  const stride = <usize>ldc << 3;
-  const out = full ? c : edge;
-  const outStride: usize = full ? stride : <usize>NR << 3;
-  const outBeta = full ? beta : 0.0;
-  mergeRow(out, c00, c01, outBeta);
-  mergeRow(out + outStride, c10, c11, outBeta);
-  mergeRow(out + 2 * outStride, c20, c21, outBeta);
-  mergeRow(out + 3 * outStride, c30, c31, outBeta);
-  mergeRow(out + 4 * outStride, c40, c41, outBeta);
-  mergeRow(out + 5 * outStride, c50, c51, outBeta);
-  if (!full) {
-    for (let r = 0; r < rows; r++) {
-      for (let j = 0; j < cols; j++) {
-        const cp = c + <usize>r * stride + (<usize>j << 3);
-        const v = load<f64>(edge + (<usize>(r * NR + j) << 3));
-        store<f64>(cp, beta == 0 ? v : beta * load<f64>(cp) + v);
-      }
-    }
-  }
-}
-
-/**
- * C = alpha op(A) op(B) + beta C (f64, row-major; as blas.ts gemmF64) with packing buffers packedA
- * (PACKED_A_BYTES) and packedB (PACKED_B_BYTES) from the caller: allocates nothing, so a helper
- * instance may run it.
- */
-export function gemmPacked(
-  transA: bool, transB: bool, m: i32, n: i32, k: i32,
-  alpha: f64, a: usize, lda: i32, b: usize, ldb: i32, beta: f64, c: usize, ldc: i32,
-  packedA: usize, packedB: usize,
-): void {
-  if (m <= 0 || n <= 0) return;
-  if (k <= 0 || alpha == 0) {
-    for (let i = 0; i < m; i++) {
-      const row = c + <usize>i * <usize>ldc * 8;
-      if (beta == 0) memory.fill(row, 0, <usize>n * 8);
-      else if (beta != 1) for (let j = 0; j < n; j++) store<f64>(row + <usize>j * 8, beta * load<f64>(row + <usize>j * 8));
-    }
-    return;
-  }
-  const kcMax = min(KC, k);
-  const mcMax = min(MC, ((m + MR - 1) / MR) * MR);
-  const edge = packedA + <usize>(kcMax * mcMax) * 8;
-  for (let jc = 0; jc < n; jc += NC) {
-    const nc = min(NC, n - jc);
-    for (let pc = 0; pc < k; pc += KC) {
-      const kc = min(KC, k - pc);
-      const passBeta: f64 = pc == 0 ? beta : 1;
-      packB(transB, b, ldb, pc, kc, jc, nc, packedB);
-      for (let ic = 0; ic < m; ic += MC) {
-        const mc = min(MC, m - ic);
-        packA(transA, a, lda, ic, mc, pc, kc, alpha, packedA);
-        for (let jr = 0; jr < nc; jr += NR) {
-          const cols = min(NR, nc - jr);
-          const bp = packedB + <usize>(jr * kc) * 8;
-          for (let ir = 0; ir < mc; ir += MR) {
-            const rows = min(MR, mc - ir);
-            const ap = packedA + <usize>(ir * kc) * 8;
-            const cp = c + (<usize>(ic + ir) * <usize>ldc + <usize>(jc + jr)) * 8;
-            micro(kc, ap, bp, cp, ldc, rows, cols, passBeta, edge);
-          }
-        }
-      }
-    }
-  }
-}
+import {
+  GEMM_F64_PACKED_A_BYTES, GEMM_F64_PACKED_B_BYTES, LOWER_BLOCK, gemmLowerBlockF64, symmLowerBlockF64,
+} from "./blas";
 
 // ---------------------------------------------------------------------------------------------------
 // The blocks of the two products. Each is a function of its own, called once per block, so that V8
 // runs them optimized (it tiers a WebAssembly function up between calls, never inside one).
 
-/** Block height of blas.ts gemmLower (LOWER_BLOCK there): equal, for bitwise equal results. */
-export const LOWER_BLOCK: i32 = 192;
-
-/** Per-thread scratch: the two packing buffers and a square block (SYMM_MAX_BLOCK^2 f64). */
+/** Per-thread scratch: the two GEMM packing buffers and a square block (SYMM_MAX_BLOCK^2 f64). */
 @unmanaged class ThreadScratch {
   packedA: usize;
   packedB: usize;
@@ -233,54 +53,17 @@ export const LOWER_BLOCK: i32 = 192;
 const SYMM_MAX_BLOCK: i32 = 512;
 const SQUARE_BYTES: usize = 512 * 512 * 8; // SYMM_MAX_BLOCK^2 f64 (>= LOWER_BLOCK^2)
 
-/**
- * Block j of gram.ts symmLower: Y[J] = A[J, <J] V[<J] + A[J, J] V[J] + A[>J, J]^T V[>J] for the rows
- * J = [j0, j0 + h) (same operations in the same order as there).
- */
+/** Block j of gram.ts symmLower (blas.ts symmLowerBlockF64). */
 function symmBlock(task: PoolTask, j: i32, s: ThreadScratch): void {
-  const r = task.n, q = task.k, lda = task.lda, block = task.block;
-  const a = task.a, v = task.b, y = task.c, scratch = s.square;
-  const ld = <usize>lda;
-  const j0 = j * block, j1 = min(r, j0 + block), h = j1 - j0;
-  const yb = y + <usize>j0 * <usize>q * 8;
-  for (let i = 0; i < h; i++) {
-    const row = a + (<usize>(j0 + i) * ld + <usize>j0) * 8;
-    for (let c = 0; c <= i; c++) {
-      const value = load<f64>(row + (<usize>c << 3));
-      store<f64>(scratch + (<usize>(i * h + c) << 3), value);
-      store<f64>(scratch + (<usize>(c * h + i) << 3), value);
-    }
-  }
-  gemmPacked(false, false, h, q, h, 1, scratch, h, v + <usize>j0 * <usize>q * 8, q, 0, yb, q, s.packedA, s.packedB);
-  if (j0 > 0) gemmPacked(false, false, h, q, j0, 1, a + <usize>j0 * ld * 8, lda, v, q, 1, yb, q, s.packedA, s.packedB);
-  if (j1 < r) {
-    gemmPacked(true, false, h, q, r - j1, 1, a + (<usize>j1 * ld + <usize>j0) * 8, lda, v + <usize>j1 * <usize>q * 8, q, 1, yb, q, s.packedA, s.packedB);
-  }
+  symmLowerBlockF64(task.n, task.k, task.a, task.lda, task.b, task.c, j * task.block, task.block, s.square, s.packedA, s.packedB);
 }
 
-/**
- * Block rows [i0, i0 + LOWER_BLOCK) of blas.ts gemmLower (f64): C[rows, 0:i0] by one GEMM, the
- * diagonal block into scratch and its lower triangle merged (same operations in the same order).
- */
+/** Block rows [i0, i0 + LOWER_BLOCK) of blas.ts gemmLowerF64 (gemmLowerBlockF64). */
 function lowerBlock(task: PoolTask, blockIndex: i32, s: ThreadScratch): void {
-  const n = task.n, k = task.k, alpha = task.alpha, beta = task.beta;
-  const transA = task.transA != 0, transB = task.transB != 0;
-  const a = task.a, lda = task.lda, b = task.b, ldb = task.ldb, c = task.c, ldc = task.ldc;
-  const diag = s.square;
-  const i0 = blockIndex * LOWER_BLOCK;
-  const rows = min(LOWER_BLOCK, n - i0);
-  const aBlock = a + (transA ? <usize>i0 : <usize>i0 * <usize>lda) * 8;
-  const bBlock = b + (transB ? <usize>i0 * <usize>ldb : <usize>i0) * 8;
-  const cBlock = c + <usize>i0 * <usize>ldc * 8;
-  if (i0 > 0) gemmPacked(transA, transB, rows, i0, k, alpha, aBlock, lda, b, ldb, beta, cBlock, ldc, s.packedA, s.packedB);
-  gemmPacked(transA, transB, rows, rows, k, alpha, aBlock, lda, bBlock, ldb, 0, diag, rows, s.packedA, s.packedB);
-  for (let i = 0; i < rows; i++) {
-    for (let j = 0; j <= i; j++) {
-      const cp = cBlock + (<usize>i * <usize>ldc + <usize>(i0 + j)) * 8;
-      const v = load<f64>(diag + <usize>(i * rows + j) * 8);
-      store<f64>(cp, beta == 0 ? v : v + beta * load<f64>(cp));
-    }
-  }
+  gemmLowerBlockF64(
+    task.transA != 0, task.transB != 0, task.n, task.k, task.alpha, task.a, task.lda, task.b, task.ldb,
+    task.beta, task.c, task.ldc, blockIndex * LOWER_BLOCK, s.square, s.packedA, s.packedB,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -393,8 +176,8 @@ export function threadPoolOpen(threads: i32): usize {
   store<i32>(control + HELPERS, threads - 1);
   for (let id = 0; id < threads; id++) {
     const s = scratchOf(control, id);
-    s.packedA = heap.alloc(PACKED_A_BYTES);
-    s.packedB = heap.alloc(PACKED_B_BYTES);
+    s.packedA = heap.alloc(GEMM_F64_PACKED_A_BYTES);
+    s.packedB = heap.alloc(GEMM_F64_PACKED_B_BYTES);
     s.square = heap.alloc(SQUARE_BYTES);
   }
   openPool = control;

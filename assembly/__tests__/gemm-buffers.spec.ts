@@ -1,10 +1,10 @@
 import { allocate, release } from "../memory";
-import { gemmF64 } from "../blas";
-import { gemmPacked, PACKED_A_BYTES, PACKED_B_BYTES } from "../parallel";
+import { gemmF64, gemmF64OnBuffers, GEMM_F64_PACKED_A_BYTES, GEMM_F64_PACKED_B_BYTES } from "../blas";
 
-// parallel.ts runs its GEMM on caller-supplied packing buffers (helper threads must not allocate); it
-// must round exactly as blas.ts gemmF64 does, so that the threaded band reduction is bitwise the
-// single-threaded one. (The pool itself needs the threads feature: test/threads.test.ts covers it.)
+// The helper threads of parallel.ts run GEMM on caller-supplied packing buffers of the largest size
+// (they must not allocate); it must round exactly as gemmF64 with buffers sized to the problem, so that
+// the threaded band reduction is bitwise the single-threaded one. (The pool itself needs the threads
+// feature: test/threads.test.ts covers it.)
 
 let seed: u32 = 777;
 function rand(): f64 {
@@ -17,15 +17,15 @@ function randomF64(count: i32): usize {
   return p;
 }
 
-/** Entries of C (m x n, ld ldc) where gemmPacked and gemmF64 differ in any bit. */
+/** Entries of C (m x n, ld ldc) where gemmF64OnBuffers and gemmF64 differ in any bit. */
 function mismatches(ta: i32, tb: i32, m: i32, n: i32, k: i32, alpha: f64, beta: f64): i32 {
   const lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 1, ldc = n + 2;
   const a = randomF64(max(ta ? k : m, 1) * lda), b = randomF64(max(tb ? n : k, 1) * ldb), c1 = randomF64(m * ldc);
   const c2 = allocate(<usize>(m * ldc) << 3);
   memory.copy(c2, c1, <usize>(m * ldc) << 3);
-  const packedA = allocate(PACKED_A_BYTES), packedB = allocate(PACKED_B_BYTES);
+  const packedA = allocate(GEMM_F64_PACKED_A_BYTES), packedB = allocate(GEMM_F64_PACKED_B_BYTES);
   gemmF64(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c1, ldc);
-  gemmPacked(ta != 0, tb != 0, m, n, k, alpha, a, lda, b, ldb, beta, c2, ldc, packedA, packedB);
+  gemmF64OnBuffers(ta != 0, tb != 0, m, n, k, alpha, a, lda, b, ldb, beta, c2, ldc, packedA, packedB);
   let bad = 0;
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
@@ -42,7 +42,7 @@ function mismatches(ta: i32, tb: i32, m: i32, n: i32, k: i32, alpha: f64, beta: 
   return bad;
 }
 
-describe("gemmPacked", () => {
+describe("gemmF64OnBuffers", () => {
   it("is bitwise gemmF64 for every transpose, ragged shapes, several KC and NC passes", () => {
     for (let ta = 0; ta < 2; ta++) {
       for (let tb = 0; tb < 2; tb++) {
