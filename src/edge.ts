@@ -14,7 +14,7 @@
 import kernelBytes from '../build/resnet-stability.wasm';
 import { CIFAR_IMAGE_BYTES, CIFAR_RECORD_BYTES } from './data/cifar.js';
 import { decodeImage, detectImageFormat } from './data/image.js';
-import { loadModel, SHIPPED_MODELS } from './model/load.js';
+import { modelCache, SHIPPED_MODELS, shippedModelUrl } from './model/load.js';
 import type { ResNetModel } from './model/model.js';
 import { InputError } from './util/errors.js';
 import { loadKernels, setDefaultKernelSource, type WasmSource } from './wasm/kernels.js';
@@ -74,23 +74,15 @@ function json(body: unknown, status = 200): Response {
 
 /** A `{ fetch }` request handler computing one unit's top-k singular values per POST. */
 export function createSpectrumHandler(options: SpectrumHandlerOptions = {}): { fetch(request: Request): Promise<Response> } {
-  const models = new Map<string, Promise<ResNetModel>>();
+  const cached = modelCache();
   const maxK = options.maxK ?? 20;
-  const modelsBase = options.models ? new URL(options.models) : undefined;
 
   function model(spec: string): Promise<ResNetModel> {
     const shipped = (SHIPPED_MODELS as readonly string[]).includes(spec);
     if (!shipped && !(options.allowModelUrls && /^https?:\/\//.test(spec))) {
       throw new InputError(`model: expected one of ${SHIPPED_MODELS.join(', ')}${options.allowModelUrls ? ' or an http(s) URL' : ''}, got ${spec}`);
     }
-    const url = shipped && modelsBase ? new URL(`${spec}/model.json`, modelsBase.href.endsWith('/') ? modelsBase : `${modelsBase.href}/`) : spec;
-    let loading = models.get(spec);
-    if (!loading) {
-      loading = loadModel(url);
-      models.set(spec, loading);
-      loading.catch(() => models.delete(spec));
-    }
-    return loading;
+    return cached(spec, shipped && options.models ? shippedModelUrl(spec, options.models) : spec);
   }
 
   return {

@@ -5,7 +5,7 @@
  */
 import * as Comlink from 'comlink';
 import { configureAssets } from '../src/web/assets.js';
-import { loadModel } from '../src/model/load.js';
+import { modelCache } from '../src/model/load.js';
 import type { ResNetModel } from '../src/model/model.js';
 import { predictLogits } from '../src/model/forward.js';
 import { unitLabel } from '../src/linearize/units.js';
@@ -21,17 +21,8 @@ configureAssets({
   models: new URL('./models/', import.meta.url),
 });
 
-const models = new Map<string, Promise<ResNetModel>>();
-
-function model(name: string): Promise<ResNetModel> {
-  let loading = models.get(name);
-  if (!loading) {
-    loading = loadModel(name);
-    models.set(name, loading);
-    loading.catch(() => models.delete(name));
-  }
-  return loading;
-}
+/** Each shipped model is fetched once per worker. */
+const model = modelCache();
 
 export const demoApi = {
   /** Unit labels ("1.1" ... "3.9") and the stage of each unit. */

@@ -20,8 +20,31 @@ let shippedModelsBase = new URL('models/', packageRoot);
  * models elsewhere (a CDN, its own folder) says so here.
  */
 export function setShippedModelsBase(base: URL | string): void {
-  const url = new URL(base, globalThis.location?.href);
-  shippedModelsBase = url.href.endsWith('/') ? url : new URL(`${url.href}/`);
+  shippedModelsBase = new URL(base, globalThis.location?.href);
+}
+
+/** The model.json URL of shipped model `name` in the folder `base` (default: see setShippedModelsBase). */
+export function shippedModelUrl(name: string, base: URL | string = shippedModelsBase): URL {
+  const folder = new URL(base, globalThis.location?.href);
+  return new URL(`${name}/model.json`, folder.href.endsWith('/') ? folder : `${folder.href}/`);
+}
+
+/**
+ * A loader that loads each key once: later and concurrent requests for a key share its load, and a
+ * failed load is forgotten so that the next request tries again. `source` (default: the key) is what
+ * loadModel is given.
+ */
+export function modelCache(): (key: string, source?: string | URL) => Promise<ResNetModel> {
+  const models = new Map<string, Promise<ResNetModel>>();
+  return (key, source = key) => {
+    let loading = models.get(key);
+    if (!loading) {
+      loading = loadModel(source);
+      models.set(key, loading);
+      loading.catch(() => models.delete(key));
+    }
+    return loading;
+  };
 }
 
 const CHECKPOINT_EXTENSION = /\.(th|pt|pth|tar)$/i;
@@ -39,7 +62,7 @@ export async function loadModel(spec: string | URL): Promise<ResNetModel> {
   const text = spec.toString();
   if (!text) throw new InputError('no model given (use a shipped name such as resnet56, a model directory, or a .th checkpoint)');
   if ((SHIPPED_MODELS as readonly string[]).includes(text)) {
-    return loadModelJsonFromUrl(new URL(`${text}/model.json`, shippedModelsBase));
+    return loadModelJsonFromUrl(shippedModelUrl(text));
   }
   if (spec instanceof URL || /^(https?|file):\/\//i.test(text)) {
     const url = new URL(text);
