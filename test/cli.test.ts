@@ -110,6 +110,7 @@ test('bad input: one line on stderr, non-zero exit, nothing written', async (t) 
     ['wrong channel count', ['predict', '--model', 'resnet56', '--data', grayPng], /gray\.png: expected 3 color channels/],
     ['image index out of range', ['predict', '--model', 'resnet56', '--images', '10000'], /--images.*10000/],
     ['bad --limit', ['eval', '--model', 'resnet56', '--limit', 'ten'], /--limit must be a positive integer/],
+    ['bad --threads', ['spectrum', '--model', 'resnet56', '--unit', '3.1', '--threads', '0'], /--threads must be a positive integer, got "0"/],
     ['unknown option', ['eval', '--model', 'resnet56', '--bogus'], /unknown option '--bogus'/],
   ];
   for (const [name, args, pattern] of cases) {
