@@ -3,6 +3,7 @@
  * turns every failure into one line on stderr and a non-zero exit (see errors.ts).
  */
 import { Command, CommanderError } from 'commander';
+import { compareCommand } from './compare.js';
 import { evalCommand } from './eval.js';
 import { importCommand } from './import.js';
 import { mergeCommand } from './merge.js';
@@ -22,7 +23,7 @@ function buildProgram(): Command {
     .version(PACKAGE_VERSION)
     .showSuggestionAfterError()
     .exitOverride();
-  for (const command of [importCommand(), evalCommand(), predictCommand(), propagateCommand(), spectrumCommand(), scaleCommand(), stageCommand(), projectCommand(), mergeCommand(), reportCommand()]) {
+  for (const command of [importCommand(), evalCommand(), predictCommand(), propagateCommand(), spectrumCommand(), scaleCommand(), stageCommand(), projectCommand(), mergeCommand(), reportCommand(), compareCommand()]) {
     program.addCommand(command.exitOverride());
   }
   return program;

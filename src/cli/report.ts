@@ -1,5 +1,5 @@
 /**
- * `resnet-stability report --model m [--data d] [--preset quick|paper] [--out dir] [--seed s] [--resume] [--quiet]`
+ * `resnet-stability report --model m [m2 ...] [--data d] [--preset quick|paper] [--out dir] [--seed s] [--resume] [--quiet]`
  *
  * Runs the study of src/study/report.ts and writes <out>/report.html (self-contained: inline SVG
  * figures rendered by vega from Vega-Lite specs, no scripts, nothing fetched at view time) and
@@ -7,16 +7,21 @@
  * spectrum is also kept as <out>/spectra/<key>.f64 (all values, descending, raw little-endian float64)
  * with <key>.json beside it; --resume reuses those, so an interrupted long run continues where it
  * stopped. Everything is written under temporary names and renamed when complete.
+ *
+ * With several models each gets its own report in <out>/<model name>/, one after another, and
+ * <out>/comparison.html (+ comparison.json) puts them side by side (src/report/comparison.ts); the
+ * `compare` command makes the same page from reports run separately.
  */
 import { Command, Option } from 'commander';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeComparison } from './compare.js';
 import { encodeModel } from '../model/format.js';
 import { loadModel } from '../model/load.js';
 import type { ResNetModel } from '../model/model.js';
-import { buildReport } from '../report/report.js';
-import { REPORT_PRESETS, runReportStudy, type ReportPresetName, type SpectrumStore } from '../study/report.js';
+import { buildReport, type ReportMeta } from '../report/report.js';
+import { REPORT_PRESETS, runReportStudy, type ReportPresetName, type ReportStudy, type SpectrumStore } from '../study/report.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { availableCores, WorkerPool } from '../workers/pool.js';
@@ -74,10 +79,40 @@ async function removeStaleTemporaries(dirs: string[]): Promise<void> {
   }
 }
 
+interface ReportOptions {
+  data?: string; preset: ReportPresetName; seed: number; workers?: number; resume?: boolean; quiet?: boolean;
+}
+
+/** One model's study and report into `out`; the numbers and meta go on to a comparison page. */
+async function reportOneModel(
+  spec: string, out: string, data: Awaited<ReturnType<typeof loadCifarData>>, pool: WorkerPool | undefined, opts: ReportOptions, log: (m: string) => void,
+): Promise<{ study: ReportStudy; meta: ReportMeta }> {
+  const started = Date.now();
+  const model = await loadModel(spec);
+  const spectraDir = join(out, 'spectra');
+  await removeStaleTemporaries([out, spectraDir]);
+  log(`${model.name}, preset ${opts.preset}, seed ${opts.seed}, writing to ${out}${opts.preset === 'paper' ? ' (the paper preset takes hours)' : ''}`);
+  const study = await runReportStudy(model, data, {
+    preset: opts.preset,
+    seed: opts.seed,
+    pool,
+    store: directoryStore(spectraDir, model.name, weightsDigest(model), Boolean(opts.resume)),
+    onProgress: (step, total, message) => log(`[${step}/${total}, ${((Date.now() - started) / 1000).toFixed(0)} s] ${message}`),
+  });
+  log('rendering figures');
+  const meta = { version: PACKAGE_VERSION, data: data.source, created: new Date().toISOString() };
+  const report = await buildReport(study, meta);
+  await writeFileAtomic(join(out, 'report.json'), JSON.stringify(report.json) + '\n');
+  await writeFileAtomic(join(out, 'report.html'), report.html);
+  for (const f of report.findings) log(`finding ${f.id} (${f.title}): ${f.verdict}`);
+  log(`wrote ${join(out, 'report.html')} and report.json in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  return { study, meta };
+}
+
 export function reportCommand(): Command {
   return new Command('report')
-    .description('run the study and write a self-contained HTML report (with report.json) comparing the paper\'s findings with our measurements')
-    .requiredOption('--model <model>', 'shipped name (resnet56, resnet110), model directory, or .th checkpoint')
+    .description('run the study and write a self-contained HTML report (with report.json) comparing the paper\'s findings with our measurements; several models also get a comparison page')
+    .requiredOption('--model <models...>', 'shipped name (resnet56, resnet110), model directory, or .th checkpoint; several (--model resnet56 resnet110) for a side-by-side comparison')
     .option('--data <cifar>', 'CIFAR-10 binary file or directory (default: $RESNET_STABILITY_DATA, the cache, or download)')
     .addOption(
       new Option(
@@ -90,41 +125,34 @@ export function reportCommand(): Command {
           'an interrupted run); test: a tiny run for the test suite',
       ).choices(REPORT_PRESETS as unknown as string[]).default('quick'),
     )
-    .option('--out <dir>', 'output directory (default: report-<model>)')
+    .option('--out <dir>', 'output directory (default: report-<model>, or report-<model>-vs-<model2> for several)')
     .option('--seed <s>', 'seed of the random perturbations', parseSeed, 0)
     .option('--workers <n>', 'worker threads for spectra, accuracy and propagation (default: one per core)', (v) => parsePositiveInteger(v, '--workers'))
     .option('--resume', 'reuse spectra already in <out>/spectra from an earlier (interrupted) run of the same model')
     .option('--quiet', 'no progress output')
-    .action(async (opts: {
-      model: string; data?: string; preset: ReportPresetName; out?: string; seed: number; workers?: number; resume?: boolean; quiet?: boolean;
-    }) => {
-      const started = Date.now();
+    .action(async (opts: ReportOptions & { model: string[]; out?: string }) => {
       const log = opts.quiet ? () => {} : (m: string) => process.stderr.write(`report: ${m}\n`);
-      const model = await loadModel(opts.model);
+      const specs = opts.model;
+      if (new Set(specs).size !== specs.length) throw new UsageError(`--model names the same model twice (${specs.join(', ')})`);
+      // Every model must load before hours of work start on the first one.
+      const names: string[] = [];
+      for (const spec of specs) names.push((await loadModel(spec)).name);
+      if (new Set(names).size !== names.length) throw new UsageError(`two of the models are both called "${names.find((n, i) => names.indexOf(n) !== i)}": compare models with different names`);
       const data = await loadCifarData(opts.data, opts.quiet);
-      const out = opts.out ?? `report-${model.name}`;
-      const spectraDir = join(out, 'spectra');
-      await removeStaleTemporaries([out, spectraDir]);
-      log(`${model.name}, preset ${opts.preset}, seed ${opts.seed}, writing to ${out}${opts.preset === 'paper' ? ' (the paper preset takes hours)' : ''}`);
+      const out = opts.out ?? `report-${names.join('-vs-')}`;
       const workers = opts.workers ?? (await availableCores());
       const pool = workers > 1 ? await WorkerPool.create(workers) : undefined;
-      let study;
+      const reports = [];
       try {
-        study = await runReportStudy(model, data, {
-          preset: opts.preset,
-          seed: opts.seed,
-          pool,
-          store: directoryStore(spectraDir, model.name, weightsDigest(model), Boolean(opts.resume)),
-          onProgress: (step, total, message) => log(`[${step}/${total}, ${((Date.now() - started) / 1000).toFixed(0)} s] ${message}`),
-        });
+        for (const [i, spec] of specs.entries()) {
+          reports.push(await reportOneModel(spec, specs.length > 1 ? join(out, names[i]) : out, data, pool, opts, log));
+        }
       } finally {
         pool?.close();
       }
-      log('rendering figures');
-      const report = await buildReport(study, { version: PACKAGE_VERSION, data: data.source, created: new Date().toISOString() });
-      await writeFileAtomic(join(out, 'report.json'), JSON.stringify(report.json) + '\n');
-      await writeFileAtomic(join(out, 'report.html'), report.html);
-      for (const f of report.findings) log(`finding ${f.id} (${f.title}): ${f.verdict}`);
-      log(`wrote ${join(out, 'report.html')} and report.json in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+      if (reports.length > 1) {
+        await writeComparison(out, reports.map((r, i) => ({ ...r, href: `${names[i]}/report.html` })));
+        log(`wrote ${join(out, 'comparison.html')} and comparison.json`);
+      }
     });
 }

@@ -10,12 +10,12 @@ export interface RenderedFigure extends Omit<Figure, 'spec'> {
   svg: string;
 }
 
-const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-const pct = (x: number, digits = 2) => (Number.isFinite(x) ? `${(100 * x).toFixed(digits)} %` : '–');
+export const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+export const pct = (x: number, digits = 2) => (Number.isFinite(x) ? `${(100 * x).toFixed(digits)} %` : '–');
 const num = (x: number, digits = 4) =>
-  !Number.isFinite(x) ? '–' : x === 0 ? '0' : Math.abs(x) >= 1e-3 && Math.abs(x) < 1e5 ? x.toFixed(digits) : x.toExponential(3);
+  !Number.isFinite(x) ? '–' : Number.isInteger(x) && Math.abs(x) < 1e9 ? String(x) : Math.abs(x) >= 1e-3 && Math.abs(x) < 1e5 ? x.toFixed(digits) : x.toExponential(3);
 
-function table(header: string[], rows: (string | number)[][], className = ''): string {
+export function table(header: string[], rows: (string | number)[][], className = ''): string {
   const cell = (v: string | number) => (typeof v === 'number' ? `<td class="n">${escapeHtml(num(v))}</td>` : `<td>${escapeHtml(v)}</td>`);
   return (
     `<table${className ? ` class="${className}"` : ''}><thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>` +
@@ -23,11 +23,11 @@ function table(header: string[], rows: (string | number)[][], className = ''): s
   );
 }
 
-function figureHtml(f: RenderedFigure): string {
+export function figureHtml(f: RenderedFigure): string {
   return `<figure id="fig-${escapeHtml(f.id)}" class="figure">${f.svg}<figcaption><b>${escapeHtml(f.title)}.</b> ${escapeHtml(f.caption)}</figcaption></figure>`;
 }
 
-function verdictClass(v: Finding['verdict']): string {
+export function verdictClass(v: Finding['verdict']): string {
   return v === 'consistent' ? 'ok' : v === 'partly consistent' ? 'partly' : v === 'not consistent' ? 'no' : 'none';
 }
 
@@ -44,7 +44,7 @@ function findingsTable(findings: Finding[]): string {
   );
 }
 
-const CSS = `
+export const CSS = `
 body { font: 14px/1.45 Helvetica, Arial, sans-serif; color: #222; max-width: 1200px; margin: 2em auto; padding: 0 1em; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; padding-bottom: 0.2em; }
 .meta { color: #555; }
