@@ -6,15 +6,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { ReportStudy } from '../study/report.js';
-
-const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
-const FONT = 'Helvetica, Arial, sans-serif';
-const CONFIG = { font: FONT, view: { stroke: '#ccc' }, axis: { labelFontSize: 10, titleFontSize: 11 }, legend: { labelFontSize: 10, titleFontSize: 11, labelLimit: 320 } };
-const ATTACK_NAMES: Record<string, string> = { fgsm: 'FGSM', gaussian: 'random (Gaussian)', sign: 'random (sign)', pgd: 'PGD' };
-const ATTACK_COLOR = {
-  field: 'attack', type: 'nominal', title: 'perturbation',
-  scale: { domain: ['FGSM', 'random (Gaussian)'], range: ['#e45756', '#4c78a8'] },
-} as const;
+import { ATTACK_COLOR, attackName, CONFIG, SCHEMA } from './figures.js';
 
 export type Row = Record<string, string | number>;
 
@@ -33,8 +25,8 @@ export function propagationByModelRows(studies: ReportStudy[]): Row[] {
     ...s.propagation.stageEnds.slice(0, -1).map((depth) => ({ model: s.model, kind: 'stage boundary', depth })),
     ...s.propagation.attacks.flatMap((a) =>
       a.relative.mean.flatMap((m, depth) => [
-        { model: s.model, attack: ATTACK_NAMES[a.attack] ?? a.attack, kind: 'measured', depth, mean: m, q10: a.relative.q10[depth], q90: a.relative.q90[depth] },
-        { model: s.model, attack: ATTACK_NAMES[a.attack] ?? a.attack, kind: 'first order', depth, mean: a.firstOrder.mean[depth] },
+        { model: s.model, attack: attackName(a.attack), kind: 'measured', depth, mean: m, q10: a.relative.q10[depth], q90: a.relative.q90[depth] },
+        { model: s.model, attack: attackName(a.attack), kind: 'first order', depth, mean: a.firstOrder.mean[depth] },
       ])),
   ]);
 }

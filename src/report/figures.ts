@@ -6,14 +6,17 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { ReportStudy, SpectrumEntry } from '../study/report.js';
 
-const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+export const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 const FONT = { font: 'Helvetica, Arial, sans-serif', labelFont: 'Helvetica, Arial, sans-serif', titleFont: 'Helvetica, Arial, sans-serif' };
-const CONFIG = { font: FONT.font, view: { stroke: '#ccc' }, axis: { labelFontSize: 10, titleFontSize: 11 }, legend: { labelFontSize: 10, titleFontSize: 11, labelLimit: 320 } };
+export const CONFIG = { font: FONT.font, view: { stroke: '#ccc' }, axis: { labelFontSize: 10, titleFontSize: 11 }, legend: { labelFontSize: 10, titleFontSize: 11, labelLimit: 320 } };
 
-const ATTACK_COLOR = {
+export const ATTACK_COLOR = {
   field: 'attack', type: 'nominal', title: 'perturbation',
   scale: { domain: ['FGSM', 'random (Gaussian)'], range: ['#e45756', '#4c78a8'] },
 } as const;
+
+/** How an attack is named in legends (the colour scale's domain). */
+export const attackName = (attack: string): string => (attack === 'fgsm' ? 'FGSM' : attack === 'gaussian' ? 'random (Gaussian)' : attack);
 
 export interface Figure {
   id: string;
@@ -162,11 +165,10 @@ export function sweepSpectraSpec(study: ReportStudy): TopLevelSpec {
 /** Relative perturbation after the stem and each unit: mean (line), 10-90 % band, first order (dashed). */
 export function propagationSpec(study: Pick<ReportStudy, 'propagation' | 'units'>): TopLevelSpec {
   const { propagation } = study;
-  const name = (attack: string) => (attack === 'fgsm' ? 'FGSM' : attack === 'gaussian' ? 'random (Gaussian)' : attack);
   const values = propagation.attacks.flatMap((a) =>
     a.relative.mean.flatMap((m, depth) => [
-      { attack: name(a.attack), depth, kind: 'measured', mean: m, q10: a.relative.q10[depth], q90: a.relative.q90[depth] },
-      { attack: name(a.attack), depth, kind: 'first order', mean: a.firstOrder.mean[depth], q10: a.firstOrder.q10[depth], q90: a.firstOrder.q90[depth] },
+      { attack: attackName(a.attack), depth, kind: 'measured', mean: m, q10: a.relative.q10[depth], q90: a.relative.q90[depth] },
+      { attack: attackName(a.attack), depth, kind: 'first order', mean: a.firstOrder.mean[depth], q10: a.firstOrder.q10[depth], q90: a.firstOrder.q90[depth] },
     ]));
   const x = { field: 'depth', type: 'quantitative' as const, title: 'depth (0 = stem, k = after unit k)', scale: { domain: [0, study.units] } };
   return {
@@ -210,10 +212,9 @@ export function propagationSpec(study: Pick<ReportStudy, 'propagation' | 'units'
 export function projectionSpec(study: ReportStudy): TopLevelSpec | undefined {
   const p = study.projection;
   if (!p.available) return undefined;
-  const name = (attack: string) => (attack === 'fgsm' ? 'FGSM' : attack === 'gaussian' ? 'random (Gaussian)' : attack);
   const order = p.units.map((u) => u.unitLabel);
   const values = p.units.flatMap((u) => [
-    ...u.byAttack.map((a) => ({ unit: u.unitLabel, series: name(a.attack), mean: a.mean, min: a.min, max: a.max })),
+    ...u.byAttack.map((a) => ({ unit: u.unitLabel, series: attackName(a.attack), mean: a.mean, min: a.min, max: a.max })),
     { unit: u.unitLabel, series: 'isotropic (k/n)', mean: u.chance, min: u.chance, max: u.chance },
   ]);
   const x = { field: 'unit', type: 'ordinal', sort: order, title: 'unit' } as const;
