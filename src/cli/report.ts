@@ -85,10 +85,9 @@ interface ReportOptions {
 
 /** One model's study and report into `out`; the numbers and meta go on to a comparison page. */
 async function reportOneModel(
-  spec: string, out: string, data: Awaited<ReturnType<typeof loadCifarData>>, pool: WorkerPool | undefined, opts: ReportOptions, log: (m: string) => void,
+  model: ResNetModel, out: string, data: Awaited<ReturnType<typeof loadCifarData>>, pool: WorkerPool | undefined, opts: ReportOptions, log: (m: string) => void,
 ): Promise<{ study: ReportStudy; meta: ReportMeta }> {
   const started = Date.now();
-  const model = await loadModel(spec);
   const spectraDir = join(out, 'spectra');
   await removeStaleTemporaries([out, spectraDir]);
   log(`${model.name}, preset ${opts.preset}, seed ${opts.seed}, writing to ${out}${opts.preset === 'paper' ? ' (the paper preset takes hours)' : ''}`);
@@ -135,8 +134,9 @@ export function reportCommand(): Command {
       const specs = opts.model;
       if (new Set(specs).size !== specs.length) throw new UsageError(`--model names the same model twice (${specs.join(', ')})`);
       // Every model must load before hours of work start on the first one.
-      const names: string[] = [];
-      for (const spec of specs) names.push((await loadModel(spec)).name);
+      const models: ResNetModel[] = [];
+      for (const spec of specs) models.push(await loadModel(spec));
+      const names = models.map((m) => m.name);
       if (new Set(names).size !== names.length) throw new UsageError(`two of the models are both called "${names.find((n, i) => names.indexOf(n) !== i)}": compare models with different names`);
       const data = await loadCifarData(opts.data, opts.quiet);
       const out = opts.out ?? `report-${names.join('-vs-')}`;
@@ -144,8 +144,8 @@ export function reportCommand(): Command {
       const pool = workers > 1 ? await WorkerPool.create(workers) : undefined;
       const reports = [];
       try {
-        for (const [i, spec] of specs.entries()) {
-          reports.push(await reportOneModel(spec, specs.length > 1 ? join(out, names[i]) : out, data, pool, opts, log));
+        for (const model of models) {
+          reports.push(await reportOneModel(model, models.length > 1 ? join(out, model.name) : out, data, pool, opts, log));
         }
       } finally {
         pool?.close();
