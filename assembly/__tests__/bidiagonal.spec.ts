@@ -1,11 +1,8 @@
 import { allocate, release } from "../memory";
 import { bdsqrF64, bdsqrF32 } from "../bidiagonal";
+import { seedRandom, rand } from "./support/random";
 
-let seed: u32 = 2024;
-function rand(): f64 {
-  seed = seed * 1664525 + 1013904223;
-  return <f64>(seed >>> 8) / 8388608.0 - 1.0;
-}
+seedRandom(2024);
 function alloc64(count: i32): usize {
   const bytes = <usize>max(count, 1) << 3;
   const p = allocate(bytes);

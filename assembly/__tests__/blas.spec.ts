@@ -3,23 +3,9 @@ import {
   gemmF64, gemmF32, gemmLowerF64, gemvF64, gemvF32, gerF64, dotF64, dotF32, axpyF64, scalF64,
   nrm2F64, nrm2F32, rotF64, swapF64, transposeF64,
 } from "../blas";
+import { seedRandom, rand, randomF64, randomF32 } from "./support/random";
 
-// Deterministic uniform(-1, 1) numbers (LCG), so failures reproduce.
-let seed: u32 = 12345;
-function rand(): f64 {
-  seed = seed * 1664525 + 1013904223;
-  return <f64>(seed >>> 8) / 8388608.0 - 1.0;
-}
-function randomF64(count: i32): usize {
-  const p = allocate(<usize>count << 3);
-  for (let i = 0; i < count; i++) store<f64>(p + (<usize>i << 3), rand());
-  return p;
-}
-function randomF32(count: i32): usize {
-  const p = allocate(<usize>count << 2);
-  for (let i = 0; i < count; i++) store<f32>(p + (<usize>i << 2), <f32>rand());
-  return p;
-}
+seedRandom(12345);
 @inline function at64(p: usize, i: i32): f64 { return load<f64>(p + (<usize>i << 3)); }
 @inline function at32(p: usize, i: i32): f32 { return load<f32>(p + (<usize>i << 2)); }
 

@@ -2,13 +2,9 @@ import { allocate, release } from "../memory";
 import {
   conv3x3ForwardF64, conv3x3ForwardF32, conv3x3TransposeF64, conv3x3TransposeF32, conv3x3OutputSize,
 } from "../conv";
+import { seedRandom, rand } from "./support/random";
 
-// Deterministic uniform(-1, 1) numbers (LCG), so failures reproduce.
-let seed: u32 = 2024;
-function rand(): f64 {
-  seed = seed * 1664525 + 1013904223;
-  return <f64>(seed >>> 8) / 8388608.0 - 1.0;
-}
+seedRandom(2024);
 
 /** count random values of type T; GUARD extra trailing entries hold a sentinel to catch overruns. */
 const GUARD: i32 = 5;

@@ -1,21 +1,13 @@
 import { allocate, release } from "../memory";
 import { gemmF64, gemmF64OnBuffers, GEMM_F64_PACKED_A_BYTES, GEMM_F64_PACKED_B_BYTES } from "../blas";
+import { seedRandom, rand, randomF64 } from "./support/random";
 
 // The helper threads of parallel.ts run GEMM on caller-supplied packing buffers of the largest size
 // (they must not allocate); it must round exactly as gemmF64 with buffers sized to the problem, so that
 // the threaded band reduction is bitwise the single-threaded one. (The pool itself needs the threads
 // feature: test/threads.test.ts covers it.)
 
-let seed: u32 = 777;
-function rand(): f64 {
-  seed = seed * 1664525 + 1013904223;
-  return <f64>(seed >>> 8) / 8388608.0 - 1.0;
-}
-function randomF64(count: i32): usize {
-  const p = allocate(<usize>count << 3);
-  for (let i = 0; i < count; i++) store<f64>(p + (<usize>i << 3), rand());
-  return p;
-}
+seedRandom(777);
 
 /** Entries of C (m x n, ld ldc) where gemmF64OnBuffers and gemmF64 differ in any bit. */
 function mismatches(ta: i32, tb: i32, m: i32, n: i32, k: i32, alpha: f64, beta: f64): i32 {

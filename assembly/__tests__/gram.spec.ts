@@ -9,13 +9,9 @@ import {
   gramUnitOfOperator, gramActiveRowsPixelMajor, gramWindowLength, gramRowWindowsF64, gramLowerF64,
   gramTridiagonalizeF64, gramSingularValuesF64, gramErrorBoundF64,
 } from "../gram";
+import { seedRandom, rand } from "./support/random";
 
-// Deterministic uniform(-1, 1) numbers (LCG), so failures reproduce.
-let seed: u32 = 4242;
-function rand(): f64 {
-  seed = seed * 1664525 + 1013904223;
-  return <f64>(seed >>> 8) / 8388608.0 - 1.0;
-}
+seedRandom(4242);
 function alloc64(count: i32): usize {
   const bytes = <usize>max(count, 1) << 3;
   const p = allocate(bytes);

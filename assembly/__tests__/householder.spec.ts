@@ -3,12 +3,9 @@ import {
   larfgF64, larfF64, geqrfF64, geqrfF32, gebrdF64, gebrdF32, orgbrQtF64, orgbrPF64, orgbrQtF32, orgbrPF32, sytrdF64, sytrdF32,
   orgtrQtF64, orgtrQtF32,
 } from "../householder";
+import { seedRandom, rand } from "./support/random";
 
-let seed: u32 = 987654321;
-function rand(): f64 {
-  seed = seed * 1664525 + 1013904223;
-  return <f64>(seed >>> 8) / 8388608.0 - 1.0;
-}
+seedRandom(987654321);
 function alloc64(count: i32): usize {
   const p = allocate(<usize>max(count, 1) << 3);
   memory.fill(p, 0, <usize>max(count, 1) << 3);

@@ -1,11 +1,8 @@
 import { allocate, release } from "../memory";
 import { sterfF64, sterfF32, sortF64 } from "../tridiagonal";
+import { seedRandom, rand } from "./support/random";
 
-let seed: u32 = 77;
-function rand(): f64 {
-  seed = seed * 1664525 + 1013904223;
-  return <f64>(seed >>> 8) / 8388608.0 - 1.0;
-}
+seedRandom(77);
 function alloc64(count: i32): usize {
   const bytes = <usize>max(count, 1) << 3;
   const p = allocate(bytes);

@@ -10,13 +10,9 @@ import {
   channelScaleShiftF64, channelScaleShiftF32, applyMaskF64, applyMaskF32,
   shortcutForwardF64, shortcutForwardF32, shortcutTransposeF64, shortcutTransposeF32,
 } from "../unit";
+import { seedRandom, rand } from "./support/random";
 
-// Deterministic uniform(-1, 1) numbers (LCG), so failures reproduce.
-let seed: u32 = 777;
-function rand(): f64 {
-  seed = seed * 1664525 + 1013904223;
-  return <f64>(seed >>> 8) / 8388608.0 - 1.0;
-}
+seedRandom(777);
 
 function randomBlock<T>(count: i32): usize {
   const p = allocate(<usize>max(count, 1) * sizeof<T>());
