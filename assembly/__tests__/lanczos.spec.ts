@@ -5,14 +5,15 @@ import {
   gklDestroy, gklResults, gklRun, gklStatus, gklStep, gklSteps, gklRestarts, lanczosRequestCount, lanczosRequestInput,
   lanczosRequestOutput, REQUEST_APPLY, REQUEST_DONE, rowJacobiSvdF64, slqCreate, slqDestroy, slqResults, slqRun,
 } from "../lanczos";
+import { seedRandom, rand } from "./support/random";
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers and naive references (independent of the kernels under test)
 
-let seed: u32 = 777;
+seedRandom(777);
+/** Uniform in [-1/2, 1/2): half of rand(), exactly (a power-of-two scale). */
 function random(): f64 {
-  seed = seed * 1664525 + 1013904223;
-  return <f64>(seed >>> 8) / <f64>(1 << 24) - 0.5;
+  return 0.5 * rand();
 }
 function alloc64(count: i32): usize {
   const bytes = <usize>max(count, 1) << 3;

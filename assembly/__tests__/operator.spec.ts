@@ -6,11 +6,12 @@ import {
   operatorRows, operatorUnitHandle,
 } from "../operator";
 import { unitOperatorApplyF32, unitOperatorApplyTransposeF32, unitOperatorCreateF32, unitOperatorDestroy } from "../unit";
+import { seedRandom, rand } from "./support/random";
 
-let seed: u32 = 12345;
+seedRandom(12345);
+/** Uniform in [-1/2, 1/2): half of rand(), exactly (a power-of-two scale). */
 function random(): f64 {
-  seed = seed * 1664525 + 1013904223;
-  return <f64>(seed >>> 8) / <f64>(1 << 24) - 0.5;
+  return 0.5 * rand();
 }
 function randomArray(count: i32): usize {
   const p = allocate(<usize>count << 3);
