@@ -16,21 +16,9 @@
  */
 import { scalF64, scalF32, swapF64, swapF32 } from "./blas";
 import { sortF64, sortF32 } from "./tridiagonal";
+import { epsOf, precOf, safminOf } from "./lib/machine";
+import { getAt, setAt } from "./lib/elements";
 
-/** Unit roundoff (LAPACK dlamch('E')): 2^-53 for f64, 2^-24 for f32. */
-@inline function roundoffOf<T>(): T {
-  return sizeof<T>() == 8 ? <T>1.1102230246251565e-16 : <T>5.960464477539063e-8;
-}
-/** Safe minimum (LAPACK dlamch('S')). */
-@inline function safeMinOf<T>(): T {
-  return sizeof<T>() == 8 ? <T>f64.MIN_NORMAL_VALUE : <T>f32.MIN_NORMAL_VALUE;
-}
-@inline function getAt<T>(p: usize, i: i32): T {
-  return load<T>(p + <usize>i * sizeof<T>());
-}
-@inline function setAt<T>(p: usize, i: i32, v: T): void {
-  store<T>(p + <usize>i * sizeof<T>(), v);
-}
 @inline function rowOf<T>(p: usize, ld: i32, r: i32): usize {
   return p + <usize>r * <usize>ld * sizeof<T>();
 }
@@ -51,7 +39,7 @@ let SV_COSL: f64 = 0;
  * sqrt(f^2 + g^2), scaled so that it neither overflows nor underflows. Results in ROT_C/ROT_S/ROT_R.
  */
 function lartg<T>(f: T, g: T): void {
-  const safmin = safeMinOf<T>();
+  const safmin = safminOf<T>();
   const safmax = <T>1 / safmin;
   const rtmin = sqrt<T>(safmin);
   const rtmax = sqrt<T>(safmax / <T>2);
@@ -128,7 +116,7 @@ function las2<T>(f: T, g: T, h: T): void {
  * All outputs accurate to a few ulps (relative for the singular values). Results in SV_*.
  */
 function lasv2<T>(f: T, g: T, h: T): void {
-  const eps = roundoffOf<T>() * <T>2;
+  const eps = precOf<T>();
   let ft = f, fa = abs<T>(f), ht = h, ha = abs<T>(h);
   // pmax: which of f (1), g (2), h (3) has the largest magnitude.
   let pmax = 1;
@@ -330,8 +318,8 @@ function bdsqr<T>(n: i32, d: usize, e: usize, vt: usize, ldvt: i32, ncvt: i32, u
 /** The QR iteration proper of bdsqr (n >= 2); leaves signed, unsorted values in d. Returns info. */
 function qrIterate<T>(n: i32, d: usize, e: usize, vt: usize, ldvt: i32, ncvt: i32, ut: usize, ldut: i32, ncut: i32): i32 {
   const size = <usize>sizeof<T>();
-  const eps = roundoffOf<T>();
-  const unfl = safeMinOf<T>();
+  const eps = epsOf<T>();
+  const unfl = safminOf<T>();
   // Relative tolerance for the convergence tests; eps^(-1/8) ~ 99 in f64, 8 in f32.
   const tolmul = max<T>(<T>10, min<T>(<T>100, <T>Math.pow(<f64>eps, -0.125)));
   const tol = tolmul * eps;

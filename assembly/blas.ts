@@ -23,6 +23,9 @@
  * separate mul + add.
  */
 
+import { dotUnit, axpyUnit } from "./lib/level1";
+import { lanesOf, vAdd, vMul, vSplat, vSub, vSum } from "./lib/simd";
+
 // ---------------------------------------------------------------------------------------------------
 // Blocking parameters. MR x NR is the register tile of the micro-kernel; with 16 v128 registers the
 // f64 kernel holds 6x4 = 12 accumulators (2 per row) plus 2 B vectors and 1 broadcast A value; the
@@ -481,30 +484,6 @@ export function symmLowerBlockF64(
 }
 
 // ---------------------------------------------------------------------------------------------------
-// SIMD helpers shared by the level-1/2 kernels: one v128 holds LANES<T> = 16/sizeof<T> values.
-
-@inline function vAdd<T>(a: v128, b: v128): v128 {
-  if (sizeof<T>() == 8) return f64x2.add(a, b);
-  return f32x4.add(a, b);
-}
-@inline function vMul<T>(a: v128, b: v128): v128 {
-  if (sizeof<T>() == 8) return f64x2.mul(a, b);
-  return f32x4.mul(a, b);
-}
-@inline function vSub<T>(a: v128, b: v128): v128 {
-  if (sizeof<T>() == 8) return f64x2.sub(a, b);
-  return f32x4.sub(a, b);
-}
-@inline function vSplat<T>(x: T): v128 {
-  if (sizeof<T>() == 8) return f64x2.splat(<f64>x);
-  return f32x4.splat(<f32>x);
-}
-@inline function vSum<T>(v: v128): T {
-  if (sizeof<T>() == 8) return <T>(f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1));
-  return <T>((f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3)));
-}
-
-// ---------------------------------------------------------------------------------------------------
 // Level 2: GEMV and GER
 
 /**
@@ -525,7 +504,7 @@ export function gemvF32(trans: i32, m: i32, n: i32, alpha: f32, a: usize, lda: i
 
 function gemv<T>(trans: bool, m: i32, n: i32, alpha: T, a: usize, lda: i32, x: usize, incx: i32, beta: T, y: usize, incy: i32): void {
   const size = <usize>sizeof<T>();
-  const lanes: i32 = 16 / <i32>sizeof<T>();
+  const lanes = lanesOf<T>();
   const rowBytes = <usize>lda * size;
   const ylen = trans ? n : m;
   if (m <= 0 || n <= 0) {
@@ -638,23 +617,10 @@ export function dotF32(n: i32, x: usize, incx: i32, y: usize, incy: i32): f32 {
 }
 
 function dot<T>(n: i32, x: usize, incx: i32, y: usize, incy: i32): T {
+  if (incx == 1 && incy == 1) return dotUnit<T>(n, x, y);
   const size = <usize>sizeof<T>();
-  const lanes: i32 = 16 / <i32>sizeof<T>();
   let sum: T = 0;
-  let i = 0;
-  if (incx == 1 && incy == 1) {
-    // Two independent accumulators hide the add latency.
-    let s0 = vSplat<T>(<T>0), s1 = vSplat<T>(<T>0);
-    for (; i + 2 * lanes <= n; i += 2 * lanes) {
-      const off = <usize>i * size;
-      s0 = vAdd<T>(s0, vMul<T>(v128.load(x + off), v128.load(y + off)));
-      s1 = vAdd<T>(s1, vMul<T>(v128.load(x + off, 16), v128.load(y + off, 16)));
-    }
-    sum = vSum<T>(vAdd<T>(s0, s1));
-    for (; i < n; i++) sum += load<T>(x + <usize>i * size) * load<T>(y + <usize>i * size);
-    return sum;
-  }
-  for (; i < n; i++) sum += load<T>(x + <usize>(i * incx) * size) * load<T>(y + <usize>(i * incy) * size);
+  for (let i = 0; i < n; i++) sum += load<T>(x + <usize>(i * incx) * size) * load<T>(y + <usize>(i * incy) * size);
   return sum;
 }
 
@@ -668,22 +634,12 @@ export function axpyF32(n: i32, alpha: f32, x: usize, incx: i32, y: usize, incy:
 }
 
 function axpy<T>(n: i32, alpha: T, x: usize, incx: i32, y: usize, incy: i32): void {
-  const size = <usize>sizeof<T>();
-  const lanes: i32 = 16 / <i32>sizeof<T>();
-  let i = 0;
   if (incx == 1 && incy == 1) {
-    const av = vSplat<T>(alpha);
-    for (; i + lanes <= n; i += lanes) {
-      const off = <usize>i * size;
-      v128.store(y + off, vAdd<T>(v128.load(y + off), vMul<T>(av, v128.load(x + off))));
-    }
-    for (; i < n; i++) {
-      const off = <usize>i * size;
-      store<T>(y + off, load<T>(y + off) + alpha * load<T>(x + off));
-    }
+    axpyUnit<T>(n, alpha, x, y);
     return;
   }
-  for (; i < n; i++) {
+  const size = <usize>sizeof<T>();
+  for (let i = 0; i < n; i++) {
     const py = y + <usize>(i * incy) * size;
     store<T>(py, load<T>(py) + alpha * load<T>(x + <usize>(i * incx) * size));
   }
@@ -701,7 +657,7 @@ export function scalF32(n: i32, alpha: f32, x: usize, incx: i32): void {
 function scal<T>(n: i32, alpha: T, x: usize, incx: i32): void {
   if (alpha == 1) return;
   const size = <usize>sizeof<T>();
-  const lanes: i32 = 16 / <i32>sizeof<T>();
+  const lanes = lanesOf<T>();
   let i = 0;
   if (incx == 1) {
     if (alpha == 0) {
@@ -781,7 +737,7 @@ export function rotF32(n: i32, x: usize, incx: i32, y: usize, incy: i32, c: f32,
 
 function rot<T>(n: i32, x: usize, incx: i32, y: usize, incy: i32, c: T, s: T): void {
   const size = <usize>sizeof<T>();
-  const lanes: i32 = 16 / <i32>sizeof<T>();
+  const lanes = lanesOf<T>();
   let i = 0;
   if (incx == 1 && incy == 1) {
     const cv = vSplat<T>(c), sv = vSplat<T>(s);

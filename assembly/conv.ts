@@ -38,27 +38,7 @@
  * generic code stays internal to this file.
  */
 
-// ---------------------------------------------------------------------------------------------------
-// SIMD helpers, resolved at compile time from the element type T (f64 -> f64x2, f32 -> f32x4).
-
-@inline function vsplatLoad<T>(p: usize): v128 {
-  if (sizeof<T>() == 8) return v128.load64_splat(p);
-  return v128.load32_splat(p);
-}
-
-@inline function vmul<T>(a: v128, b: v128): v128 {
-  if (sizeof<T>() == 8) return f64x2.mul(a, b);
-  return f32x4.mul(a, b);
-}
-
-@inline function vadd<T>(a: v128, b: v128): v128 {
-  if (sizeof<T>() == 8) return f64x2.add(a, b);
-  return f32x4.add(a, b);
-}
-
-@inline function vzero(): v128 {
-  return i64x2.splat(0);
-}
+import { lanesOf, vAdd, vMul, vSplatLoad, vZero } from "./lib/simd";
 
 // ---------------------------------------------------------------------------------------------------
 // Panel geometry
@@ -122,7 +102,7 @@ export function convPanelZeroBorder(panel: usize, c: i32, h: i32, w: i32, pixelB
 
 /** The v128 `v` where mask byte m is nonzero, else zero. */
 @inline function keepIf(v: v128, m: usize): v128 {
-  return load<u8>(m) != 0 ? v : vzero();
+  return load<u8>(m) != 0 ? v : vZero();
 }
 
 /**
@@ -142,7 +122,7 @@ function packPanel<T>(
   const n = <usize>c * <usize>h * <usize>w;
   const rowBytes = <usize>(w + 2) * pix;
   const planeBytes = convPanelPlaneBytes(h, w, pixelBytes);
-  const zero = vzero();
+  const zero = vZero();
   for (let ch = 0; ch < c; ch++) {
     for (let y = 0; y < h; y++) {
       const seg = panel + <usize>ch * planeBytes + <usize>(y + 1) * rowBytes + pix;
@@ -394,20 +374,20 @@ export function conv3x3PrepareTransposeWeights(
 
 function gather8<T>(count: i32, list: usize, weights: usize, base: usize, dst: usize): void {
   // One tap per iteration: unrolling by two measured slower (the extra live registers spill).
-  let a0 = vzero(), a1 = vzero(), a2 = vzero(), a3 = vzero();
-  let a4 = vzero(), a5 = vzero(), a6 = vzero(), a7 = vzero();
+  let a0 = vZero(), a1 = vZero(), a2 = vZero(), a3 = vZero();
+  let a4 = vZero(), a5 = vZero(), a6 = vZero(), a7 = vZero();
   const end = list + (<usize>count << 3);
   for (let e = list; e < end; e += 8) {
     const p = base + <usize>load<u32>(e);
-    const s = vsplatLoad<T>(weights + <usize>load<u32>(e, 4));
-    a0 = vadd<T>(a0, vmul<T>(s, v128.load(p)));
-    a1 = vadd<T>(a1, vmul<T>(s, v128.load(p, 16)));
-    a2 = vadd<T>(a2, vmul<T>(s, v128.load(p, 32)));
-    a3 = vadd<T>(a3, vmul<T>(s, v128.load(p, 48)));
-    a4 = vadd<T>(a4, vmul<T>(s, v128.load(p, 64)));
-    a5 = vadd<T>(a5, vmul<T>(s, v128.load(p, 80)));
-    a6 = vadd<T>(a6, vmul<T>(s, v128.load(p, 96)));
-    a7 = vadd<T>(a7, vmul<T>(s, v128.load(p, 112)));
+    const s = vSplatLoad<T>(weights + <usize>load<u32>(e, 4));
+    a0 = vAdd<T>(a0, vMul<T>(s, v128.load(p)));
+    a1 = vAdd<T>(a1, vMul<T>(s, v128.load(p, 16)));
+    a2 = vAdd<T>(a2, vMul<T>(s, v128.load(p, 32)));
+    a3 = vAdd<T>(a3, vMul<T>(s, v128.load(p, 48)));
+    a4 = vAdd<T>(a4, vMul<T>(s, v128.load(p, 64)));
+    a5 = vAdd<T>(a5, vMul<T>(s, v128.load(p, 80)));
+    a6 = vAdd<T>(a6, vMul<T>(s, v128.load(p, 96)));
+    a7 = vAdd<T>(a7, vMul<T>(s, v128.load(p, 112)));
   }
   v128.store(dst, a0);
   v128.store(dst, a1, 16);
@@ -420,15 +400,15 @@ function gather8<T>(count: i32, list: usize, weights: usize, base: usize, dst: u
 }
 
 function gather4<T>(count: i32, list: usize, weights: usize, base: usize, dst: usize): void {
-  let a0 = vzero(), a1 = vzero(), a2 = vzero(), a3 = vzero();
+  let a0 = vZero(), a1 = vZero(), a2 = vZero(), a3 = vZero();
   const end = list + (<usize>count << 3);
   for (let e = list; e < end; e += 8) {
     const p = base + <usize>load<u32>(e);
-    const s = vsplatLoad<T>(weights + <usize>load<u32>(e, 4));
-    a0 = vadd<T>(a0, vmul<T>(s, v128.load(p)));
-    a1 = vadd<T>(a1, vmul<T>(s, v128.load(p, 16)));
-    a2 = vadd<T>(a2, vmul<T>(s, v128.load(p, 32)));
-    a3 = vadd<T>(a3, vmul<T>(s, v128.load(p, 48)));
+    const s = vSplatLoad<T>(weights + <usize>load<u32>(e, 4));
+    a0 = vAdd<T>(a0, vMul<T>(s, v128.load(p)));
+    a1 = vAdd<T>(a1, vMul<T>(s, v128.load(p, 16)));
+    a2 = vAdd<T>(a2, vMul<T>(s, v128.load(p, 32)));
+    a3 = vAdd<T>(a3, vMul<T>(s, v128.load(p, 48)));
   }
   v128.store(dst, a0);
   v128.store(dst, a1, 16);
@@ -438,44 +418,44 @@ function gather4<T>(count: i32, list: usize, weights: usize, base: usize, dst: u
 
 function gather2<T>(count: i32, list: usize, weights: usize, base: usize, dst: usize): void {
   // Two independent partial sums per register hide the add latency when there is only one pair.
-  let a0 = vzero(), a1 = vzero(), b0 = vzero(), b1 = vzero();
+  let a0 = vZero(), a1 = vZero(), b0 = vZero(), b1 = vZero();
   const end = list + (<usize>count << 3);
   let e = list;
   for (; e + 8 < end; e += 16) {
     const p = base + <usize>load<u32>(e);
-    const s = vsplatLoad<T>(weights + <usize>load<u32>(e, 4));
+    const s = vSplatLoad<T>(weights + <usize>load<u32>(e, 4));
     const q = base + <usize>load<u32>(e, 8);
-    const r = vsplatLoad<T>(weights + <usize>load<u32>(e, 12));
-    a0 = vadd<T>(a0, vmul<T>(s, v128.load(p)));
-    a1 = vadd<T>(a1, vmul<T>(s, v128.load(p, 16)));
-    b0 = vadd<T>(b0, vmul<T>(r, v128.load(q)));
-    b1 = vadd<T>(b1, vmul<T>(r, v128.load(q, 16)));
+    const r = vSplatLoad<T>(weights + <usize>load<u32>(e, 12));
+    a0 = vAdd<T>(a0, vMul<T>(s, v128.load(p)));
+    a1 = vAdd<T>(a1, vMul<T>(s, v128.load(p, 16)));
+    b0 = vAdd<T>(b0, vMul<T>(r, v128.load(q)));
+    b1 = vAdd<T>(b1, vMul<T>(r, v128.load(q, 16)));
   }
   if (e < end) {
     const p = base + <usize>load<u32>(e);
-    const s = vsplatLoad<T>(weights + <usize>load<u32>(e, 4));
-    a0 = vadd<T>(a0, vmul<T>(s, v128.load(p)));
-    a1 = vadd<T>(a1, vmul<T>(s, v128.load(p, 16)));
+    const s = vSplatLoad<T>(weights + <usize>load<u32>(e, 4));
+    a0 = vAdd<T>(a0, vMul<T>(s, v128.load(p)));
+    a1 = vAdd<T>(a1, vMul<T>(s, v128.load(p, 16)));
   }
-  v128.store(dst, vadd<T>(a0, b0));
-  v128.store(dst, vadd<T>(a1, b1), 16);
+  v128.store(dst, vAdd<T>(a0, b0));
+  v128.store(dst, vAdd<T>(a1, b1), 16);
 }
 
 function gather1<T>(count: i32, list: usize, weights: usize, base: usize, dst: usize): void {
   // Four independent partial sums (entries e mod 4) break the dependency chain of a single register.
-  let a0 = vzero(), a1 = vzero(), a2 = vzero(), a3 = vzero();
+  let a0 = vZero(), a1 = vZero(), a2 = vZero(), a3 = vZero();
   const end = list + (<usize>count << 3);
   let e = list;
   for (; e + 24 < end; e += 32) {
-    a0 = vadd<T>(a0, vmul<T>(vsplatLoad<T>(weights + <usize>load<u32>(e, 4)), v128.load(base + <usize>load<u32>(e))));
-    a1 = vadd<T>(a1, vmul<T>(vsplatLoad<T>(weights + <usize>load<u32>(e, 12)), v128.load(base + <usize>load<u32>(e, 8))));
-    a2 = vadd<T>(a2, vmul<T>(vsplatLoad<T>(weights + <usize>load<u32>(e, 20)), v128.load(base + <usize>load<u32>(e, 16))));
-    a3 = vadd<T>(a3, vmul<T>(vsplatLoad<T>(weights + <usize>load<u32>(e, 28)), v128.load(base + <usize>load<u32>(e, 24))));
+    a0 = vAdd<T>(a0, vMul<T>(vSplatLoad<T>(weights + <usize>load<u32>(e, 4)), v128.load(base + <usize>load<u32>(e))));
+    a1 = vAdd<T>(a1, vMul<T>(vSplatLoad<T>(weights + <usize>load<u32>(e, 12)), v128.load(base + <usize>load<u32>(e, 8))));
+    a2 = vAdd<T>(a2, vMul<T>(vSplatLoad<T>(weights + <usize>load<u32>(e, 20)), v128.load(base + <usize>load<u32>(e, 16))));
+    a3 = vAdd<T>(a3, vMul<T>(vSplatLoad<T>(weights + <usize>load<u32>(e, 28)), v128.load(base + <usize>load<u32>(e, 24))));
   }
   for (; e < end; e += 8) {
-    a0 = vadd<T>(a0, vmul<T>(vsplatLoad<T>(weights + <usize>load<u32>(e, 4)), v128.load(base + <usize>load<u32>(e))));
+    a0 = vAdd<T>(a0, vMul<T>(vSplatLoad<T>(weights + <usize>load<u32>(e, 4)), v128.load(base + <usize>load<u32>(e))));
   }
-  v128.store(dst, vadd<T>(vadd<T>(a0, a1), vadd<T>(a2, a3)));
+  v128.store(dst, vAdd<T>(vAdd<T>(a0, a1), vAdd<T>(a2, a3)));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -500,7 +480,7 @@ function gatherConv<T>(
   const dstPlaneBytes = convPanelPlaneBytes(dstH, dstW, nv << 4);
   const weightStride = <usize>nTaps * sizeof<T>();
   const maskPlane = <usize>dstH * <usize>dstW;
-  const zero = vzero();
+  const zero = vZero();
   const compact = srcMask ? heap.alloc(<usize>nTaps << 3) : 0;
   const activeList = heap.alloc(<usize>dstC << 2);
   const inactiveList = heap.alloc(<usize>dstC << 2);
@@ -671,7 +651,7 @@ function conv3x3<T>(
     prepared = heap.alloc(<usize>(9 * cIn * cOut * size));
     prepareTransposeWeights<T>(weight, cIn, cOut, stride, prepared);
   }
-  const lanes = 16 / size;
+  const lanes = lanesOf<T>();
   for (let col0 = 0; col0 < k;) {
     const nv = convPanelVectors(k - col0, size);
     const columns = min(nv * lanes, k - col0);

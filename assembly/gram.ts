@@ -41,6 +41,8 @@ import { larfgF64, sytrdF64 } from "./householder";
 import { gemmF64, gemmLowerF64, GEMM_F64_PACKED_A_BYTES, GEMM_F64_PACKED_B_BYTES, symmLowerBlockF64 } from "./blas";
 import { operatorColumns, operatorElementSize, operatorRows, operatorUnitHandle } from "./operator";
 import { parallelGemmLowerF64, parallelSymmLower, threadPool } from "./parallel";
+import { axpyUnit, dotUnit } from "./lib/level1";
+import { PREC_F64 } from "./lib/machine";
 
 // ---------------------------------------------------------------------------------------------------
 // The unit behind an operator, and its geometry. unit.ts exports no accessor for the shape of a unit
@@ -413,7 +415,7 @@ export function gramErrorBoundF64(count: i32, values: usize): f64 {
   if (count <= 0) return 0;
   const smax = load<f64>(values);
   const smin = load<f64>(values + (<usize>(count - 1) << 3));
-  const delta = <f64>count * f64.EPSILON * smax * smax;
+  const delta = <f64>count * PREC_F64 * smax * smax;
   const root = Math.sqrt(delta);
   const lower = Math.sqrt(max(smin * smin - delta, 0));
   return smin > 0 ? min(root, delta / (smin + lower)) : root;
@@ -485,39 +487,14 @@ function panelQr(r: i32, nb: i32, q: i32, p: usize, tau: usize, col: usize, w: u
     for (let i = 0; i < len; i++) {
       const vi = load<f64>(col + (<usize>i << 3));
       if (vi == 0) continue;
-      axpyRow(rest, vi, p + (<usize>(j + i) * ld + <usize>(j + 1)) * 8, w);
+      axpyUnit<f64>(rest, vi, p + (<usize>(j + i) * ld + <usize>(j + 1)) * 8, w);
     }
     for (let i = 0; i < len; i++) {
       const f = -t * load<f64>(col + (<usize>i << 3));
       if (f == 0) continue;
-      axpyRow(rest, f, w, p + (<usize>(j + i) * ld + <usize>(j + 1)) * 8);
+      axpyUnit<f64>(rest, f, w, p + (<usize>(j + i) * ld + <usize>(j + 1)) * 8);
     }
   }
-}
-
-/** y[0:n] += alpha x[0:n] (contiguous, any alignment). */
-@inline function axpyRow(n: i32, alpha: f64, x: usize, y: usize): void {
-  const av = f64x2.splat(alpha);
-  const bytes = <usize>n << 3;
-  let t: usize = 0;
-  for (; t + 16 <= bytes; t += 16) v128.store(y + t, f64x2.add(v128.load(y + t), f64x2.mul(av, v128.load(x + t))));
-  if (t < bytes) store<f64>(y + t, load<f64>(y + t) + alpha * load<f64>(x + t));
-}
-
-/** x[0:n] . y[0:n] (contiguous, any alignment). */
-@inline function dotRow(n: i32, x: usize, y: usize): f64 {
-  let acc0 = f64x2.splat(0), acc1 = f64x2.splat(0);
-  const bytes = <usize>n << 3;
-  let t: usize = 0;
-  for (; t + 32 <= bytes; t += 32) {
-    acc0 = f64x2.add(acc0, f64x2.mul(v128.load(x + t), v128.load(y + t)));
-    acc1 = f64x2.add(acc1, f64x2.mul(v128.load(x + t + 16), v128.load(y + t + 16)));
-  }
-  for (; t + 16 <= bytes; t += 16) acc0 = f64x2.add(acc0, f64x2.mul(v128.load(x + t), v128.load(y + t)));
-  acc0 = f64x2.add(acc0, acc1);
-  let s = f64x2.extract_lane(acc0, 0) + f64x2.extract_lane(acc0, 1);
-  if (t < bytes) s += load<f64>(x + t) * load<f64>(y + t);
-  return s;
 }
 
 /**
@@ -689,19 +666,19 @@ function bandSymmetricReflect(band: usize, ld: usize, b2: i32, r0: i32, len: i32
   for (let i = 0; i < len; i++) {
     const row = bandAt(band, ld, b2, r0 + i, r0);
     const vi = load<f64>(v + (<usize>i << 3));
-    const dot = dotRow(i, row, v);
-    axpyRow(i, vi, row, w);
+    const dot = dotUnit<f64>(i, row, v);
+    axpyUnit<f64>(i, vi, row, w);
     const wi = w + (<usize>i << 3);
     store<f64>(wi, load<f64>(wi) + dot + load<f64>(row + (<usize>i << 3)) * vi);
   }
   for (let i = 0; i < len; i++) store<f64>(w + (<usize>i << 3), tau * load<f64>(w + (<usize>i << 3)));
-  const alpha = -0.5 * tau * dotRow(len, w, v);
-  axpyRow(len, alpha, v, w);
+  const alpha = -0.5 * tau * dotUnit<f64>(len, w, v);
+  axpyUnit<f64>(len, alpha, v, w);
   for (let i = 0; i < len; i++) {
     const row = bandAt(band, ld, b2, r0 + i, r0);
     // Row i, columns 0..i: A[i, c] -= v[i] w[c] + w[i] v[c].
-    axpyRow(i + 1, -load<f64>(v + (<usize>i << 3)), w, row);
-    axpyRow(i + 1, -load<f64>(w + (<usize>i << 3)), v, row);
+    axpyUnit<f64>(i + 1, -load<f64>(v + (<usize>i << 3)), w, row);
+    axpyUnit<f64>(i + 1, -load<f64>(w + (<usize>i << 3)), v, row);
   }
 }
 
@@ -730,7 +707,7 @@ function bandSweep(n: i32, b: i32, band: usize, ld: usize, j: i32, v: usize, x: 
     if (tau != 0) {
       for (let i = 0; i < lm; i++) {
         const row = bandAt(band, ld, b2, s0 + i, r0);
-        axpyRow(len, -tau * dotRow(len, row, v), v, row);
+        axpyUnit<f64>(len, -tau * dotUnit<f64>(len, row, v), v, row);
       }
     }
     // New reflector from the block's first column (rows s0..s0+lm-1, column r0).
@@ -743,8 +720,8 @@ function bandSweep(n: i32, b: i32, band: usize, ld: usize, j: i32, v: usize, x: 
     const rest = len - 1;
     if (tau2 != 0 && rest > 0) {
       memory.fill(w, 0, <usize>rest << 3);
-      for (let i = 0; i < lm; i++) axpyRow(rest, load<f64>(x + (<usize>i << 3)), bandAt(band, ld, b2, s0 + i, r0 + 1), w);
-      for (let i = 0; i < lm; i++) axpyRow(rest, -tau2 * load<f64>(x + (<usize>i << 3)), w, bandAt(band, ld, b2, s0 + i, r0 + 1));
+      for (let i = 0; i < lm; i++) axpyUnit<f64>(rest, load<f64>(x + (<usize>i << 3)), bandAt(band, ld, b2, s0 + i, r0 + 1), w);
+      for (let i = 0; i < lm; i++) axpyUnit<f64>(rest, -tau2 * load<f64>(x + (<usize>i << 3)), w, bandAt(band, ld, b2, s0 + i, r0 + 1));
     }
     // Type 3: both sides of the next diagonal block.
     bandSymmetricReflect(band, ld, b2, s0, lm, x, tau2, w);

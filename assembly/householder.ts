@@ -23,6 +23,8 @@ import {
   gemmF64, gemmF32, gemmLowerF64, gemmLowerF32, gemvF64, gemvF32, gerF64, gerF32, dotF64, dotF32,
   axpyF64, axpyF32, scalF64, scalF32, nrm2F64, nrm2F32,
 } from "./blas";
+import { precOf, rmaxOf, safminOf } from "./lib/machine";
+import { lanesOf, vAdd, vMul, vSplat, vSum } from "./lib/simd";
 
 /** Panel width of the blocked reductions and of the blocked factor generation. */
 const NB: i32 = 32;
@@ -68,20 +70,11 @@ const NB: i32 = 32;
   return p + (<usize>r * <usize>ld + <usize>c) * sizeof<T>();
 }
 
-/** Machine epsilon (unit roundoff * 2, as LAPACK's dlamch('E')*2 = 2^-52 / 2^-23). */
-@inline function epsilonOf<T>(): T {
-  return sizeof<T>() == 8 ? <T>f64.EPSILON : <T>f32.EPSILON;
-}
-/** Smallest normal number. */
-@inline function tinyOf<T>(): T {
-  return sizeof<T>() == 8 ? <T>f64.MIN_NORMAL_VALUE : <T>f32.MIN_NORMAL_VALUE;
-}
-
 /** sqrt(a^2 + b^2) without overflow or destructive underflow (LAPACK dlapy2). */
 function hypotOf<T>(a: T, b: T): T {
   const x = abs<T>(a), y = abs<T>(b);
   const w = max<T>(x, y), z = min<T>(x, y);
-  if (z == 0 || w > <T>(sizeof<T>() == 8 ? f64.MAX_VALUE : f32.MAX_VALUE)) return w;
+  if (z == 0 || w > rmaxOf<T>()) return w;
   const q = z / w;
   return w * sqrt<T>(<T>1 + q * q);
 }
@@ -102,7 +95,7 @@ function larfg<T>(n: i32, alphaPtr: usize, x: usize, incx: i32): T {
   let alpha = load<T>(alphaPtr);
   if (xnorm == 0) return <T>0;
   let beta = -copysign<T>(hypotOf<T>(alpha, xnorm), alpha);
-  const safmin = tinyOf<T>() / epsilonOf<T>();
+  const safmin = safminOf<T>() / precOf<T>();
   let rescalings = 0;
   if (abs<T>(beta) < safmin) {
     // beta (and so v) would lose accuracy to underflow: scale the column up and recompute.
@@ -163,24 +156,6 @@ export function larfF32(left: i32, m: i32, n: i32, v: usize, incv: i32, tau: f32
 // ---------------------------------------------------------------------------------------------------
 // Bidiagonalization
 
-// SIMD helpers (one v128 = 16/sizeof<T> lanes), resolved at compile time per type.
-@inline function vAdd<T>(a: v128, b: v128): v128 {
-  if (sizeof<T>() == 8) return f64x2.add(a, b);
-  return f32x4.add(a, b);
-}
-@inline function vMul<T>(a: v128, b: v128): v128 {
-  if (sizeof<T>() == 8) return f64x2.mul(a, b);
-  return f32x4.mul(a, b);
-}
-@inline function vSplat<T>(x: T): v128 {
-  if (sizeof<T>() == 8) return f64x2.splat(<f64>x);
-  return f32x4.splat(<f32>x);
-}
-@inline function vSum<T>(v: v128): T {
-  if (sizeof<T>() == 8) return <T>(f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1));
-  return <T>((f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3)));
-}
-
 /**
  * One pass over the rows of a block B (rows x ncols, row-major) that serves two columns of labrd:
  * z = B*v (the big product for x_i) and, with c = w - tp*z (which is the next column, see labrd),
@@ -190,7 +165,7 @@ export function larfF32(left: i32, m: i32, n: i32, v: usize, incv: i32, tau: f32
  */
 function fusedRowPass<T>(rows: i32, b: usize, ldb: i32, ncols: i32, v: usize, w: usize, tp: T, colOut: usize, zOut: usize, acc: usize): void {
   const size = <usize>sizeof<T>();
-  const lanes: i32 = 16 / <i32>sizeof<T>();
+  const lanes = lanesOf<T>();
   const rowBytes = <usize>ldb * size;
   const accLen = ncols - 1;
   if (accLen > 0) memory.fill(acc, 0, <usize>accLen * size);
@@ -278,7 +253,7 @@ function labrd<T>(
   xt: usize, ldx: i32, yt: usize, ldy: i32, colBuffer: usize, nextColBuffer: usize, w: usize, kv: usize, acc: usize,
 ): void {
   const size = <usize>sizeof<T>();
-  const safmin = tinyOf<T>() / epsilonOf<T>();
+  const safmin = safminOf<T>() / precOf<T>();
   let col = colBuffer, nextCol = nextColBuffer;
   // fused: col holds column i of the true matrix and acc holds sum_{r>i} col[r-i]*A[r, i+1:n], both
   // from the previous column's pass.
@@ -657,7 +632,7 @@ export function orgtrQtF32(n: i32, a: usize, lda: i32, tau: usize, qt: usize, ld
  */
 function symvLower<T>(n: i32, a: usize, lda: i32, x: usize, y: usize): void {
   const size = <usize>sizeof<T>();
-  const lanes: i32 = 16 / <i32>sizeof<T>();
+  const lanes = lanesOf<T>();
   const rowBytes = <usize>lda * size;
   memory.fill(y, 0, <usize>n * size);
   let r = 0;

@@ -27,43 +27,13 @@
  */
 import { gemmF64, gemmLowerF64, gemvF64, nrm2F64, scalF64 } from "./blas";
 import { operatorApplyF64, operatorApplyTransposeF64 } from "./operator";
+import { allocZeroedF64, getAt, rowF64, setAt } from "./lib/elements";
+import { axpyUnit, dotUnit } from "./lib/level1";
+import { EPS_F64, PREC_F64 } from "./lib/machine";
 
 export const REQUEST_DONE: i32 = 0;
 export const REQUEST_APPLY: i32 = 1;
 export const REQUEST_TRANSPOSE: i32 = 2;
-
-/** Unit roundoff 2^-53 and machine epsilon 2^-52 (LAPACK dlamch('E') and its double). */
-const ROUNDOFF: f64 = 1.1102230246251565e-16;
-const EPSILON: f64 = 2.220446049250313e-16;
-
-@inline function at(p: usize, i: i32): f64 {
-  return load<f64>(p + (<usize>i << 3));
-}
-@inline function put(p: usize, i: i32, v: f64): void {
-  store<f64>(p + (<usize>i << 3), v);
-}
-@inline function atI(p: usize, i: i32): i32 {
-  return load<i32>(p + (<usize>i << 2));
-}
-@inline function putI(p: usize, i: i32, v: i32): void {
-  store<i32>(p + (<usize>i << 2), v);
-}
-/** Address of element i of a row-major vector of f64 at p (i may exceed 2^31 / 8 in products). */
-@inline function row(p: usize, index: i32, length: i32): usize {
-  return p + ((<usize>index * <usize>length) << 3);
-}
-function allocF64(count: i32): usize {
-  const bytes = <usize>max(count, 2) << 3;
-  const p = heap.alloc(bytes);
-  memory.fill(p, 0, bytes);
-  return p;
-}
-function allocF64Large(count: usize): usize {
-  const bytes = max<usize>(count, 2) << 3;
-  const p = heap.alloc(bytes);
-  memory.fill(p, 0, bytes);
-  return p;
-}
 
 /** The request part shared (at the same offsets) by every state object of this file. */
 @unmanaged
@@ -109,7 +79,7 @@ function fillUniform(rng: u64, p: usize, n: i32): u64 {
   let s = rng;
   for (let i = 0; i < n; i++) {
     s += 0x9e3779b97f4a7c15;
-    put(p, i, <f64>(splitmix(s) >> 11) * 2.220446049250313e-16 - 1.0);
+    setAt<f64>(p, i, <f64>(splitmix(s) >> 11) * 2.220446049250313e-16 - 1.0);
   }
   return s;
 }
@@ -129,11 +99,11 @@ function fillUniform(rng: u64, p: usize, n: i32): u64 {
 function orthogonalize(basis: usize, ld: i32, count: i32, len: i32, w: usize, coef: usize, tmp: usize): f64 {
   let norm = nrm2F64(len, w, 1);
   if (count == 0) return norm;
-  for (let i = 0; i < count; i++) put(coef, i, 0);
+  for (let i = 0; i < count; i++) setAt<f64>(coef, i, 0);
   for (let pass = 0; pass < 4; pass++) {
     gemvF64(0, count, len, 1.0, basis, ld, w, 1, 0.0, tmp, 1);
     gemvF64(1, count, len, -1.0, basis, ld, tmp, 1, 1.0, w, 1);
-    for (let i = 0; i < count; i++) put(coef, i, at(coef, i) + at(tmp, i));
+    for (let i = 0; i < count; i++) setAt<f64>(coef, i, getAt<f64>(coef, i) + getAt<f64>(tmp, i));
     const after = nrm2F64(len, w, 1);
     const previous = norm;
     norm = after;
@@ -157,10 +127,10 @@ function multiDot(basis: usize, ld: i32, count: i32, len: i32, w: usize, ldw: i3
     const width = min(CHUNK, len - j0);
     const off = <usize>j0 << 3;
     for (let i = 0; i < count; i++) {
-      const qi = row(basis, i, ld) + off;
+      const qi = rowF64(basis, i, ld) + off;
       let t = 0;
       for (; t + 2 <= b; t += 2) {
-        const w0 = row(w, t, ldw) + off, w1 = row(w, t + 1, ldw) + off;
+        const w0 = rowF64(w, t, ldw) + off, w1 = rowF64(w, t + 1, ldw) + off;
         let a0 = f64x2.splat(0), a1 = f64x2.splat(0);
         let j = 0;
         for (; j + 2 <= width; j += 2) {
@@ -172,13 +142,13 @@ function multiDot(basis: usize, ld: i32, count: i32, len: i32, w: usize, ldw: i3
         let s0 = f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a0, 1);
         let s1 = f64x2.extract_lane(a1, 0) + f64x2.extract_lane(a1, 1);
         for (; j < width; j++) {
-          s0 += at(qi, j) * at(w0, j);
-          s1 += at(qi, j) * at(w1, j);
+          s0 += getAt<f64>(qi, j) * getAt<f64>(w0, j);
+          s1 += getAt<f64>(qi, j) * getAt<f64>(w1, j);
         }
-        put(c, i * b + t, at(c, i * b + t) + s0);
-        put(c, i * b + t + 1, at(c, i * b + t + 1) + s1);
+        setAt<f64>(c, i * b + t, getAt<f64>(c, i * b + t) + s0);
+        setAt<f64>(c, i * b + t + 1, getAt<f64>(c, i * b + t + 1) + s1);
       }
-      if (t < b) put(c, i * b + t, at(c, i * b + t) + dot(width, qi, row(w, t, ldw) + off));
+      if (t < b) setAt<f64>(c, i * b + t, getAt<f64>(c, i * b + t) + dotUnit<f64>(width, qi, rowF64(w, t, ldw) + off));
     }
   }
 }
@@ -189,10 +159,10 @@ function multiAxpy(basis: usize, ld: i32, count: i32, len: i32, c: usize, w: usi
     const width = min(CHUNK, len - j0);
     const off = <usize>j0 << 3;
     for (let i = 0; i < count; i++) {
-      const qi = row(basis, i, ld) + off;
+      const qi = rowF64(basis, i, ld) + off;
       for (let t = 0; t < b; t++) {
-        const f = at(c, i * b + t);
-        if (f != 0) axpy(width, -f, qi, row(w, t, ldw) + off);
+        const f = getAt<f64>(c, i * b + t);
+        if (f != 0) axpyUnit<f64>(width, -f, qi, rowF64(w, t, ldw) + off);
       }
     }
   }
@@ -211,7 +181,7 @@ function blockOrthogonalize(basis: usize, ld: i32, count: i32, len: i32, w: usiz
   for (let pass = 0; pass < 2; pass++) {
     multiDot(basis, ld, count, len, w, ld, b, tmp);
     multiAxpy(basis, ld, count, len, tmp, w, ld, b);
-    for (let i = 0; i < count * b; i++) put(coef, i, at(coef, i) + at(tmp, i));
+    for (let i = 0; i < count * b; i++) setAt<f64>(coef, i, getAt<f64>(coef, i) + getAt<f64>(tmp, i));
   }
 }
 
@@ -255,32 +225,32 @@ function randomOrthogonal(rng: u64, basis: usize, ld: i32, count: i32, len: i32,
  */
 export function rowJacobiSvdF64(nn: i32, w: usize, r: usize, sigma: usize): i32 {
   memory.fill(r, 0, <usize>(nn * nn) << 3);
-  for (let i = 0; i < nn; i++) put(r, i * nn + i, 1.0);
-  const threshold = Math.sqrt(<f64>nn) * EPSILON;
+  for (let i = 0; i < nn; i++) setAt<f64>(r, i * nn + i, 1.0);
+  const threshold = Math.sqrt(<f64>nn) * PREC_F64;
   let sweeps = 0;
   for (; sweeps < 60; sweeps++) {
     // Squared row norms, recomputed each sweep and updated exactly per rotation in between.
     for (let i = 0; i < nn; i++) {
-      const ri = row(w, i, nn);
-      put(sigma, i, dot(nn, ri, ri));
+      const ri = rowF64(w, i, nn);
+      setAt<f64>(sigma, i, dotUnit<f64>(nn, ri, ri));
     }
     let rotated = false;
     for (let p = 0; p < nn - 1; p++) {
-      const wp = row(w, p, nn);
+      const wp = rowF64(w, p, nn);
       for (let q = p + 1; q < nn; q++) {
-        const a = at(sigma, p), b = at(sigma, q);
+        const a = getAt<f64>(sigma, p), b = getAt<f64>(sigma, q);
         if (a == 0 || b == 0) continue;
-        const wq = row(w, q, nn);
-        const g = dot(nn, wp, wq);
+        const wq = rowF64(w, q, nn);
+        const g = dotUnit<f64>(nn, wp, wq);
         if (abs(g) <= threshold * Math.sqrt(a) * Math.sqrt(b)) continue;
         rotated = true;
         const zeta = (b - a) / (2 * g);
         const t = (zeta >= 0 ? 1.0 : -1.0) / (abs(zeta) + Math.sqrt(1 + zeta * zeta));
         const c = 1 / Math.sqrt(1 + t * t), s = c * t;
         rotateRows(nn, wp, wq, c, s);
-        rotateRows(nn, row(r, p, nn), row(r, q, nn), c, s);
-        put(sigma, p, a - t * g);
-        put(sigma, q, b + t * g);
+        rotateRows(nn, rowF64(r, p, nn), rowF64(r, q, nn), c, s);
+        setAt<f64>(sigma, p, a - t * g);
+        setAt<f64>(sigma, q, b + t * g);
       }
     }
     if (!rotated) break;
@@ -288,9 +258,9 @@ export function rowJacobiSvdF64(nn: i32, w: usize, r: usize, sigma: usize): i32 
   // Norms, unit rows, and completion of zero rows to an orthonormal set.
   let zeros = 0;
   for (let i = 0; i < nn; i++) {
-    const ri = row(w, i, nn);
+    const ri = rowF64(w, i, nn);
     const s = nrm2F64(nn, ri, 1);
-    put(sigma, i, s);
+    setAt<f64>(sigma, i, s);
     if (s > 0) scalF64(nn, 1 / s, ri, 1);
     else zeros++;
   }
@@ -301,52 +271,27 @@ export function rowJacobiSvdF64(nn: i32, w: usize, r: usize, sigma: usize): i32 
 /** Replace the rows of w whose sigma is 0 by unit vectors orthogonal to all other rows. */
 function completeRows(nn: i32, w: usize, sigma: usize): void {
   const valid = heap.alloc(<usize>nn << 2);
-  for (let i = 0; i < nn; i++) putI(valid, i, at(sigma, i) > 0 ? 1 : 0);
+  for (let i = 0; i < nn; i++) setAt<i32>(valid, i, getAt<f64>(sigma, i) > 0 ? 1 : 0);
   for (let i = 0; i < nn; i++) {
-    if (atI(valid, i)) continue;
-    const ri = row(w, i, nn);
+    if (getAt<i32>(valid, i)) continue;
+    const ri = rowF64(w, i, nn);
     let best = 0.0;
     for (let e = 0; e < nn && best < 0.5; e++) {
       memory.fill(ri, 0, <usize>nn << 3);
-      put(ri, e, 1.0);
+      setAt<f64>(ri, e, 1.0);
       for (let pass = 0; pass < 2; pass++) {
         for (let j = 0; j < nn; j++) {
-          if (j == i || !atI(valid, j)) continue;
-          const rj = row(w, j, nn);
-          axpy(nn, -dot(nn, rj, ri), rj, ri);
+          if (j == i || !getAt<i32>(valid, j)) continue;
+          const rj = rowF64(w, j, nn);
+          axpyUnit<f64>(nn, -dotUnit<f64>(nn, rj, ri), rj, ri);
         }
       }
       best = nrm2F64(nn, ri, 1);
     }
     scalF64(nn, 1 / best, ri, 1);
-    putI(valid, i, 1);
+    setAt<i32>(valid, i, 1);
   }
   heap.free(valid);
-}
-
-@inline function dot(n: i32, x: usize, y: usize): f64 {
-  let acc0 = f64x2.splat(0), acc1 = f64x2.splat(0);
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const o = <usize>i << 3;
-    acc0 = f64x2.add(acc0, f64x2.mul(v128.load(x + o), v128.load(y + o)));
-    acc1 = f64x2.add(acc1, f64x2.mul(v128.load(x + o + 16), v128.load(y + o + 16)));
-  }
-  const acc = f64x2.add(acc0, acc1);
-  let s = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
-  for (; i < n; i++) s += at(x, i) * at(y, i);
-  return s;
-}
-
-/** y += a*x (n entries, contiguous). */
-@inline function axpy(n: i32, a: f64, x: usize, y: usize): void {
-  const av = f64x2.splat(a);
-  let i = 0;
-  for (; i + 2 <= n; i += 2) {
-    const o = <usize>i << 3;
-    v128.store(y + o, f64x2.add(v128.load(y + o), f64x2.mul(av, v128.load(x + o))));
-  }
-  for (; i < n; i++) put(y, i, at(y, i) + a * at(x, i));
 }
 
 /** (x, y) <- (c x - s y, s x + c y) over n contiguous entries. */
@@ -360,22 +305,22 @@ function rotateRows(n: i32, x: usize, y: usize, c: f64, s: f64): void {
     v128.store(y + o, f64x2.add(f64x2.mul(sv, xv), f64x2.mul(cv, yv)));
   }
   for (; i < n; i++) {
-    const xv = at(x, i), yv = at(y, i);
-    put(x, i, c * xv - s * yv);
-    put(y, i, s * xv + c * yv);
+    const xv = getAt<f64>(x, i), yv = getAt<f64>(y, i);
+    setAt<f64>(x, i, c * xv - s * yv);
+    setAt<f64>(y, i, s * xv + c * yv);
   }
 }
 
 /** Indices 0..nn-1 ordered by descending value (insertion sort; nn is small). */
 function orderDescending(nn: i32, values: usize, order: usize): void {
   for (let i = 0; i < nn; i++) {
-    const v = at(values, i);
+    const v = getAt<f64>(values, i);
     let j = i;
-    while (j > 0 && at(values, atI(order, j - 1)) < v) {
-      putI(order, j, atI(order, j - 1));
+    while (j > 0 && getAt<f64>(values, getAt<i32>(order, j - 1)) < v) {
+      setAt<i32>(order, j, getAt<i32>(order, j - 1));
       j--;
     }
-    putI(order, j, i);
+    setAt<i32>(order, j, i);
   }
 }
 
@@ -539,24 +484,24 @@ export function gklCreate(
   s.tol = tol;
   s.maxSteps = maxSteps;
   s.rng = splitmix(<u64>(<u32>seed) + 0x632be59bd9b4e019);
-  s.p = allocF64Large(<usize>(L + b) * <usize>n);
-  s.q = allocF64Large(<usize>L * <usize>m);
-  s.b = allocF64(L * L);
-  s.g = allocF64(b * b);
-  s.w = allocF64(L * L);
-  s.r = allocF64(L * L);
-  s.sigma = allocF64(L);
+  s.p = allocZeroedF64(<usize>(L + b) * <usize>n);
+  s.q = allocZeroedF64(<usize>L * <usize>m);
+  s.b = allocZeroedF64(L * L);
+  s.g = allocZeroedF64(b * b);
+  s.w = allocZeroedF64(L * L);
+  s.r = allocZeroedF64(L * L);
+  s.sigma = allocZeroedF64(L);
   s.order = heap.alloc(<usize>(L + 1) << 2);
-  s.selected = allocF64(L * L);
-  s.coef = allocF64(L + b);
-  s.tmp = allocF64(L + b);
-  s.coefBlock = allocF64((L + b) * b);
-  s.tmpBlock = allocF64((L + b) * b);
-  s.rawNorms = allocF64(b);
-  s.scratch = allocF64Large(<usize>L * <usize>m);
-  s.values = allocF64(k);
-  s.estimates = allocF64(k);
-  s.residuals = allocF64(k);
+  s.selected = allocZeroedF64(L * L);
+  s.coef = allocZeroedF64(L + b);
+  s.tmp = allocZeroedF64(L + b);
+  s.coefBlock = allocZeroedF64((L + b) * b);
+  s.tmpBlock = allocZeroedF64((L + b) * b);
+  s.rawNorms = allocZeroedF64(b);
+  s.scratch = allocZeroedF64(<usize>L * <usize>m);
+  s.values = allocZeroedF64(k);
+  s.estimates = allocZeroedF64(k);
+  s.residuals = allocZeroedF64(k);
   s.phase = GKL_INIT;
   s.status = GKL_RUNNING;
   return changetype<usize>(s);
@@ -612,7 +557,7 @@ function gklRequest(s: GklState, forward: bool, count: i32, input: usize, output
 
 /** Breakdown threshold: a new direction shorter than this is rounding noise. */
 @inline function breakdownLevel(s: GklState, len: i32): f64 {
-  return EPSILON * Math.sqrt(<f64>len) * s.normEstimate;
+  return PREC_F64 * Math.sqrt(<f64>len) * s.normEstimate;
 }
 
 /**
@@ -626,7 +571,7 @@ export function gklStep(state: usize): i32 {
   while (true) {
     if (s.phase == GKL_INIT) {
       // Orthonormal random start block.
-      for (let t = 0; t < bs; t++) s.rng = randomOrthogonal(s.rng, s.p, n, t, n, row(s.p, t, n), s.coef, s.tmp);
+      for (let t = 0; t < bs; t++) s.rng = randomOrthogonal(s.rng, s.p, n, t, n, rowF64(s.p, t, n), s.coef, s.tmp);
       s.col = 0;
       s.phase = GKL_AFTER_AP;
       return gklRequest(s, true, bs, s.p, s.q);
@@ -636,30 +581,30 @@ export function gklStep(state: usize): i32 {
       // (coefficients = B[0:col, block]), then each column against the earlier ones of its block
       // (B within the diagonal block) and normalized (B[c,c]).
       const col = s.col;
-      const w0 = row(s.q, col, m);
+      const w0 = rowF64(s.q, col, m);
       for (let t = 0; t < bs; t++) {
-        const norm = nrm2F64(m, row(w0, t, m), 1);
-        put(s.rawNorms, t, norm);
+        const norm = nrm2F64(m, rowF64(w0, t, m), 1);
+        setAt<f64>(s.rawNorms, t, norm);
         s.normEstimate = max(s.normEstimate, norm);
       }
       blockOrthogonalize(s.q, m, col, m, w0, bs, s.coefBlock, s.tmpBlock);
       for (let t = 0; t < bs; t++) {
         const c = col + t;
-        const wq = row(s.q, c, m);
-        for (let i = 0; i < col; i++) put(s.b, i * L + c, at(s.coefBlock, i * bs + t));
+        const wq = rowF64(s.q, c, m);
+        for (let i = 0; i < col; i++) setAt<f64>(s.b, i * L + c, getAt<f64>(s.coefBlock, i * bs + t));
         const alpha = orthogonalize(w0, m, t, m, wq, s.coef, s.tmp);
-        for (let i = 0; i < t; i++) put(s.b, (col + i) * L + c, at(s.coef, i));
-        for (let i = c + 1; i < L; i++) put(s.b, i * L + c, 0.0);
-        if (alpha <= breakdownLevel(s, m) || alpha <= 1e-12 * at(s.rawNorms, t)) {
-          put(s.b, c * L + c, 0.0);
+        for (let i = 0; i < t; i++) setAt<f64>(s.b, (col + i) * L + c, getAt<f64>(s.coef, i));
+        for (let i = c + 1; i < L; i++) setAt<f64>(s.b, i * L + c, 0.0);
+        if (alpha <= breakdownLevel(s, m) || alpha <= 1e-12 * getAt<f64>(s.rawNorms, t)) {
+          setAt<f64>(s.b, c * L + c, 0.0);
           s.rng = randomOrthogonal(s.rng, s.q, m, c, m, wq, s.coef, s.tmp);
         } else {
-          put(s.b, c * L + c, alpha);
+          setAt<f64>(s.b, c * L + c, alpha);
           scalF64(m, 1.0 / alpha, wq, 1);
         }
       }
       s.phase = GKL_AFTER_ATQ;
-      return gklRequest(s, false, bs, row(s.q, s.col, m), row(s.p, s.col + bs, n));
+      return gklRequest(s, false, bs, rowF64(s.q, s.col, m), rowF64(s.p, s.col + bs, n));
     }
     if (s.phase == GKL_AFTER_ATQ) {
       // The next right block: A^T q_c orthogonalized against every p (the coefficients on the
@@ -667,26 +612,26 @@ export function gklStep(state: usize): i32 {
       // QR within the block, which is the residual block F = P_res G at the end of a cycle.
       const first = s.col + bs;
       memory.fill(s.g, 0, <usize>(bs * bs) << 3);
-      const r0 = row(s.p, first, n);
+      const r0 = rowF64(s.p, first, n);
       if (first >= n) {
         // Only with b = 1 and a full basis (L = n): the residual is zero in exact arithmetic.
         memory.fill(r0, 0, (<usize>bs * <usize>n) << 3);
       } else {
         for (let t = 0; t < bs; t++) {
-          const norm = nrm2F64(n, row(r0, t, n), 1);
-          put(s.rawNorms, t, norm);
+          const norm = nrm2F64(n, rowF64(r0, t, n), 1);
+          setAt<f64>(s.rawNorms, t, norm);
           s.normEstimate = max(s.normEstimate, norm);
         }
         blockOrthogonalize(s.p, n, first, n, r0, bs, s.coefBlock, s.tmpBlock);
         for (let t = 0; t < bs; t++) {
           const c = first + t;
-          const rp = row(s.p, c, n);
+          const rp = rowF64(s.p, c, n);
           const beta = orthogonalize(r0, n, t, n, rp, s.coef, s.tmp);
-          for (let i = 0; i < t; i++) put(s.g, i * bs + t, at(s.coef, i));
-          if (beta <= breakdownLevel(s, n) || beta <= 1e-12 * at(s.rawNorms, t)) {
+          for (let i = 0; i < t; i++) setAt<f64>(s.g, i * bs + t, getAt<f64>(s.coef, i));
+          if (beta <= breakdownLevel(s, n) || beta <= 1e-12 * getAt<f64>(s.rawNorms, t)) {
             s.rng = randomOrthogonal(s.rng, s.p, n, c, n, rp, s.coef, s.tmp);
           } else {
-            put(s.g, t * bs + t, beta);
+            setAt<f64>(s.g, t * bs + t, beta);
             scalF64(n, 1.0 / beta, rp, 1);
           }
         }
@@ -697,7 +642,7 @@ export function gklStep(state: usize): i32 {
         // B[c-b.., c] for the new columns are set by the next A-side pass.
         s.col = size;
         s.phase = GKL_AFTER_AP;
-        return gklRequest(s, true, bs, row(s.p, size, n), row(s.q, size, m));
+        return gklRequest(s, true, bs, rowF64(s.p, size, n), rowF64(s.q, size, m));
       }
       // End of a cycle: the basis is full (or the step budget spent).
       gklProjectedSvd(s, size);
@@ -711,7 +656,7 @@ export function gklStep(state: usize): i32 {
       const keep = s.keep;
       s.col = keep;
       s.phase = GKL_AFTER_AP;
-      return gklRequest(s, true, bs, row(s.p, keep, n), row(s.q, keep, m));
+      return gklRequest(s, true, bs, rowF64(s.p, keep, n), rowF64(s.q, keep, m));
     }
     if (s.phase == GKL_AFTER_FINAL_AV) {
       s.phase = GKL_AFTER_FINAL_ATU;
@@ -720,12 +665,12 @@ export function gklStep(state: usize): i32 {
     if (s.phase == GKL_AFTER_FINAL_ATU) {
       // Explicit residuals max(||A v - s u||, ||A^T u - s v||).
       for (let i = 0; i < s.wanted; i++) {
-        const sv = at(s.values, i);
-        const avi = row(s.av, i, m), ui = row(s.uf, i, m);
-        axpy(m, -sv, ui, avi);
-        const atui = row(s.atu, i, n), vi = row(s.vf, i, n);
-        axpy(n, -sv, vi, atui);
-        put(s.residuals, i, max(nrm2F64(m, avi, 1), nrm2F64(n, atui, 1)));
+        const sv = getAt<f64>(s.values, i);
+        const avi = rowF64(s.av, i, m), ui = rowF64(s.uf, i, m);
+        axpyUnit<f64>(m, -sv, ui, avi);
+        const atui = rowF64(s.atu, i, n), vi = rowF64(s.vf, i, n);
+        axpyUnit<f64>(n, -sv, vi, atui);
+        setAt<f64>(s.residuals, i, max(nrm2F64(m, avi, 1), nrm2F64(n, atui, 1)));
       }
       s.phase = GKL_FINISHED;
       s.kind = REQUEST_DONE;
@@ -744,7 +689,7 @@ function residualEstimate(s: GklState, size: i32, idx: i32): f64 {
   let sum = 0.0;
   for (let t = 0; t < bs; t++) {
     let x = 0.0;
-    for (let j = t; j < bs; j++) x += at(s.g, t * bs + j) * at(y, j);
+    for (let j = t; j < bs; j++) x += getAt<f64>(s.g, t * bs + j) * getAt<f64>(y, j);
     sum += x * x;
   }
   return Math.sqrt(sum);
@@ -756,17 +701,17 @@ function residualEstimate(s: GklState, size: i32, idx: i32): f64 {
  */
 function gklProjectedSvd(s: GklState, size: i32): void {
   const L = s.subspace;
-  for (let i = 0; i < size; i++) memory.copy(row(s.w, i, size), row(s.b, i, L), <usize>size << 3);
+  for (let i = 0; i < size; i++) memory.copy(rowF64(s.w, i, size), rowF64(s.b, i, L), <usize>size << 3);
   rowJacobiSvdF64(size, s.w, s.r, s.sigma);
   orderDescending(size, s.sigma, s.order);
   s.size = size;
-  s.sMax = max(s.sMax, at(s.sigma, atI(s.order, 0)));
+  s.sMax = max(s.sMax, getAt<f64>(s.sigma, getAt<i32>(s.order, 0)));
   let converged = 0;
   for (let i = 0; i < s.wanted; i++) {
-    const idx = atI(s.order, s.largest ? i : size - 1 - i);
+    const idx = getAt<i32>(s.order, s.largest ? i : size - 1 - i);
     const estimate = size >= s.n ? 0.0 : residualEstimate(s, size, idx);
-    put(s.values, i, at(s.sigma, idx));
-    put(s.estimates, i, estimate);
+    setAt<f64>(s.values, i, getAt<f64>(s.sigma, idx));
+    setAt<f64>(s.estimates, i, estimate);
     if (estimate <= s.tol * s.sMax) converged++;
   }
   s.converged = converged;
@@ -779,8 +724,8 @@ function gklProjectedSvd(s: GklState, size: i32): void {
 function gatherRows(s: GklState, size: i32, count: i32, left: bool): void {
   const src = left ? s.r : s.w;
   for (let i = 0; i < count; i++) {
-    const idx = atI(s.order, s.largest ? i : size - 1 - i);
-    memory.copy(row(s.selected, i, size), row(src, idx, size), <usize>size << 3);
+    const idx = getAt<i32>(s.order, s.largest ? i : size - 1 - i);
+    memory.copy(rowF64(s.selected, i, size), rowF64(src, idx, size), <usize>size << 3);
   }
 }
 
@@ -795,17 +740,17 @@ function gklRestart(s: GklState, size: i32): void {
   gemmF64(0, 0, keep, n, size, 1.0, s.selected, size, s.p, n, 0.0, s.scratch, n);
   memory.copy(s.p, s.scratch, (<usize>keep * <usize>n) << 3);
   // The orthonormal residual block (rows size..size+b-1 of P) becomes p_keep..p_keep+b-1.
-  memory.copy(row(s.p, keep, n), row(s.p, size, n), (<usize>bs * <usize>n) << 3);
+  memory.copy(rowF64(s.p, keep, n), rowF64(s.p, size, n), (<usize>bs * <usize>n) << 3);
   memory.fill(s.b, 0, <usize>(L * L) << 3);
   for (let i = 0; i < keep; i++) {
-    const idx = atI(s.order, s.largest ? i : size - 1 - i);
-    put(s.b, i * L + i, at(s.sigma, idx));
+    const idx = getAt<i32>(s.order, s.largest ? i : size - 1 - i);
+    setAt<f64>(s.b, i * L + i, getAt<f64>(s.sigma, idx));
     // Coupling block G E^T U_B e_i (recomputed by the next orthogonalization; stored for a complete B).
     const y = s.r + ((<usize>idx * <usize>size + <usize>(size - bs)) << 3);
     for (let t = 0; t < bs; t++) {
       let x = 0.0;
-      for (let j = t; j < bs; j++) x += at(s.g, t * bs + j) * at(y, j);
-      put(s.b, i * L + keep + t, x);
+      for (let j = t; j < bs; j++) x += getAt<f64>(s.g, t * bs + j) * getAt<f64>(y, j);
+      setAt<f64>(s.b, i * L + keep + t, x);
     }
   }
   s.restarts++;
@@ -814,10 +759,10 @@ function gklRestart(s: GklState, size: i32): void {
 /** The wanted Ritz vectors U (k x m) and V (k x n) of the last projected SVD, for the final check. */
 function gklFinalVectors(s: GklState, size: i32): void {
   const m = s.m, n = s.n, k = s.wanted;
-  s.uf = allocF64Large(<usize>k * <usize>m);
-  s.vf = allocF64Large(<usize>k * <usize>n);
-  s.av = allocF64Large(<usize>k * <usize>m);
-  s.atu = allocF64Large(<usize>k * <usize>n);
+  s.uf = allocZeroedF64(<usize>k * <usize>m);
+  s.vf = allocZeroedF64(<usize>k * <usize>n);
+  s.av = allocZeroedF64(<usize>k * <usize>m);
+  s.atu = allocZeroedF64(<usize>k * <usize>n);
   gatherRows(s, size, k, true);
   gemmF64(0, 0, k, m, size, 1.0, s.selected, size, s.q, m, 0.0, s.uf, m);
   gatherRows(s, size, k, false);
@@ -897,72 +842,72 @@ export function gklResults(state: usize, values: usize, u: usize, v: usize, resi
 export function gaussQuadratureF64(nn: i32, diag: usize, off: usize, nodes: usize, weights: usize): i32 {
   if (nn <= 0) return 0;
   const d = nodes, z = weights;
-  const e = allocF64(nn);
+  const e = allocZeroedF64(nn);
   memory.copy(d, diag, <usize>nn << 3);
   if (nn > 1) memory.copy(e, off, <usize>(nn - 1) << 3);
   memory.fill(z, 0, <usize>nn << 3);
-  put(z, 0, 1.0);
+  setAt<f64>(z, 0, 1.0);
   let failed = 0;
   for (let l = 0; l < nn && !failed; l++) {
     let iterations = 0;
     while (true) {
       let m = l;
       for (; m < nn - 1; m++) {
-        const dd = abs(at(d, m)) + abs(at(d, m + 1));
-        if (abs(at(e, m)) <= ROUNDOFF * dd) break;
+        const dd = abs(getAt<f64>(d, m)) + abs(getAt<f64>(d, m + 1));
+        if (abs(getAt<f64>(e, m)) <= EPS_F64 * dd) break;
       }
       if (m == l) break;
       if (iterations++ == 60) {
         failed = l + 1;
         break;
       }
-      let g = (at(d, l + 1) - at(d, l)) / (2.0 * at(e, l));
+      let g = (getAt<f64>(d, l + 1) - getAt<f64>(d, l)) / (2.0 * getAt<f64>(e, l));
       let r = Math.hypot(g, 1.0);
-      g = at(d, m) - at(d, l) + at(e, l) / (g + (g >= 0 ? abs(r) : -abs(r)));
+      g = getAt<f64>(d, m) - getAt<f64>(d, l) + getAt<f64>(e, l) / (g + (g >= 0 ? abs(r) : -abs(r)));
       let s = 1.0, c = 1.0, p = 0.0;
       let i = m - 1;
       let deflated = false;
       for (; i >= l; i--) {
-        const f = s * at(e, i), bb = c * at(e, i);
+        const f = s * getAt<f64>(e, i), bb = c * getAt<f64>(e, i);
         r = Math.hypot(f, g);
-        put(e, i + 1, r);
+        setAt<f64>(e, i + 1, r);
         if (r == 0) {
           // Underflow: the rotation splits the matrix; restart the sweep.
-          put(d, i + 1, at(d, i + 1) - p);
-          put(e, m, 0.0);
+          setAt<f64>(d, i + 1, getAt<f64>(d, i + 1) - p);
+          setAt<f64>(e, m, 0.0);
           deflated = true;
           break;
         }
         s = f / r;
         c = g / r;
-        g = at(d, i + 1) - p;
-        r = (at(d, i) - g) * s + 2.0 * c * bb;
+        g = getAt<f64>(d, i + 1) - p;
+        r = (getAt<f64>(d, i) - g) * s + 2.0 * c * bb;
         p = s * r;
-        put(d, i + 1, g + p);
+        setAt<f64>(d, i + 1, g + p);
         g = c * r - bb;
-        const zi1 = at(z, i + 1), zi = at(z, i);
-        put(z, i + 1, s * zi + c * zi1);
-        put(z, i, c * zi - s * zi1);
+        const zi1 = getAt<f64>(z, i + 1), zi = getAt<f64>(z, i);
+        setAt<f64>(z, i + 1, s * zi + c * zi1);
+        setAt<f64>(z, i, c * zi - s * zi1);
       }
       if (deflated) continue;
-      put(d, l, at(d, l) - p);
-      put(e, l, g);
-      put(e, m, 0.0);
+      setAt<f64>(d, l, getAt<f64>(d, l) - p);
+      setAt<f64>(e, l, g);
+      setAt<f64>(e, m, 0.0);
     }
   }
   heap.free(e);
-  for (let i = 0; i < nn; i++) put(z, i, at(z, i) * at(z, i));
+  for (let i = 0; i < nn; i++) setAt<f64>(z, i, getAt<f64>(z, i) * getAt<f64>(z, i));
   // Sort ascending by node, carrying the weights (insertion sort: nn is the number of Lanczos steps).
   for (let i = 1; i < nn; i++) {
-    const x = at(d, i), wx = at(z, i);
+    const x = getAt<f64>(d, i), wx = getAt<f64>(z, i);
     let j = i;
-    while (j > 0 && at(d, j - 1) > x) {
-      put(d, j, at(d, j - 1));
-      put(z, j, at(z, j - 1));
+    while (j > 0 && getAt<f64>(d, j - 1) > x) {
+      setAt<f64>(d, j, getAt<f64>(d, j - 1));
+      setAt<f64>(z, j, getAt<f64>(z, j - 1));
       j--;
     }
-    put(d, j, x);
-    put(z, j, wx);
+    setAt<f64>(d, j, x);
+    setAt<f64>(z, j, wx);
   }
   return failed;
 }
@@ -1033,18 +978,18 @@ export function slqCreate(rows: i32, columns: i32, probes: i32, steps: i32, star
   s.n = n;
   s.probes = probes;
   s.steps = steps;
-  s.v = allocF64Large(<usize>(steps + 1) * <usize>probes * <usize>n);
-  s.y = allocF64Large(<usize>probes * <usize>m);
-  s.w = allocF64Large(<usize>probes * <usize>n);
-  s.alpha = allocF64(probes * steps);
-  s.beta = allocF64(probes * steps);
+  s.v = allocZeroedF64(<usize>(steps + 1) * <usize>probes * <usize>n);
+  s.y = allocZeroedF64(<usize>probes * <usize>m);
+  s.w = allocZeroedF64(<usize>probes * <usize>n);
+  s.alpha = allocZeroedF64(probes * steps);
+  s.beta = allocZeroedF64(probes * steps);
   s.lengths = heap.alloc(<usize>max(probes, 1) << 2);
-  s.coef = allocF64(steps + 1);
-  s.tmp = allocF64(steps + 1);
+  s.coef = allocZeroedF64(steps + 1);
+  s.tmp = allocZeroedF64(steps + 1);
   memory.copy(s.v, start, (<usize>probes * <usize>n) << 3);
   for (let q = 0; q < probes; q++) {
-    putI(s.lengths, q, -1);
-    const vq = row(s.v, q, n);
+    setAt<i32>(s.lengths, q, -1);
+    const vq = rowF64(s.v, q, n);
     const norm = nrm2F64(n, vq, 1);
     if (!(norm > 0) || !isFinite(norm)) {
       slqDestroy(changetype<usize>(s));
@@ -1100,21 +1045,21 @@ export function slqStep(state: usize): i32 {
     const vNext = vt + (<usize>blockLength << 3);
     let active = 0;
     for (let q = 0; q < probes; q++) {
-      if (atI(s.lengths, q) >= 0) continue;
+      if (getAt<i32>(s.lengths, q) >= 0) continue;
       // w = M v_t - alpha_t v_t - beta_{t-1} v_{t-1}, with full reorthogonalization against v_0..v_t.
-      const wq = row(s.w, q, n);
-      const basis = row(s.v, q, n);
+      const wq = rowF64(s.w, q, n);
+      const basis = rowF64(s.v, q, n);
       const beta = orthogonalize(basis, blockLength, t + 1, n, wq, s.coef, s.tmp);
-      const alpha = at(s.coef, t);
-      put(s.alpha, q * steps + t, alpha);
+      const alpha = getAt<f64>(s.coef, t);
+      setAt<f64>(s.alpha, q * steps + t, alpha);
       s.normEstimate = max(s.normEstimate, max(abs(alpha), beta));
       if (t + 1 == steps) {
-        putI(s.lengths, q, steps);
-      } else if (beta <= EPSILON * Math.sqrt(<f64>n) * s.normEstimate) {
-        putI(s.lengths, q, t + 1);
+        setAt<i32>(s.lengths, q, steps);
+      } else if (beta <= PREC_F64 * Math.sqrt(<f64>n) * s.normEstimate) {
+        setAt<i32>(s.lengths, q, t + 1);
       } else {
-        put(s.beta, q * steps + t, beta);
-        const next = row(vNext, q, n);
+        setAt<f64>(s.beta, q * steps + t, beta);
+        const next = rowF64(vNext, q, n);
         memory.copy(next, wq, <usize>n << 3);
         scalF64(n, 1.0 / beta, next, 1);
         active++;
@@ -1154,12 +1099,12 @@ export function slqResults(state: usize, nodes: usize, weights: usize, lengths: 
   if (beta) memory.copy(beta, s.beta, <usize>(s.probes * steps) << 3);
   let failed = 0;
   for (let q = 0; q < s.probes; q++) {
-    const len = atI(s.lengths, q);
-    if (lengths) putI(lengths, q, len);
-    const nq = row(nodes, q, steps), wq = row(weights, q, steps);
+    const len = getAt<i32>(s.lengths, q);
+    if (lengths) setAt<i32>(lengths, q, len);
+    const nq = rowF64(nodes, q, steps), wq = rowF64(weights, q, steps);
     memory.fill(nq, 0, <usize>steps << 3);
     memory.fill(wq, 0, <usize>steps << 3);
-    const info = gaussQuadratureF64(len, row(s.alpha, q, steps), row(s.beta, q, steps), nq, wq);
+    const info = gaussQuadratureF64(len, rowF64(s.alpha, q, steps), rowF64(s.beta, q, steps), nq, wq);
     if (info != 0 && failed == 0) failed = q + 1;
   }
   return failed;
@@ -1177,18 +1122,18 @@ export function bandedGramBandwidth(rows: i32, columns: i32, rowPointers: usize,
   const first = heap.alloc(<usize>max(columns, 1) << 2);
   const last = heap.alloc(<usize>max(columns, 1) << 2);
   for (let c = 0; c < columns; c++) {
-    putI(first, c, -1);
-    putI(last, c, -1);
+    setAt<i32>(first, c, -1);
+    setAt<i32>(last, c, -1);
   }
   for (let r = 0; r < rows; r++) {
-    for (let p = atI(rowPointers, r); p < atI(rowPointers, r + 1); p++) {
-      const c = atI(columnIndices, p);
-      if (atI(first, c) < 0) putI(first, c, r);
-      putI(last, c, r);
+    for (let p = getAt<i32>(rowPointers, r); p < getAt<i32>(rowPointers, r + 1); p++) {
+      const c = getAt<i32>(columnIndices, p);
+      if (getAt<i32>(first, c) < 0) setAt<i32>(first, c, r);
+      setAt<i32>(last, c, r);
     }
   }
   let w = 0;
-  for (let c = 0; c < columns; c++) if (atI(first, c) >= 0) w = max(w, atI(last, c) - atI(first, c));
+  for (let c = 0; c < columns; c++) if (getAt<i32>(first, c) >= 0) w = max(w, getAt<i32>(last, c) - getAt<i32>(first, c));
   heap.free(first);
   heap.free(last);
   return w;
@@ -1215,7 +1160,7 @@ export function bandedGramBandwidth(rows: i32, columns: i32, rowPointers: usize,
 export function bandedGramFromCsrF64(
   rows: i32, columns: i32, rowPointers: usize, columnIndices: usize, values: usize, w: i32, band: usize,
 ): i32 {
-  const nnz = atI(rowPointers, rows);
+  const nnz = getAt<i32>(rowPointers, rows);
   const ld = <usize>(w + 1);
   memory.fill(band, 0, (<usize>rows * ld) << 3);
   const colStart = heap.alloc(<usize>(columns + 1) << 2);
@@ -1224,23 +1169,23 @@ export function bandedGramFromCsrF64(
   if (!colStart || !rowOf || !valueOf) return -1;
   memory.fill(colStart, 0, <usize>(columns + 1) << 2);
   for (let p = 0; p < nnz; p++) {
-    const c = atI(columnIndices, p);
-    putI(colStart, c + 1, atI(colStart, c + 1) + 1);
+    const c = getAt<i32>(columnIndices, p);
+    setAt<i32>(colStart, c + 1, getAt<i32>(colStart, c + 1) + 1);
   }
-  for (let c = 0; c < columns; c++) putI(colStart, c + 1, atI(colStart, c + 1) + atI(colStart, c));
+  for (let c = 0; c < columns; c++) setAt<i32>(colStart, c + 1, getAt<i32>(colStart, c + 1) + getAt<i32>(colStart, c));
   // Scatter (rows visited in increasing order, so each column's rows come out ascending); colStart
   // is advanced as a fill pointer and shifted back afterwards.
   for (let r = 0; r < rows; r++) {
-    for (let p = atI(rowPointers, r); p < atI(rowPointers, r + 1); p++) {
-      const c = atI(columnIndices, p);
-      const dst = atI(colStart, c);
-      putI(rowOf, dst, r);
-      put(valueOf, dst, at(values, p));
-      putI(colStart, c, dst + 1);
+    for (let p = getAt<i32>(rowPointers, r); p < getAt<i32>(rowPointers, r + 1); p++) {
+      const c = getAt<i32>(columnIndices, p);
+      const dst = getAt<i32>(colStart, c);
+      setAt<i32>(rowOf, dst, r);
+      setAt<f64>(valueOf, dst, getAt<f64>(values, p));
+      setAt<i32>(colStart, c, dst + 1);
     }
   }
-  for (let c = columns; c > 0; c--) putI(colStart, c, atI(colStart, c - 1));
-  putI(colStart, 0, 0);
+  for (let c = columns; c > 0; c--) setAt<i32>(colStart, c, getAt<i32>(colStart, c - 1));
+  setAt<i32>(colStart, 0, 0);
   // Visit columns in order of their first row (a stable counting sort): columns with the same or
   // nearby row sets (e.g. all input channels of one pixel of a convolution) then update the same
   // band entries back to back, from cache, instead of sweeping the whole band for every column.
@@ -1248,30 +1193,30 @@ export function bandedGramFromCsrF64(
   const bucket = heap.alloc(<usize>(rows + 2) << 2);
   memory.fill(bucket, 0, <usize>(rows + 2) << 2);
   for (let c = 0; c < columns; c++) {
-    const f = atI(colStart, c) < atI(colStart, c + 1) ? atI(rowOf, atI(colStart, c)) : rows;
-    putI(bucket, f + 1, atI(bucket, f + 1) + 1);
+    const f = getAt<i32>(colStart, c) < getAt<i32>(colStart, c + 1) ? getAt<i32>(rowOf, getAt<i32>(colStart, c)) : rows;
+    setAt<i32>(bucket, f + 1, getAt<i32>(bucket, f + 1) + 1);
   }
-  for (let r = 0; r <= rows; r++) putI(bucket, r + 1, atI(bucket, r + 1) + atI(bucket, r));
+  for (let r = 0; r <= rows; r++) setAt<i32>(bucket, r + 1, getAt<i32>(bucket, r + 1) + getAt<i32>(bucket, r));
   for (let c = 0; c < columns; c++) {
-    const f = atI(colStart, c) < atI(colStart, c + 1) ? atI(rowOf, atI(colStart, c)) : rows;
-    const slot = atI(bucket, f);
-    putI(byFirst, slot, c);
-    putI(bucket, f, slot + 1);
+    const f = getAt<i32>(colStart, c) < getAt<i32>(colStart, c + 1) ? getAt<i32>(rowOf, getAt<i32>(colStart, c)) : rows;
+    const slot = getAt<i32>(bucket, f);
+    setAt<i32>(byFirst, slot, c);
+    setAt<i32>(bucket, f, slot + 1);
   }
   heap.free(bucket);
   for (let visit = 0; visit < columns; visit++) {
-    const c = atI(byFirst, visit);
-    const start = atI(colStart, c), end = atI(colStart, c + 1);
+    const c = getAt<i32>(byFirst, visit);
+    const start = getAt<i32>(colStart, c), end = getAt<i32>(colStart, c + 1);
     for (let pa = start; pa < end; pa++) {
-      const ra = atI(rowOf, pa);
-      const va = at(valueOf, pa);
+      const ra = getAt<i32>(rowOf, pa);
+      const va = getAt<f64>(valueOf, pa);
       const base = band + ((<usize>ra * ld + <usize>(w - ra)) << 3);
       // Entries pb <= pa with ra - rb <= w (all of them when w is the true bandwidth).
       let pb = start;
-      while (pb <= pa && ra - atI(rowOf, pb) > w) pb++;
+      while (pb <= pa && ra - getAt<i32>(rowOf, pb) > w) pb++;
       for (; pb <= pa; pb++) {
-        const p = base + (<usize>atI(rowOf, pb) << 3);
-        store<f64>(p, load<f64>(p) + va * at(valueOf, pb));
+        const p = base + (<usize>getAt<i32>(rowOf, pb) << 3);
+        store<f64>(p, load<f64>(p) + va * getAt<f64>(valueOf, pb));
       }
     }
   }
@@ -1319,36 +1264,36 @@ export function bandedInertiaF64(nn: i32, w: i32, band: usize, shift: f64, info:
     for (let j = max(0, i - w); j <= i; j++) maxAbs = max(maxAbs, abs(load<f64>(band + ((offset + <usize>i * ld + <usize>j) << 3))));
   }
   if (info) {
-    put(info, 0, 1.0);
-    put(info, 1, 0.0);
-    put(info, 2, maxAbs);
-    put(info, 3, -1.0);
+    setAt<f64>(info, 0, 1.0);
+    setAt<f64>(info, 1, 0.0);
+    setAt<f64>(info, 2, maxAbs);
+    setAt<f64>(info, 3, -1.0);
   }
   if (nn == 0) return 0;
   if (maxAbs == 0) {
-    if (info) put(info, 3, 0.0);
+    if (info) setAt<f64>(info, 3, 0.0);
     return -1;
   }
   let negatives = 0;
   let minPivot = Infinity;
   if (w == 0) {
     for (let i = 0; i < nn; i++) {
-      const d = at(band, i);
+      const d = getAt<f64>(band, i);
       if (d == 0) {
-        if (info) put(info, 3, <f64>i);
+        if (info) setAt<f64>(info, 3, <f64>i);
         return -1;
       }
       if (d < 0) negatives++;
       minPivot = min(minPivot, abs(d));
     }
-    if (info) put(info, 1, minPivot / maxAbs);
+    if (info) setAt<f64>(info, 1, minPivot / maxAbs);
     return negatives;
   }
   const nb = min(BAND_BLOCK, w);
-  const growth = allocF64(nn);
-  const lp = allocF64(w * nb);
-  const yp = allocF64(w * nb);
-  const colv = allocF64(nb);
+  const growth = allocZeroedF64(nn);
+  const lp = allocZeroedF64(w * nb);
+  const yp = allocZeroedF64(w * nb);
+  const colv = allocZeroedF64(nb);
   let result = 0;
   for (let k0 = 0; k0 < nn; k0 += nb) {
     const b = min(nb, nn - k0);
@@ -1357,35 +1302,35 @@ export function bandedInertiaF64(nn: i32, w: i32, band: usize, shift: f64, info:
     for (let i = 0; i < r; i++) {
       for (let c = 0; c < b; c++) {
         const inBand = b + i - c <= w;
-        put(yp, i * nb + c, inBand ? load<f64>(band + ((offset + <usize>(k0 + b + i) * ld + <usize>(k0 + c)) << 3)) : 0.0);
+        setAt<f64>(yp, i * nb + c, inBand ? load<f64>(band + ((offset + <usize>(k0 + b + i) * ld + <usize>(k0 + c)) << 3)) : 0.0);
       }
     }
     for (let c = 0; c < b; c++) {
       const kc = k0 + c;
       const d = load<f64>(band + ((offset + <usize>kc * ld + <usize>kc) << 3));
       if (d == 0 || !isFinite(d)) {
-        if (info) put(info, 3, <f64>kc);
+        if (info) setAt<f64>(info, 3, <f64>kc);
         result = -1;
         break;
       }
       if (d < 0) negatives++;
       const ad = abs(d);
       minPivot = min(minPivot, ad);
-      put(growth, kc, at(growth, kc) + ad);
+      setAt<f64>(growth, kc, getAt<f64>(growth, kc) + ad);
       // Column c of the diagonal block below the pivot, then the rank-1 update of the block.
-      for (let c2 = c + 1; c2 < b; c2++) put(colv, c2, load<f64>(band + ((offset + <usize>(k0 + c2) * ld + <usize>kc) << 3)));
+      for (let c2 = c + 1; c2 < b; c2++) setAt<f64>(colv, c2, load<f64>(band + ((offset + <usize>(k0 + c2) * ld + <usize>kc) << 3)));
       for (let c2 = c + 1; c2 < b; c2++) {
-        const x = at(colv, c2);
+        const x = getAt<f64>(colv, c2);
         if (x == 0) continue;
-        put(growth, k0 + c2, at(growth, k0 + c2) + x * x / ad);
-        axpy(c2 - c, -x / d, colv + (<usize>(c + 1) << 3), band + ((offset + <usize>(k0 + c2) * ld + <usize>(kc + 1)) << 3));
+        setAt<f64>(growth, k0 + c2, getAt<f64>(growth, k0 + c2) + x * x / ad);
+        axpyUnit<f64>(c2 - c, -x / d, colv + (<usize>(c + 1) << 3), band + ((offset + <usize>(k0 + c2) * ld + <usize>(kc + 1)) << 3));
       }
       for (let i = 0; i < r; i++) {
-        const a = at(yp, i * nb + c);
-        put(lp, i * nb + c, a / d);
+        const a = getAt<f64>(yp, i * nb + c);
+        setAt<f64>(lp, i * nb + c, a / d);
         if (a == 0) continue;
-        put(growth, k0 + b + i, at(growth, k0 + b + i) + a * a / ad);
-        if (c + 1 < b) axpy(b - c - 1, -a / d, colv + (<usize>(c + 1) << 3), yp + (<usize>(i * nb + c + 1) << 3));
+        setAt<f64>(growth, k0 + b + i, getAt<f64>(growth, k0 + b + i) + a * a / ad);
+        if (c + 1 < b) axpyUnit<f64>(b - c - 1, -a / d, colv + (<usize>(c + 1) << 3), yp + (<usize>(i * nb + c + 1) << 3));
       }
     }
     if (result < 0) break;
@@ -1397,10 +1342,10 @@ export function bandedInertiaF64(nn: i32, w: i32, band: usize, shift: f64, info:
   }
   if (result == 0) {
     let g = 0.0;
-    for (let i = 0; i < nn; i++) g = max(g, at(growth, i));
+    for (let i = 0; i < nn; i++) g = max(g, getAt<f64>(growth, i));
     if (info) {
-      put(info, 0, g / maxAbs);
-      put(info, 1, minPivot / maxAbs);
+      setAt<f64>(info, 0, g / maxAbs);
+      setAt<f64>(info, 1, minPivot / maxAbs);
     }
     result = negatives;
   }
@@ -1438,10 +1383,10 @@ export function denseInertiaF64(nn: i32, a: usize, lda: i32, shift: f64, zerosOu
   while (k >= 0) {
     let kstep = 1;
     const rowK = a + ((<usize>k * ldu) << 3);
-    const absakk = abs(at(rowK, k));
+    const absakk = abs(getAt<f64>(rowK, k));
     let imax = 0, colmax = 0.0;
     for (let i = 0; i < k; i++) {
-      const v = abs(at(rowK, i));
+      const v = abs(getAt<f64>(rowK, i));
       if (v > colmax) {
         colmax = v;
         imax = i;
@@ -1457,11 +1402,11 @@ export function denseInertiaF64(nn: i32, a: usize, lda: i32, shift: f64, zerosOu
     if (absakk < BK_ALPHA * colmax) {
       let rowmax = 0.0;
       const rowI = a + ((<usize>imax * ldu) << 3);
-      for (let j = 0; j < imax; j++) rowmax = max(rowmax, abs(at(rowI, j)));
-      for (let j = imax + 1; j <= k; j++) rowmax = max(rowmax, abs(at(a + ((<usize>j * ldu) << 3), imax)));
+      for (let j = 0; j < imax; j++) rowmax = max(rowmax, abs(getAt<f64>(rowI, j)));
+      for (let j = imax + 1; j <= k; j++) rowmax = max(rowmax, abs(getAt<f64>(a + ((<usize>j * ldu) << 3), imax)));
       if (absakk >= BK_ALPHA * colmax * (colmax / rowmax)) {
         kp = k;
-      } else if (abs(at(rowI, imax)) >= BK_ALPHA * rowmax) {
+      } else if (abs(getAt<f64>(rowI, imax)) >= BK_ALPHA * rowmax) {
         kp = imax;
       } else {
         kp = imax;
@@ -1471,16 +1416,16 @@ export function denseInertiaF64(nn: i32, a: usize, lda: i32, shift: f64, zerosOu
     const kk = k - kstep + 1;
     if (kp != kk) symmetricSwapLower(a, ldu, kp, kk, k);
     if (kstep == 1) {
-      const d = at(rowK, k);
+      const d = getAt<f64>(rowK, k);
       if (d < 0) negatives++;
       for (let i = 0; i < k; i++) {
-        const xi = at(rowK, i);
+        const xi = getAt<f64>(rowK, i);
         if (xi == 0) continue;
-        axpy(i + 1, -xi / d, rowK, a + ((<usize>i * ldu) << 3));
+        axpyUnit<f64>(i + 1, -xi / d, rowK, a + ((<usize>i * ldu) << 3));
       }
     } else {
       const rowKm1 = a + ((<usize>(k - 1) * ldu) << 3);
-      const a11 = at(rowKm1, k - 1), a21 = at(rowK, k - 1), a22 = at(rowK, k);
+      const a11 = getAt<f64>(rowKm1, k - 1), a21 = getAt<f64>(rowK, k - 1), a22 = getAt<f64>(rowK, k);
       // D = [[a11, a21], [a21, a22]]; sign(det) = sign((a22/a21)(a11/a21) - 1), computed without overflow.
       const s11 = a22 / a21, s22 = a11 / a21;
       const detScaled = s11 * s22 - 1.0;
@@ -1495,12 +1440,12 @@ export function denseInertiaF64(nn: i32, a: usize, lda: i32, shift: f64, zerosOu
         const t = 1.0 / detScaled;
         const d12 = t / a21;
         for (let j = 0; j < k - 1; j++) {
-          const xkm1 = at(rowKm1, j), xk = at(rowK, j);
+          const xkm1 = getAt<f64>(rowKm1, j), xk = getAt<f64>(rowK, j);
           const wkm1 = d12 * (s11 * xkm1 - xk);
           const wk = d12 * (s22 * xk - xkm1);
           const rowJ = a + ((<usize>j * ldu) << 3);
-          if (wk != 0) axpy(j + 1, -wk, rowK, rowJ);
-          if (wkm1 != 0) axpy(j + 1, -wkm1, rowKm1, rowJ);
+          if (wk != 0) axpyUnit<f64>(j + 1, -wk, rowK, rowJ);
+          if (wkm1 != 0) axpyUnit<f64>(j + 1, -wkm1, rowKm1, rowJ);
         }
       }
     }

@@ -34,6 +34,7 @@ import {
   unitOperatorColumns,
   unitOperatorRows,
 } from "./unit";
+import { lanesOf, vMulAdd, vSplat, vSum } from "./lib/simd";
 
 const KIND_DENSE: i32 = 1;
 const KIND_UNIT: i32 = 2;
@@ -244,24 +245,9 @@ export function operatorDestroy(handle: usize): void {
 // ---------------------------------------------------------------------------------------------------
 // The kinds' products, generic in the element type T (f64 -> f64x2 lanes, f32 -> f32x4).
 
-@inline function vsplat<T>(x: T): v128 {
-  if (sizeof<T>() == 8) return f64x2.splat(<f64>x);
-  return f32x4.splat(<f32>x);
-}
-
-@inline function vmulAdd<T>(acc: v128, a: v128, b: v128): v128 {
-  if (sizeof<T>() == 8) return f64x2.add(acc, f64x2.mul(a, b));
-  return f32x4.add(acc, f32x4.mul(a, b));
-}
-
-@inline function vsum<T>(v: v128): T {
-  if (sizeof<T>() == 8) return <T>(f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1));
-  return <T>((f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3)));
-}
-
 function denseApply<T>(r: OperatorRecord, transpose: bool, x: usize, k: i32, y: usize): void {
   const size = <usize>sizeof<T>();
-  const lanes = 16 / <i32>size;
+  const lanes = lanesOf<T>();
   const m = r.rows;
   const n = r.columns;
   const a = r.data;
@@ -271,12 +257,12 @@ function denseApply<T>(r: OperatorRecord, transpose: bool, x: usize, k: i32, y: 
       const yv = y + <usize>v * <usize>m * size;
       for (let i = 0; i < m; i++) {
         const row = a + <usize>i * <usize>n * size;
-        let acc = vsplat<T>(<T>0);
+        let acc = vSplat<T>(<T>0);
         let j = 0;
         for (; j + lanes <= n; j += lanes) {
-          acc = vmulAdd<T>(acc, v128.load(row + <usize>j * size), v128.load(xv + <usize>j * size));
+          acc = vMulAdd<T>(acc, v128.load(row + <usize>j * size), v128.load(xv + <usize>j * size));
         }
-        let s = vsum<T>(acc);
+        let s = vSum<T>(acc);
         for (; j < n; j++) s += load<T>(row + <usize>j * size) * load<T>(xv + <usize>j * size);
         store<T>(yv + <usize>i * size, s);
       }
@@ -287,11 +273,11 @@ function denseApply<T>(r: OperatorRecord, transpose: bool, x: usize, k: i32, y: 
       for (let i = 0; i < m; i++) {
         const row = a + <usize>i * <usize>n * size;
         const ci = load<T>(xv + <usize>i * size);
-        const c = vsplat<T>(ci);
+        const c = vSplat<T>(ci);
         let j = 0;
         for (; j + lanes <= n; j += lanes) {
           const p = yv + <usize>j * size;
-          v128.store(p, vmulAdd<T>(v128.load(p), c, v128.load(row + <usize>j * size)));
+          v128.store(p, vMulAdd<T>(v128.load(p), c, v128.load(row + <usize>j * size)));
         }
         for (; j < n; j++) {
           const p = yv + <usize>j * size;

@@ -11,21 +11,8 @@
  * accuracy (use the bidiagonal route when that matters).
  */
 
-/** Unit roundoff (LAPACK dlamch('E')): 2^-53 for f64, 2^-24 for f32. */
-@inline function roundoffOf<T>(): T {
-  return sizeof<T>() == 8 ? <T>1.1102230246251565e-16 : <T>5.960464477539063e-8;
-}
-/** Safe minimum (LAPACK dlamch('S')): smallest normal number, whose reciprocal does not overflow. */
-@inline function safeMinOf<T>(): T {
-  return sizeof<T>() == 8 ? <T>f64.MIN_NORMAL_VALUE : <T>f32.MIN_NORMAL_VALUE;
-}
-
-@inline function getAt<T>(p: usize, i: i32): T {
-  return load<T>(p + <usize>i * sizeof<T>());
-}
-@inline function setAt<T>(p: usize, i: i32, v: T): void {
-  store<T>(p + <usize>i * sizeof<T>(), v);
-}
+import { epsOf, safminOf } from "./lib/machine";
+import { getAt, setAt } from "./lib/elements";
 
 /**
  * Eigenvalues of the symmetric 2 x 2 matrix [[a, b], [b, c]] (LAPACK dlae2): rt1 has the larger
@@ -126,9 +113,9 @@ function scaleRange<T>(p: usize, from: i32, to: i32, factor: T): void {
 function sterf<T>(n: i32, d: usize, e: usize, descending: bool): i32 {
   if (n <= 0) return 0;
   if (n == 1) return 0;
-  const eps = roundoffOf<T>();
+  const eps = epsOf<T>();
   const eps2 = eps * eps;
-  const safmin = safeMinOf<T>();
+  const safmin = safminOf<T>();
   const safmax = <T>1 / safmin;
   const ssfmax = sqrt<T>(safmax) / <T>3;
   const ssfmin = sqrt<T>(safmin) / eps2;

@@ -44,6 +44,7 @@ import {
   convPanelBytes, convPanelForward, convPanelPack, convPanelPlaneBytes, convPanelTranspose, convPanelUnpack,
   convPanelVectors, convPanelZeroBorder,
 } from "./conv";
+import { lanesOf, vAdd, vMul, vSplat } from "./lib/simd";
 
 // ---------------------------------------------------------------------------------------------------
 // Small element-wise kernels
@@ -424,7 +425,7 @@ function shortcutAddPanel<T>(
   const pix = <usize>nv << 4;
   const srcRow = <usize>(wSrc + 2) * pix, srcPlane = convPanelPlaneBytes(hSrc, wSrc, nv << 4);
   const dstRow = <usize>(wDst + 2) * pix, dstPlane = convPanelPlaneBytes(hDst, wDst, nv << 4);
-  const a: v128 = sizeof<T>() == 8 ? f64x2.splat(<f64>alpha) : f32x4.splat(<f32>alpha);
+  const a = vSplat<T>(alpha);
   for (let c = 0; c < cDst; c++) {
     const cs = c + chanOffset;
     if (cs < 0 || cs >= cSrc) continue;
@@ -438,9 +439,9 @@ function shortcutAddPanel<T>(
         const s = src + <usize>cs * srcPlane + <usize>(ys + 1) * srcRow + <usize>(xs + 1) * pix;
         for (let r: usize = 0; r < pix; r += 16) {
           const sv = v128.load(s + r);
-          const prod = sizeof<T>() == 8 ? f64x2.mul(a, sv) : f32x4.mul(a, sv);
+          const prod = vMul<T>(a, sv);
           const dv = v128.load(d + r);
-          const sum = sizeof<T>() == 8 ? f64x2.add(dv, prod) : f32x4.add(dv, prod);
+          const sum = vAdd<T>(dv, prod);
           v128.store(d + r, keep ? sum : dv);
         }
       }
@@ -456,7 +457,7 @@ function applyOperator<T>(op: UnitOperator, transpose: bool, input: usize, k: i3
   checkType<T>(op);
   if (k <= 0) return;
   const size = <i32>sizeof<T>();
-  const lanes = 16 / size;
+  const lanes = lanesOf<T>();
   const cIn = op.cIn, hIn = op.hIn, wIn = op.wIn, cOut = op.cOut, hOut = op.hOut, wOut = op.wOut;
   const stride = op.stride, pad = op.pad;
   const alpha = <T>op.alpha;
@@ -587,7 +588,7 @@ export function unitJacobianTransposeProductF32(
 function denseRows<T>(op: UnitOperator, rows: usize, first: i32, count: i32, out: usize): void {
   checkType<T>(op);
   const size = <usize>sizeof<T>();
-  const lanes = 16 / <i32>size;
+  const lanes = lanesOf<T>();
   const cIn = op.cIn, hIn = op.hIn, wIn = op.wIn, cOut = op.cOut, hOut = op.hOut, wOut = op.wOut;
   const s = op.stride, pad = op.pad;
   const n = <usize>cIn * <usize>hIn * <usize>wIn;
@@ -628,16 +629,16 @@ function denseRows<T>(op: UnitOperator, rows: usize, first: i32, count: i32, out
           if (load<u8>(m) == 0) continue;
           const coef = load<T>(w2);
           if (coef == <T>0) continue;
-          const cv: v128 = sizeof<T>() == 8 ? f64x2.splat(<f64>coef) : f32x4.splat(<f32>coef);
+          const cv = vSplat<T>(coef);
           const wc = w1r + <usize>(c * 9) * chanBytes;
           for (let dy1 = 0; dy1 < 3; dy1++) {
             for (let dx1 = 0; dx1 < 3; dx1++) {
               const lp = window + <usize>((s * dy2 + dy1) * side + s * dx2 + dx1) * chanBytes;
               const wp = wc + <usize>(dy1 * 3 + dx1) * chanBytes;
               for (let b: usize = 0; b < chanBytes; b += 16) {
-                const prod = sizeof<T>() == 8 ? f64x2.mul(cv, v128.load(wp + b)) : f32x4.mul(cv, v128.load(wp + b));
+                const prod = vMul<T>(cv, v128.load(wp + b));
                 const acc = v128.load(lp + b);
-                v128.store(lp + b, sizeof<T>() == 8 ? f64x2.add(acc, prod) : f32x4.add(acc, prod));
+                v128.store(lp + b, vAdd<T>(acc, prod));
               }
             }
           }
