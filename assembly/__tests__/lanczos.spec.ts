@@ -1,10 +1,11 @@
 import { allocate, release } from "../memory";
 import { operatorDestroy, operatorFromDenseF64 } from "../operator";
+import { lanczosRequestCount, lanczosRequestInput, lanczosRequestOutput, REQUEST_APPLY, REQUEST_DONE } from "../lanczos";
 import {
-  bandedGramBandwidth, bandedGramFromCsrF64, bandedInertiaF64, denseInertiaF64, gaussQuadratureF64, gklCreate,
-  gklDestroy, gklResults, gklRun, gklStatus, gklStep, gklSteps, gklRestarts, lanczosRequestCount, lanczosRequestInput,
-  lanczosRequestOutput, REQUEST_APPLY, REQUEST_DONE, rowJacobiSvdF64, slqCreate, slqDestroy, slqResults, slqRun,
-} from "../lanczos";
+  gklCreate, gklDestroy, gklResults, gklRun, gklStatus, gklStep, gklSteps, gklRestarts, rowJacobiSvdF64,
+} from "../gkl";
+import { gaussQuadratureF64, slqCreate, slqDestroy, slqResults, slqRun } from "../slq";
+import { bandedGramBandwidth, bandedGramFromCsrF64, bandedInertiaF64, denseInertiaF64 } from "../inertia";
 import { seedRandom, rand } from "./support/random";
 
 // ---------------------------------------------------------------------------------------------------
