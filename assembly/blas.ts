@@ -730,10 +730,6 @@ export function nrm2F32(n: i32, x: usize, incx: i32): f32 {
 export function rotF64(n: i32, x: usize, incx: i32, y: usize, incy: i32, c: f64, s: f64): void {
   rot<f64>(n, x, incx, y, incy, c, s);
 }
-/** ROT, f32. */
-export function rotF32(n: i32, x: usize, incx: i32, y: usize, incy: i32, c: f32, s: f32): void {
-  rot<f32>(n, x, incx, y, incy, c, s);
-}
 
 function rot<T>(n: i32, x: usize, incx: i32, y: usize, incy: i32, c: T, s: T): void {
   const size = <usize>sizeof<T>();

@@ -617,14 +617,6 @@ export function gklSteps(state: usize): i32 {
 export function gklRestarts(state: usize): i32 {
   return gklOf(state).restarts;
 }
-/** Number of wanted triplets whose residual estimate met the tolerance at the last check. */
-export function gklConvergedCount(state: usize): i32 {
-  return gklOf(state).converged;
-}
-/** Largest Ritz value seen (a lower bound for ||A||_2, used as s_max in the tolerance). */
-export function gklNormEstimate(state: usize): f64 {
-  return gklOf(state).sMax;
-}
 
 /**
  * GKLRESULTS: copy out the k triplets of a finished state, in the order of `which` (largest first,

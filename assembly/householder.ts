@@ -120,10 +120,6 @@ function larfg<T>(n: i32, alphaPtr: usize, x: usize, incx: i32): T {
 export function larfgF64(n: i32, alphaPtr: usize, x: usize, incx: i32): f64 {
   return larfg<f64>(n, alphaPtr, x, incx);
 }
-/** Reflector generation, f32. */
-export function larfgF32(n: i32, alphaPtr: usize, x: usize, incx: i32): f32 {
-  return larfg<f32>(n, alphaPtr, x, incx);
-}
 
 /**
  * Apply a reflector (LAPACK dlarf): C = H*C (left != 0, v has m entries) or C = C*H (left == 0, v has
@@ -147,10 +143,6 @@ function larf<T>(left: bool, m: i32, n: i32, v: usize, incv: i32, tau: T, c: usi
 /** Apply a reflector, f64 (see larf). */
 export function larfF64(left: i32, m: i32, n: i32, v: usize, incv: i32, tau: f64, c: usize, ldc: i32): void {
   larf<f64>(left != 0, m, n, v, incv, tau, c, ldc);
-}
-/** Apply a reflector, f32. */
-export function larfF32(left: i32, m: i32, n: i32, v: usize, incv: i32, tau: f32, c: usize, ldc: i32): void {
-  larf<f32>(left != 0, m, n, v, incv, tau, c, ldc);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -1,20 +1,40 @@
 // The one WASM module of resnet-stability: numerical kernels only, no knowledge of files, models or
 // JSON. Every export takes raw pointers into linear memory (see memory.ts) plus explicit shapes.
-export * from "./memory";
-export * from "./conv";
-export * from "./unit";
-export * from "./blas";
-export * from "./householder";
-export * from "./bidiagonal";
-export * from "./tridiagonal";
-export * from "./operator";
+//
+// Exported are exactly the kernels the TypeScript side calls (src/, web/, bench/, test/); everything
+// else stays internal to the module, where the as-pect specs (assembly/__tests__) test it directly
+// and the exported kernels use it. Export one more name here when TypeScript needs it.
+export { allocate, release } from "./memory";
+export { conv3x3ForwardF64 } from "./conv";
+export {
+  channelScaleShiftF64, unitForwardF64, unitOperatorCreateF64, unitOperatorCreateF32, unitOperatorDestroy,
+  unitOperatorRows, unitOperatorActiveRows, unitJacobianRowBlockF64, unitJacobianRowBlockF32, unitJacobianRowsF64,
+  unitJacobianRowsF32,
+} from "./unit";
+// Dense factorizations: src/spectrum/svd.ts picks the F64 or F32 twin of each by name.
+export { gemmF64, gemmF32, gemmLowerF64, gemmLowerF32, transposeF64, transposeF32 } from "./blas";
+export {
+  geqrfF64, geqrfF32, gebrdF64, gebrdF32, orgbrQtF64, orgbrQtF32, orgbrPF64, orgbrPF32, sytrdF64, sytrdF32,
+} from "./householder";
+export { bdsqrF64, bdsqrF32 } from "./bidiagonal";
+export { sterfF64, sterfF32 } from "./tridiagonal";
+export {
+  operatorFromDenseF64, operatorFromUnitF64, operatorFromUnitF32, operatorFromConvF64, operatorFromConvF32,
+  operatorFromHeadF64, operatorFromHeadF32, operatorChain, operatorRows, operatorColumns, operatorElementSize,
+  operatorDestroy, operatorApplyF64, operatorApplyTransposeF64, operatorApplyF32, operatorApplyTransposeF32,
+} from "./operator";
+// The reverse-communication protocol of gkl.ts and slq.ts, with its request and status codes.
 export {
   REQUEST_DONE, REQUEST_APPLY, REQUEST_TRANSPOSE, lanczosRequestCount, lanczosRequestInput, lanczosRequestOutput,
 } from "./lanczos";
 export {
-  GKL_CONVERGED, GKL_MAX_STEPS, GKL_RUNNING, rowJacobiSvdF64, gklCreate, gklBlock, gklSubspace, gklDestroy, gklStep,
-  gklRun, gklStatus, gklSteps, gklRestarts, gklConvergedCount, gklNormEstimate, gklResults,
+  GKL_CONVERGED, GKL_MAX_STEPS, GKL_RUNNING, gklCreate, gklBlock, gklSubspace, gklDestroy, gklStep, gklRun,
+  gklStatus, gklSteps, gklRestarts, gklResults,
 } from "./gkl";
-export { gaussQuadratureF64, slqCreate, slqDestroy, slqStep, slqRun, slqResults } from "./slq";
+export { slqCreate, slqDestroy, slqStep, slqRun, slqResults } from "./slq";
 export { bandedGramBandwidth, bandedGramFromCsrF64, bandedInertiaF64, denseInertiaF64 } from "./inertia";
-export * from "./gram";
+export {
+  gramUnitOfOperator, gramWindowLength, gramActiveRowsPixelMajor, gramRowWindowsF64, gramLowerF64, gramUnitGeometry,
+  gramLowerGeometryF64, gramSingularValuesF64, gramErrorBoundF64, gramTridiagonalizeF64, gramBandReduceF64,
+  gramBandStride, gramBandFromLowerF64, gramBandToTridiagonalF64,
+} from "./gram";

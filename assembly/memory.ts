@@ -122,8 +122,3 @@ export function release(ptr: usize): void {
   }
   heap.free(ptr);
 }
-
-/** Fill `bytes` bytes at `ptr` with zero. */
-export function zeroBytes(ptr: usize, bytes: usize): void {
-  memory.fill(ptr, 0, bytes);
-}

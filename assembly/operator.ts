@@ -1,6 +1,6 @@
 /**
- * Linear operators inside WASM memory, so that iterative solvers (lanczos.ts) can apply them without
- * crossing into JavaScript at every step. An operator is a handle to a small record:
+ * Linear operators inside WASM memory, so that iterative solvers (gkl.ts, slq.ts) can apply them
+ * without crossing into JavaScript at every step. An operator is a handle to a small record:
  *
  *   DENSE  an m x n row-major matrix owned by the caller (tests, generic matrices)
  *   UNIT   a residual-unit Jacobian from unit.ts (unitOperatorCreateF64 / F32), not owned
