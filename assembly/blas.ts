@@ -31,8 +31,7 @@ import { lanesOf, vAdd, vMul, vSplat, vSub, vSum } from "./lib/simd";
 // f64 kernel holds 6x4 = 12 accumulators (2 per row) plus 2 B vectors and 1 broadcast A value; the
 // f32 kernel likewise holds 6 x 8 (2 f32x4 per row). KC keeps a B sliver (KC*NR, 16 KiB) in L1 and an
 // A block (MC*KC, 96-192 KiB) in L2; NC bounds the packed B panel. KC = 512, MC = 48 were the best of
-// a sweep on the 2-core Xeon this was written on (16 GFLOP/s f64, 32 GFLOP/s f32 at n = 1024-2048;
-// rank-64 updates of a 4096^2 matrix, as in gebrd, run at 15 GFLOP/s).
+// a sweep over the blocking parameters (GEMM rates: BENCHMARKS.md).
 
 const MR64: i32 = 6;
 const NR64: i32 = 4;

@@ -24,7 +24,7 @@
  * compacted to the active taps, which halves the work again. Masks are never branched on per pixel
  * (random masks would mispredict half the time): channel and tap lists are built branch-free.
  * WASM SIMD has no fused multiply-add (without relaxed-simd), so products are rounded before they
- * are added; the kernels run near the mul+add issue limit (~1.5 v128 mul+add pairs per cycle).
+ * are added.
  *
  * Accuracy: every output value is a sum of at most 9*C_in products (9*C_out for W^T) accumulated in
  * working precision, so |computed - exact| <= gamma_{9C} * sum |w| |x|, gamma_m ~ m*eps (in practice

@@ -22,10 +22,10 @@
  *   sterfF64                   eigenvalues of T (tridiagonal.ts)
  *   gramSingularValuesF64      square roots of the clamped eigenvalues, descending, unscaled
  *   gramErrorBoundF64          the accuracy estimate below, from the computed values
- * The reduction dominates: 4N^3/3 flops (~260 s single-threaded for N = 13245 on a 2-core Xeon). In
- * the threads build (threads.ts, parallel.ts), while a thread pool is open, gramBandReduceF64 splits
- * its two large products (the symmetric product and the rank-2b lower-triangle update, ~95% of its
- * time) over the pool's threads by blocks of rows, with bitwise the same result.
+ * The reduction dominates: 4N^3/3 flops (phase times: BENCHMARKS.md). In the threads build
+ * (threads.ts, parallel.ts), while a thread pool is open, gramBandReduceF64 splits its two large
+ * products (the symmetric product and the rank-2b lower-triangle update, all but O(N^2 b) of its
+ * flops) over the pool's threads by blocks of rows, with bitwise the same result.
  *
  * Accuracy (eps = 2^-52, s_max = ||J||_2): every entry of G is a sum of at most (2s+3)^2 C_in + 1
  * products, and the reduction and the QL/QR iteration are backward stable, so the computed
@@ -433,9 +433,7 @@ export function gramErrorBoundF64(count: i32, values: usize): f64 {
  *   symmetric matrix-vector products, bound by memory bandwidth);
  * - band = b >= 2: two stages (LAPACK dsytrd_2stage): gramBandReduceF64 reduces A to band width
  *   min(b, N-1) with all 4N^3/3 flops in GEMM, then gramBandToTridiagonalF64 chases the band down to
- *   tridiagonal form (~6 b N^2 flops on b x b blocks). Measured at N = 4096 (random A, one thread):
- *   one stage 9.1-9.9 s; two stages with b = 64 7.5-7.8 s + 0.95 s (b = 32: 8.4 + 0.5 s); at
- *   N = 13245 the chase takes 11 s for b = 64, 6 s for b = 32.
+ *   tridiagonal form (~6 b N^2 flops on b x b blocks).
  * Accuracy: both are sequences of orthogonal similarity transformations, backward stable: T is
  * exactly similar to A + E, ||E||_2 <= p(N) eps ||A||_2, so its eigenvalues are within that of A's.
  */
@@ -686,7 +684,7 @@ function bandSymmetricReflect(band: usize, ld: usize, b2: i32, r0: i32, len: i32
  * Sweep j of gramBandToTridiagonalF64 (v, x, w: scratch of b + 1 values each). A function of its
  * own, called once per sweep, because V8 first runs WebAssembly code from a baseline compiler and
  * switches to optimized code only for later calls, never inside a running one: the whole reduction as
- * one call would run unoptimized (2-3x slower). The same holds for the other per-step functions here.
+ * one call would run unoptimized. The same holds for the other per-step functions here.
  */
 function bandSweep(n: i32, b: i32, band: usize, ld: usize, j: i32, v: usize, x: usize, w: usize): void {
   const b2 = 2 * b;

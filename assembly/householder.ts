@@ -335,7 +335,7 @@ function labrd<T>(
  * taup[n-1] = 0); the reflector vectors overwrite A as in LAPACK dgebrd. Blocked with panel NB; the
  * trailing updates are single GEMMs (about half of the 4mn^2 - 4n^3/3 flops). The other half is the
  * panel's matrix-vector products, which are memory-bound; labrd fuses them to one pass over the
- * trailing block per column, and they still take about two thirds of the time at n = 4096.
+ * trailing block per column.
  * Accuracy: see the file header (backward stable, ||E|| = O(n*eps*||A||)).
  */
 function gebrd<T>(m: i32, n: i32, a: usize, lda: i32, d: usize, e: usize, tauq: usize, taup: usize): void {
