@@ -3,7 +3,7 @@
  * (assembly/memory.ts allocatedBlocks: blocks handed out and not yet released):
  * - a scope releases every block it allocated when its body returns, throws, or (async) settles, and
  *   runs its deferred cleanups last first; nested scopes release only their own; a block handed out
- *   with keep() survives its scope until its new owner releases it;
+ *   with keep(), or everything with keepAll(), survives its scope until its new owner releases it;
  * - a large block (past the heap's limit, served from memory.grow) released by a throwing scope is
  *   reused by the next request of that size without growing memory;
  * - a routine that fails halfway (a JavaScript operator throwing inside Lanczos) leaves nothing behind;
@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { topSingularTriplets } from '../src/spectrum/lanczos.js';
-import { instantiateKernels, type Kernels, type Precision } from '../src/wasm/kernels.js';
+import { instantiateKernels, type Kernels, type Precision, type WasmScope } from '../src/wasm/kernels.js';
 
 /** A kernel instance of its own, so that no other test's blocks are counted. */
 async function freshKernels(): Promise<Kernels> {
@@ -104,7 +104,7 @@ test('a scope can release a block early, and refuses blocks it does not own and 
   const kernels = await freshKernels();
   const before = kernels.allocatedBlocks();
   const stranger = kernels.allocBytes(16);
-  let closed: ReturnType<Kernels['openScope']> | undefined;
+  let closed: WasmScope | undefined;
   kernels.scope((s) => {
     const a = s.allocF64(8);
     s.release(a);
@@ -116,12 +116,30 @@ test('a scope can release a block early, and refuses blocks it does not own and 
   assert.throws(() => closed!.allocF64(1), /after it closed/);
   kernels.release(stranger);
   assert.equal(kernels.allocatedBlocks(), before);
-  const owner = kernels.openScope();
-  owner.allocF32(3);
-  assert.equal(kernels.allocatedBlocks(), before + 1);
+});
+
+test('keepAll() hands everything a scope built to a new owner, and nothing when the body throws first', async () => {
+  const kernels = await freshKernels();
+  const before = kernels.allocatedBlocks();
+  const destroyed: string[] = [];
+  const build = (fail: boolean) =>
+    kernels.scope((s) => {
+      s.allocF64(16);
+      s.defer(() => destroyed.push('record'));
+      s.allocBytes(4);
+      if (fail) throw new Error('half built');
+      return s.keepAll();
+    });
+  assert.throws(() => build(true), /half built/);
+  assert.equal(kernels.allocatedBlocks(), before);
+  assert.deepEqual(destroyed, ['record']);
+  const owner = build(false);
+  assert.equal(kernels.allocatedBlocks(), before + 2, 'the built blocks outlive the scope');
+  assert.deepEqual(destroyed, ['record'], 'the kept cleanup has not run');
   owner.close();
   owner.close();
   assert.equal(kernels.allocatedBlocks(), before);
+  assert.deepEqual(destroyed, ['record', 'record']);
 });
 
 test('a large block released by a throwing scope is reused by the next request without growing memory', async () => {

@@ -9,18 +9,18 @@
  *   so a kernel whose signature changes no longer type-checks where it is called;
  * - `typed(precision)` is the f64 or f32 family of kernels under one set of names (precision.ts);
  * - memory is owned by scopes (scope.ts): `scope(s => ...)` releases what `s` allocated when the body
- *   ends, also on throw; `openScope()` for owners that outlive a call. allocF64/allocF32/release remain
- *   for callers that manage a block by hand.
+ *   ends, also on throw, unless handed out (`keep`, `keepAll`). allocF64/allocF32/release remain for
+ *   callers that manage a block by hand.
  * Typed-array views are taken fresh each time (`f64`, `f32`) because memory growth detaches old ones.
  */
 
 import { isNode } from '../util/runtime.js';
 import type { KernelExports } from './kernel-exports.generated.js';
 import { precisionKernels, type Precision, type PrecisionKernels } from './precision.js';
-import { WasmScope, withScope } from './scope.js';
+import { withScope, type WasmScope } from './scope.js';
 
 export type { KernelExports, ThreadPoolExports } from './kernel-exports.generated.js';
-export type { FloatArray, Precision, PrecisionKernels } from './precision.js';
+export { newFloatArray, type FloatArray, type Precision, type PrecisionKernels } from './precision.js';
 export { WasmScope, type CopyableArray } from './scope.js';
 
 export type WasmSource = BufferSource | WebAssembly.Module | URL | string;
@@ -54,11 +54,6 @@ export class Kernels {
    */
   scope<T>(body: (scope: WasmScope) => T): T {
     return withScope(this, body);
-  }
-
-  /** A scope its holder closes (for memory that outlives one call, e.g. an operator's records). */
-  openScope(): WasmScope {
-    return new WasmScope(this);
   }
 
   /** Blocks allocated (by anyone, through `allocate`) and not yet released: the allocator's count. */

@@ -9,6 +9,18 @@ import type { KernelExports } from './kernel-exports.generated.js';
 export type Precision = 'f64' | 'f32';
 export type FloatArray = Float64Array | Float32Array;
 
+function checkPrecision(precision: Precision): void {
+  if (precision !== 'f64' && precision !== 'f32') {
+    throw new RangeError(`precision must be 'f64' or 'f32', got ${JSON.stringify(precision)}`);
+  }
+}
+
+/** A new zero-filled JavaScript array of `length` elements of `precision`. Errors: RangeError. */
+export function newFloatArray(precision: Precision, length: number): FloatArray {
+  checkPrecision(precision);
+  return precision === 'f64' ? new Float64Array(length) : new Float32Array(length);
+}
+
 /** `gebrd` for gebrdF64 when gebrdF32 exists too. */
 type TwinBase<N> = N extends `${infer Base}F64` ? (`${Base}F32` extends keyof KernelExports ? Base : never) : never;
 export type PrecisionKernelName = TwinBase<keyof KernelExports>;
@@ -45,9 +57,7 @@ interface Memory {
 
 /** The family of `precision` over `kernels`' exports. Errors: RangeError for another precision. */
 export function precisionKernels(kernels: Memory, precision: Precision): PrecisionKernels {
-  if (precision !== 'f64' && precision !== 'f32') {
-    throw new RangeError(`precision must be 'f64' or 'f32', got ${JSON.stringify(precision)}`);
-  }
+  checkPrecision(precision);
   const f64 = precision === 'f64';
   const suffix = f64 ? 'F64' : 'F32';
   const info: PrecisionInfo = {

@@ -2,12 +2,12 @@
  * The one owner of WebAssembly memory on the TypeScript side: a scope allocates blocks (and records
  * kernel-side objects to destroy), and releases all of them, last first, when it closes.
  *
- *   kernels.scope((s) => { const a = s.copyIn(x); ...; return result; })   closes when the body returns,
- *                                      throws, or (for an async body) when its promise settles
- *   kernels.openScope()                a scope its holder closes (an operator's records, until dispose)
+ *   kernels.scope((s) => { const a = s.copyIn(x); ...; return result; })
  *
- * Scopes nest by being taken inside one another; a block that must outlive its scope is handed out with
- * `keep` (its new owner releases it: `own` in an enclosing scope, or kernels.release).
+ * closes the scope when the body returns, throws, or (for an async body) when its promise settles.
+ * Scopes nest by being taken inside one another. What must outlive its scope is handed out: one block
+ * with `keep` (its new owner releases it: `own` in an enclosing scope, or kernels.release), everything
+ * with `keepAll`, a scope its holder closes (an operator's records, until dispose).
  */
 import type { Kernels } from './kernels.js';
 import type { Precision } from './precision.js';
@@ -82,6 +82,17 @@ export class WasmScope {
   keep(ptr: number): number {
     this.disown(ptr);
     return ptr;
+  }
+
+  /**
+   * Hand out everything the scope owns, as a new scope that the caller closes: what a body builds to
+   * outlive it (an operator's records), kept only once the whole of it has been built.
+   */
+  keepAll(): WasmScope {
+    this.checkOpen();
+    const kept = new WasmScope(this.kernels);
+    kept.#owned.push(...this.#owned.splice(0));
+    return kept;
   }
 
   /** Whether the scope has closed. */
