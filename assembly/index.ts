@@ -4,7 +4,7 @@
 // Exported are exactly the kernels the TypeScript side calls (src/, web/, bench/, test/); everything
 // else stays internal to the module, where the as-pect specs (assembly/__tests__) test it directly
 // and the exported kernels use it. Export one more name here when TypeScript needs it.
-export { allocate, release } from "./memory";
+export { allocate, release, allocatedBlocks } from "./memory";
 export { conv3x3ForwardF64 } from "./conv";
 export {
   channelScaleShiftF64, unitForwardF64, unitOperatorCreateF64, unitOperatorCreateF32, unitOperatorDestroy,

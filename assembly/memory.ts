@@ -19,6 +19,8 @@ const largePointers = new StaticArray<usize>(MAX_LARGE_BLOCKS);
 const largeSizes = new StaticArray<usize>(MAX_LARGE_BLOCKS);
 const largeInUse = new StaticArray<bool>(MAX_LARGE_BLOCKS);
 let largeCount = 0;
+/** Blocks handed out by `allocate` and not yet released. */
+let blocksInUse = 0;
 
 function bestFreeLarge(bytes: usize): i32 {
   let best = -1;
@@ -109,11 +111,14 @@ function allocateLarge(bytes: usize): usize {
  * at 4 GiB); an ordinary block that does not fit traps with the heap's message.
  */
 export function allocate(bytes: usize): usize {
-  return bytes >= LARGE_BLOCK ? allocateLarge(bytes) : heap.alloc(bytes);
+  const ptr = bytes >= LARGE_BLOCK ? allocateLarge(bytes) : heap.alloc(bytes);
+  if (ptr) blocksInUse++;
+  return ptr;
 }
 
 /** Release a block returned by `allocate`. */
 export function release(ptr: usize): void {
+  blocksInUse--;
   for (let i = 0; i < largeCount; i++) {
     if (largePointers[i] == ptr) {
       largeInUse[i] = false;
@@ -121,4 +126,12 @@ export function release(ptr: usize): void {
     }
   }
   heap.free(ptr);
+}
+
+/**
+ * How many blocks `allocate` has handed out that are not yet released: the caller's accounting of what
+ * it owns (blocks the kernels allocate for themselves, e.g. inside operator records, are not counted).
+ */
+export function allocatedBlocks(): i32 {
+  return blocksInUse;
 }

@@ -111,5 +111,7 @@ writeFileSync('build/meta-browser.json', JSON.stringify(browser.metafile));
 writeFileSync('build/meta-edge.json', JSON.stringify(edge.metafile));
 
 if (!process.argv.includes('--no-types')) {
+  // The kernels' export interface the declarations refer to (regenerated only when assembly/ changed).
+  execFileSync(process.execPath, ['scripts/kernel-types.mjs'], { stdio: 'inherit' });
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
 }

@@ -1,4 +1,4 @@
-import { allocate, release } from "../memory";
+import { allocate, allocatedBlocks, release } from "../memory";
 
 describe("memory", () => {
   it("allocates 16-byte aligned blocks", () => {
@@ -44,5 +44,16 @@ describe("memory", () => {
     expect<usize>(d).toBe(a, "the free block at the end of memory is extended, not abandoned");
     expect<i32>(memory.size() - pagesBefore).toBe((512 << 20) >> 16);
     release(d);
+  });
+
+  it("counts the blocks handed out and not yet released, small and large", () => {
+    const before = allocatedBlocks();
+    const small = allocate(64);
+    const large = allocate(300 << 20);
+    expect<i32>(allocatedBlocks()).toBe(before + 2);
+    release(large);
+    expect<i32>(allocatedBlocks()).toBe(before + 1);
+    release(small);
+    expect<i32>(allocatedBlocks()).toBe(before);
   });
 });

@@ -17,21 +17,20 @@
  */
 import type { ResNetModel } from '../model/model.js';
 import { IMAGE_CHANNELS, IMAGE_SIZE } from '../model/types.js';
-import { loadKernels } from '../wasm/kernels.js';
-import { copyInAs, copyInBytes, JacobianOperator, WasmResources, type ArrayOf } from './operator.js';
-import { batchNormAffine, newArray, storedNormalization, type Precision } from './parameters.js';
+import { loadKernels, newFloatArray, type WasmScope } from '../wasm/kernels.js';
+import { JacobianOperator, ownOperator, type ArrayOf } from './operator.js';
+import { batchNormAffine, storedNormalization, type Precision } from './parameters.js';
 import { checkPoint, stemMask, type LinearizationPoint } from './point.js';
 import { chainOperators } from './stage.js';
 import { buildUnitOperator, type LinearizeOptions } from './unit.js';
 
-/** The stem's linearization D_0 B_0 W_0 N as a CONV operator owned by `resources`. */
-function buildStemOperator(resources: WasmResources, model: ResNetModel, point: LinearizationPoint, precision: Precision): number {
-  const kernels = resources.kernels;
+/** The stem's linearization D_0 B_0 W_0 N as a CONV operator owned by `owner`. */
+function buildStemOperator(owner: WasmScope, model: ResNetModel, point: LinearizationPoint, precision: Precision): number {
   const { conv, bn } = model.params.stem;
   const { scale } = batchNormAffine(bn, 'f64');
   const std = storedNormalization(model).std;
   // (B_0 W_0 N)[o, i, tap] = scale[o] * W_0[o, i, tap] / std[i].
-  const weight = newArray(precision, conv.weight.length);
+  const weight = newFloatArray(precision, conv.weight.length);
   for (let o = 0; o < conv.outChannels; o++) {
     for (let i = 0; i < conv.inChannels; i++) {
       for (let t = 0; t < 9; t++) {
@@ -40,29 +39,25 @@ function buildStemOperator(resources: WasmResources, model: ResNetModel, point: 
       }
     }
   }
-  const w = copyInAs(kernels, weight, precision);
-  const mask = copyInBytes(kernels, stemMask(model, point));
-  try {
-    const create = precision === 'f64' ? kernels.exports.operatorFromConvF64 : kernels.exports.operatorFromConvF32;
-    return resources.operator(create(IMAGE_CHANNELS, IMAGE_SIZE, IMAGE_SIZE, w, conv.outChannels, 1, mask), 'the stem');
-  } finally {
-    kernels.release(w);
-    kernels.release(mask);
-  }
+  const mask = stemMask(model, point);
+  return owner.kernels.scope((s) => {
+    const created = owner.kernels.typed(precision).operatorFromConv(
+      IMAGE_CHANNELS, IMAGE_SIZE, IMAGE_SIZE, s.copyIn(weight), conv.outChannels, 1, s.copyIn(mask),
+    );
+    return ownOperator(owner, created, 'the stem');
+  });
 }
 
-/** A P: average pooling and the classifier's weight as a HEAD operator owned by `resources`. */
-function buildHeadOperator(resources: WasmResources, model: ResNetModel, precision: Precision): number {
-  const kernels = resources.kernels;
+/** A P: average pooling and the classifier's weight as a HEAD operator owned by `owner`. */
+function buildHeadOperator(owner: WasmScope, model: ResNetModel, precision: Precision): number {
   const { weight, inFeatures, outFeatures } = model.params.classifier;
   const last = model.params.units[model.unitCount - 1];
-  const w = copyInAs(kernels, weight, precision);
-  try {
-    const create = precision === 'f64' ? kernels.exports.operatorFromHeadF64 : kernels.exports.operatorFromHeadF32;
-    return resources.operator(create(inFeatures, last.outSize * last.outSize, w, outFeatures), 'the classifier head');
-  } finally {
-    kernels.release(w);
-  }
+  return owner.kernels.scope((s) => {
+    const created = owner.kernels.typed(precision).operatorFromHead(
+      inFeatures, last.outSize * last.outSize, s.copyInAs(weight, precision), outFeatures,
+    );
+    return ownOperator(owner, created, 'the classifier head');
+  });
 }
 
 /**
@@ -90,27 +85,21 @@ export async function linearizeNetwork<P extends Precision>(
   checkPoint(model, point);
   const precision: Precision = options.precision ?? 'f64';
   const kernels = options.kernels ?? (await loadKernels());
-  const e = kernels.exports;
-  const resources = new WasmResources(kernels);
-  try {
-    const parts = [buildStemOperator(resources, model, point, precision)];
+  return kernels.scope((owner) => {
+    const parts = [buildStemOperator(owner, model, point, precision)];
     for (let index = 0; index < model.unitCount; index++) {
-      parts.push(buildUnitOperator(kernels, resources, model, point, index, precision)[1]);
+      parts.push(buildUnitOperator(owner, model, point, index, precision)[1]);
     }
-    parts.push(buildHeadOperator(resources, model, precision));
-    const handle = chainOperators(resources, parts, 'the network');
+    parts.push(buildHeadOperator(owner, model, precision));
+    const handle = chainOperators(owner, parts, 'the network');
     const classes = model.params.numClasses;
     return new JacobianOperator<ArrayOf<P>>({
-      kernels,
-      resources,
+      owner: owner.keepAll(),
       handle,
-      shape: [e.operatorRows(handle), e.operatorColumns(handle)],
+      shape: [kernels.exports.operatorRows(handle), kernels.exports.operatorColumns(handle)],
       precision,
       description: `${model.name} (pixels -> logits)`,
       activeRows: () => Int32Array.from({ length: classes }, (_, i) => i),
     });
-  } catch (error) {
-    resources.free();
-    throw error;
-  }
+  });
 }

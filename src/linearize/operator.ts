@@ -13,8 +13,8 @@
  * MB, so any k is fine.
  */
 import { InputError } from '../util/errors.js';
-import type { Kernels } from '../wasm/kernels.js';
-import { newArray, type FloatArray, type Precision } from './parameters.js';
+import type { FloatArray, PrecisionKernels, WasmScope } from '../wasm/kernels.js';
+import type { Precision } from './parameters.js';
 
 export type { Precision } from './parameters.js';
 
@@ -25,67 +25,18 @@ export type ArrayOf<P extends Precision> = P extends 'f32' ? Float32Array : Floa
 export type VectorBlock = Float64Array | Float32Array | ArrayLike<number>;
 
 /**
- * WASM resources of one operator, freed together: operator records first (a chain before the parts
- * it refers to), then unit handles, then plain blocks. Holds no reference to the operator object, so
- * it can serve as the FinalizationRegistry's held value.
+ * Record an assembly/operator.ts handle in `owner`, destroyed when the owner closes (after every record
+ * taken later, so a chain goes before the parts it refers to). A 0 handle means the constructor failed.
  */
-export class WasmResources {
-  private readonly operators: number[] = [];
-  private readonly unitHandles: number[] = [];
-  private readonly blocks: number[] = [];
-  private freed = false;
-
-  constructor(readonly kernels: Kernels) {}
-
-  /** Record an operator handle (from an assembly/operator.ts constructor); 0 means it failed. */
-  operator(handle: number, what: string): number {
-    const h = handle >>> 0;
-    if (h === 0) throw new Error(`could not build the WASM operator for ${what}`);
-    this.operators.push(h);
-    return h;
-  }
-
-  unit(handle: number): number {
-    const h = handle >>> 0;
-    if (h === 0) throw new Error('could not build a unit Jacobian operator');
-    this.unitHandles.push(h);
-    return h;
-  }
-
-  block(ptr: number): number {
-    this.blocks.push(ptr);
-    return ptr;
-  }
-
-  free(): void {
-    if (this.freed) return;
-    this.freed = true;
-    const e = this.kernels.exports;
-    for (const h of this.operators.reverse()) e.operatorDestroy(h);
-    for (const h of this.unitHandles.reverse()) e.unitOperatorDestroy(h);
-    for (const p of this.blocks.reverse()) this.kernels.release(p);
-  }
+export function ownOperator(owner: WasmScope, handle: number, what: string): number {
+  const h = handle >>> 0;
+  if (h === 0) throw new Error(`could not build the WASM operator for ${what}`);
+  owner.defer(() => owner.kernels.exports.operatorDestroy(h));
+  return h;
 }
 
-const registry = new FinalizationRegistry<WasmResources>((resources) => resources.free());
-
-/** Copy `data` into new WASM memory of the given precision (typed-array conversion); caller releases. */
-export function copyInAs(kernels: Kernels, data: ArrayLike<number>, precision: Precision): number {
-  const ptr = precision === 'f64' ? kernels.allocF64(data.length) : kernels.allocF32(data.length);
-  viewOf(kernels, precision, ptr, data.length).set(data);
-  return ptr;
-}
-
-/** Copy a u8 mask into new WASM memory; caller releases. */
-export function copyInBytes(kernels: Kernels, data: Uint8Array): number {
-  const ptr = kernels.allocBytes(data.length);
-  new Uint8Array(kernels.memory.buffer, ptr, data.length).set(data);
-  return ptr;
-}
-
-export function viewOf(kernels: Kernels, precision: Precision, ptr: number, count: number): FloatArray {
-  return precision === 'f64' ? kernels.f64(ptr, count) : kernels.f32(ptr, count);
-}
+/** Closes the records of operators that were garbage-collected without dispose(). */
+const registry = new FinalizationRegistry<WasmScope>((owner) => owner.close());
 
 /** Elements per WASM staging block in products and dense assembly (32 MB in f64). */
 const CHUNK_ELEMENTS = 1 << 22;
@@ -98,8 +49,8 @@ const CHUNK_ELEMENTS = 1 << 22;
 export type DenseRowsKernel = (rowsPtr: number, first: number, count: number, out: number) => void;
 
 export interface JacobianOperatorParts {
-  kernels: Kernels;
-  resources: WasmResources;
+  /** Owns the operator's records (and nothing that refers to the operator object). */
+  owner: WasmScope;
   /** The assembly/operator.ts handle. */
   handle: number;
   shape: [number, number];
@@ -126,23 +77,24 @@ export class JacobianOperator<A extends FloatArray = FloatArray> {
   readonly shape: readonly [number, number];
   readonly precision: Precision;
   readonly description: string;
-  private readonly kernels: Kernels;
-  private readonly resources: WasmResources;
+  private readonly owner: WasmScope;
+  /** The kernels of the operator's precision. */
+  private readonly kernels: PrecisionKernels;
   private readonly handle: number;
   private readonly activeRowsOf: () => Int32Array;
   private readonly denseRowsKernel?: DenseRowsKernel;
   private disposed = false;
 
   constructor(parts: JacobianOperatorParts) {
-    this.kernels = parts.kernels;
-    this.resources = parts.resources;
+    this.owner = parts.owner;
+    this.kernels = parts.owner.kernels.typed(parts.precision);
     this.handle = parts.handle;
     this.shape = parts.shape;
     this.precision = parts.precision;
     this.description = parts.description;
     this.activeRowsOf = parts.activeRows;
     this.denseRowsKernel = parts.denseRows;
-    registry.register(this, this.resources, this);
+    registry.register(this, this.owner, this);
   }
 
   /**
@@ -186,7 +138,7 @@ export class JacobianOperator<A extends FloatArray = FloatArray> {
    */
   toDense(): A {
     const [m, n] = this.shape;
-    const out = newArray(this.precision, m * n) as A;
+    const out = this.kernels.array(m * n) as A;
     this.rowsInto(null, 0, m, out);
     return out;
   }
@@ -205,22 +157,18 @@ export class JacobianOperator<A extends FloatArray = FloatArray> {
       this.denseRowsKernel(0, 0, m, ptr);
       return;
     }
-    const size = this.precision === 'f64' ? 8 : 4;
-    const e = this.kernels.exports;
-    const applyT = this.precision === 'f64' ? e.operatorApplyTransposeF64 : e.operatorApplyTransposeF32;
     const chunk = Math.max(1, Math.min(m, Math.floor(CHUNK_ELEMENTS / Math.max(m, n))));
-    const unitPtr = this.precision === 'f64' ? this.kernels.allocF64(chunk * m) : this.kernels.allocF32(chunk * m);
-    try {
+    const kernels = this.kernels;
+    this.owner.kernels.scope((s) => {
+      const unitPtr = s.alloc(this.precision, chunk * m);
       for (let r0 = 0; r0 < m; r0 += chunk) {
         const c = Math.min(chunk, m - r0);
-        const unit = viewOf(this.kernels, this.precision, unitPtr, c * m);
+        const unit = kernels.view(unitPtr, c * m);
         unit.fill(0);
         for (let r = 0; r < c; r++) unit[r * m + r0 + r] = 1;
-        applyT(this.handle, unitPtr, c, ptr + r0 * n * size);
+        kernels.operatorApplyTranspose(this.handle, unitPtr, c, ptr + r0 * n * kernels.bytes);
       }
-    } finally {
-      this.kernels.release(unitPtr);
-    }
+    });
   }
 
   /**
@@ -233,7 +181,7 @@ export class JacobianOperator<A extends FloatArray = FloatArray> {
     for (const r of list) {
       if (!(r >= 0 && r < m)) throw new InputError(`row ${r} of ${this.description} is outside 0..${m - 1}`);
     }
-    const out = newArray(this.precision, list.length * n) as A;
+    const out = this.kernels.array(list.length * n) as A;
     this.rowsInto(list, 0, list.length, out);
     return out;
   }
@@ -243,7 +191,7 @@ export class JacobianOperator<A extends FloatArray = FloatArray> {
     if (this.disposed) return;
     this.disposed = true;
     registry.unregister(this);
-    this.resources.free();
+    this.owner.close();
   }
 
   private checkAlive(): void {
@@ -258,26 +206,23 @@ export class JacobianOperator<A extends FloatArray = FloatArray> {
     const kernel = this.denseRowsKernel;
     if (kernel) {
       const size = Math.min(chunk, count);
-      const block = this.precision === 'f64' ? this.kernels.allocF64(size * n) : this.kernels.allocF32(size * n);
-      const rowPtr = rows ? this.kernels.allocBytes(4 * size) : 0;
-      try {
+      this.owner.kernels.scope((s) => {
+        const block = s.alloc(this.precision, size * n);
+        const rowPtr = rows ? s.allocBytes(4 * size) : 0;
         for (let r0 = 0; r0 < count; r0 += chunk) {
           const c = Math.min(chunk, count - r0);
-          if (rows) new Int32Array(this.kernels.memory.buffer, rowPtr, c).set(rows.subarray(r0, r0 + c));
+          if (rows) new Int32Array(s.kernels.memory.buffer, rowPtr, c).set(rows.subarray(r0, r0 + c));
           kernel(rowPtr, first + r0, c, block);
-          out.set(viewOf(this.kernels, this.precision, block, c * n), r0 * n);
+          out.set(this.kernels.view(block, c * n), r0 * n);
         }
-      } finally {
-        this.kernels.release(block);
-        if (rowPtr) this.kernels.release(rowPtr);
-      }
+      });
       return;
     }
     // Row i of J is J^T e_i.
     const m = this.shape[0];
     for (let r0 = 0; r0 < count; r0 += chunk) {
       const c = Math.min(chunk, count - r0);
-      const unit = newArray(this.precision, c * m);
+      const unit = this.kernels.array(c * m);
       for (let r = 0; r < c; r++) unit[r * m + (rows ? rows[r0 + r] : first + r0 + r)] = 1;
       out.set(this.applyTranspose(unit, c), r0 * n);
     }
@@ -306,29 +251,23 @@ export class JacobianOperator<A extends FloatArray = FloatArray> {
       }
       count = k;
     }
-    const e = this.kernels.exports;
-    const fn = this.precision === 'f64'
-      ? (transpose ? e.operatorApplyTransposeF64 : e.operatorApplyF64)
-      : (transpose ? e.operatorApplyTransposeF32 : e.operatorApplyF32);
-    const out = newArray(this.precision, count * outLength) as A;
+    const kernels = this.kernels;
+    const multiply = transpose ? kernels.operatorApplyTranspose : kernels.operatorApply;
+    const out = kernels.array(count * outLength) as A;
     const chunk = Math.max(1, Math.min(count, Math.floor(CHUNK_ELEMENTS / Math.max(m, n))));
-    const alloc = (c: number) => (this.precision === 'f64' ? this.kernels.allocF64(c) : this.kernels.allocF32(c));
-    const inPtr = alloc(chunk * inLength);
-    const outPtr = alloc(chunk * outLength);
-    try {
+    this.owner.kernels.scope((s) => {
+      const inPtr = s.alloc(this.precision, chunk * inLength);
+      const outPtr = s.alloc(this.precision, chunk * outLength);
       for (let c0 = 0; c0 < count; c0 += chunk) {
         const c = Math.min(chunk, count - c0);
         const part = isView(input)
           ? input.subarray(c0 * inLength, (c0 + c) * inLength)
           : Array.prototype.slice.call(input, c0 * inLength, (c0 + c) * inLength) as number[];
-        viewOf(this.kernels, this.precision, inPtr, c * inLength).set(part);
-        fn(this.handle, inPtr, c, outPtr);
-        out.set(viewOf(this.kernels, this.precision, outPtr, c * outLength), c0 * outLength);
+        kernels.view(inPtr, c * inLength).set(part);
+        multiply(this.handle, inPtr, c, outPtr);
+        out.set(kernels.view(outPtr, c * outLength), c0 * outLength);
       }
-    } finally {
-      this.kernels.release(inPtr);
-      this.kernels.release(outPtr);
-    }
+    });
     return out;
   }
 }

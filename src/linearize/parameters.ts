@@ -8,19 +8,15 @@
  */
 import type { ResNetModel } from '../model/model.js';
 import type { BatchNormParams, Normalization } from '../model/types.js';
+import { newFloatArray, type FloatArray, type Precision } from '../wasm/precision.js';
 
-export type Precision = 'f64' | 'f32';
-export type FloatArray = Float64Array | Float32Array;
-
-export function newArray(precision: Precision, length: number): FloatArray {
-  return precision === 'f64' ? new Float64Array(length) : new Float32Array(length);
-}
+export type { FloatArray, Precision } from '../wasm/precision.js';
 
 /** The per-channel scale B and shift c of an eval-mode batch norm. */
 export function batchNormAffine(bn: BatchNormParams, precision: Precision): { scale: FloatArray; shift: FloatArray } {
   const channels = bn.weight.length;
-  const scale = newArray(precision, channels);
-  const shift = newArray(precision, channels);
+  const scale = newFloatArray(precision, channels);
+  const shift = newFloatArray(precision, channels);
   for (let c = 0; c < channels; c++) {
     const s = bn.weight[c] / Math.sqrt(bn.runningVar[c] + bn.eps);
     scale[c] = s;
@@ -31,7 +27,7 @@ export function batchNormAffine(bn: BatchNormParams, precision: Precision): { sc
 
 /** beta * W for an OIHW weight array. */
 export function scaledWeights(weight: Float32Array, beta: number, precision: Precision): FloatArray {
-  const out = newArray(precision, weight.length);
+  const out = newFloatArray(precision, weight.length);
   for (let i = 0; i < weight.length; i++) out[i] = beta * weight[i];
   return out;
 }

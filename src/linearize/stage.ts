@@ -10,23 +10,19 @@
  * `wasmHandle` serves Lanczos directly.
  */
 import type { ResNetModel } from '../model/model.js';
-import { loadKernels } from '../wasm/kernels.js';
-import { JacobianOperator, WasmResources, type ArrayOf } from './operator.js';
+import { loadKernels, type WasmScope } from '../wasm/kernels.js';
+import { JacobianOperator, ownOperator, type ArrayOf } from './operator.js';
 import type { Precision } from './parameters.js';
 import { checkPoint, type LinearizationPoint } from './point.js';
 import { buildUnitOperator, unitActiveRows, type LinearizeOptions } from './unit.js';
 import { resolveStage, stageUnits } from './units.js';
 
-/** Chain operator handles (first applied first) into one record owned by `resources`. */
-export function chainOperators(resources: WasmResources, handles: number[], what: string): number {
-  const kernels = resources.kernels;
-  const list = kernels.allocBytes(4 * handles.length);
-  try {
-    new Uint32Array(kernels.memory.buffer, list, handles.length).set(handles);
-    return resources.operator(kernels.exports.operatorChain(list, handles.length), what);
-  } finally {
-    kernels.release(list);
-  }
+/** Chain operator handles (first applied first) into one record owned by `owner`. */
+export function chainOperators(owner: WasmScope, handles: number[], what: string): number {
+  return owner.kernels.scope((s) => {
+    const list = s.copyIn(Uint32Array.from(handles));
+    return ownOperator(owner, owner.kernels.exports.operatorChain(list, handles.length), what);
+  });
 }
 
 /**
@@ -56,23 +52,17 @@ export async function linearizeStage<P extends Precision>(
   checkPoint(model, point);
   const precision: Precision = options.precision ?? 'f64';
   const kernels = options.kernels ?? (await loadKernels());
-  const e = kernels.exports;
-  const resources = new WasmResources(kernels);
-  try {
-    const built = stageUnits(model, s).map((index) => buildUnitOperator(kernels, resources, model, point, index, precision));
+  return kernels.scope((owner) => {
+    const built = stageUnits(model, s).map((index) => buildUnitOperator(owner, model, point, index, precision));
     const lastUnit = built[built.length - 1][0];
-    const handle = chainOperators(resources, built.map(([, op]) => op), `stage ${s}`);
+    const handle = chainOperators(owner, built.map(([, op]) => op), `stage ${s}`);
     return new JacobianOperator<ArrayOf<P>>({
-      kernels,
-      resources,
+      owner: owner.keepAll(),
       handle,
-      shape: [e.operatorRows(handle), e.operatorColumns(handle)],
+      shape: [kernels.exports.operatorRows(handle), kernels.exports.operatorColumns(handle)],
       precision,
       description: `stage ${s} of ${model.name}`,
       activeRows: () => unitActiveRows(kernels, lastUnit),
     });
-  } catch (error) {
-    resources.free();
-    throw error;
-  }
+  });
 }

@@ -103,7 +103,6 @@ export async function float64Trajectories(
 ): Promise<Trajectory64[]> {
   const batch = checkPixels(pixels);
   const kernels = options.kernels ?? (await loadKernels());
-  const k = kernels.exports;
   const p = model.params;
   const { mean, std } = storedNormalization(model);
   const plane = IMAGE_SIZE * IMAGE_SIZE;
@@ -113,17 +112,6 @@ export async function float64Trajectories(
   const images = Array.from({ length: batch }, (_, b) => Float64Array.from(pixels.subarray(b * IMAGE_VALUES, (b + 1) * IMAGE_VALUES)));
   const inputs = images.map((img) => img.map((v, i) => (v - mean[Math.floor(i / plane)]) / std[Math.floor(i / plane)]));
 
-  const owned: number[] = [];
-  const alloc = (count: number) => {
-    const ptr = kernels.allocF64(count);
-    owned.push(ptr);
-    return ptr;
-  };
-  const copyIn = (data: Float64Array | Float32Array) => {
-    const ptr = kernels.copyIn(data);
-    owned.push(ptr);
-    return ptr;
-  };
   const perImage = (ptr: number, size: number) => {
     const all = kernels.f64(ptr, batch * size);
     return Array.from({ length: batch }, (_, b) => all.slice(b * size, (b + 1) * size));
@@ -133,41 +121,39 @@ export async function float64Trajectories(
     return Array.from({ length: batch }, (_, b) => all.slice(b * size, (b + 1) * size));
   };
 
-  try {
+  return kernels.scope((scope) => {
     // Stem: pre = B_0 (W_0 * x) + c_0, h_0 = relu(pre).
-    const x = alloc(batch * IMAGE_VALUES);
+    const x = scope.allocF64(batch * IMAGE_VALUES);
     inputs.forEach((input, b) => kernels.f64(x, batch * IMAGE_VALUES).set(input, b * IMAGE_VALUES));
-    const stemWeight = copyIn(scaledWeights(p.stem.conv.weight, 1, 'f64'));
+    const stemWeight = scope.copyIn(scaledWeights(p.stem.conv.weight, 1, 'f64'));
     const stemBn = batchNormAffine(p.stem.bn, 'f64');
-    const stemScale = copyIn(stemBn.scale);
-    const stemShift = copyIn(stemBn.shift);
-    const stemPrePtr = alloc(batch * stemValues);
-    k.conv3x3ForwardF64(x, batch, IMAGE_CHANNELS, IMAGE_SIZE, IMAGE_SIZE, stemWeight, stemChannels, 1, stemPrePtr);
-    k.channelScaleShiftF64(stemPrePtr, batch, stemChannels, plane, stemScale, stemShift, stemPrePtr);
+    const stemScale = scope.copyIn(stemBn.scale);
+    const stemShift = scope.copyIn(stemBn.shift);
+    const stemPrePtr = scope.allocF64(batch * stemValues);
+    kernels.exports.conv3x3ForwardF64(x, batch, IMAGE_CHANNELS, IMAGE_SIZE, IMAGE_SIZE, stemWeight, stemChannels, 1, stemPrePtr);
+    kernels.exports.channelScaleShiftF64(stemPrePtr, batch, stemChannels, plane, stemScale, stemShift, stemPrePtr);
     const stemPre = perImage(stemPrePtr, stemValues);
     const stemMask = stemPre.map((pre) => Uint8Array.from(pre, (v) => (v > 0 ? 1 : 0)));
     const stem = stemPre.map((pre) => pre.map((v) => (v > 0 ? v : 0)));
 
     // Units, in network order, each on the block of all images.
-    let h = alloc(batch * stemValues);
-    stem.forEach((s, b) => kernels.f64(h, batch * stemValues).set(s, b * stemValues));
+    let h = scope.allocF64(batch * stemValues);
+    stem.forEach((values, b) => kernels.f64(h, batch * stemValues).set(values, b * stemValues));
     let inputValues = stemValues;
     const traces: UnitTrace64[][] = Array.from({ length: batch }, () => []);
     for (let u = 0; u < p.units.length; u++) {
       const q = unitKernelParameters(model, u, 'f64');
       const unit = p.units[u];
       const outValues = unit.outChannels * unit.outSize * unit.outSize;
-      const scratch: number[] = [];
-      const temp = (ptr: number) => (scratch.push(ptr), ptr);
-      try {
-        const w1 = temp(kernels.copyIn(q.weight1)), s1 = temp(kernels.copyIn(q.scale1)), c1 = temp(kernels.copyIn(q.shift1));
-        const w2 = temp(kernels.copyIn(q.weight2)), s2 = temp(kernels.copyIn(q.scale2)), c2 = temp(kernels.copyIn(q.shift2));
-        const hiddenPre = temp(kernels.allocF64(batch * outValues));
-        const maskMid = temp(kernels.allocBytes(batch * outValues));
-        const preOut = temp(kernels.allocF64(batch * outValues));
-        const maskOut = temp(kernels.allocBytes(batch * outValues));
-        const out = alloc(batch * outValues);
-        k.unitForwardF64(h, batch, q.cIn, q.size, q.size, w1, s1, c1, w2, s2, c2, q.cOut, q.stride, q.alpha,
+      kernels.scope((scratch) => {
+        const w1 = scratch.copyIn(q.weight1), s1 = scratch.copyIn(q.scale1), c1 = scratch.copyIn(q.shift1);
+        const w2 = scratch.copyIn(q.weight2), s2 = scratch.copyIn(q.scale2), c2 = scratch.copyIn(q.shift2);
+        const hiddenPre = scratch.allocF64(batch * outValues);
+        const maskMid = scratch.allocBytes(batch * outValues);
+        const preOut = scratch.allocF64(batch * outValues);
+        const maskOut = scratch.allocBytes(batch * outValues);
+        const out = scope.allocF64(batch * outValues);
+        kernels.exports.unitForwardF64(h, batch, q.cIn, q.size, q.size, w1, s1, c1, w2, s2, c2, q.cOut, q.stride, q.alpha,
           hiddenPre, maskMid, preOut, maskOut, out);
         const inputsNow = perImage(h, inputValues);
         const hidden = perImage(hiddenPre, outValues);
@@ -181,14 +167,11 @@ export async function float64Trajectories(
             outputPre: pre[b], outputMask: outMasks[b], output: outputs[b],
           });
         }
-        // The unit's input is no longer needed: release it now (it is still listed in `owned`).
-        kernels.release(h);
-        owned.splice(owned.indexOf(h), 1);
+        // The unit's input is no longer needed.
+        scope.release(h);
         h = out;
         inputValues = outValues;
-      } finally {
-        for (const ptr of scratch) kernels.release(ptr);
-      }
+      });
     }
 
     // Global average pooling and the classifier, in f64.
@@ -221,7 +204,5 @@ export async function float64Trajectories(
         logits,
       };
     });
-  } finally {
-    for (const ptr of owned) kernels.release(ptr);
-  }
+  });
 }

@@ -18,8 +18,8 @@
  * row's local structure (a (2s+3)^2 x C_in input window).
  */
 import type { ResNetModel } from '../model/model.js';
-import { loadKernels, type Kernels } from '../wasm/kernels.js';
-import { copyInAs, copyInBytes, JacobianOperator, WasmResources, type ArrayOf } from './operator.js';
+import { loadKernels, type Kernels, type WasmScope } from '../wasm/kernels.js';
+import { JacobianOperator, ownOperator, type ArrayOf } from './operator.js';
 import { unitKernelParameters, type Precision } from './parameters.js';
 import { checkPoint, unitMasks, type LinearizationPoint } from './point.js';
 import { resolveUnit, unitLabel } from './units.js';
@@ -33,42 +33,32 @@ export interface LinearizeOptions<P extends Precision = Precision> {
 
 /**
  * Build the unit.ts operator of unit `index` (J in the given precision) and its operator.ts record,
- * both owned by `resources`. Returns [unit handle, operator handle].
+ * both owned by `owner`. Returns [unit handle, operator handle].
  */
 export function buildUnitOperator(
-  kernels: Kernels, resources: WasmResources, model: ResNetModel, point: LinearizationPoint, index: number, precision: Precision,
+  owner: WasmScope, model: ResNetModel, point: LinearizationPoint, index: number, precision: Precision,
 ): [number, number] {
-  const e = kernels.exports;
+  const kernels = owner.kernels.typed(precision);
   const q = unitKernelParameters(model, index, precision);
   const masks = unitMasks(model, point, index);
-  const temporary: number[] = [];
-  const copy = (data: ArrayLike<number>) => (temporary.push(copyInAs(kernels, data, precision)), temporary[temporary.length - 1]);
-  try {
-    const w1 = copy(q.weight1), s1 = copy(q.scale1), w2 = copy(q.weight2), s2 = copy(q.scale2);
-    const mid = copyInBytes(kernels, masks.hidden);
-    temporary.push(mid);
-    const out = copyInBytes(kernels, masks.output);
-    temporary.push(out);
-    const create = precision === 'f64' ? e.unitOperatorCreateF64 : e.unitOperatorCreateF32;
-    const unit = resources.unit(create(q.cIn, q.size, q.size, q.cOut, q.stride, q.alpha, w1, s1, w2, s2, mid, out));
-    const wrap = precision === 'f64' ? e.operatorFromUnitF64 : e.operatorFromUnitF32;
-    return [unit, resources.operator(wrap(unit), `unit ${index}`)];
-  } finally {
-    for (const p of temporary) kernels.release(p);
-  }
+  return owner.kernels.scope((s) => {
+    const created = kernels.unitOperatorCreate(
+      q.cIn, q.size, q.size, q.cOut, q.stride, q.alpha,
+      s.copyIn(q.weight1), s.copyIn(q.scale1), s.copyIn(q.weight2), s.copyIn(q.scale2), s.copyIn(masks.hidden), s.copyIn(masks.output),
+    ) >>> 0;
+    if (created === 0) throw new Error('could not build a unit Jacobian operator');
+    owner.defer(() => owner.kernels.exports.unitOperatorDestroy(created));
+    return [created, ownOperator(owner, kernels.operatorFromUnit(created), `unit ${index}`)];
+  });
 }
 
 /** The rows of a unit Jacobian with D_out = 1, ascending. */
 export function unitActiveRows(kernels: Kernels, unitHandle: number): Int32Array {
-  const e = kernels.exports;
-  const m = e.unitOperatorRows(unitHandle) as number;
-  const ptr = kernels.allocBytes(4 * m);
-  try {
-    const count = e.unitOperatorActiveRows(unitHandle, ptr) as number;
+  return kernels.scope((s) => {
+    const ptr = s.allocBytes(4 * kernels.exports.unitOperatorRows(unitHandle));
+    const count = kernels.exports.unitOperatorActiveRows(unitHandle, ptr);
     return new Int32Array(kernels.memory.buffer, ptr, count).slice();
-  } finally {
-    kernels.release(ptr);
-  }
+  });
 }
 
 /**
@@ -97,27 +87,20 @@ export async function linearizeUnit<P extends Precision>(
   checkPoint(model, point);
   const precision: Precision = options.precision ?? 'f64';
   const kernels = options.kernels ?? (await loadKernels());
-  const e = kernels.exports;
-  const resources = new WasmResources(kernels);
-  try {
-    const [unitHandle, handle] = buildUnitOperator(kernels, resources, model, point, index, precision);
-    const rowBlock = precision === 'f64' ? e.unitJacobianRowBlockF64 : e.unitJacobianRowBlockF32;
-    const selectedRows = precision === 'f64' ? e.unitJacobianRowsF64 : e.unitJacobianRowsF32;
+  const typed = kernels.typed(precision);
+  return kernels.scope((s) => {
+    const [unitHandle, handle] = buildUnitOperator(s, model, point, index, precision);
     return new JacobianOperator<ArrayOf<P>>({
-      kernels,
-      resources,
+      owner: s.keepAll(),
       handle,
-      shape: [e.operatorRows(handle), e.operatorColumns(handle)],
+      shape: [kernels.exports.operatorRows(handle), kernels.exports.operatorColumns(handle)],
       precision,
       description: `unit ${unitLabel(model, index)} (${index}) of ${model.name}`,
       activeRows: () => unitActiveRows(kernels, unitHandle),
       denseRows: (rowsPtr, first, count, out) => {
-        if (rowsPtr) selectedRows(unitHandle, rowsPtr, count, out);
-        else rowBlock(unitHandle, first, count, out);
+        if (rowsPtr) typed.unitJacobianRows(unitHandle, rowsPtr, count, out);
+        else typed.unitJacobianRowBlock(unitHandle, first, count, out);
       },
     });
-  } catch (error) {
-    resources.free();
-    throw error;
-  }
+  });
 }

@@ -173,48 +173,7 @@ function chooseRoute(route: SvdRoute | undefined, input: Inspected, vectors: boo
 }
 
 // -------------------------------------------------------------------------------------------------
-// Typed access to the kernels by precision
-
-interface Precision {
-  bytes: number;
-  make(n: number): FloatArray;
-  view(k: Kernels, ptr: number, n: number): FloatArray;
-  geqrf(m: number, n: number, a: number, lda: number, tau: number): void;
-  gebrd(m: number, n: number, a: number, lda: number, d: number, e: number, tq: number, tp: number): void;
-  gemm(ta: number, tb: number, m: number, n: number, k: number, alpha: number, a: number, lda: number, b: number, ldb: number, beta: number, c: number, ldc: number): void;
-  orgbrQt(m: number, n: number, nq: number, a: number, lda: number, tq: number, qt: number, ldqt: number): void;
-  orgbrP(n: number, a: number, lda: number, tp: number, pt: number, ldpt: number): void;
-  bdsqr(n: number, d: number, e: number, vt: number, ldvt: number, ncvt: number, ut: number, ldut: number, ncut: number): number;
-  gemmLower(ta: number, tb: number, n: number, k: number, alpha: number, a: number, lda: number, b: number, ldb: number, beta: number, c: number, ldc: number): void;
-  sytrd(n: number, a: number, lda: number, d: number, e: number, tau: number): void;
-  sterf(n: number, d: number, e: number, descending: number): number;
-  transpose(m: number, n: number, a: number, lda: number, b: number, ldb: number): void;
-}
-
-function precisionOf(k: Kernels, f64: boolean): Precision {
-  const x = k.exports;
-  const suffix = f64 ? 'F64' : 'F32';
-  const fn = (name: string) => {
-    const f = x[name + suffix];
-    if (typeof f !== 'function') throw new Error(`WASM kernels lack ${name}${suffix} (rebuild with "npm run build:wasm")`);
-    return f;
-  };
-  return {
-    bytes: f64 ? 8 : 4,
-    make: (n) => (f64 ? new Float64Array(n) : new Float32Array(n)),
-    view: (kk, ptr, n) => (f64 ? kk.f64(ptr, n) : kk.f32(ptr, n)),
-    geqrf: fn('geqrf'),
-    gebrd: fn('gebrd'),
-    gemm: fn('gemm'),
-    orgbrQt: fn('orgbrQt'),
-    orgbrP: fn('orgbrP'),
-    bdsqr: fn('bdsqr'),
-    gemmLower: fn('gemmLower'),
-    sytrd: fn('sytrd'),
-    sterf: fn('sterf'),
-    transpose: fn('transpose'),
-  };
-}
+// WASM scratch
 
 /** Allocations of one call, released together. */
 class Scratch {
@@ -268,16 +227,16 @@ function copyCompacted(view: FloatArray, input: Inspected, transposed: boolean, 
 // The routes
 
 function gramValues(kernels: Kernels, input: Inspected): FloatArray {
-  const P = precisionOf(kernels, input.f64);
+  const P = kernels.typed(input.f64 ? 'f64' : 'f32');
   const k = Math.min(input.rows, input.cols);
   const m = input.keptRows.length, n = input.keptCols.length;
-  const s = P.make(k);
+  const s = P.array(k);
   if (m === 0 || n === 0) return s;
   const scratch = new Scratch(kernels, P.bytes);
   try {
     const scale = scaleFor(input, true);
     const a = scratch.alloc(m * n);
-    copyCompacted(P.view(kernels, a, m * n), input, false, scale);
+    copyCompacted(P.view(a, m * n), input, false, scale);
     // G = A^T A (n x n) when tall, A A^T (m x m) when wide; lower triangle only.
     const g = Math.min(m, n);
     const gram = scratch.alloc(g * g);
@@ -287,7 +246,7 @@ function gramValues(kernels: Kernels, input: Inspected): FloatArray {
     P.sytrd(g, gram, g, d, e, tau);
     const info = P.sterf(g, d, e, 1);
     if (info !== 0) throw new Error(`svd (gram route): tridiagonal eigenvalue iteration did not converge (${info} off-diagonals left)`);
-    const eig = P.view(kernels, d, g);
+    const eig = P.view(d, g);
     for (let i = 0; i < g; i++) s[i] = eig[i] > 0 ? Math.sqrt(eig[i]) / scale : 0;
     return s;
   } finally {
@@ -299,26 +258,26 @@ function gramValues(kernels: Kernels, input: Inspected): FloatArray {
 const QR_FIRST_RATIO = 1.6;
 
 function bidiagonalSvd(kernels: Kernels, input: Inspected, vectors: boolean): SvdResult<FloatArray> {
-  const P = precisionOf(kernels, input.f64);
+  const P = kernels.typed(input.f64 ? 'f64' : 'f32');
   const { rows, cols, keptRows, keptCols } = input;
   const k = Math.min(rows, cols);
   const mk = keptRows.length, nk = keptCols.length;
   const kk = Math.min(mk, nk); // singular values that can be non-zero
-  const s = P.make(k);
-  const u = vectors ? P.make(rows * k) : P.make(0);
-  const vt = vectors ? P.make(k * cols) : P.make(0);
+  const s = P.array(k);
+  const u = vectors ? P.array(rows * k) : P.array(0);
+  const vt = vectors ? P.array(k * cols) : P.array(0);
   // The kernels work on a tall p x q copy W: A' (the kept block) itself, or its transpose when wide.
   const transposed = mk < nk;
   const p = transposed ? nk : mk, q = kk;
   const scratch = new Scratch(kernels, P.bytes);
   try {
     if (kk === 0) {
-      if (vectors) completeBasis(input, u, vt, k, 0, P.make(0), 0, 0, 0, transposed);
+      if (vectors) completeBasis(input, u, vt, k, 0, P.array(0), 0, 0, 0, transposed);
       return { s, u, vt };
     }
     const scale = scaleFor(input, false);
     const w = scratch.alloc(p * q);
-    copyCompacted(P.view(kernels, w, p * q), input, transposed, scale);
+    copyCompacted(P.view(w, p * q), input, transposed, scale);
     // Vectors of the appended zero values: unit vectors of dropped rows/columns first; on the long
     // side, `extra` more orthonormal vectors come from the Householder factor (rows q.. of Q^T).
     const unitOnLongSide = transposed ? cols - nk : rows - mk;
@@ -337,7 +296,7 @@ function bidiagonalSvd(kernels: Kernels, input: Inspected, vectors: boolean): Sv
         P.orgbrQt(p, q, nq, w, q, tau, qrT, p);
       }
       b = scratch.alloc(q * q);
-      const wv = P.view(kernels, w, q * q), bv = P.view(kernels, b, q * q);
+      const wv = P.view(w, q * q), bv = P.view(b, q * q);
       bv.fill(0);
       for (let i = 0; i < q; i++) bv.set(wv.subarray(i * q + i, i * q + q), i * q + i);
       bRows = q;
@@ -347,7 +306,7 @@ function bidiagonalSvd(kernels: Kernels, input: Inspected, vectors: boolean): Sv
     if (!vectors) {
       const info = P.bdsqr(q, d, e, 0, 1, 0, 0, 1, 0);
       if (info !== 0) throw new Error(`svd: bidiagonal QR iteration did not converge (${info} superdiagonals left)`);
-      setScaled(s, P.view(kernels, d, q), scale);
+      setScaled(s, P.view(d, q), scale);
       return { s, u, vt };
     }
     // Left factor of the bidiagonalized matrix transposed (its rows become left singular vectors
@@ -358,22 +317,22 @@ function bidiagonalSvd(kernels: Kernels, input: Inspected, vectors: boolean): Sv
     P.orgbrP(q, b, q, taup, pt, q);
     const info = P.bdsqr(q, d, e, pt, q, q, bt, bRows, bRows);
     if (info !== 0) throw new Error(`svd: bidiagonal QR iteration did not converge (${info} superdiagonals left)`);
-    setScaled(s, P.view(kernels, d, q), scale);
+    setScaled(s, P.view(d, q), scale);
     // qt (nq x p): rows 0..q-1 are W's left singular vectors, rows q.. the complement vectors.
     let qt = bt;
     if (qrFirst) {
       qt = scratch.alloc(nq * p);
       P.gemm(0, 0, q, p, q, 1, bt, q, qrT, p, 0, qt, p);
-      if (extra > 0) P.view(kernels, qt, nq * p).set(P.view(kernels, qrT + q * p * P.bytes, extra * p), q * p);
+      if (extra > 0) P.view(qt, nq * p).set(P.view(qrT + q * p * P.bytes, extra * p), q * p);
     }
     // W = Qt[0:q]^T S Pt. Not transposed: A' = W, so U' = Qt[0:q]^T (mk x q) and VT' = Pt.
     // Transposed: A' = W^T = Pt^T S Qt[0:q], so U' = Pt^T (mk x q) and VT' = Qt[0:q] (q x nk).
     // U' is formed by a WASM transpose into w (p x q, no longer needed), then copied row by row.
     if (!transposed) P.transpose(q, p, qt, p, w, q);
     else P.transpose(q, q, pt, q, w, q);
-    const uView = P.view(kernels, w, mk * q);
+    const uView = P.view(w, mk * q);
     const vStride = transposed ? p : q;
-    const vSource = P.view(kernels, transposed ? qt : pt, q * vStride);
+    const vSource = P.view(transposed ? qt : pt, q * vStride);
     for (let i = 0; i < mk; i++) {
       const row = uView.subarray(i * q, i * q + q);
       if (q === k) u.set(row, keptRows[i] * k);
@@ -384,7 +343,7 @@ function bidiagonalSvd(kernels: Kernels, input: Inspected, vectors: boolean): Sv
       if (nk === cols) vt.set(row, j * cols);
       else for (let c = 0; c < nk; c++) vt[j * cols + keptCols[c]] = row[c];
     }
-    completeBasis(input, u, vt, k, kk, P.view(kernels, qt, nq * p), p, q, extra, transposed);
+    completeBasis(input, u, vt, k, kk, P.view(qt, nq * p), p, q, extra, transposed);
     return { s, u, vt };
   } finally {
     scratch.releaseAll();

@@ -2,28 +2,63 @@
  * Loading the compiled AssemblyScript module (build/resnet-stability.wasm) and owning its memory.
  *
  * Node reads the binary from disk next to the package; browsers and edge runtimes fetch it by URL
- * (resolved against this module's URL, or given explicitly). All buffers crossing the boundary are
- * allocated and released through `Kernels.allocF64/allocF32/release`, the single owner of WASM memory.
+ * (resolved against this module's URL, or given explicitly).
+ *
+ * The seam to the kernels:
+ * - `exports` is typed by KernelExports, generated from the AssemblyScript build (scripts/kernel-types.mjs),
+ *   so a kernel whose signature changes no longer type-checks where it is called;
+ * - `typed(precision)` is the f64 or f32 family of kernels under one set of names (precision.ts);
+ * - memory is owned by scopes (scope.ts): `scope(s => ...)` releases what `s` allocated when the body
+ *   ends, also on throw, unless handed out (`keep`, `keepAll`). allocF64/allocF32/release remain for
+ *   callers that manage a block by hand.
  * Typed-array views are taken fresh each time (`f64`, `f32`) because memory growth detaches old ones.
  */
 
 import { isNode } from '../util/runtime.js';
+import type { KernelExports } from './kernel-exports.generated.js';
+import { precisionKernels, type Precision, type PrecisionKernels } from './precision.js';
+import { withScope, type WasmScope } from './scope.js';
+
+export type { KernelExports, ThreadPoolExports } from './kernel-exports.generated.js';
+export { newFloatArray, type FloatArray, type Precision, type PrecisionKernels } from './precision.js';
+export { WasmScope, type CopyableArray } from './scope.js';
 
 export type WasmSource = BufferSource | WebAssembly.Module | URL | string;
 
-/** The raw exports of the module; numeric kernels take byte offsets (pointers) and sizes. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type KernelExports = Record<string, any> & {
-  memory: WebAssembly.Memory;
-  allocate(bytes: number): number;
-  release(ptr: number): void;
-};
-
 export class Kernels {
+  readonly #families = new Map<Precision, PrecisionKernels>();
+
   constructor(readonly exports: KernelExports) {}
 
   get memory(): WebAssembly.Memory {
     return this.exports.memory;
+  }
+
+  /**
+   * The kernels of one precision under unsuffixed names (`typed('f64').gebrd` is gebrdF64), with
+   * `bytes`, `view` and `array` of that precision. Errors: RangeError for a precision other than
+   * 'f64' or 'f32'.
+   */
+  typed(precision: Precision): PrecisionKernels {
+    let family = this.#families.get(precision);
+    if (!family) {
+      family = precisionKernels(this, precision);
+      this.#families.set(precision, family);
+    }
+    return family;
+  }
+
+  /**
+   * Run `body` with a new scope: every block it allocates (and every cleanup it defers) is released
+   * when the body returns or throws, or when the promise an async body returns settles.
+   */
+  scope<T>(body: (scope: WasmScope) => T): T {
+    return withScope(this, body);
+  }
+
+  /** Blocks allocated (by anyone, through `allocate`) and not yet released: the allocator's count. */
+  allocatedBlocks(): number {
+    return this.exports.allocatedBlocks();
   }
 
   /** Allocate room for `count` float64 values; returns a 16-byte aligned byte offset. */

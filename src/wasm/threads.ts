@@ -23,7 +23,7 @@
  * process alive) and stopped on process exit or `close()`.
  */
 import { isNode } from '../util/runtime.js';
-import { Kernels, type KernelExports } from './kernels.js';
+import { Kernels, type KernelExports, type ThreadPoolExports } from './kernels.js';
 
 /** Most threads a pool may have (assembly/parallel.ts MAX_THREADS). */
 export const MAX_THREADS = 16;
@@ -44,7 +44,7 @@ export interface ThreadedKernelOptions {
 export class ThreadedKernels extends Kernels {
   #closed = false;
   constructor(
-    exports: KernelExports,
+    override readonly exports: KernelExports & ThreadPoolExports,
     readonly threads: number,
     private readonly control: number,
     private readonly workers: { terminate(): Promise<number> }[],
@@ -59,7 +59,7 @@ export class ThreadedKernels extends Kernels {
    */
   blocksDone(): number[] {
     if (this.#closed) return new Array<number>(this.threads).fill(0);
-    return Array.from({ length: this.threads }, (_, id) => this.exports.threadPoolBlocks(this.control, id) as number);
+    return Array.from({ length: this.threads }, (_, id) => this.exports.threadPoolBlocks(this.control, id));
   }
 
   /** Whether close() was called (the kernels then run single-threaded). */
@@ -186,7 +186,7 @@ async function createThreadedKernels(threads: number, source: ThreadedKernelOpti
   const module = await readModule(source);
   const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAXIMUM_PAGES, shared: true });
   const instance = await WebAssembly.instantiate(module, importsFor(memory));
-  const exports = instance.exports as unknown as KernelExports;
+  const exports = instance.exports as unknown as KernelExports & ThreadPoolExports;
   if (typeof exports.threadServe !== 'function' || typeof exports._initialize !== 'function') {
     throw new Error('the threaded WebAssembly kernels lack threadServe/_initialize (stale build? run "npm run build:wasm")');
   }
