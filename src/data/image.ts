@@ -147,7 +147,8 @@ export function decodeImage(bytes: Uint8Array, source: string): Float32Array {
     checkHeader(jpegHeader(bytes, source), source);
     let image: { data: Uint8Array };
     try {
-      image = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false });
+      // The header said 32x32; the limits keep a second, larger frame header from costing more.
+      image = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: 0.01, maxMemoryUsageInMB: 16 });
     } catch (err) {
       throw new InputError(`${source}: invalid JPEG (${(err as Error).message})`);
     }

@@ -1,4 +1,5 @@
 /** Hand-made checkpoint bytes: legacy torch files around a given object pickle, and zip archives. */
+import { crc32 } from 'node:zlib';
 import { zipSync } from 'fflate';
 
 export const bytes = (...parts: (number[] | Uint8Array | string)[]): Uint8Array => {
@@ -48,4 +49,34 @@ export function tensorDictPickle(numel: number, offset: number, size: number[], 
 /** A zip checkpoint `archive/data.pkl` + `archive/data/key` (stored or deflated). */
 export function zipCheckpoint(pickle: Uint8Array, storage: Uint8Array, level: 0 | 9 = 0): Uint8Array {
   return zipSync({ 'archive/data.pkl': [pickle, { level: 0 }], 'archive/data/key': [storage, { level }] });
+}
+
+/** A zip member given as it is stored: method 0 (stored) or 8 (deflated), with the sizes it declares. */
+export interface RawMember {
+  name: string;
+  data: Uint8Array;
+  method?: 0 | 8;
+  /** Declared uncompressed size (default: data.length, right only for stored members). */
+  size?: number;
+  /** Default: the right CRC-32 for a stored member, 0 for a deflated one. */
+  crc?: number;
+}
+
+/** A zip archive from members written as given, lies included. */
+export function rawZip(members: RawMember[]): Uint8Array {
+  const le16 = (n: number): number[] => [n & 0xff, (n >>> 8) & 0xff];
+  const locals: Uint8Array[] = [];
+  const central: Uint8Array[] = [];
+  let offset = 0;
+  for (const m of members) {
+    const name = new TextEncoder().encode(m.name);
+    const common = [...le16(20), ...le16(0), ...le16(m.method ?? 0), ...le16(0), ...le16(0), ...u32(m.crc ?? (m.method === 8 ? 0 : crc32(m.data))), ...u32(m.data.length), ...u32(m.size ?? m.data.length), ...le16(name.length), ...le16(0)];
+    const local = bytes([0x50, 0x4b, 0x03, 0x04], common, name, m.data);
+    central.push(bytes([0x50, 0x4b, 0x01, 0x02], le16(20), common, le16(0), le16(0), le16(0), u32(0), u32(offset), name));
+    locals.push(local);
+    offset += local.length;
+  }
+  const directory = bytes(...central);
+  const end = bytes([0x50, 0x4b, 0x05, 0x06], le16(0), le16(0), le16(members.length), le16(members.length), u32(directory.length), u32(offset), le16(0));
+  return bytes(...locals, directory, end);
 }
