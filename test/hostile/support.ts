@@ -82,7 +82,7 @@ export function runCliBounded(args: string[], options: { env?: Record<string, st
   return new Promise((resolve, reject) => {
     const start = performance.now();
     const child = spawn('/usr/bin/time', ['-f', '%M', '-o', rssFile, process.execPath, cliPath, ...args], {
-      env: { ...process.env, RESNET_STABILITY_DATA: sharedPath('data/cifar10'), ...options.env },
+      env: { ...process.env, RESNET_STABILITY_DATA: process.env.RESNET_STABILITY_DATA ?? sharedPath('data/cifar10'), ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
