@@ -48,17 +48,19 @@ export async function fetchBytes(url: URL | string, what: string, maxBytes: numb
   const fail = (reason: string): InputError => new InputError(`cannot fetch ${what} from ${url}: ${reason}`);
   const controller = new AbortController();
   let timedOut = '';
-  const abortAfter = (ms: number, reason: string): ReturnType<typeof setTimeout> =>
+  let answered = false;
+  const abortAfter = (ms: number): ReturnType<typeof setTimeout> =>
     setTimeout(() => {
-      timedOut = reason;
+      timedOut = answered ? `not complete within ${limits.totalMs / 1000} s` : `no response within ${Math.min(limits.headersMs, limits.totalMs) / 1000} s`;
       controller.abort();
     }, ms);
-  const total = abortAfter(limits.totalMs, `not complete within ${limits.totalMs / 1000} s`);
-  const headers = abortAfter(limits.headersMs, `no response within ${limits.headersMs / 1000} s`);
+  const headers = abortAfter(limits.headersMs);
+  const total = abortAfter(limits.totalMs);
   try {
     let response: Response;
     try {
       response = await fetch(url, { signal: controller.signal });
+      answered = true;
     } catch (err) {
       throw fail(timedOut || describe(err));
     } finally {
