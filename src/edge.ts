@@ -38,6 +38,80 @@ export interface SpectrumHandlerOptions {
   maxK?: number;
   /** The kernels as a compiled module, for runtimes that import .wasm files as modules. */
   kernels?: WebAssembly.Module;
+  /**
+   * The largest request body accepted (default 1 MiB; a 32x32 image is a few kilobytes). A larger
+   * Content-Length is refused before the body is read, and a body streamed without one is cut there.
+   */
+  maxBodyBytes?: number;
+  /**
+   * Requests computed at once (default 1). Each computation holds its own WebAssembly working memory,
+   * so this is what keeps an isolate inside its memory limit: the maxK note above is per computation.
+   */
+  maxConcurrent?: number;
+  /** Requests that may wait for a free computation (default 8); beyond them a request gets 503. */
+  maxQueued?: number;
+}
+
+/** A request the handler answers with a status other than 400 (too large, busy). */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The request body, at most `limit` bytes: refused from its Content-Length when that says more, else
+ * read chunk by chunk and refused as soon as it passes the limit (the rest is never read).
+ */
+async function readBody(request: Request, limit: number): Promise<Uint8Array> {
+  const tooLarge = (size: string): HttpError => new HttpError(413, `request body: ${size}, more than the ${limit} bytes accepted`);
+  const declared = Number(request.headers.get('content-length'));
+  if (declared > limit) throw tooLarge(`Content-Length ${declared}`);
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    length += value.length;
+    if (length > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(`more than ${limit} bytes streamed`);
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, at);
+    at += chunk.length;
+  }
+  return body;
+}
+
+/** At most `size` holders at once, at most `queue` waiting; `acquire` resolves to a release function. */
+function semaphore(size: number, queue: number): { acquire(): Promise<() => void> | undefined } {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  const release = (): void => {
+    const next = waiting.shift();
+    if (next) next();
+    else active--;
+  };
+  return {
+    acquire() {
+      if (active < size) {
+        active++;
+        return Promise.resolve(release);
+      }
+      if (waiting.length >= queue) return undefined;
+      return new Promise((resolve) => waiting.push(() => resolve(release)));
+    },
+  };
 }
 
 let kernelSourceSet = false;
@@ -68,14 +142,16 @@ function numberParam(params: URLSearchParams, name: string): number | undefined 
   return value;
 }
 
-function json(body: unknown, status = 200): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
 }
 
 /** A `{ fetch }` request handler computing one unit's top-k singular values per POST. */
 export function createSpectrumHandler(options: SpectrumHandlerOptions = {}): { fetch(request: Request): Promise<Response> } {
   const cached = modelCache();
   const maxK = options.maxK ?? 20;
+  const maxBodyBytes = options.maxBodyBytes ?? 2 ** 20;
+  const slots = semaphore(options.maxConcurrent ?? 1, options.maxQueued ?? 8);
 
   function model(spec: string): Promise<ResNetModel> {
     const shipped = (SHIPPED_MODELS as readonly string[]).includes(spec);
@@ -97,20 +173,30 @@ export function createSpectrumHandler(options: SpectrumHandlerOptions = {}): { f
         if (!unit) throw new InputError('unit: missing (an index such as 45 or stage.unit such as 3.1)');
         const k = numberParam(params, 'k') ?? 5;
         if (!Number.isInteger(k) || k < 1 || k > maxK) throw new InputError(`k must be an integer in 1..${maxK}, got ${k}`);
-        const pixels = pixelsFromBody(new Uint8Array(await request.arrayBuffer()));
-        const result = await unitTopSpectrum({
-          model: await model(params.get('model') ?? 'resnet56'),
-          pixels,
-          unit: /^\d+$/.test(unit) ? Number(unit) : unit,
-          k,
-          alpha: numberParam(params, 'alpha'),
-          beta: numberParam(params, 'beta'),
-        });
-        // The WebAssembly memory is the bulk of what a request costs; edge runtimes cap it (often 128 MiB).
-        return json({ ...result, wasmMemoryBytes: (await loadKernels()).memory.buffer.byteLength });
+        const pixels = pixelsFromBody(await readBody(request, maxBodyBytes));
+        const alpha = numberParam(params, 'alpha');
+        const beta = numberParam(params, 'beta');
+        const acquiring = slots.acquire();
+        if (!acquiring) throw new HttpError(503, 'busy: too many requests in progress; retry later');
+        const release = await acquiring;
+        try {
+          const result = await unitTopSpectrum({
+            model: await model(params.get('model') ?? 'resnet56'),
+            pixels,
+            unit: /^\d+$/.test(unit) ? Number(unit) : unit,
+            k,
+            alpha,
+            beta,
+          });
+          // The WebAssembly memory is the bulk of what a request costs; edge runtimes cap it (often 128 MiB).
+          return json({ ...result, wasmMemoryBytes: (await loadKernels()).memory.buffer.byteLength });
+        } finally {
+          release();
+        }
       } catch (err) {
         const message = (err as Error).message.split('\n')[0];
-        return json({ error: message }, err instanceof InputError ? 400 : 500);
+        const status = err instanceof HttpError ? err.status : err instanceof InputError ? 400 : 500;
+        return json({ error: message }, status, status === 503 ? { 'retry-after': '1' } : {});
       }
     },
   };

@@ -1,12 +1,11 @@
 /** `resnet-stability import <checkpoint> --out <dir>`: convert a PyTorch checkpoint to the package format. */
 import { Command } from 'commander';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { importCheckpoint } from '../model/checkpoint/resnet.js';
 import { ResNetModel, type AccuracyRecord } from '../model/model.js';
-import { saveModel } from '../model/load.js';
-import { InputError } from '../util/errors.js';
+import { MAX_CHECKPOINT_BYTES, saveModel } from '../model/load.js';
+import { readRegularFile } from '../util/read-file.js';
 import { evaluateAccuracy } from './eval.js';
 
 export function importCommand(): Command {
@@ -18,12 +17,7 @@ export function importCommand(): Command {
     .option('--measure-accuracy [data]', 'evaluate on CIFAR-10 test data and record the accuracy in model.json')
     .option('--quiet', 'no progress output')
     .action(async (checkpoint: string, opts: { out: string; name?: string; measureAccuracy?: string | true; quiet?: boolean }) => {
-      let bytes: Uint8Array;
-      try {
-        bytes = new Uint8Array(await readFile(checkpoint));
-      } catch {
-        throw new InputError(`checkpoint ${checkpoint}: no such file`);
-      }
+      const bytes = await readRegularFile(checkpoint, MAX_CHECKPOINT_BYTES, `checkpoint ${checkpoint}`);
       const params = importCheckpoint(bytes, basename(checkpoint));
       const name = opts.name ?? basename(checkpoint).replace(/\.(th|pt|pth|tar)$/i, '');
       let model = new ResNetModel(params, { name });

@@ -7,6 +7,7 @@
  */
 import { IMAGE_CHANNELS, IMAGE_SIZE } from '../model/types.js';
 import { InputError } from '../util/errors.js';
+import { fileKind, readRegularFile } from '../util/read-file.js';
 
 /** Bytes of one image: 3 x 32 x 32. */
 export const CIFAR_IMAGE_BYTES = IMAGE_CHANNELS * IMAGE_SIZE * IMAGE_SIZE;
@@ -16,6 +17,8 @@ export const CIFAR_RECORD_BYTES = 1 + CIFAR_IMAGE_BYTES;
 export const CIFAR_CLASSES = [
   'airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck',
 ] as const;
+/** The largest CIFAR-10 file read: all 60,000 images of the data set in one file. */
+const MAX_CIFAR_BYTES = 60_000 * CIFAR_RECORD_BYTES;
 /** The file name of the test set, at the top of a data directory or in the official archive's folder. */
 export const CIFAR_TEST_FILE = 'test_batch.bin';
 /** The folder the official archive extracts to. */
@@ -89,8 +92,12 @@ export async function locateCifarFile(pathOrDir: string): Promise<string> {
   const kind = async (path: string): Promise<'file' | 'dir' | undefined> => {
     try {
       const s = await stat(path);
-      return s.isDirectory() ? 'dir' : 'file';
+      if (s.isDirectory()) return 'dir';
+      // A device or FIFO (--data /dev/zero) would be read without end.
+      if (!s.isFile()) throw new InputError(`${path}: not a regular file (${fileKind(s)})`);
+      return 'file';
     } catch (err) {
+      if (err instanceof InputError) throw err;
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new InputError(`${path}: cannot access (${(err as Error).message})`);
     }
@@ -111,13 +118,6 @@ export async function locateCifarFile(pathOrDir: string): Promise<string> {
  * Throws InputError naming the path for every failure of `locateCifarFile` and `readCifarBatch`.
  */
 export async function loadCifar(pathOrDir: string): Promise<CifarBatch> {
-  const { readFile } = await import('node:fs/promises');
   const file = await locateCifarFile(pathOrDir);
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(file);
-  } catch (err) {
-    throw new InputError(`${file}: cannot read (${(err as Error).message})`);
-  }
-  return readCifarBatch(bytes, file);
+  return readCifarBatch(await readRegularFile(file, MAX_CIFAR_BYTES), file);
 }

@@ -15,6 +15,7 @@
 import jpeg from 'jpeg-js';
 import { IMAGE_CHANNELS, IMAGE_SIZE } from '../model/types.js';
 import { InputError } from '../util/errors.js';
+import { readRegularFile } from '../util/read-file.js';
 import { decodePng } from './png.js';
 
 export type ImageFormat = 'png' | 'jpeg';
@@ -147,7 +148,8 @@ export function decodeImage(bytes: Uint8Array, source: string): Float32Array {
     checkHeader(jpegHeader(bytes, source), source);
     let image: { data: Uint8Array };
     try {
-      image = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false });
+      // The header said 32x32; the limits keep a second, larger frame header from costing more.
+      image = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: 0.01, maxMemoryUsageInMB: 16 });
     } catch (err) {
       throw new InputError(`${source}: invalid JPEG (${(err as Error).message})`);
     }
@@ -156,17 +158,12 @@ export function decodeImage(bytes: Uint8Array, source: string): Float32Array {
   throw new InputError(`${source}: not a PNG or JPEG file`);
 }
 
+/** The largest image file read: a 32x32 image is a few kilobytes in any encoding. */
+const MAX_IMAGE_BYTES = 16 * 2 ** 20;
+
 /** Node: read and decode an image file (see `decodeImage`); InputError naming the path on failure. */
 export async function loadImage(path: string): Promise<Float32Array> {
-  const { readFile } = await import('node:fs/promises');
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read (${(err as Error).message})`);
-  }
-  return decodeImage(bytes, path);
+  return decodeImage(await readRegularFile(path, MAX_IMAGE_BYTES), path);
 }
 
 /**

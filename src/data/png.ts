@@ -15,9 +15,10 @@
  *
  * Every malformation is an InputError `<source>: invalid PNG (<what>)`.
  */
-import { unzlibSync } from 'fflate';
 import { InputError } from '../util/errors.js';
 import { concatBytes } from '../util/bytes.js';
+import { crc32 } from '../util/crc32.js';
+import { inflateAtMost, InflateLimitError } from '../util/inflate.js';
 
 /** A decoded image: width x height pixels of R, G, B, A samples, row-major. */
 export interface DecodedPng {
@@ -85,23 +86,6 @@ const ADAM7 = [
 
 function fail(source: string, what: string): never {
   throw new InputError(`${source}: invalid PNG (${what})`);
-}
-
-let crcTable: Uint32Array | undefined;
-
-/** CRC-32 (ISO 3309, as PNG uses it) of bytes[start, end). */
-function crc32(bytes: Uint8Array, start: number, end: number): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let crc = 0xffffffff;
-  for (let i = start; i < end; i++) crc = crcTable[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
 }
 
 /** IHDR: size, then bit depth, color type, compression, filter and interlace methods. */
@@ -178,12 +162,16 @@ function rowBytes(width: number, bits: number): number {
   return Math.ceil((width * bits) / 8);
 }
 
-/** The zlib stream inflated, refused unless it has exactly the bytes the header and passes imply. */
+/**
+ * The zlib stream inflated, refused unless it has exactly the bytes the header and passes imply;
+ * inflation stops as soon as it passes that count, so a small file cannot expand to gigabytes.
+ */
 function inflate(idat: Uint8Array, expected: number, source: string): Uint8Array {
   let raw: Uint8Array;
   try {
-    raw = unzlibSync(idat);
+    raw = inflateAtMost(idat, expected, 'zlib');
   } catch (err) {
+    if (err instanceof InflateLimitError) fail(source, `image data inflates to more than the ${expected} bytes expected`);
     fail(source, `corrupt zlib data: ${(err as Error).message}`);
   }
   if (raw.length !== expected) fail(source, `image data inflates to ${raw.length} bytes, expected ${expected}`);

@@ -116,16 +116,15 @@ export function encodeModel(
  */
 export function decodeModel(json: unknown, weightFiles: Uint8Array[], where: string): ResNetModel {
   const manifest = validateModelJson(json, where);
+  const { bytes: expectedBytes } = manifestWeights(manifest, where);
   const bytes = concatBytes(weightFiles);
   const entries = manifest.weightsManifest.flatMap((group) => group.weights);
-  const expectedBytes = entries.reduce((sum, e) => sum + 4 * e.shape.reduce((a, b) => a * b, 1), 0);
   if (bytes.length !== expectedBytes) {
     throw new InputError(`${where}: weights hold ${bytes.length} bytes, the manifest describes ${expectedBytes}`);
   }
   const dict: StateDict = new Map();
   let offset = 0;
   for (const entry of entries) {
-    if (entry.dtype !== 'float32') throw new InputError(`${where}: ${entry.name} has dtype ${entry.dtype}, expected float32`);
     const count = entry.shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(count);
     new Uint8Array(data.buffer).set(bytes.subarray(offset, offset + 4 * count));
@@ -142,6 +141,9 @@ export function decodeModel(json: unknown, weightFiles: Uint8Array[], where: str
     }
   }
   if (manifest.normalization.std.some((s) => s <= 0)) throw new InputError(`${where}: normalization.std must be positive`);
+  if (manifest.classes.length !== params.numClasses) {
+    throw new InputError(`${where}: classes lists ${manifest.classes.length} names, the classifier has ${params.numClasses} outputs`);
+  }
   return new ResNetModel(params, {
     name: manifest.name,
     normalization: { mean: manifest.normalization.mean, std: manifest.normalization.std },
@@ -159,6 +161,53 @@ function validateModelJson(json: unknown, where: string): ModelJson {
   if (!m.architecture || typeof m.architecture.depth !== 'number') throw new InputError(`${where}: model.json has no architecture.depth`);
   if (!m.normalization) throw new InputError(`${where}: model.json has no normalization`);
   if (!Array.isArray(m.classes)) throw new InputError(`${where}: model.json has no classes`);
+  const seen = new Set<string>();
+  for (const [i, name] of m.classes.entries()) {
+    if (typeof name !== 'string' || name === '') throw new InputError(`${where}: classes[${i}] is not a non-empty string`);
+    if (seen.has(name)) throw new InputError(`${where}: classes[${i}] repeats the class name ${JSON.stringify(name)}`);
+    seen.add(name);
+  }
+  const numClasses = m.architecture.numClasses;
+  if (numClasses !== undefined && numClasses !== m.classes.length) {
+    throw new InputError(`${where}: classes lists ${m.classes.length} names, architecture.numClasses says ${numClasses}`);
+  }
   return m as ModelJson;
+}
+
+/** The most weight bytes a manifest may describe (ResNet-1202, the deepest CIFAR ResNet, has 78 MB). */
+export const MAX_WEIGHT_BYTES = 512 * 2 ** 20;
+
+/**
+ * The weight files a manifest names, in order, and the bytes they hold together, after checking every
+ * group and entry: `paths` are strings, each entry has a string `name`, dtype float32 and a `shape` of
+ * non-negative integers, and the total is at most MAX_WEIGHT_BYTES. Readers use the total to cap what
+ * they read or download. Throws InputError naming `where` and the field at fault.
+ */
+export function manifestWeights(json: unknown, where: string): { paths: string[]; bytes: number } {
+  const manifest = (json as Partial<ModelJson> | null)?.weightsManifest;
+  if (!Array.isArray(manifest) || manifest.length === 0) throw new InputError(`${where}: model.json has no weightsManifest`);
+  const paths: string[] = [];
+  let bytes = 0;
+  for (const [g, group] of manifest.entries()) {
+    const field = `weightsManifest[${g}]`;
+    if (!group || typeof group !== 'object') throw new InputError(`${where}: ${field} is not an object`);
+    if (!Array.isArray(group.paths) || !group.paths.every((p) => typeof p === 'string' && p !== '')) {
+      throw new InputError(`${where}: ${field}.paths is not a list of file names`);
+    }
+    if (!Array.isArray(group.weights)) throw new InputError(`${where}: ${field}.weights is not a list`);
+    paths.push(...group.paths);
+    for (const [w, entry] of group.weights.entries()) {
+      const at = `${field}.weights[${w}]`;
+      if (!entry || typeof entry !== 'object' || typeof entry.name !== 'string') throw new InputError(`${where}: ${at}.name is not a string`);
+      if (entry.dtype !== 'float32') throw new InputError(`${where}: ${entry.name} has dtype ${JSON.stringify(entry.dtype)}, expected float32`);
+      const shape: unknown = entry.shape;
+      if (!Array.isArray(shape) || shape.length > 8 || !shape.every((n) => Number.isSafeInteger(n) && n >= 0)) {
+        throw new InputError(`${where}: ${entry.name}: shape ${JSON.stringify(shape)} is not a list of at most 8 non-negative integers`);
+      }
+      bytes += 4 * (shape as number[]).reduce((a, b) => a * b, 1);
+      if (bytes > MAX_WEIGHT_BYTES) throw new InputError(`${where}: the manifest describes more than ${MAX_WEIGHT_BYTES} bytes of weights`);
+    }
+  }
+  return { paths, bytes };
 }
 

@@ -4,9 +4,10 @@
  */
 import { InputError } from '../util/errors.js';
 import { packageRoot } from '../util/package-root.js';
+import { readRegularFile } from '../util/read-file.js';
 import { fetchBytes, isNode } from '../util/runtime.js';
 import { importCheckpoint } from './checkpoint/resnet.js';
-import { decodeModel, encodeModel, type ModelJson } from './format.js';
+import { decodeModel, encodeModel, manifestWeights, type ModelJson } from './format.js';
 import { ResNetModel } from './model.js';
 
 /** Models that ship inside the package under models/<name>/. */
@@ -49,6 +50,11 @@ export function modelCache(): (key: string, source?: string | URL) => Promise<Re
 
 const CHECKPOINT_EXTENSION = /\.(th|pt|pth|tar)$/i;
 
+/** The largest checkpoint read or downloaded (a ResNet-110 checkpoint is 7 MB, ResNet-1202 78 MB). */
+export const MAX_CHECKPOINT_BYTES = 512 * 2 ** 20;
+/** The largest model.json read or downloaded (a ResNet-110 manifest is tens of kilobytes). */
+const MAX_MANIFEST_BYTES = 16 * 2 ** 20;
+
 function baseName(path: string): string {
   return path.replace(/[?#].*$/, '').replace(/\/+$/, '').split(/[\\/]/).pop() ?? path;
 }
@@ -71,7 +77,7 @@ export async function loadModel(spec: string | URL): Promise<ResNetModel> {
       return loadModel(fileURLToPath(url));
     }
     if (CHECKPOINT_EXTENSION.test(url.pathname)) {
-      return importCheckpointBytes(await fetchBytes(url, 'checkpoint'), url.toString());
+      return importCheckpointBytes(await fetchBytes(url, 'checkpoint', MAX_CHECKPOINT_BYTES), url.toString());
     }
     return loadModelJsonFromUrl(url.pathname.endsWith('.json') ? url : new URL(`${url.pathname.replace(/\/?$/, '/')}model.json`, url));
   }
@@ -90,9 +96,9 @@ async function loadModelFromPath(path: string): Promise<ResNetModel> {
       `model ${path}: no such file or directory (expected ${SHIPPED_MODELS.join(', ')}, a model directory, or a .th checkpoint)`,
     );
   }
-  if (stat.isDirectory()) return loadModelJsonFromDisk(join(path, 'model.json'));
+  if (stat.isDirectory()) return loadModelJsonFromDisk(join(path, 'model.json'), path);
   if (path.endsWith('.json')) return loadModelJsonFromDisk(path, dirname(path));
-  return importCheckpointBytes(new Uint8Array(await fs.readFile(path)), path);
+  return importCheckpointBytes(await readRegularFile(path, MAX_CHECKPOINT_BYTES, `model ${path}`), path);
 }
 
 function importCheckpointBytes(bytes: Uint8Array, source: string): ResNetModel {
@@ -107,43 +113,73 @@ function parseJson(text: string, where: string): unknown {
   }
 }
 
-function weightPaths(json: unknown, where: string): string[] {
-  const manifest = (json as Partial<ModelJson>)?.weightsManifest;
-  if (!Array.isArray(manifest)) throw new InputError(`${where}: model.json has no weightsManifest`);
-  return manifest.flatMap((group) => group.paths ?? []);
-}
-
-async function loadModelJsonFromDisk(jsonPath: string, dir?: string): Promise<ResNetModel> {
+/**
+ * A model directory's model.json and weights. The manifest may name only files inside `dir`: no
+ * absolute paths, no `..` out of it, and no symbolic link that resolves outside it. Each weight file is
+ * read only up to what the manifest still expects.
+ */
+async function loadModelJsonFromDisk(jsonPath: string, dir: string): Promise<ResNetModel> {
   const fs = await import('node:fs/promises');
-  const { dirname, join } = await import('node:path');
-  let text: string;
+  const { isAbsolute, relative, resolve } = await import('node:path');
+  let text: Uint8Array;
   try {
-    text = await fs.readFile(jsonPath, 'utf8');
-  } catch {
-    throw new InputError(`model ${dirname(jsonPath)}: no model.json in this directory`);
+    text = await readRegularFile(jsonPath, MAX_MANIFEST_BYTES);
+  } catch (err) {
+    if (err instanceof InputError && err.message.endsWith(': no such file')) throw new InputError(`model ${dir}: no model.json in this directory`);
+    throw err;
   }
-  const json = parseJson(text, jsonPath);
-  const base = dir ?? dirname(jsonPath);
-  const files = await Promise.all(
-    weightPaths(json, jsonPath).map(async (p) => {
-      try {
-        return new Uint8Array(await fs.readFile(join(base, p)));
-      } catch {
-        throw new InputError(`${jsonPath}: weights file ${p} is missing`);
-      }
-    }),
-  );
+  const json = parseJson(new TextDecoder().decode(text), jsonPath);
+  const { paths, bytes } = manifestWeights(json, jsonPath);
+  const realDir = await fs.realpath(dir);
+  const inside = (root: string, path: string): boolean => {
+    const rel = relative(root, path);
+    return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+  };
+  let remaining = bytes;
+  const files: Uint8Array[] = [];
+  for (const p of paths) {
+    if (isAbsolute(p) || p.includes('\\') || !inside(resolve(dir), resolve(dir, p))) {
+      throw new InputError(`${jsonPath}: weights file ${p} is outside the model directory`);
+    }
+    let real: string;
+    try {
+      real = await fs.realpath(resolve(dir, p));
+    } catch {
+      throw new InputError(`${jsonPath}: weights file ${p} is missing`);
+    }
+    if (!inside(realDir, real)) throw new InputError(`${jsonPath}: weights file ${p} links outside the model directory`);
+    const file = await readRegularFile(real, remaining, `${jsonPath}: weights file ${p}`);
+    remaining -= file.length;
+    files.push(file);
+  }
   return decodeModel(json, files, jsonPath);
 }
 
+/** A model.json by URL and its weights, which must come from the same origin as the manifest. */
 async function loadModelJsonFromUrl(url: URL): Promise<ResNetModel> {
   if (url.protocol === 'file:' && isNode) {
     const { fileURLToPath } = await import('node:url');
-    return loadModelJsonFromDisk(fileURLToPath(url));
+    const { dirname } = await import('node:path');
+    const path = fileURLToPath(url);
+    return loadModelJsonFromDisk(path, dirname(path));
   }
   const where = url.toString();
-  const json = parseJson(new TextDecoder().decode(await fetchBytes(url, 'model.json')), where);
-  const files = await Promise.all(weightPaths(json, where).map((p) => fetchBytes(new URL(p, url), 'model weights')));
+  const json = parseJson(new TextDecoder().decode(await fetchBytes(url, 'model.json', MAX_MANIFEST_BYTES)), where);
+  const { paths, bytes } = manifestWeights(json, where);
+  let remaining = bytes;
+  const files: Uint8Array[] = [];
+  for (const p of paths) {
+    let weightsUrl: URL;
+    try {
+      weightsUrl = new URL(p, url);
+    } catch {
+      throw new InputError(`${where}: weights path ${p} is not a URL`);
+    }
+    if (weightsUrl.origin !== url.origin) throw new InputError(`${where}: weights ${weightsUrl} are not at the manifest's origin ${url.origin}`);
+    const file = await fetchBytes(weightsUrl, 'model weights', remaining);
+    remaining -= file.length;
+    files.push(file);
+  }
   return decodeModel(json, files, where);
 }
 

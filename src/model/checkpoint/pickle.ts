@@ -69,6 +69,16 @@ const utf8 = new TextDecoder('utf-8');
 const HIGHEST_PROTOCOL = 5;
 
 /**
+ * Bounds a checkpoint never comes near, so that a small hostile pickle cannot cost minutes or gigabytes:
+ * the widest integer a checkpoint holds is the 80-bit legacy magic number (BigInt building is quadratic
+ * in the width); state dicts nest a few levels deep and hold a few thousand entries; a memo index cannot
+ * exceed the number of opcodes, which is at most the pickle's length.
+ */
+const MAX_LONG_BYTES = 16;
+const MAX_MARK_DEPTH = 1000;
+const MAX_ITEMS = 1 << 20;
+
+/**
  * Unpickle the one pickle that starts at `offset` in `bytes` and return its value and the offset just
  * past its STOP opcode (several pickles may follow one another, as in legacy torch checkpoints).
  */
@@ -108,6 +118,9 @@ export function unpickle(bytes: Uint8Array, offset: number, options: UnpickleOpt
   };
   /** A little-endian two's-complement integer of `count` bytes (LONG1, LONG4). */
   const long = (count: number): number | bigint => {
+    if (count > MAX_LONG_BYTES) {
+      throw new CheckpointError(`unsupported pickle: a ${count}-byte integer at byte ${opStart} (a checkpoint needs at most ${MAX_LONG_BYTES} bytes)`);
+    }
     const start = take(count);
     let result = 0n;
     for (let i = count - 1; i >= 0; i--) result = (result << 8n) | BigInt(bytes[start + i]!);
@@ -131,6 +144,10 @@ export function unpickle(bytes: Uint8Array, offset: number, options: UnpickleOpt
     stack = outer;
     return items;
   };
+  const memoPut = (index: number): void => {
+    if (index > bytes.length) throw new CheckpointError(`corrupt pickle: memo index ${index} at byte ${opStart} exceeds the pickle's length`);
+    memo.set(index, top());
+  };
   const memoGet = (index: number): PyValue => {
     const value = memo.get(index);
     if (value === undefined) throw new CheckpointError(`corrupt pickle: memo entry ${index} used before it was set`);
@@ -144,14 +161,17 @@ export function unpickle(bytes: Uint8Array, offset: number, options: UnpickleOpt
   const setItems = (dict: PyValue, items: PyValue[]): void => {
     if (!(dict instanceof Map)) throw new CheckpointError(`corrupt pickle: SETITEM on a ${pyTypeName(dict)}`);
     if (items.length % 2 !== 0) throw new CheckpointError('corrupt pickle: odd number of items in SETITEMS');
+    if (dict.size + items.length / 2 > MAX_ITEMS) throw new CheckpointError(`unsupported pickle: a dict of more than ${MAX_ITEMS} items at byte ${opStart}`);
     for (let i = 0; i < items.length; i += 2) dict.set(items[i]!, items[i + 1]!);
   };
   const append = (list: PyValue, items: PyValue[]): void => {
     if (!Array.isArray(list)) throw new CheckpointError(`corrupt pickle: APPEND to a ${pyTypeName(list)}`);
+    if (list.length + items.length > MAX_ITEMS) throw new CheckpointError(`unsupported pickle: a list of more than ${MAX_ITEMS} items at byte ${opStart}`);
     for (const item of items) list.push(item);
   };
 
   for (;;) {
+    if (stack.length > MAX_ITEMS) throw new CheckpointError(`unsupported pickle: more than ${MAX_ITEMS} values on the stack at byte ${opStart}`);
     opStart = pos;
     const opcode = u8();
     switch (opcode) {
@@ -167,6 +187,7 @@ export function unpickle(bytes: Uint8Array, offset: number, options: UnpickleOpt
       case 0x2e: // STOP
         return { value: pop(), end: pos };
       case 0x28: // MARK
+        if (markStack.length >= MAX_MARK_DEPTH) throw new CheckpointError(`unsupported pickle: more than ${MAX_MARK_DEPTH} nested MARKs at byte ${opStart}`);
         markStack.push(stack);
         stack = [];
         break;
@@ -293,13 +314,13 @@ export function unpickle(bytes: Uint8Array, offset: number, options: UnpickleOpt
         stack.push(memoGet(u32()));
         break;
       case 0x71: // BINPUT
-        memo.set(u8(), top());
+        memoPut(u8());
         break;
       case 0x72: // LONG_BINPUT
-        memo.set(u32(), top());
+        memoPut(u32());
         break;
       case 0x94: // MEMOIZE
-        memo.set(memo.size, top());
+        memoPut(memo.size);
         break;
       case 0x63: {
         // GLOBAL "module\nname\n"

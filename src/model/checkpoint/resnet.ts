@@ -60,7 +60,8 @@ function checkKeySet(dict: StateDict, expected: string[], source: string): void 
  * DataParallel). n is inferred from the `layerK.I` keys; the key set must then be exactly that of depth
  * 6n+2 and every shape must match: conv1 [16,3,3,3], unit convolutions [out,in,3,3], batch-norm vectors
  * [channels], linear [classes,64] and [classes]. The returned parameters share the dict's arrays.
- * Failures are `InputError`s naming `source` and the key at fault.
+ * Every value must be finite and every running variance positive. Failures are `InputError`s naming
+ * `source` and the key at fault.
  */
 export function stateDictToResNet(dict: StateDict, source: string): ResNetParams {
   const prefix = [...dict.keys()].some((key) => key.startsWith('module.')) ? 'module.' : '';
@@ -77,6 +78,15 @@ export function stateDictToResNet(dict: StateDict, source: string): ResNetParams
     if (data.length !== expected.reduce((a, b) => a * b, 1)) {
       throw new InputError(`${source}: ${key} holds ${data.length} values, not the ${expected.join('x')} of its shape`);
     }
+    // A NaN or infinite weight would give NaN or wrong-but-finite logits with no other sign.
+    const bad = data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new InputError(`${source}: ${key} holds ${data[bad]} at element ${bad}; weights must be finite`);
+    return data;
+  };
+  /** A batch-norm variance: a running average of squares, positive in any trained network. */
+  const positive = (name: string, data: Float32Array): Float32Array => {
+    const bad = data.findIndex((v) => !(v > 0));
+    if (bad >= 0) throw new InputError(`${source}: ${prefix}${name} is ${data[bad]} at channel ${bad}; batch-norm variances must be positive`);
     return data;
   };
   const conv = (name: string, outChannels: number, inChannels: number, stride: 1 | 2): Conv3x3Params => ({
@@ -89,7 +99,7 @@ export function stateDictToResNet(dict: StateDict, source: string): ResNetParams
     weight: tensor(`${name}.weight`, [channels]),
     bias: tensor(`${name}.bias`, [channels]),
     runningMean: tensor(`${name}.running_mean`, [channels]),
-    runningVar: tensor(`${name}.running_var`, [channels]),
+    runningVar: positive(`${name}.running_var`, tensor(`${name}.running_var`, [channels])),
     eps: BN_EPS,
   });
 

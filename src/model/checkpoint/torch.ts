@@ -13,7 +13,7 @@ import { InputError } from '../../util/errors.js';
 import type { NamedTensor, StateDict } from '../types.js';
 import { CheckpointError } from './errors.js';
 import { PyFunction, PyTuple, pyTypeName, unpickle, type PyObject, type PyValue } from './pickle.js';
-import { isZip, unzipEntries } from './zip.js';
+import { isZip, ZipArchive } from './zip.js';
 
 /** Element types of torch storages; only the floating-point ones can become float32 tensors. */
 type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
@@ -150,20 +150,46 @@ function elementReader(dtype: DType, littleEndian: boolean): ElementReader | und
 }
 
 /**
- * Read a tensor's elements out of its storage bytes into a contiguous row-major Float32Array, honouring
- * the storage offset and strides (so transposed or sliced views come out as PyTorch would print them).
+ * The largest storage read (a CIFAR ResNet's largest tensor is 64 x 64 x 3 x 3 floats, 144 KiB): a
+ * bound on what a small file claiming a huge storage can make us allocate.
  */
-function readTensor(name: string, tensor: TensorRef, bytes: Uint8Array, littleEndian: boolean): NamedTensor {
+const MAX_STORAGE_BYTES = 256 * 2 ** 20;
+/** The largest data.pkl read: a state dict's pickle is tens of kilobytes. */
+const MAX_PICKLE_BYTES = 64 * 2 ** 20;
+
+/**
+ * The number of elements of `tensor`, after checking that its size, stride and offset stay inside its
+ * storage and that it has no more elements than the storage (a saved parameter never repeats elements
+ * through zero strides), all before any byte is read or allocated.
+ */
+function checkedNumel(name: string, tensor: TensorRef): number {
   const { storage, offset, size, stride } = tensor;
-  const read = elementReader(storage.dtype, littleEndian);
-  if (!read) throw new CheckpointError(`tensor '${name}' has unsupported dtype ${storage.dtype}`);
-  if (bytes.length < storage.numel * ELEMENT_BYTES[storage.dtype]) {
-    throw new CheckpointError(`storage '${storage.key}' of tensor '${name}' is shorter than its ${storage.numel} elements`);
+  let numel = 1;
+  for (const n of size) numel *= n;
+  if (numel > storage.numel) {
+    throw new CheckpointError(`tensor '${name}' of size [${size.join(',')}] has more elements than its storage '${storage.key}' (${storage.numel})`);
   }
-  const numel = size.reduce((a, b) => a * b, 1);
   const last = size.reduce((end, n, d) => end + (n - 1) * stride[d]!, offset);
   if (numel > 0 && last >= storage.numel) {
     throw new CheckpointError(`tensor '${name}' reaches past the end of its storage '${storage.key}'`);
+  }
+  const bytes = storage.numel * ELEMENT_BYTES[storage.dtype];
+  if (bytes > MAX_STORAGE_BYTES) {
+    throw new CheckpointError(`storage '${storage.key}' of tensor '${name}' declares ${bytes} bytes, more than the ${MAX_STORAGE_BYTES} any CIFAR ResNet needs`);
+  }
+  return numel;
+}
+
+/**
+ * Read a tensor's elements out of its storage bytes into a contiguous row-major Float32Array, honouring
+ * the storage offset and strides (so transposed or sliced views come out as PyTorch would print them).
+ * `numel` comes from checkedNumel.
+ */
+function readTensor(name: string, tensor: TensorRef, numel: number, bytes: Uint8Array, littleEndian: boolean): NamedTensor {
+  const { storage, offset, size, stride } = tensor;
+  const read = elementReader(storage.dtype, littleEndian)!;
+  if (bytes.length < storage.numel * ELEMENT_BYTES[storage.dtype]) {
+    throw new CheckpointError(`storage '${storage.key}' of tensor '${name}' is shorter than its ${storage.numel} elements`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const data = new Float32Array(numel);
@@ -200,25 +226,33 @@ function toStateDict(top: PyValue, storageBytes: (storage: StorageRef) => Uint8A
     if (!(value instanceof TensorRef)) {
       throw new CheckpointError(`pickle is not a state dict (entry '${key}' is of type ${pyTypeName(value)}, not a tensor)`);
     }
-    result.set(key, readTensor(key, value, storageBytes(value.storage), littleEndian));
+    if (!elementReader(value.storage.dtype, littleEndian)) throw new CheckpointError(`tensor '${key}' has unsupported dtype ${value.storage.dtype}`);
+    const numel = checkedNumel(key, value);
+    result.set(key, readTensor(key, value, numel, storageBytes(value.storage), littleEndian));
   }
   return result;
 }
 
 /** A zip checkpoint: the object from `<prefix>/data.pkl`, storages from `<prefix>/data/<key>`. */
 function readZipCheckpoint(bytes: Uint8Array): StateDict {
-  const entries = unzipEntries(bytes);
-  const pickleName = [...entries.keys()].find((name) => /^[^/]+\/data\.pkl$/.test(name));
+  const archive = new ZipArchive(bytes);
+  const pickleName = archive.names.find((name) => /^[^/]+\/data\.pkl$/.test(name));
   if (pickleName === undefined) throw new CheckpointError('zip archive has no <name>/data.pkl (not a PyTorch checkpoint)');
   const prefix = pickleName.slice(0, -'data.pkl'.length);
-  const byteorder = entries.get(`${prefix}byteorder`);
+  const byteorder = archive.read(`${prefix}byteorder`, 16);
   const order = byteorder === undefined ? 'little' : new TextDecoder().decode(byteorder).trim();
   if (order !== 'little' && order !== 'big') throw new CheckpointError(`unknown byteorder '${order}'`);
   const storages = new Map<string, StorageRef>();
-  const top = unpickle(entries.get(pickleName)!, 0, { globals: TORCH_GLOBALS, persistentLoad: storageLoader(storages) }).value;
+  const top = unpickle(archive.read(pickleName, MAX_PICKLE_BYTES)!, 0, { globals: TORCH_GLOBALS, persistentLoad: storageLoader(storages) }).value;
+  // Only the storages the state dict references are inflated, each once, never past its declared size.
+  const inflated = new Map<string, Uint8Array>();
   const storageBytes = (storage: StorageRef): Uint8Array => {
-    const data = entries.get(`${prefix}data/${storage.key}`);
-    if (data === undefined) throw new CheckpointError(`zip archive has no storage ${prefix}data/${storage.key}`);
+    let data = inflated.get(storage.key);
+    if (data === undefined) {
+      data = archive.read(`${prefix}data/${storage.key}`, storage.numel * ELEMENT_BYTES[storage.dtype]);
+      if (data === undefined) throw new CheckpointError(`zip archive has no storage ${prefix}data/${storage.key}`);
+      inflated.set(storage.key, data);
+    }
     return data;
   };
   return toStateDict(top, storageBytes, order === 'little');
