@@ -19,11 +19,9 @@ import { assertFiniteImage, decodeImage, detectImageFormat, loadImage } from '..
 import { parseIndexList } from '../src/data/indices.js';
 import { cifarCacheDir, resolveCifarSource, type DownloadProgress } from '../src/data/source.js';
 import { InputError } from '../src/util/errors.js';
+import { cifarSampleFile, fullCifarOrSkip } from './support/shared.js';
 
-const shared = fileURLToPath(new URL('../../shared/', import.meta.url));
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
-const cifarDir = join(shared, 'data/cifar10');
-const cifarFile = join(cifarDir, 'test_batch.bin');
 
 let work: string;
 before(async () => {
@@ -66,7 +64,9 @@ function cifarRecords(count: number, labels?: number[]): Uint8Array {
 }
 
 describe('CIFAR-10 binary', () => {
-  test('reads the shared test set: 10000 images, label i mod 10, pixel bytes as read with xxd', async () => {
+  test('reads the full test set: 10000 images, label i mod 10, pixel bytes as read with xxd', async (t) => {
+    const cifarFile = fullCifarOrSkip(t, 'checks bytes of images 1234 and 9999');
+    if (!cifarFile) return;
     const batch = await loadCifar(cifarFile);
     assert.equal(batch.count, 10000);
     assert.equal(batch.source, cifarFile);
@@ -89,8 +89,30 @@ describe('CIFAR-10 binary', () => {
     assert.throws(() => imageToFloat(batch, -1), RangeError);
   });
 
+  test('reads the shipped 1,000-image sample: label i mod 10, pixel bytes as read with xxd', async () => {
+    const batch = await loadCifar(cifarSampleFile);
+    assert.equal(batch.count, 1000);
+    for (let i = 0; i < batch.count; i++) assert.equal(batch.labels[i], i % 10);
+    // xxd -s <offset> -l 1 test_batch_1000.bin, record i at offset 3073 i, its R/G/B planes at +1, +1025, +2049:
+    // image 0: R(0,0)=141 G(0,0)=159 B(0,0)=179; image 500: G(5,7)=0xc5=197; image 999: R/G/B(0,0)=208,210,209.
+    const byte = (image: number, offset: number): number => batch.pixels[image * 3072 + offset];
+    assert.deepEqual([byte(0, 0), byte(0, 1024), byte(0, 2048)], [141, 159, 179]);
+    assert.equal(byte(500, 1024 + 5 * 32 + 7), 197);
+    assert.deepEqual([byte(999, 0), byte(999, 1024), byte(999, 2048)], [208, 210, 209]);
+  });
+
+  test('the sample is the first 1,000 records of the full test set', async (t) => {
+    const cifarFile = fullCifarOrSkip(t, 'compares the sample with the file it was cut from');
+    if (!cifarFile) return;
+    const sample = await readFile(cifarSampleFile);
+    assert.ok(sample.equals((await readFile(cifarFile)).subarray(0, 1000 * 3073)));
+  });
+
   test('a directory is read through its test_batch.bin', async () => {
-    assert.equal(await locateCifarFile(cifarDir), join(cifarDir, 'test_batch.bin'));
+    const dir = join(work, 'as-directory');
+    await mkdir(dir);
+    await writeFile(join(dir, 'test_batch.bin'), cifarRecords(2));
+    assert.equal(await locateCifarFile(dir), join(dir, 'test_batch.bin'));
   });
 
   test('the extracted official layout cifar-10-batches-bin/test_batch.bin is found', async () => {
@@ -391,6 +413,10 @@ describe('default data source', () => {
   });
 
   test('an explicit path, and $RESNET_STABILITY_DATA, come before the cache', async () => {
+    const cifarDir = join(work, 'explicit');
+    const cifarFile = join(cifarDir, 'test_batch.bin');
+    await mkdir(cifarDir);
+    await writeFile(cifarFile, cifarRecords(2));
     const options = { env: {}, cacheDir: join(work, 'unused-cache'), fetchImpl: fetchNever };
     assert.equal(await resolveCifarSource(cifarDir, options), cifarFile);
     const env = { RESNET_STABILITY_DATA: cifarDir };
