@@ -33,7 +33,22 @@ test('eval --json on the first 100 images counts what PyTorch float64 logits pre
   assert.equal(result.code, 0, result.stderr);
   const out = JSON.parse(result.stdout);
   const correct = reference.logits.filter((row, i) => argmax(row) === cifarLabel(i)).length;
-  assert.deepEqual(out, { model: 'resnet56', images: 100, correct, accuracy: correct / 100 });
+  const { data, ...rest } = out;
+  assert.deepEqual(rest, { model: 'resnet56', images: 100, correct, accuracy: correct / 100 });
+  assert.deepEqual(data, { file: cifarTestFile, origin: 'environment', images: readFileSync(cifarTestFile).length / 3073 });
+});
+
+test('offline, with no data given, no variable and no cache, the shipped 1,000-image sample is used and named', async () => {
+  const env = { RESNET_STABILITY_DATA: undefined, XDG_CACHE_HOME: join(tmp, 'empty-cache') };
+  const sample = join(repoRoot, 'data/cifar10-sample/test_batch_1000.bin');
+  const json = await runCli(['eval', '--model', 'resnet56', '--limit', '20', '--json'], env);
+  assert.equal(json.code, 0, json.stderr);
+  assert.deepEqual(JSON.parse(json.stdout).data, { file: sample, origin: 'sample', images: 1000 });
+  const text = await runCli(['predict', '--model', 'resnet56', '--images', '999'], env);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stderr, new RegExp(`^data: ${sample} \\(1000 images, the CIFAR-10 sample shipped with the package, the first 1000 test images; --data cifar10 for the full set\\)$`, 'm'));
+  assert.match(text.stdout, /^999: .* \(label truck\)/);
+  assert.equal(existsSync(join(tmp, 'empty-cache')), false, 'nothing is downloaded');
 });
 
 test('predict --json returns the reference logits and predictions', async () => {

@@ -17,7 +17,9 @@ import { PNG } from 'pngjs';
 import { imageToFloat, loadCifar, locateCifarFile, readCifarBatch } from '../src/data/cifar.js';
 import { assertFiniteImage, decodeImage, detectImageFormat, loadImage } from '../src/data/image.js';
 import { parseIndexList } from '../src/data/indices.js';
-import { cifarCacheDir, resolveCifarSource, type DownloadProgress } from '../src/data/source.js';
+import { cifarCacheDir, describeCifarSource, resolveCifarData, resolveCifarSource, type DownloadProgress } from '../src/data/source.js';
+
+const OFFICIAL = 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz';
 import { InputError } from '../src/util/errors.js';
 import { cifarSampleFile, fullCifarOrSkip } from './support/shared.js';
 
@@ -431,6 +433,17 @@ describe('default data source', () => {
     );
   });
 
+  test('without a path, variable or cache the default is the shipped sample, and nothing is downloaded', async () => {
+    const options = { env: {}, cacheDir: join(work, 'empty-cache'), fetchImpl: fetchNever };
+    const source = await resolveCifarData(undefined, options);
+    assert.deepEqual(source, { path: cifarSampleFile, origin: 'sample' });
+    assert.equal(
+      describeCifarSource(source, 1000),
+      `data: ${cifarSampleFile} (1000 images, the CIFAR-10 sample shipped with the package, the first 1000 test images; --data cifar10 for the full set)`,
+    );
+    assert.deepEqual(await resolveCifarData(cifarSampleFile, options), { path: cifarSampleFile, origin: 'path' });
+  });
+
   test('a cached test_batch.bin is used without downloading', async () => {
     const cacheDir = join(work, 'cache-hit');
     await mkdir(cacheDir);
@@ -450,7 +463,7 @@ describe('default data source', () => {
       const progress: DownloadProgress[] = [];
       const options = { env: {}, cacheDir, fetchImpl, archiveMd5: md5(gz), onProgress: (p: DownloadProgress) => progress.push(p) };
 
-      const path = await resolveCifarSource(undefined, options);
+      const path = await resolveCifarSource('cifar10', options);
       assert.equal(path, join(cacheDir, 'test_batch.bin'));
       assert.deepEqual(new Uint8Array(await readFile(path)), records);
       assert.deepEqual(await readdir(cacheDir), ['test_batch.bin']);
@@ -459,7 +472,8 @@ describe('default data source', () => {
       assert.deepEqual(progress.at(-1), { receivedBytes: gz.length, totalBytes: gz.length });
 
       assert.equal(await resolveCifarSource('cifar10', options), path);
-      assert.equal(urls.length, 1, 'the second call uses the cache');
+      assert.deepEqual(await resolveCifarData(undefined, options), { path, origin: 'cache' });
+      assert.equal(urls.length, 1, 'later calls use the cache');
     });
   }
 
@@ -468,24 +482,24 @@ describe('default data source', () => {
     const cacheDir = join(work, 'cache-checksum');
     const expected = '0'.repeat(32);
     await assert.rejects(
-      resolveCifarSource(undefined, { env: {}, cacheDir, fetchImpl: serve(gz).fetchImpl, archiveMd5: expected }),
+      resolveCifarSource('cifar10', { env: {}, cacheDir, fetchImpl: serve(gz).fetchImpl, archiveMd5: expected }),
       inputError(
         `cannot download CIFAR-10 (checksum mismatch: MD5 ${md5(gz)}, expected ${expected}): ` +
-          `put test_batch.bin in ${cacheDir} or set RESNET_STABILITY_DATA`,
+          `get cifar-10-batches-bin/test_batch.bin from ${OFFICIAL} and put test_batch.bin in ${cacheDir}, set RESNET_STABILITY_DATA, or pass --data <file or directory>`,
       ),
     );
     await assert.rejects(readdir(cacheDir), { code: 'ENOENT' });
   });
 
-  test('offline: one line saying where to put the file', async () => {
+  test('offline: one line saying where the file comes from, where to put it, and --data', async () => {
     const cacheDir = join(work, 'cache-offline');
     const fetchImpl = (): Promise<Response> =>
       Promise.reject(new TypeError('fetch failed', { cause: new Error('getaddrinfo ENOTFOUND www.cs.toronto.edu') }));
     await assert.rejects(
-      resolveCifarSource(undefined, { env: {}, cacheDir, fetchImpl }),
+      resolveCifarSource('cifar10', { env: {}, cacheDir, fetchImpl }),
       inputError(
         'cannot download CIFAR-10 (fetch failed: getaddrinfo ENOTFOUND www.cs.toronto.edu): ' +
-          `put test_batch.bin in ${cacheDir} or set RESNET_STABILITY_DATA`,
+          `get cifar-10-batches-bin/test_batch.bin from ${OFFICIAL} and put test_batch.bin in ${cacheDir}, set RESNET_STABILITY_DATA, or pass --data <file or directory>`,
       ),
     );
   });
@@ -493,8 +507,8 @@ describe('default data source', () => {
   test('HTTP errors, archives without the member, bad members, corrupt gzip, unwritable cache', async () => {
     const cacheDir = join(work, 'cache-bad');
     const attempt = (gz: Uint8Array, status = 200, dir = cacheDir): Promise<string> =>
-      resolveCifarSource(undefined, { env: {}, cacheDir: dir, fetchImpl: serve(gz, status).fetchImpl, archiveMd5: md5(gz) });
-    const tail = `: put test_batch.bin in ${cacheDir} or set RESNET_STABILITY_DATA`;
+      resolveCifarSource('cifar10', { env: {}, cacheDir: dir, fetchImpl: serve(gz, status).fetchImpl, archiveMd5: md5(gz) });
+    const tail = `: get cifar-10-batches-bin/test_batch.bin from ${OFFICIAL} and put test_batch.bin in ${cacheDir}, set RESNET_STABILITY_DATA, or pass --data <file or directory>`;
 
     await assert.rejects(
       attempt(new Uint8Array(10), 404),
@@ -512,14 +526,14 @@ describe('default data source', () => {
       ),
     );
     const good = await archive('cut', { 'test_batch.bin': records }, 'gnu');
-    await assert.rejects(attempt(good.subarray(0, good.length >> 1)), inputError(/^cannot download CIFAR-10 \(.+\): put test_batch\.bin in /));
+    await assert.rejects(attempt(good.subarray(0, good.length >> 1)), inputError(/^cannot download CIFAR-10 \(.+\): get .+ and put test_batch\.bin in /));
     await assert.rejects(readdir(cacheDir), { code: 'ENOENT' });
 
     const blocked = join(work, 'a-file');
     await writeFile(blocked, 'not a directory');
     await assert.rejects(
       attempt(good, 200, join(blocked, 'cache')),
-      inputError(/^cannot download CIFAR-10 \(cannot write .+test_batch\.bin: .+\): put test_batch\.bin in /),
+      inputError(/^cannot download CIFAR-10 \(cannot write .+test_batch\.bin: .+\): get .+ and put test_batch\.bin in /),
     );
   });
 });
