@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { strToU8, zipSync } from 'fflate';
 import { PNG } from 'pngjs';
 import { runCli, type CliResult } from './support/cli.js';
-import { readReferenceJson, sharedPath } from './support/shared.js';
+import { CHECKPOINT_FIXTURES, checkpointFixture, cifarTestFile, readReferenceJson, repoRoot } from './support/shared.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rs-cli-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -18,7 +18,7 @@ interface ReferenceLogits {
 }
 const reference = readReferenceJson<ReferenceLogits>('resnet56_logits_100.json');
 const argmax = (row: number[]) => row.indexOf(Math.max(...row));
-const cifarLabel = (i: number) => i % 10; // ../shared/README.md: image i has class i mod 10
+const cifarLabel = (i: number) => i % 10; // test/fixtures/README.md: image i has class i mod 10
 
 function assertOneLineFailure(result: CliResult, pattern: RegExp): void {
   assert.notEqual(result.code, 0, `expected failure, got exit 0; stdout: ${result.stdout}`);
@@ -33,11 +33,26 @@ test('eval --json on the first 100 images counts what PyTorch float64 logits pre
   assert.equal(result.code, 0, result.stderr);
   const out = JSON.parse(result.stdout);
   const correct = reference.logits.filter((row, i) => argmax(row) === cifarLabel(i)).length;
-  assert.deepEqual(out, { model: 'resnet56', images: 100, correct, accuracy: correct / 100 });
+  const { data, ...rest } = out;
+  assert.deepEqual(rest, { model: 'resnet56', images: 100, correct, accuracy: correct / 100 });
+  assert.deepEqual(data, { file: cifarTestFile, origin: 'environment', images: readFileSync(cifarTestFile).length / 3073 });
+});
+
+test('offline, with no data given, no variable and no cache, the shipped 1,000-image sample is used and named', async () => {
+  const env = { RESNET_STABILITY_DATA: undefined, XDG_CACHE_HOME: join(tmp, 'empty-cache') };
+  const sample = join(repoRoot, 'data/cifar10-sample/test_batch_1000.bin');
+  const json = await runCli(['eval', '--model', 'resnet56', '--limit', '20', '--json'], env);
+  assert.equal(json.code, 0, json.stderr);
+  assert.deepEqual(JSON.parse(json.stdout).data, { file: sample, origin: 'sample', images: 1000 });
+  const text = await runCli(['predict', '--model', 'resnet56', '--images', '999'], env);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stderr, new RegExp(`^data: ${sample} \\(1000 images, the CIFAR-10 sample shipped with the package, the first 1000 test images; --data cifar10 for the full set\\)$`, 'm'));
+  assert.match(text.stdout, /^999: .* \(label truck\)/);
+  assert.equal(existsSync(join(tmp, 'empty-cache')), false, 'nothing is downloaded');
 });
 
 test('predict --json returns the reference logits and predictions', async () => {
-  const result = await runCli(['predict', '--model', 'resnet56', '--data', sharedPath('data/cifar10/test_batch.bin'), '--images', '0-9,15', '--json']);
+  const result = await runCli(['predict', '--model', 'resnet56', '--data', cifarTestFile, '--images', '0-9,15', '--json']);
   assert.equal(result.code, 0, result.stderr);
   const out = JSON.parse(result.stdout);
   const ids = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 15];
@@ -51,7 +66,7 @@ test('predict --json returns the reference logits and predictions', async () => 
 });
 
 test('predict accepts 32x32 PNG files and matches the CIFAR path for the same pixels', async () => {
-  const bytes = readFileSync(sharedPath('data/cifar10/test_batch.bin')).subarray(0, 3073);
+  const bytes = readFileSync(cifarTestFile).subarray(0, 3073);
   const png = new PNG({ width: 32, height: 32 });
   for (let p = 0; p < 1024; p++) {
     for (let c = 0; c < 3; c++) png.data[4 * p + c] = bytes[1 + c * 1024 + p];
@@ -66,17 +81,23 @@ test('predict accepts 32x32 PNG files and matches the CIFAR path for the same pi
   out.logits[0].forEach((v: number, c: number) => assert.ok(Math.abs(v - reference.logits[0][c]) <= 2e-4));
 });
 
-test('import writes a model directory that eval and predict use', async () => {
-  const out = join(tmp, 'r20');
-  const imported = await runCli(['import', sharedPath('models/public/resnet20-12fca82f.th'), '--out', out]);
+test('import writes a model directory that eval and predict use, with the logits PyTorch computes', async () => {
+  // A legacy-format ResNet-8 with PyTorch's float64 logits for images 0-4 (test/fixtures/make-checkpoints.py).
+  const checkpoint = checkpointFixture('resnet8-legacy.th');
+  const expected = CHECKPOINT_FIXTURES['resnet8-legacy.th'];
+  const out = join(tmp, 'r8');
+  const imported = await runCli(['import', checkpoint, '--out', out]);
   assert.equal(imported.code, 0, imported.stderr);
   const json = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
-  assert.equal(json.architecture.depth, 20);
-  assert.equal(json.name, 'resnet20-12fca82f');
+  assert.equal(json.architecture.depth, 8);
+  assert.equal(json.name, 'resnet8-legacy');
   const viaDir = await runCli(['predict', '--model', out, '--images', '0-4', '--json']);
-  const viaCheckpoint = await runCli(['predict', '--model', sharedPath('models/public/resnet20-12fca82f.th'), '--images', '0-4', '--json']);
+  const viaCheckpoint = await runCli(['predict', '--model', checkpoint, '--images', '0-4', '--json']);
   assert.equal(viaDir.code, 0, viaDir.stderr);
-  assert.deepEqual(JSON.parse(viaDir.stdout).logits, JSON.parse(viaCheckpoint.stdout).logits);
+  assert.equal(viaCheckpoint.code, 0, viaCheckpoint.stderr);
+  const logits: number[][] = JSON.parse(viaDir.stdout).logits;
+  assert.deepEqual(logits, JSON.parse(viaCheckpoint.stdout).logits);
+  logits.forEach((row, i) => row.forEach((v, c) => assert.ok(Math.abs(v - expected.logits[i]![c]!) <= 2e-4, `image ${i} class ${c}: ${v}`)));
 });
 
 test('bad input: one line on stderr, non-zero exit, nothing written', async (t) => {
@@ -85,7 +106,7 @@ test('bad input: one line on stderr, non-zero exit, nothing written', async (t) 
   const ragged = join(tmp, 'ragged.bin');
   writeFileSync(ragged, new Uint8Array(3073 * 2 + 100));
   const truncated = join(tmp, 'truncated.th');
-  writeFileSync(truncated, readFileSync(sharedPath('models/resnet56.th')).subarray(0, 100000));
+  writeFileSync(truncated, readFileSync(checkpointFixture('resnet14-zip.th')).subarray(0, 100000));
   const small = new PNG({ width: 31, height: 32 });
   small.data.fill(255);
   const smallPng = join(tmp, 'small.png');
@@ -102,7 +123,7 @@ test('bad input: one line on stderr, non-zero exit, nothing written', async (t) 
     ['missing model file', ['eval', '--model', join(tmp, 'nope.th')], /no such file or directory/],
     ['truncated checkpoint', ['eval', '--model', truncated], /truncated\.th: truncated or corrupt zip archive/],
     ['pickle that is not a state dict', ['eval', '--model', notDict], /list\.th: .*not a state dict/],
-    ['other architecture', ['import', sharedPath('models/public/LICENSE'), '--out', join(tmp, 'never')], /LICENSE: not a PyTorch checkpoint/],
+    ['not a checkpoint', ['import', join(repoRoot, 'LICENSE'), '--out', join(tmp, 'never')], /LICENSE: not a PyTorch checkpoint/],
     ['missing data file', ['eval', '--model', 'resnet56', '--data', join(tmp, 'none.bin')], /none\.bin: no such file or directory/],
     ['empty data file', ['eval', '--model', 'resnet56', '--data', empty], /empty\.bin: file is empty/],
     ['data not a multiple of 3073', ['eval', '--model', 'resnet56', '--data', ragged], /ragged\.bin: length 6246 is not a multiple of the 3073-byte/],

@@ -17,13 +17,13 @@ import { PNG } from 'pngjs';
 import { imageToFloat, loadCifar, locateCifarFile, readCifarBatch } from '../src/data/cifar.js';
 import { assertFiniteImage, decodeImage, detectImageFormat, loadImage } from '../src/data/image.js';
 import { parseIndexList } from '../src/data/indices.js';
-import { cifarCacheDir, resolveCifarSource, type DownloadProgress } from '../src/data/source.js';
-import { InputError } from '../src/util/errors.js';
+import { cifarCacheDir, describeCifarSource, resolveCifarData, resolveCifarSource, type DownloadProgress } from '../src/data/source.js';
 
-const shared = fileURLToPath(new URL('../../shared/', import.meta.url));
+const OFFICIAL = 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz';
+import { InputError } from '../src/util/errors.js';
+import { cifarSampleFile, fullCifarOrSkip } from './support/shared.js';
+
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
-const cifarDir = join(shared, 'data/cifar10');
-const cifarFile = join(cifarDir, 'test_batch.bin');
 
 let work: string;
 before(async () => {
@@ -66,7 +66,9 @@ function cifarRecords(count: number, labels?: number[]): Uint8Array {
 }
 
 describe('CIFAR-10 binary', () => {
-  test('reads the shared test set: 10000 images, label i mod 10, pixel bytes as read with xxd', async () => {
+  test('reads the full test set: 10000 images, label i mod 10, pixel bytes as read with xxd', async (t) => {
+    const cifarFile = fullCifarOrSkip(t, 'checks bytes of images 1234 and 9999');
+    if (!cifarFile) return;
     const batch = await loadCifar(cifarFile);
     assert.equal(batch.count, 10000);
     assert.equal(batch.source, cifarFile);
@@ -89,8 +91,30 @@ describe('CIFAR-10 binary', () => {
     assert.throws(() => imageToFloat(batch, -1), RangeError);
   });
 
+  test('reads the shipped 1,000-image sample: label i mod 10, pixel bytes as read with xxd', async () => {
+    const batch = await loadCifar(cifarSampleFile);
+    assert.equal(batch.count, 1000);
+    for (let i = 0; i < batch.count; i++) assert.equal(batch.labels[i], i % 10);
+    // xxd -s <offset> -l 1 test_batch_1000.bin, record i at offset 3073 i, its R/G/B planes at +1, +1025, +2049:
+    // image 0: R(0,0)=141 G(0,0)=159 B(0,0)=179; image 500: G(5,7)=0xc5=197; image 999: R/G/B(0,0)=208,210,209.
+    const byte = (image: number, offset: number): number => batch.pixels[image * 3072 + offset];
+    assert.deepEqual([byte(0, 0), byte(0, 1024), byte(0, 2048)], [141, 159, 179]);
+    assert.equal(byte(500, 1024 + 5 * 32 + 7), 197);
+    assert.deepEqual([byte(999, 0), byte(999, 1024), byte(999, 2048)], [208, 210, 209]);
+  });
+
+  test('the sample is the first 1,000 records of the full test set', async (t) => {
+    const cifarFile = fullCifarOrSkip(t, 'compares the sample with the file it was cut from');
+    if (!cifarFile) return;
+    const sample = await readFile(cifarSampleFile);
+    assert.ok(sample.equals((await readFile(cifarFile)).subarray(0, 1000 * 3073)));
+  });
+
   test('a directory is read through its test_batch.bin', async () => {
-    assert.equal(await locateCifarFile(cifarDir), join(cifarDir, 'test_batch.bin'));
+    const dir = join(work, 'as-directory');
+    await mkdir(dir);
+    await writeFile(join(dir, 'test_batch.bin'), cifarRecords(2));
+    assert.equal(await locateCifarFile(dir), join(dir, 'test_batch.bin'));
   });
 
   test('the extracted official layout cifar-10-batches-bin/test_batch.bin is found', async () => {
@@ -391,6 +415,10 @@ describe('default data source', () => {
   });
 
   test('an explicit path, and $RESNET_STABILITY_DATA, come before the cache', async () => {
+    const cifarDir = join(work, 'explicit');
+    const cifarFile = join(cifarDir, 'test_batch.bin');
+    await mkdir(cifarDir);
+    await writeFile(cifarFile, cifarRecords(2));
     const options = { env: {}, cacheDir: join(work, 'unused-cache'), fetchImpl: fetchNever };
     assert.equal(await resolveCifarSource(cifarDir, options), cifarFile);
     const env = { RESNET_STABILITY_DATA: cifarDir };
@@ -403,6 +431,17 @@ describe('default data source', () => {
       resolveCifarSource(undefined, { ...options, env: { RESNET_STABILITY_DATA: missing } }),
       inputError(`RESNET_STABILITY_DATA: ${missing}: no such file or directory`),
     );
+  });
+
+  test('without a path, variable or cache the default is the shipped sample, and nothing is downloaded', async () => {
+    const options = { env: {}, cacheDir: join(work, 'empty-cache'), fetchImpl: fetchNever };
+    const source = await resolveCifarData(undefined, options);
+    assert.deepEqual(source, { path: cifarSampleFile, origin: 'sample' });
+    assert.equal(
+      describeCifarSource(source, 1000),
+      `data: ${cifarSampleFile} (1000 images, the CIFAR-10 sample shipped with the package, the first 1000 test images; --data cifar10 for the full set)`,
+    );
+    assert.deepEqual(await resolveCifarData(cifarSampleFile, options), { path: cifarSampleFile, origin: 'path' });
   });
 
   test('a cached test_batch.bin is used without downloading', async () => {
@@ -424,7 +463,7 @@ describe('default data source', () => {
       const progress: DownloadProgress[] = [];
       const options = { env: {}, cacheDir, fetchImpl, archiveMd5: md5(gz), onProgress: (p: DownloadProgress) => progress.push(p) };
 
-      const path = await resolveCifarSource(undefined, options);
+      const path = await resolveCifarSource('cifar10', options);
       assert.equal(path, join(cacheDir, 'test_batch.bin'));
       assert.deepEqual(new Uint8Array(await readFile(path)), records);
       assert.deepEqual(await readdir(cacheDir), ['test_batch.bin']);
@@ -433,7 +472,8 @@ describe('default data source', () => {
       assert.deepEqual(progress.at(-1), { receivedBytes: gz.length, totalBytes: gz.length });
 
       assert.equal(await resolveCifarSource('cifar10', options), path);
-      assert.equal(urls.length, 1, 'the second call uses the cache');
+      assert.deepEqual(await resolveCifarData(undefined, options), { path, origin: 'cache' });
+      assert.equal(urls.length, 1, 'later calls use the cache');
     });
   }
 
@@ -442,24 +482,24 @@ describe('default data source', () => {
     const cacheDir = join(work, 'cache-checksum');
     const expected = '0'.repeat(32);
     await assert.rejects(
-      resolveCifarSource(undefined, { env: {}, cacheDir, fetchImpl: serve(gz).fetchImpl, archiveMd5: expected }),
+      resolveCifarSource('cifar10', { env: {}, cacheDir, fetchImpl: serve(gz).fetchImpl, archiveMd5: expected }),
       inputError(
         `cannot download CIFAR-10 (checksum mismatch: MD5 ${md5(gz)}, expected ${expected}): ` +
-          `put test_batch.bin in ${cacheDir} or set RESNET_STABILITY_DATA`,
+          `get cifar-10-batches-bin/test_batch.bin from ${OFFICIAL} and put test_batch.bin in ${cacheDir}, set RESNET_STABILITY_DATA, or pass --data <file or directory>`,
       ),
     );
     await assert.rejects(readdir(cacheDir), { code: 'ENOENT' });
   });
 
-  test('offline: one line saying where to put the file', async () => {
+  test('offline: one line saying where the file comes from, where to put it, and --data', async () => {
     const cacheDir = join(work, 'cache-offline');
     const fetchImpl = (): Promise<Response> =>
       Promise.reject(new TypeError('fetch failed', { cause: new Error('getaddrinfo ENOTFOUND www.cs.toronto.edu') }));
     await assert.rejects(
-      resolveCifarSource(undefined, { env: {}, cacheDir, fetchImpl }),
+      resolveCifarSource('cifar10', { env: {}, cacheDir, fetchImpl }),
       inputError(
         'cannot download CIFAR-10 (fetch failed: getaddrinfo ENOTFOUND www.cs.toronto.edu): ' +
-          `put test_batch.bin in ${cacheDir} or set RESNET_STABILITY_DATA`,
+          `get cifar-10-batches-bin/test_batch.bin from ${OFFICIAL} and put test_batch.bin in ${cacheDir}, set RESNET_STABILITY_DATA, or pass --data <file or directory>`,
       ),
     );
   });
@@ -467,8 +507,8 @@ describe('default data source', () => {
   test('HTTP errors, archives without the member, bad members, corrupt gzip, unwritable cache', async () => {
     const cacheDir = join(work, 'cache-bad');
     const attempt = (gz: Uint8Array, status = 200, dir = cacheDir): Promise<string> =>
-      resolveCifarSource(undefined, { env: {}, cacheDir: dir, fetchImpl: serve(gz, status).fetchImpl, archiveMd5: md5(gz) });
-    const tail = `: put test_batch.bin in ${cacheDir} or set RESNET_STABILITY_DATA`;
+      resolveCifarSource('cifar10', { env: {}, cacheDir: dir, fetchImpl: serve(gz, status).fetchImpl, archiveMd5: md5(gz) });
+    const tail = `: get cifar-10-batches-bin/test_batch.bin from ${OFFICIAL} and put test_batch.bin in ${cacheDir}, set RESNET_STABILITY_DATA, or pass --data <file or directory>`;
 
     await assert.rejects(
       attempt(new Uint8Array(10), 404),
@@ -486,14 +526,14 @@ describe('default data source', () => {
       ),
     );
     const good = await archive('cut', { 'test_batch.bin': records }, 'gnu');
-    await assert.rejects(attempt(good.subarray(0, good.length >> 1)), inputError(/^cannot download CIFAR-10 \(.+\): put test_batch\.bin in /));
+    await assert.rejects(attempt(good.subarray(0, good.length >> 1)), inputError(/^cannot download CIFAR-10 \(.+\): get .+ and put test_batch\.bin in /));
     await assert.rejects(readdir(cacheDir), { code: 'ENOENT' });
 
     const blocked = join(work, 'a-file');
     await writeFile(blocked, 'not a directory');
     await assert.rejects(
       attempt(good, 200, join(blocked, 'cache')),
-      inputError(/^cannot download CIFAR-10 \(cannot write .+test_batch\.bin: .+\): put test_batch\.bin in /),
+      inputError(/^cannot download CIFAR-10 \(cannot write .+test_batch\.bin: .+\): get .+ and put test_batch\.bin in /),
     );
   });
 });

@@ -1,5 +1,6 @@
 /**
- * The tfjs-wasm forward pass against PyTorch float64 logits (../shared/reference) and its trajectory
+ * The tfjs-wasm forward pass against PyTorch float64 logits (test/fixtures/reference, and the generated
+ * checkpoints' own) and its trajectory
  * against an independent plain float64 implementation (test/support/naive-resnet.ts).
  */
 import assert from 'node:assert/strict';
@@ -8,7 +9,7 @@ import { loadCifar, imageToFloat } from '../src/data/cifar.js';
 import { forwardTrajectories, predictLogits } from '../src/model/forward.js';
 import { loadModel } from '../src/model/load.js';
 import { naiveForward, naiveNormalize } from './support/naive-resnet.js';
-import { cifarTestFile, readReferenceJson, sharedPath } from './support/shared.js';
+import { CHECKPOINT_FIXTURES, checkpointFixture, cifarTestFile, readReferenceJson, sharedOrSkip } from './support/shared.js';
 
 interface ReferenceLogits {
   model: string;
@@ -27,14 +28,28 @@ function pixelsFor(indices: number[]): Float32Array {
 for (const [name, spec] of [
   ['resnet56', 'resnet56'],
   ['resnet110', 'resnet110'],
-  ['resnet56', sharedPath('models/resnet56.th')],
+  ['resnet56', 'models/resnet56.th'],
 ] as const) {
-  test(`${spec === name ? 'shipped' : 'checkpoint'} ${name}: logits of 100 images within 2e-4 of PyTorch float64`, async () => {
+  test(`${spec === name ? 'shipped' : 'checkpoint'} ${name}: logits of 100 images within 2e-4 of PyTorch float64`, async (t) => {
     const reference = readReferenceJson<ReferenceLogits>(`${name}_logits_100.json`);
-    const model = await loadModel(spec);
+    const path = spec === name ? spec : sharedOrSkip(t, spec, 'the trained checkpoint is not in the repository (its converted copy is, tested above)');
+    if (!path) return;
+    const model = await loadModel(path);
     const logits = await predictLogits(model, pixelsFor(reference.images));
     let maxDiff = 0;
     reference.logits.forEach((row, i) => row.forEach((v, k) => (maxDiff = Math.max(maxDiff, Math.abs(v - logits[i * 10 + k])))));
+    assert.ok(maxDiff <= 2e-4, `max |logit - reference| = ${maxDiff}`);
+    assert.ok(maxDiff > 0, 'float32 logits cannot equal float64 references exactly');
+  });
+}
+
+for (const [name, fixture] of Object.entries(CHECKPOINT_FIXTURES)) {
+  test(`generated ${fixture.format} checkpoint ${name}: logits within 2e-4 of PyTorch float64`, async () => {
+    const model = await loadModel(checkpointFixture(name as keyof typeof CHECKPOINT_FIXTURES));
+    assert.equal(model.depth, 6 * fixture.n + 2);
+    const logits = await predictLogits(model, pixelsFor(fixture.images));
+    let maxDiff = 0;
+    fixture.logits.forEach((row, i) => row.forEach((v, k) => (maxDiff = Math.max(maxDiff, Math.abs(v - logits[i * 10 + k]!)))));
     assert.ok(maxDiff <= 2e-4, `max |logit - reference| = ${maxDiff}`);
     assert.ok(maxDiff > 0, 'float32 logits cannot equal float64 references exactly');
   });

@@ -19,19 +19,10 @@ import {
 } from '../src/spectrum/count.js';
 import { loadKernels, type Kernels } from '../src/wasm/kernels.js';
 import { InputError } from '../src/util/errors.js';
+import { mulberry32 } from './support/random.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Reference constructions
-
-function rng(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function unitVector(n: number, random: () => number): Float64Array {
   const w = new Float64Array(n);
@@ -60,7 +51,7 @@ class ReflectedDiagonal implements JsLinearOperator {
   readonly right: Float64Array[];
   constructor(readonly m: number, readonly n: number, readonly s: Float64Array, seed: number) {
     assert.equal(s.length, Math.min(m, n));
-    const random = rng(seed);
+    const random = mulberry32(seed);
     this.shape = [m, n];
     this.left = [unitVector(m, random), unitVector(m, random)];
     this.right = [unitVector(n, random), unitVector(n, random)];
@@ -150,7 +141,7 @@ class HadamardDiagonal implements JsLinearOperator {
   readonly signsM: Float64Array;
   readonly signsN: Float64Array;
   constructor(readonly m: number, readonly n: number, readonly s: Float64Array, seed: number) {
-    const random = rng(seed);
+    const random = mulberry32(seed);
     this.shape = [m, n];
     this.signsM = Float64Array.from({ length: m }, () => (random() < 0.5 ? -1 : 1));
     this.signsN = Float64Array.from({ length: n }, () => (random() < 0.5 ? -1 : 1));
@@ -185,7 +176,7 @@ class HadamardDiagonal implements JsLinearOperator {
  * and A A^T = G_L diag(s^2) G_L^T half-bandwidth <= 2*layers. Returned as CSR (exact zeros dropped).
  */
 function givensBanded(n: number, s: Float64Array, layers: number, seed: number): CsrMatrix {
-  const random = rng(seed);
+  const random = mulberry32(seed);
   const a = new Float64Array(n * n);
   for (let i = 0; i < n; i++) a[i * n + i] = s[i];
   for (let layer = 0; layer < layers; layer++) {
@@ -295,7 +286,7 @@ async function rejects(promise: Promise<unknown>, pattern: RegExp): Promise<void
 
 test('top-20 singular triplets of a 4096 x 4096 dense matrix with known spectrum (WASM operator)', async () => {
   const n = 4096;
-  const random = rng(11);
+  const random = mulberry32(11);
   // 20 well separated values above a bulk of 4076 values in [0, 1).
   const s = new Float64Array(n);
   for (let i = 0; i < n; i++) s[i] = i < 20 ? 10 * 0.9 ** i : random();
@@ -325,7 +316,7 @@ test('top-20 singular triplets of a 4096 x 4096 dense matrix with known spectrum
 });
 
 test('largest triplets through a JavaScript operator, tall and wide, and with blocks', async () => {
-  const random = rng(21);
+  const random = mulberry32(21);
   // Tall 3000 x 2000 with a clustered top (relative gaps 1%).
   const s = new Float64Array(2000);
   for (let i = 0; i < s.length; i++) s[i] = i < 8 ? 5 * (1 - 0.01 * i) : 4 * random();
@@ -358,7 +349,7 @@ test('largest triplets through a JavaScript operator, tall and wide, and with bl
 
 test('smallest singular triplets of smaller matrices (tall dense WASM, wide JS)', async () => {
   const kernels = await loadKernels();
-  const random = rng(31);
+  const random = mulberry32(31);
   const small = [0.01, 0.02, 0.035, 0.05];
   const s = new Float64Array(400);
   for (let i = 0; i < s.length; i++) s[i] = i < small.length ? small[i] : 0.5 + 1.5 * random();
@@ -427,7 +418,7 @@ function trueHistogram(s: Float64Array, edges: number[]): number[] {
 
 test('spectral density by SLQ is within its stated error of the true histogram', async () => {
   const kernels = await loadKernels();
-  const random = rng(41);
+  const random = mulberry32(41);
   // 1200 x 800: a bulk uniform in [0, 2), a cluster near 3, a few large values.
   const s = new Float64Array(800);
   for (let i = 0; i < s.length; i++) s[i] = i < 600 ? 2 * random() : i < 790 ? 3 + 0.1 * random() : 5 + i - 790;
@@ -504,7 +495,7 @@ function midpoints(s: Float64Array, count: number, random: () => number): number
 const countIn = (s: Float64Array, lo: number, hi: number) => s.filter((x) => x >= lo && x < hi).length;
 
 test('dense interval counts are exact (matrix, dense() source, WASM and JS operators)', async () => {
-  const random = rng(51);
+  const random = mulberry32(51);
   const s = new Float64Array(250);
   for (let i = 0; i < s.length; i++) s[i] = i < 5 ? 0 : 3 * random();
   const structured = new ReflectedDiagonal(320, 250, s, 52);
@@ -534,7 +525,7 @@ test('dense interval counts are exact (matrix, dense() source, WASM and JS opera
 });
 
 test('banded Gram matrices and banded LDL^T counts are exact (blocked path, fallback, row source)', async () => {
-  const random = rng(61);
+  const random = mulberry32(61);
   const n = 1500;
   const s = new Float64Array(n);
   for (let i = 0; i < n; i++) s[i] = 0.2 + 2 * random();

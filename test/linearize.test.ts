@@ -22,6 +22,7 @@ import { InputError } from '../src/util/errors.js';
 import { loadKernels } from '../src/wasm/kernels.js';
 import { naiveForward, naiveNormalize } from './support/naive-resnet.js';
 import { cifarTestFile, readReferenceF64, readReferenceJson } from './support/shared.js';
+import { mulberry32 } from './support/random.js';
 
 interface ReferenceLogits {
   images: number[];
@@ -42,16 +43,10 @@ function pixels64(indices: number[]): Float64Array {
   return out;
 }
 
-// Deterministic uniform(-1, 1) numbers (mulberry32), so failures reproduce.
+/** Deterministic uniform(-1, 1) numbers, so failures reproduce. */
 function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
+  const uniform = mulberry32(seed);
+  return () => uniform() * 2 - 1;
 }
 function randomVector(length: number, seed: number): Float64Array {
   const r = random(seed);

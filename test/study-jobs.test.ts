@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { cliPath, runCli } from './support/cli.js';
-import { sharedPath } from './support/shared.js';
+import { cifarTestFile } from './support/shared.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rs-jobs-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -48,7 +48,7 @@ test('three shards merged equal one run, byte for byte', async () => {
 test('an interrupted run leaves only whole files, and --resume completes it to the same result', async () => {
   const out = join(tmp, 'interrupted');
   const child = spawn(process.execPath, [cliPath, ...study, '--workers', '1', '--out', out], {
-    env: { ...process.env, RESNET_STABILITY_DATA: sharedPath('data/cifar10') },
+    env: { ...process.env, RESNET_STABILITY_DATA: cifarTestFile },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

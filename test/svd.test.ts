@@ -9,19 +9,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { autoUsesGram, svd, svdValues } from '../src/spectrum/svd.js';
 import { InputError } from '../src/util/errors.js';
+import { mulberry32 } from './support/random.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Reference construction
-
-function rng(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(random: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
@@ -74,7 +65,7 @@ function randomOrthonormal(n: number, k: number, random: () => number): Float64A
 function withSpectrum(rows: number, cols: number, s: number[], seed: number): Float64Array {
   const k = Math.min(rows, cols);
   assert.equal(s.length, k);
-  const random = rng(seed);
+  const random = mulberry32(seed);
   const u = randomOrthonormal(rows, k, random);
   const v = randomOrthonormal(cols, k, random);
   const a = new Float64Array(rows * cols);
@@ -237,7 +228,7 @@ test('degenerate shapes: 1 x n, n x 1, 1 x 1', async () => {
 });
 
 test('exactly-zero rows and columns are dropped and their zero values appended', async () => {
-  const random = rng(7);
+  const random = mulberry32(7);
   // A 12 x 9 matrix of rank 6, spread into 14 x 13 with zero rows {0, 5} and zero columns {1, 2, 8, 12}.
   const s = [4, 3, 2, 1, 0.5, 0.25];
   const core = withSpectrum(12, 9, [...s, 0, 0, 0], 8);

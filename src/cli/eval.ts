@@ -1,6 +1,7 @@
 /**
  * `resnet-stability eval --model <m> [--data <cifar>] [--limit N] [--json]`: top-1 accuracy.
- * With --json, stdout is exactly one object {"model", "images", "correct", "accuracy"} (a fraction).
+ * With --json, stdout is exactly one object {"model", "images", "correct", "accuracy", "data"} (accuracy a
+ * fraction; data: which CIFAR-10 file, where it came from, how many images it holds).
  */
 import { Command } from 'commander';
 import { loadModel } from '../model/load.js';
@@ -8,7 +9,7 @@ import type { ResNetModel } from '../model/model.js';
 import { evaluateAccuracy as evaluateOnImages, type AccuracyResult } from '../study/accuracy.js';
 import { availableCores, WorkerPool } from '../workers/pool.js';
 import { createProgress } from './progress.js';
-import { loadCifarData, parsePositiveInteger } from './inputs.js';
+import { announceData, loadCifarData, parsePositiveInteger, type DataSetInfo, MODEL_HELP, CIFAR_DATA_HELP } from './inputs.js';
 
 export interface EvalOptions {
   limit?: number;
@@ -22,8 +23,9 @@ export async function evaluateAccuracy(
   model: ResNetModel,
   dataSpec: string | undefined,
   options: EvalOptions = {},
-): Promise<AccuracyResult & { source: string }> {
+): Promise<AccuracyResult & { source: string; dataSet: DataSetInfo }> {
   const data = await loadCifarData(dataSpec, options.quiet);
+  announceData(data.dataSet, options.quiet);
   const total = Math.min(options.limit ?? data.count, data.count);
   const progress = createProgress(`eval ${model.name}`, total, options.quiet);
   let reported = 0;
@@ -39,7 +41,7 @@ export async function evaluateAccuracy(
       },
     });
     progress.done();
-    return { ...result, source: data.source };
+    return { ...result, source: data.source, dataSet: data.dataSet };
   } finally {
     pool?.close();
   }
@@ -48,8 +50,8 @@ export async function evaluateAccuracy(
 export function evalCommand(): Command {
   return new Command('eval')
     .description('top-1 accuracy of a model on CIFAR-10 test images')
-    .requiredOption('--model <model>', 'shipped name (resnet56, resnet110), model directory, or .th checkpoint')
-    .option('--data <cifar>', 'CIFAR-10 binary file or directory (default: $RESNET_STABILITY_DATA, the cache, or download)')
+    .requiredOption('--model <model>', MODEL_HELP)
+    .option('--data <cifar>', CIFAR_DATA_HELP)
     .option('--limit <n>', 'evaluate only the first n images', (v) => parsePositiveInteger(v, '--limit'))
     .option('--workers <n>', 'worker threads (default: one per core)', (v) => parsePositiveInteger(v, '--workers'))
     .option('--json', 'print one JSON object to stdout')
@@ -63,7 +65,7 @@ export function evalCommand(): Command {
       });
       if (opts.json) {
         process.stdout.write(
-          JSON.stringify({ model: model.name, images: result.images, correct: result.correct, accuracy: result.accuracy }) + '\n',
+          JSON.stringify({ model: model.name, images: result.images, correct: result.correct, accuracy: result.accuracy, data: result.dataSet }) + '\n',
         );
       } else {
         process.stdout.write(

@@ -2,7 +2,7 @@
 import { loadCifar, type CifarBatch } from '../data/cifar.js';
 import { loadImage } from '../data/image.js';
 import { parseIndexList } from '../data/indices.js';
-import { resolveCifarSource } from '../data/source.js';
+import { describeCifarSource, resolveCifarData, type CifarOrigin } from '../data/source.js';
 import { pixelsOf } from '../study/accuracy.js';
 import { UsageError } from './errors.js';
 import { createProgress, type Progress } from './progress.js';
@@ -27,11 +27,26 @@ export function parseNumberList(value: string, option: string): number[] {
   return value.split(',').map((v) => parseFiniteNumber(v.trim(), option));
 }
 
-/** The CIFAR-10 test set named by `spec` (a file or directory; undefined/'cifar10' = the default source). */
-export async function loadCifarData(spec: string | undefined, quiet = false): Promise<CifarBatch> {
+/** Which data a command used, as its --json output reports it. */
+export interface DataSetInfo {
+  /** The CIFAR-10 file, or the image files as given. */
+  file: string;
+  origin: CifarOrigin;
+  /** Images in the file (not only those used). */
+  images: number;
+}
+
+/** A CIFAR-10 test set and where it came from. */
+export type CifarData = CifarBatch & { dataSet: DataSetInfo };
+
+/**
+ * The CIFAR-10 test set named by `spec` (a file or directory; undefined = the default source, 'cifar10'
+ * = the full set, downloaded if needed). Say which with `announceData` once the inputs are validated.
+ */
+export async function loadCifarData(spec: string | undefined, quiet = false): Promise<CifarData> {
   let progress: Progress | undefined;
   let reported = 0;
-  const path = await resolveCifarSource(spec, {
+  const source = await resolveCifarData(spec, {
     onProgress({ receivedBytes, totalBytes }) {
       if (!totalBytes) return;
       progress ??= createProgress('downloading CIFAR-10', totalBytes, quiet);
@@ -40,7 +55,14 @@ export async function loadCifarData(spec: string | undefined, quiet = false): Pr
     },
   });
   progress?.done();
-  return loadCifar(path);
+  const batch = await loadCifar(source.path);
+  return Object.assign(batch, { dataSet: { file: source.path, origin: source.origin, images: batch.count } });
+}
+
+/** The line on stderr saying which data a command uses (not with --quiet or --json: there the output has a `data` field). */
+export function announceData(dataSet: DataSetInfo, quiet = false): void {
+  if (quiet) return;
+  process.stderr.write(`${describeCifarSource({ path: dataSet.file, origin: dataSet.origin }, dataSet.images)}\n`);
 }
 
 const IMAGE_FILE = /\.(png|jpe?g)$/i;
@@ -52,6 +74,7 @@ export interface ImageSelection {
   labels?: number[];
   /** ids.length x 3 x 32 x 32 pixels in [0, 1]. */
   pixels: Float32Array;
+  dataSet: DataSetInfo;
 }
 
 /** Images chosen by `--images` from a CIFAR file, or the PNG/JPEG files listed in `--data`. */
@@ -66,11 +89,24 @@ export async function loadImageSelection(
     const decoded = await Promise.all(files.map((f) => loadImage(f)));
     const pixels = new Float32Array(decoded.length * 3072);
     decoded.forEach((img, i) => pixels.set(img, i * 3072));
-    return { ids: files, pixels };
+    return { ids: files, pixels, dataSet: { file: files.join(','), origin: 'path', images: files.length } };
   }
   const data = await loadCifarData(dataSpec, quiet);
   const ids = parseIndexList(images, data.count, option);
+  announceData(data.dataSet, quiet);
   const pixels = new Float32Array(ids.length * 3072);
   ids.forEach((id, i) => pixels.set(pixelsOf(data, id, id + 1), i * 3072));
-  return { ids, labels: ids.map((id) => data.labels[id]), pixels };
+  return { ids, labels: ids.map((id) => data.labels[id]), pixels, dataSet: data.dataSet };
 }
+
+/** The `--model` help, the same in every command. */
+export const MODEL_HELP =
+  'shipped name (resnet56, resnet110), model directory or its model.json, PyTorch .th checkpoint (zip or legacy), or an http(s) URL of either';
+const DATA_DEFAULT =
+  'default: $RESNET_STABILITY_DATA, else the full test set in the user cache, else the 1,000-image sample shipped with the package; ' +
+  '"cifar10": the full test set, downloaded once into the cache';
+/** The `--data` help of commands that read CIFAR-10 only. */
+export const CIFAR_DATA_HELP = `CIFAR-10 binary file (test_batch.bin) or a directory holding it, or cifar10 (${DATA_DEFAULT})`;
+/** The `--data` help of commands that also take PNG/JPEG files (`several`: a comma-separated list). */
+export const imageDataHelp = (several: boolean): string =>
+  `CIFAR-10 binary file or directory, or cifar10, or ${several ? 'comma-separated 32x32 PNG/JPEG files' : 'one 32x32 PNG/JPEG file'} (${DATA_DEFAULT})`;

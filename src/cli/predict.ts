@@ -1,19 +1,19 @@
 /**
  * `resnet-stability predict --model <m> --data <d> --images 0-9,15 [--json]`: logits and predicted classes.
- * With --json, stdout is {"model", "images": [...], "logits": [[10 numbers], ...], "predictions": [...]}.
+ * With --json, stdout is {"model", "images": [...], "logits": [[10 numbers], ...], "predictions": [...], "data"}.
  * `--data` may also be a comma-separated list of 32x32 PNG/JPEG files (then --images is not used).
  */
 import { Command } from 'commander';
 import { loadModel } from '../model/load.js';
 import { predictLogits } from '../model/forward.js';
 import { argmaxRows } from '../study/accuracy.js';
-import { loadImageSelection } from './inputs.js';
+import { loadImageSelection, MODEL_HELP, imageDataHelp } from './inputs.js';
 
 export function predictCommand(): Command {
   return new Command('predict')
     .description('logits and predicted classes for selected images')
-    .requiredOption('--model <model>', 'shipped name (resnet56, resnet110), model directory, or .th checkpoint')
-    .option('--data <data>', 'CIFAR-10 binary file or directory, or comma-separated 32x32 PNG/JPEG files')
+    .requiredOption('--model <model>', MODEL_HELP)
+    .option('--data <data>', imageDataHelp(true))
     .option('--images <list>', 'image indices into the CIFAR file, e.g. 0-9,15', '0')
     .option('--json', 'print one JSON object to stdout')
     .option('--quiet', 'no progress output')
@@ -25,7 +25,7 @@ export function predictCommand(): Command {
       const rows = selection.ids.map((_, i) => Array.from(logits.subarray(i * classes, (i + 1) * classes)));
       const predictions = argmaxRows(logits, classes);
       if (opts.json) {
-        process.stdout.write(JSON.stringify({ model: model.name, images: selection.ids, logits: rows, predictions }) + '\n');
+        process.stdout.write(JSON.stringify({ model: model.name, images: selection.ids, logits: rows, predictions, data: selection.dataSet }) + '\n');
         return;
       }
       selection.ids.forEach((id, i) => {

@@ -12,14 +12,14 @@ import { checkPerturbationOptions, type AttackName } from '../study/perturbation
 import { projectPerturbations } from '../study/projection.js';
 import { toCsv, writeFileAtomic } from '../util/atomic-write.js';
 import { UsageError } from './errors.js';
-import { loadImageSelection, parsePositiveInteger } from './inputs.js';
+import { loadImageSelection, parsePositiveInteger, MODEL_HELP, CIFAR_DATA_HELP } from './inputs.js';
 import { createProgress } from './progress.js';
 
 export function projectCommand(): Command {
   return new Command('project')
     .description('project the perturbation entering each unit onto its top right singular vectors')
-    .requiredOption('--model <model>', 'shipped name (resnet56, resnet110), model directory, or .th checkpoint')
-    .option('--data <cifar>', 'CIFAR-10 binary file or directory')
+    .requiredOption('--model <model>', MODEL_HELP)
+    .option('--data <cifar>', CIFAR_DATA_HELP)
     .option('--images <list>', 'image indices, e.g. 0-9', '0')
     .requiredOption('--eps <eps>', 'perturbation size (L-infinity radius; random ones get the same L2 size)', Number)
     .addOption(new Option('--attack <a>', 'adversarial perturbation').choices(['fgsm', 'pgd']).default('fgsm'))
@@ -49,7 +49,7 @@ export function projectCommand(): Command {
         await writeFileAtomic(join(opts.out, 'projection.csv'), toCsv(['image', 'attack', 'unit', 'fraction', 'amplification'], rows));
         await writeFileAtomic(join(opts.out, 'projection.json'), JSON.stringify(summary) + '\n');
       }
-      if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n');
+      if (opts.json) process.stdout.write(JSON.stringify({ ...summary, data: selection.dataSet }) + '\n');
       else if (!opts.out) {
         for (const r of results) {
           for (const a of r.attacks) {

@@ -14,15 +14,15 @@ import { propagatePerturbations, type PropagationResult } from '../study/propaga
 import { firstOrderPropagation } from '../study/first-order.js';
 import { toCsv, writeFileAtomic } from '../util/atomic-write.js';
 import { UsageError } from './errors.js';
-import { loadImageSelection, parseFiniteNumber, parsePositiveInteger } from './inputs.js';
+import { loadImageSelection, parseFiniteNumber, parsePositiveInteger, MODEL_HELP, CIFAR_DATA_HELP } from './inputs.js';
 import { createProgress } from './progress.js';
 import { availableCores, WorkerPool } from '../workers/pool.js';
 
 export function propagateCommand(): Command {
   return new Command('propagate')
     .description('follow random or adversarial input perturbations through every residual unit')
-    .requiredOption('--model <model>', 'shipped name (resnet56, resnet110), model directory, or .th checkpoint')
-    .option('--data <data>', 'CIFAR-10 binary file or directory, or comma-separated 32x32 PNG/JPEG files')
+    .requiredOption('--model <model>', MODEL_HELP)
+    .option('--data <cifar>', CIFAR_DATA_HELP)
     .option('--images <list>', 'image indices, e.g. 0-9,15', '0')
     .addOption(new Option('--attack <name>', 'perturbation').choices(ATTACKS as unknown as string[]).makeOptionMandatory())
     .requiredOption('--eps <eps>', 'size: L-infinity radius (linf) or L2 radius (l2), pixels in [0,1]', (v) => parseFiniteNumber(v, '--eps'))
@@ -87,7 +87,7 @@ export function propagateCommand(): Command {
         await writeFileAtomic(join(opts.out, 'propagation.csv'), toCsv(['image', 'depth', 'relative', 'firstOrder'], rows));
         await writeFileAtomic(join(opts.out, 'propagation.json'), JSON.stringify(summary) + '\n');
       }
-      if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n');
+      if (opts.json) process.stdout.write(JSON.stringify({ ...summary, data: selection.dataSet }) + '\n');
       else if (!opts.out) {
         for (const r of results) {
           process.stdout.write(

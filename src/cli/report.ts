@@ -26,7 +26,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { availableCores, WorkerPool } from '../workers/pool.js';
 import { UsageError } from './errors.js';
-import { loadCifarData, parsePositiveInteger } from './inputs.js';
+import { announceData, loadCifarData, parsePositiveInteger, MODEL_HELP, CIFAR_DATA_HELP } from './inputs.js';
 
 function parseSeed(value: string): number {
   const n = Number(value);
@@ -111,8 +111,8 @@ async function reportOneModel(
 export function reportCommand(): Command {
   return new Command('report')
     .description('run the study and write a self-contained HTML report (with report.json) comparing the paper\'s findings with our measurements; several models also get a comparison page')
-    .requiredOption('--model <models...>', 'shipped name (resnet56, resnet110), model directory, or .th checkpoint; several (--model resnet56 resnet110) for a side-by-side comparison')
-    .option('--data <cifar>', 'CIFAR-10 binary file or directory (default: $RESNET_STABILITY_DATA, the cache, or download)')
+    .requiredOption('--model <models...>', MODEL_HELP + '; several (--model resnet56 resnet110) for a side-by-side comparison')
+    .option('--data <cifar>', CIFAR_DATA_HELP)
     .addOption(
       new Option(
         '--preset <p>',
@@ -139,6 +139,7 @@ export function reportCommand(): Command {
       const names = models.map((m) => m.name);
       if (new Set(names).size !== names.length) throw new UsageError(`two of the models are both called "${names.find((n, i) => names.indexOf(n) !== i)}": compare models with different names`);
       const data = await loadCifarData(opts.data, opts.quiet);
+      announceData(data.dataSet, opts.quiet);
       const out = opts.out ?? `report-${names.join('-vs-')}`;
       const workers = opts.workers ?? (await availableCores());
       const pool = workers > 1 ? await WorkerPool.create(workers) : undefined;

@@ -16,7 +16,7 @@ import { toCsv, writeFileAtomic } from '../util/atomic-write.js';
 import { availableCores, WorkerPool } from '../workers/pool.js';
 import { parseIndexList } from '../data/indices.js';
 import { UsageError } from './errors.js';
-import { loadCifarData, parsePositiveInteger } from './inputs.js';
+import { announceData, loadCifarData, parsePositiveInteger, MODEL_HELP, CIFAR_DATA_HELP } from './inputs.js';
 
 function parseValues(text: string): number[] {
   const values = text.split(',').map((v) => v.trim());
@@ -38,8 +38,8 @@ export function parseUnitList(model: ResNetModel, text: string, option: string):
 export function scaleCommand(): Command {
   return new Command('scale')
     .description('sweep the skip scale alpha or residual weight scale beta: accuracy and unit spectra')
-    .requiredOption('--model <model>', 'shipped name (resnet56, resnet110), model directory, or .th checkpoint')
-    .option('--data <cifar>', 'CIFAR-10 binary file or directory')
+    .requiredOption('--model <model>', MODEL_HELP)
+    .option('--data <cifar>', CIFAR_DATA_HELP)
     .addOption(new Option('--param <p>', 'which scale to sweep').choices(['alpha', 'beta']).makeOptionMandatory())
     .requiredOption('--values <list>', 'comma-separated values, e.g. 0.5,0.9,1,1.1', parseValues)
     .option('--units <list>', 'units to scale: all, or indices / stage.unit / ranges (18-26)', 'all')
@@ -59,6 +59,7 @@ export function scaleCommand(): Command {
       const spectrumUnits = opts.spectrumUnits ? parseUnitList(model, opts.spectrumUnits, '--spectrum-units') : [];
       const data = await loadCifarData(opts.data, opts.quiet || opts.json);
       const spectrumImages = parseIndexList(opts.spectrumImages, data.count, '--spectrum-images');
+      announceData(data.dataSet, opts.quiet || opts.json);
       const workers = opts.workers ?? (await availableCores());
       const pool = workers > 1 ? await WorkerPool.create(workers) : undefined;
       try {
@@ -75,7 +76,7 @@ export function scaleCommand(): Command {
           ));
           await writeFileAtomic(join(opts.out, 'scale.json'), JSON.stringify(summary) + '\n');
         }
-        if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n');
+        if (opts.json) process.stdout.write(JSON.stringify({ ...summary, data: data.dataSet }) + '\n');
         else if (!opts.out) {
           for (const a of result.accuracy) process.stdout.write(`${opts.param} = ${a.value}: accuracy ${(100 * a.accuracy).toFixed(2)} % (${a.correct}/${a.images})\n`);
           for (const r of result.spectra) {

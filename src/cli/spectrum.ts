@@ -30,7 +30,7 @@ import {
 import { toCsv, writeFileAtomic } from '../util/atomic-write.js';
 import { availableCores, WorkerPool } from '../workers/pool.js';
 import { UsageError } from './errors.js';
-import { loadImageSelection, parseFiniteNumber, parseNumberList, parsePositiveInteger } from './inputs.js';
+import { loadImageSelection, parseFiniteNumber, parseNumberList, parsePositiveInteger, MODEL_HELP, imageDataHelp } from './inputs.js';
 import { createProgress } from './progress.js';
 import { parseUnitList } from './scale.js';
 
@@ -65,8 +65,8 @@ export async function writeSpectrumSummary(outDir: string | undefined, model: st
 export function spectrumCommand(): Command {
   return new Command('spectrum')
     .description('singular values of residual-unit linearizations: full, top-k, density or exact interval counts')
-    .requiredOption('--model <model>', 'shipped name (resnet56, resnet110), model directory, or .th checkpoint')
-    .option('--data <data>', 'CIFAR-10 binary file or directory, or one 32x32 PNG/JPEG file')
+    .requiredOption('--model <model>', MODEL_HELP)
+    .option('--data <data>', imageDataHelp(false))
     .option('--image <i>', 'image index into the CIFAR file (one image)')
     .option('--images <list>', 'several images, e.g. 0-9')
     .option('--unit <u>', 'unit index 0..3n-1 or stage.unit (e.g. 3.9)')
@@ -151,7 +151,7 @@ export function spectrumCommand(): Command {
         const seconds = (performance.now() - started) / 1000;
         if (opts.shard) {
           if (!quiet) process.stderr.write(`shard ${opts.shard.index}/${opts.shard.count}: ${records.length} jobs in ${opts.out}\n`);
-          if (opts.json) process.stdout.write(JSON.stringify({ shard: opts.shard, jobs: records.map((r) => r.key) }) + '\n');
+          if (opts.json) process.stdout.write(JSON.stringify({ shard: opts.shard, jobs: records.map((r) => r.key), data: selection.dataSet }) + '\n');
           return;
         }
         if (single && opts.method === 'full') {
@@ -163,7 +163,7 @@ export function spectrumCommand(): Command {
             model: model.name, image: r.image, unit: r.unit, unitLabel: r.unitLabel, shape: r.shape, alpha: r.alpha, beta: r.beta,
             smax: r.smax, fractionZero: r.fractionZero, fractionOne: r.fractionOne, seconds,
           };
-          if (opts.json) process.stdout.write(JSON.stringify(out) + '\n');
+          if (opts.json) process.stdout.write(JSON.stringify({ ...out, data: selection.dataSet }) + '\n');
           else process.stdout.write(
             `${model.name} image ${out.image} unit ${out.unitLabel} (${out.shape[0]} x ${out.shape[1]}, alpha ${out.alpha}, beta ${out.beta}): ` +
               `s_max ${out.smax!.toFixed(6)}, ${(100 * out.fractionOne!).toFixed(2)} % at alpha (|s - alpha| < ${ONE_TOLERANCE}), ` +
@@ -172,7 +172,7 @@ export function spectrumCommand(): Command {
           return;
         }
         const summary = await writeSpectrumSummary(opts.out, model.name, opts.method, records, memory);
-        if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n');
+        if (opts.json) process.stdout.write(JSON.stringify({ ...summary, data: selection.dataSet }) + '\n');
         else if (!opts.out) {
           for (const r of summary.results) {
             const what = r.count ? `${r.count.count} values in [${r.count.lo}, ${r.count.hi})` : r.density ? `density over ${r.density.counts.length} bins` : `s_max ${r.smax?.toFixed(6)}`;

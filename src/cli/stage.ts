@@ -10,13 +10,13 @@ import { loadModel } from '../model/load.js';
 import { stageSpectrum, type StageMethod } from '../study/stage.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UsageError } from './errors.js';
-import { loadImageSelection, parsePositiveInteger } from './inputs.js';
+import { loadImageSelection, parsePositiveInteger, MODEL_HELP, imageDataHelp } from './inputs.js';
 
 export function stageCommand(): Command {
   return new Command('stage')
     .description('singular values of the linearization of a whole stage at one image')
-    .requiredOption('--model <model>', 'shipped name (resnet56, resnet110), model directory, or .th checkpoint')
-    .option('--data <data>', 'CIFAR-10 binary file or directory, or one 32x32 PNG/JPEG file')
+    .requiredOption('--model <model>', MODEL_HELP)
+    .option('--data <data>', imageDataHelp(false))
     .option('--image <i>', 'image index', '0')
     .requiredOption('--stage <s>', 'stage 1, 2 or 3')
     .addOption(new Option('--method <m>', 'what to compute').choices(['topk', 'density', 'full']).default('topk'))
@@ -35,7 +35,7 @@ export function stageCommand(): Command {
       const result = await stageSpectrum(model, selection.pixels.subarray(0, 3072), stage, opts.method, { k: opts.k, bins: opts.bins });
       const out = { model: model.name, image: selection.ids[0], ...result };
       if (opts.out) await writeFileAtomic(join(opts.out, 'stage.json'), JSON.stringify(out) + '\n');
-      if (opts.json) process.stdout.write(JSON.stringify(out) + '\n');
+      if (opts.json) process.stdout.write(JSON.stringify({ ...out, data: selection.dataSet }) + '\n');
       else if (!opts.out) {
         const what = result.values ? `largest ${result.values.slice(0, 5).map((v) => v.toFixed(4)).join(', ')}` : `density over ${result.density!.counts.length} bins`;
         process.stdout.write(`${model.name} image ${out.image} stage ${stage} (${result.shape[0]} x ${result.shape[1]}): ${what}\n`);

@@ -1,7 +1,9 @@
 /**
  * Node: where the CIFAR-10 test set comes from when the user gives no path, so that a new user needs no
- * flags. In order: $RESNET_STABILITY_DATA (a file or directory), the user cache directory, and finally a
- * one-time download of the official archive into that cache.
+ * flags and no network. In order: $RESNET_STABILITY_DATA (a file or directory), the full test set in the
+ * user cache directory, and finally the 1,000-image sample shipped with the package. `--data cifar10`
+ * asks for the full set: the same order, except that a one-time download of the official archive into
+ * the cache replaces the sample.
  *
  * The download streams the archive once: every chunk feeds the MD5, the progress callback and a streaming
  * gunzip whose output feeds a minimal tar reader that keeps only cifar-10-batches-bin/test_batch.bin
@@ -11,6 +13,7 @@
  */
 import { Gunzip } from 'fflate';
 import { InputError } from '../util/errors.js';
+import { packageRoot } from '../util/package-root.js';
 import { CIFAR_ARCHIVE_DIR, CIFAR_TEST_FILE, locateCifarFile, readCifarBatch } from './cifar.js';
 
 /** The environment variable naming a CIFAR-10 file or directory. */
@@ -18,6 +21,19 @@ export const DATA_ENV = 'RESNET_STABILITY_DATA';
 /** The official binary archive and its published MD5. */
 export const CIFAR_ARCHIVE_URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz';
 export const CIFAR_ARCHIVE_MD5 = 'c32a1d4ab5d03f1284b67883e8d87530';
+/**
+ * The sample shipped with the package: the first 1,000 records of the CIFAR-10 test file, class-balanced
+ * (image i has class i mod 10); decoded, like the rest of our test file, from a public JPEG copy of the set.
+ */
+export const CIFAR_SAMPLE_URL = new URL('data/cifar10-sample/test_batch_1000.bin', packageRoot);
+
+/** Where a CIFAR-10 file came from: a path given, $RESNET_STABILITY_DATA, the cache, a download, or the shipped sample. */
+export type CifarOrigin = 'path' | 'environment' | 'cache' | 'download' | 'sample';
+
+export interface CifarSource {
+  path: string;
+  origin: CifarOrigin;
+}
 
 export interface DownloadProgress {
   receivedBytes: number;
@@ -37,6 +53,8 @@ export interface CifarSourceOptions {
   /** Replace the official archive URL and MD5 (tests). */
   archiveUrl?: string;
   archiveMd5?: string;
+  /** Replaces the shipped sample (tests). */
+  sampleFile?: string;
 }
 
 /**
@@ -54,20 +72,22 @@ export function cifarCacheDir(env: Record<string, string | undefined>, platform:
 }
 
 /**
- * The path of a CIFAR-10 test file for `spec`. `undefined` or `'cifar10'` means the default source:
- * $RESNET_STABILITY_DATA if set, else `<cacheDir>/test_batch.bin` if present, else download it there
- * (write `./cifar10` for a path of that name). Any other spec is a file or directory (`locateCifarFile`).
+ * The CIFAR-10 test file for `spec` and where it came from. `undefined` is the default source:
+ * $RESNET_STABILITY_DATA if set, else `<cacheDir>/test_batch.bin` if present, else the shipped sample.
+ * `'cifar10'` is the full test set: the same, except that it is downloaded into the cache instead of
+ * falling back to the sample (write `./cifar10` for a path of that name). Any other spec is a file or
+ * directory (`locateCifarFile`).
  *
  * Throws InputError: for a missing path (naming it, and the variable if it came from there); when the
- * download fails, with one line giving the reason and telling where to put the file instead.
+ * download fails, with one line giving the reason and telling where to get and put the file instead.
  */
-export async function resolveCifarSource(spec?: string, opts: CifarSourceOptions = {}): Promise<string> {
-  if (spec !== undefined && spec !== 'cifar10') return locateCifarFile(spec);
+export async function resolveCifarData(spec?: string, opts: CifarSourceOptions = {}): Promise<CifarSource> {
+  if (spec !== undefined && spec !== 'cifar10') return { path: await locateCifarFile(spec), origin: 'path' };
   const env = opts.env ?? process.env;
   const fromEnv = env[DATA_ENV];
   if (fromEnv) {
     try {
-      return await locateCifarFile(fromEnv);
+      return { path: await locateCifarFile(fromEnv), origin: 'environment' };
     } catch (err) {
       throw err instanceof InputError ? new InputError(`${DATA_ENV}: ${err.message}`) : err;
     }
@@ -75,10 +95,29 @@ export async function resolveCifarSource(spec?: string, opts: CifarSourceOptions
   const { stat } = await import('node:fs/promises');
   const { join } = await import('node:path');
   const { homedir } = await import('node:os');
+  const { fileURLToPath } = await import('node:url');
   const cacheDir = opts.cacheDir ?? cifarCacheDir(env, process.platform, homedir());
   const cached = join(cacheDir, CIFAR_TEST_FILE);
-  const isFile = await stat(cached).then((s) => s.isFile(), () => false);
-  return isFile ? cached : downloadCifarTest(cacheDir, opts);
+  if (await stat(cached).then((s) => s.isFile(), () => false)) return { path: cached, origin: 'cache' };
+  if (spec === 'cifar10') return { path: await downloadCifarTest(cacheDir, opts), origin: 'download' };
+  return { path: opts.sampleFile ?? fileURLToPath(CIFAR_SAMPLE_URL), origin: 'sample' };
+}
+
+/** The path of the CIFAR-10 test file for `spec` (see `resolveCifarData`). */
+export async function resolveCifarSource(spec?: string, opts: CifarSourceOptions = {}): Promise<string> {
+  return (await resolveCifarData(spec, opts)).path;
+}
+
+/** One line saying which data a command uses, e.g. for stderr: `data: <path> (1000 images, the shipped sample: ...)`. */
+export function describeCifarSource(source: CifarSource, images: number): string {
+  const what: Record<CifarOrigin, string> = {
+    path: 'given with --data',
+    environment: `from $${DATA_ENV}`,
+    cache: 'the cached test set',
+    download: 'the official test set, just downloaded',
+    sample: 'the CIFAR-10 sample shipped with the package, the first 1000 test images; --data cifar10 for the full set',
+  };
+  return `data: ${source.path} (${images} images, ${what[source.origin]})`;
 }
 
 /** Download the archive, verify it and write `<cacheDir>/test_batch.bin` atomically; returns its path. */
@@ -90,7 +129,10 @@ async function downloadCifarTest(cacheDir: string, opts: CifarSourceOptions): Pr
   const expectedMd5 = opts.archiveMd5 ?? CIFAR_ARCHIVE_MD5;
   const fetchImpl = opts.fetchImpl ?? ((u: string) => fetch(u));
   const fail = (reason: string): InputError =>
-    new InputError(`cannot download CIFAR-10 (${reason}): put ${CIFAR_TEST_FILE} in ${cacheDir} or set ${DATA_ENV}`);
+    new InputError(
+      `cannot download CIFAR-10 (${reason}): get ${CIFAR_ARCHIVE_DIR}/${CIFAR_TEST_FILE} from ${url} and ` +
+        `put ${CIFAR_TEST_FILE} in ${cacheDir}, set ${DATA_ENV}, or pass --data <file or directory>`,
+    );
   const describe = (err: unknown): string => {
     if (!(err instanceof Error)) return String(err);
     return err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message;

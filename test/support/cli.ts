@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { sharedPath } from './shared.js';
+import { cifarTestFile } from './shared.js';
 
 export const cliPath = fileURLToPath(new URL('../../dist/node/cli.js', import.meta.url));
 
@@ -12,11 +12,17 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+/**
+ * Runs the CLI with $RESNET_STABILITY_DATA set to the tests' CIFAR-10 file (the full set when present,
+ * else the 1,000-image sample), so that no user cache or download is involved; `env` overrides it.
+ */
+export function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
   if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run "npm run build" first`);
+  const childEnv: Record<string, string | undefined> = { ...process.env, RESNET_STABILITY_DATA: cifarTestFile, ...env };
+  for (const key of Object.keys(childEnv)) if (childEnv[key] === undefined) delete childEnv[key];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cliPath, ...args], {
-      env: { ...process.env, RESNET_STABILITY_DATA: sharedPath('data/cifar10'), ...env },
+      env: childEnv as NodeJS.ProcessEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
