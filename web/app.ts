@@ -9,8 +9,9 @@
  * unit recomputes only the unit's spectrum.
  *
  * For tests: #status carries data-state (loading | ready | running | done | cancelled | error),
- * #results data-state (empty | running | done), #top-values data-values (the top-k values as JSON, at
- * full precision), and every figure element data-figure.
+ * #results data-state (empty | running | done), #top-values data-values and #prediction
+ * data-probabilities (the top-k values and the class probabilities as JSON, at full precision), and
+ * every figure element data-figure.
  */
 import * as Comlink from 'comlink';
 import { CIFAR_CLASSES, imageToFloat, readCifarBatch, type CifarBatch } from '../src/data/cifar.js';
@@ -223,7 +224,8 @@ async function addUserModel(input: HTMLInputElement): Promise<void> {
   const files = await readChosen(input.files);
   input.value = '';
   const key = `user-${++userModels}`;
-  const name = files.find((f) => /\.json$/i.test(f.path))?.path.replace(/\/?model\.json$/i, '/') ?? files[0].path;
+  const json = files.find((f) => /\.json$/i.test(f.path));
+  const name = json ? (json.path.includes('/') ? json.path.slice(0, json.path.lastIndexOf('/') + 1) : json.path) : files[0].path;
   models.set(key, { title: `${name} (yours)`, files });
   const previous = ui.model.value;
   try {
@@ -343,6 +345,7 @@ async function loadCifarFile(file: File): Promise<void> {
 function clearResults(): void {
   ui.results.dataset.state = 'running';
   ui.prediction.textContent = '';
+  ui.prediction.removeAttribute('data-probabilities');
   ui.topValues.replaceChildren();
   ui.topValues.removeAttribute('data-values');
   ui.propagationSummary.textContent = '';
@@ -387,6 +390,7 @@ async function compute(): Promise<void> {
   }
   if (!current()) return;
   const predicted = argmax(probabilities);
+  ui.prediction.dataset.probabilities = JSON.stringify(probabilities);
   ui.prediction.textContent = `${classes[predicted]} (${percent(probabilities[predicted])})` +
     (chosen.label === undefined ? '' : `; true label: ${classes[chosen.label]}`);
 

@@ -23,8 +23,11 @@ export async function drawFigure(element: HTMLElement, figure: PageFigure, data:
   const view = new View(parse(VEGA_SPECS[figure]), { renderer: 'svg', container: element, hover: false }) as VegaView;
   views.set(element, view);
   for (const [name, rows] of Object.entries(data)) view.data(name, rows);
-  element.setAttribute('aria-label', description);
   await view.runAsync();
-  // Vega's own SVG roles would be read inside an element that already is one image with a description.
+  // Vega marks its container as a graphics document; the page makes it one image with a description,
+  // and hides the SVG's own roles from assistive technology.
+  element.setAttribute('role', 'img');
+  element.removeAttribute('aria-roledescription');
+  element.setAttribute('aria-label', description);
   element.querySelector('svg')?.setAttribute('aria-hidden', 'true');
 }

@@ -18,13 +18,6 @@ export interface ChosenFile {
 
 const CHECKPOINT = /\.(th|pt|pth|tar)$/i;
 
-/** What the files are, named for the page ("resnet20.th", "my-model/"). */
-export function describeModelFiles(files: readonly ChosenFile[]): string {
-  const json = files.find((f) => /\.json$/i.test(f.path));
-  if (json) return json.path.includes('/') ? `${json.path.slice(0, json.path.lastIndexOf('/'))}/` : 'model.json';
-  return files[0]?.path ?? '(no file)';
-}
-
 function parseManifest(bytes: Uint8Array, where: string): { json: unknown; paths: string[] } {
   let json: unknown;
   try {
