@@ -11,6 +11,7 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 
 const node = {
   bundle: true,
@@ -96,19 +97,45 @@ const edge = await build({
   outdir: 'dist/edge',
 });
 
-// The demo page: its own entry points, assets and models in one folder any static server can serve.
+// The demo page: its own entry points, assets, sample images and models in one folder any static server
+// can serve. Its figures are Vega-Lite specs compiled to Vega here, in Node (web/vega-specs.ts is run
+// once and its result replaces it in the bundle), so the page ships the Vega runtime but no compiler.
 await build({
+  ...node,
+  entryPoints: { 'web-vega-specs': 'web/vega-specs.ts' },
+  outdir: 'build',
+  sourcemap: false,
+  metafile: false,
+});
+const { VEGA_SPECS } = await import(`${pathToFileURL('build/web-vega-specs.js').href}?${Date.now()}`);
+const compiledFigures = {
+  name: 'compiled-figures',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]web[\\/]vega-specs\.ts$/ }, () => ({
+      contents: `export const VEGA_SPECS = ${JSON.stringify(VEGA_SPECS)};`,
+      loader: 'js',
+    }));
+  },
+};
+const page = await build({
   ...web,
   platform: 'browser',
+  plugins: [...web.plugins, compiledFigures],
   entryPoints: { app: 'web/app.ts', worker: 'web/worker.ts' },
   outdir: 'dist/web',
 });
 copyInto('dist/web', [...wasmAssets, 'web/index.html', 'web/style.css']);
+copyInto('dist/web/samples', ['web/samples/cifar10-test-0-49.bin']);
 for (const model of ['resnet56', 'resnet110']) cpSync(`models/${model}`, `dist/web/models/${model}`, { recursive: true });
+const pageInputs = (name) => Object.keys(page.metafile.outputs[`dist/web/${name}.js`].inputs);
+if (pageInputs('app').some((input) => input.includes('@tensorflow') || input.includes('vega-lite'))) {
+  throw new Error('dist/web/app.js bundles tfjs or vega-lite: they belong in the worker or at build time only');
+}
 
 mkdirSync('build', { recursive: true });
 writeFileSync('build/meta-browser.json', JSON.stringify(browser.metafile));
 writeFileSync('build/meta-edge.json', JSON.stringify(edge.metafile));
+writeFileSync('build/meta-web.json', JSON.stringify(page.metafile));
 
 if (!process.argv.includes('--no-types')) {
   // The kernels' export interface the declarations refer to (regenerated only when assembly/ changed).

@@ -1,69 +1,124 @@
 /**
- * The demo page: choose a model, an image and a unit; the page shows the prediction, the unit's top-k
- * singular values, its spectrum (all values for stage-3 units, a stochastic-Lanczos density for the
- * larger stage-1 and stage-2 units) and how a random and an FGSM perturbation of the same L2 size grow
- * from unit to unit. All computation runs in one Web Worker (web/worker.ts); Cancel terminates it and
- * starts a fresh one. Figures are the report's Vega-Lite specs, rendered to SVG by vega.
+ * The demo page: choose a model (shipped, or your own from disk), an image (50 shipped CIFAR-10 test
+ * images, a CIFAR-10 batch or archive, or a PNG/JPEG) and a unit; the page shows the prediction, the
+ * unit's top-k singular values, its spectrum (all values when the unit's linearization is at most
+ * 4096 x 4096, a stochastic-Lanczos density for the larger ones) and how an FGSM and a random
+ * perturbation grow from unit to unit. All computation runs in one Web Worker (web/worker.ts), the only
+ * place tfjs is loaded; Cancel terminates it and starts a fresh one, to which the page hands the model
+ * files it keeps. Prediction and propagation are kept per (model, image, eps), so changing only the
+ * unit recomputes only the unit's spectrum.
  *
- * For tests, #status carries data-state (loading | ready | running | done | cancelled | error) and
- * #top-values carries data-values, the top-k values as JSON at full precision.
+ * For tests: #status carries data-state (loading | ready | running | done | cancelled | error),
+ * #results data-state (empty | running | done), #top-values data-values and #prediction
+ * data-probabilities (the top-k values and the class probabilities as JSON, at full precision), and
+ * every figure element data-figure.
  */
 import * as Comlink from 'comlink';
 import { CIFAR_CLASSES, imageToFloat, readCifarBatch, type CifarBatch } from '../src/data/cifar.js';
 import { decodeImage } from '../src/data/image.js';
-import { histogramSpec, propagationSpec, sortedSpectraSpec } from '../src/report/figures.js';
-import { renderSvg, type TopLevelSpec } from '../src/report/render.js';
-import { curveSummary, describeSpectrum, type SpectrumEntry } from '../src/study/report.js';
-import type { PropagationResult } from '../src/study/propagation.js';
-import type { DemoApi } from './worker.js';
+import { isGzip, testBatchFromArchive } from '../src/web/cifar-archive.js';
+import {
+  binCounts, formatValue, histogramData, histogramEdges, probabilitiesData, propagationData, spectrumData,
+} from '../src/web/figures.js';
+import type { ChosenFile } from '../src/web/model-files.js';
+import { checkPageInputs, INPUT_LIMITS } from '../src/web/page-inputs.js';
+import { clearFigure, drawFigure } from './charts.js';
+import type { DemoApi, ModelDescription } from './worker.js';
 
-const GALLERY_SIZE = 64;
-/** Bin width of the density histograms, as in the report. */
-const BIN_WIDTH = 0.05;
-const DENSITY_BINS = 61;
+/** Thumbnails per gallery page (10 columns x 5 rows). */
+const PAGE_SIZE = 50;
+const GALLERY_COLUMNS = 10;
+/** Units whose linearization has at most this many rows and columns get all their singular values. */
+const FULL_SPECTRUM_LIMIT = 4096;
+const SAMPLES = 'samples/cifar10-test-0-49.bin';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const ui = {
   model: $<HTMLSelectElement>('model'),
+  modelFile: $<HTMLInputElement>('model-file'),
+  modelFolder: $<HTMLInputElement>('model-folder'),
   cifarFile: $<HTMLInputElement>('cifar-file'),
   imageFile: $<HTMLInputElement>('image-file'),
   gallery: $<HTMLDivElement>('gallery'),
+  galleryInfo: $<HTMLSpanElement>('gallery-info'),
+  pagePrev: $<HTMLButtonElement>('page-prev'),
+  pageNext: $<HTMLButtonElement>('page-next'),
+  imageIndex: $<HTMLInputElement>('image-index'),
   selectedCanvas: $<HTMLCanvasElement>('selected-canvas'),
   selectedLabel: $<HTMLSpanElement>('selected-label'),
   unit: $<HTMLSelectElement>('unit'),
+  unitNote: $<HTMLParagraphElement>('unit-note'),
   k: $<HTMLInputElement>('k'),
+  kLabel: $<HTMLLabelElement>('k-label'),
   eps: $<HTMLInputElement>('eps'),
+  epsLabel: $<HTMLLabelElement>('eps-label'),
   run: $<HTMLButtonElement>('run'),
   cancel: $<HTMLButtonElement>('cancel'),
   status: $<HTMLDivElement>('status'),
   statusText: $<HTMLSpanElement>('status-text'),
   progress: $<HTMLProgressElement>('progress'),
   error: $<HTMLParagraphElement>('error'),
+  results: $<HTMLElement>('results'),
   prediction: $<HTMLParagraphElement>('prediction'),
+  topTitle: $<HTMLHeadingElement>('top-title'),
   topValues: $<HTMLOListElement>('top-values'),
   spectrumTitle: $<HTMLHeadingElement>('spectrum-title'),
+  spectrumBlock: $<HTMLElement>('spectrum-block'),
   spectrumFigure: $<HTMLDivElement>('spectrum-figure'),
+  histogramFigure: $<HTMLDivElement>('histogram-figure'),
+  histogramCaption: $<HTMLElement>('histogram-caption'),
   propagationFigure: $<HTMLDivElement>('propagation-figure'),
   propagationSummary: $<HTMLParagraphElement>('propagation-summary'),
+  probabilitiesFigure: $<HTMLDivElement>('probabilities-figure'),
 };
 
 interface ChosenImage {
+  /** Identifies the image in the result caches. */
+  id: string;
   pixels: Float32Array;
   /** The CIFAR-10 label, or undefined for an uploaded image (FGSM then uses the predicted class). */
   label?: number;
-  /** Index in the CIFAR-10 file, for figure legends. */
-  index?: number;
   name: string;
 }
 
+interface ModelEntry {
+  /** What the select shows. */
+  title: string;
+  /** Shipped models are fetched on first use; chosen ones are read at once. */
+  files?: ChosenFile[];
+  description?: ModelDescription;
+}
+
+type Propagation = Awaited<ReturnType<DemoApi['propagate']>>;
+
 let worker: Worker;
 let api: Comlink.Remote<DemoApi>;
+/** Models handed to the current worker. */
+let registered = new Set<string>();
+const models = new Map<string, ModelEntry>([
+  ['resnet56', { title: 'ResNet-56 (shipped)' }],
+  ['resnet110', { title: 'ResNet-110 (shipped)' }],
+]);
+let userModels = 0;
+
+let batch: CifarBatch | undefined;
+let page = 0;
+let chosenIndex: number | undefined;
 let image: ChosenImage | undefined;
-let units: { label: string; stage: number }[] = [];
+let uploads = 0;
+/** The model whose units fill the unit select. */
+let unitsModel: string | undefined;
+
+/** Prediction and propagation per model, image and eps: they do not depend on the unit. */
+const predictions = new Map<string, number[]>();
+const propagations = new Map<string, Propagation>();
+/** Increases with every run and every cancel: a run whose number is no longer current stops drawing. */
+let runId = 0;
 
 function startWorker(): void {
   worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
   api = Comlink.wrap<DemoApi>(worker);
+  registered = new Set();
 }
 
 function setState(state: string, text: string, fraction?: number): void {
@@ -71,7 +126,8 @@ function setState(state: string, text: string, fraction?: number): void {
   ui.statusText.textContent = text;
   if (fraction === undefined) ui.progress.removeAttribute('value');
   else ui.progress.value = fraction;
-  ui.run.disabled = state === 'running' || state === 'loading' || !image;
+  ui.progress.setAttribute('aria-valuetext', text);
+  ui.run.disabled = state === 'running' || state === 'loading' || !image || !unitsModel;
   ui.cancel.disabled = state !== 'running';
 }
 
@@ -79,6 +135,114 @@ function showError(message: string | undefined): void {
   ui.error.hidden = !message;
   ui.error.textContent = message ?? '';
 }
+
+function fail(err: unknown): void {
+  showError(String((err as Error)?.message ?? err).split('\n')[0]);
+  setState('error', 'failed', 0);
+}
+
+// ---- models ----
+
+/** The files of model `key`: shipped models are fetched once (model.json and the weights it names). */
+async function modelFiles(key: string): Promise<ChosenFile[]> {
+  const entry = models.get(key)!;
+  if (entry.files) return entry.files;
+  const base = new URL(`models/${key}/`, document.baseURI);
+  const get = async (path: string): Promise<Uint8Array> => {
+    const response = await fetch(new URL(path, base));
+    if (!response.ok) throw new Error(`models/${key}/${path}: HTTP ${response.status}`);
+    return new Uint8Array(await response.arrayBuffer());
+  };
+  const json = await get('model.json');
+  const manifest = JSON.parse(new TextDecoder().decode(json)) as { weightsManifest: { paths: string[] }[] };
+  const paths = manifest.weightsManifest.flatMap((group) => group.paths);
+  const weights = await Promise.all(paths.map(get));
+  entry.files = [{ path: `${key}/model.json`, bytes: json }, ...paths.map((p, i) => ({ path: `${key}/${p}`, bytes: weights[i] }))];
+  return entry.files;
+}
+
+/** Make sure the current worker has model `key`, and return its description. */
+async function ensureModel(key: string): Promise<ModelDescription> {
+  const entry = models.get(key)!;
+  if (!registered.has(key)) {
+    await api.register(key, await modelFiles(key));
+    registered.add(key);
+  }
+  entry.description ??= await api.describe(key);
+  return entry.description;
+}
+
+/** Fill the unit select for the chosen model, keeping the unit by its label (or saying why not). */
+async function loadUnits(): Promise<void> {
+  const key = ui.model.value;
+  const previous = ui.unit.value;
+  setState('loading', `loading ${models.get(key)!.title}…`);
+  const { units } = await ensureModel(key);
+  if (ui.model.value !== key) return; // another model was chosen meanwhile
+  ui.unit.replaceChildren(
+    ...units.map((u, i) => Object.assign(document.createElement('option'), { value: u.label, textContent: `${u.label} (stage ${u.stage}, unit index ${i})` })),
+  );
+  const labels = units.map((u) => u.label);
+  let note = '';
+  if (previous && labels.includes(previous)) ui.unit.value = previous;
+  else {
+    const firstOfLast = units.find((u) => u.stage === units.at(-1)!.stage)!.label;
+    ui.unit.value = firstOfLast;
+    if (previous) note = `Unit ${previous} does not exist in ${models.get(key)!.title}; unit ${firstOfLast} is chosen instead.`;
+  }
+  ui.unitNote.hidden = !note;
+  ui.unitNote.textContent = note;
+  unitsModel = key;
+  setState('ready', image ? 'ready' : 'choose an image', 0);
+}
+
+async function readChosen(list: FileList): Promise<ChosenFile[]> {
+  const all = Array.from(list);
+  const path = (f: File) => f.webkitRelativePath || f.name;
+  const json = all.find((f) => /\.json$/i.test(f.name));
+  if (!json) return Promise.all(all.slice(0, 1).map(async (f) => ({ path: path(f), bytes: new Uint8Array(await f.arrayBuffer()) })));
+  // A model folder: read model.json and only the files it names (a folder may hold much else).
+  const jsonBytes = new Uint8Array(await json.arrayBuffer());
+  const dir = path(json).slice(0, path(json).lastIndexOf('/') + 1);
+  let named: string[] = [];
+  try {
+    const manifest = JSON.parse(new TextDecoder().decode(jsonBytes)) as { weightsManifest?: { paths?: string[] }[] };
+    named = (manifest.weightsManifest ?? []).flatMap((g) => g.paths ?? []).map((p) => dir + p.replace(/^\.\//, ''));
+  } catch {
+    // the worker reports the invalid JSON with the file's name
+  }
+  const weights = all.filter((f) => named.includes(path(f)));
+  return [
+    { path: path(json), bytes: jsonBytes },
+    ...(await Promise.all(weights.map(async (f) => ({ path: path(f), bytes: new Uint8Array(await f.arrayBuffer()) })))),
+  ];
+}
+
+async function addUserModel(input: HTMLInputElement): Promise<void> {
+  if (!input.files?.length) return;
+  showError(undefined);
+  const files = await readChosen(input.files);
+  input.value = '';
+  const key = `user-${++userModels}`;
+  const json = files.find((f) => /\.json$/i.test(f.path));
+  const name = json ? (json.path.includes('/') ? json.path.slice(0, json.path.lastIndexOf('/') + 1) : json.path) : files[0].path;
+  models.set(key, { title: `${name} (yours)`, files });
+  const previous = ui.model.value;
+  try {
+    setState('loading', `reading ${name}…`);
+    await ensureModel(key);
+  } catch (err) {
+    models.delete(key);
+    registered.delete(key);
+    ui.model.value = previous;
+    throw err;
+  }
+  ui.model.append(Object.assign(document.createElement('option'), { value: key, textContent: models.get(key)!.title }));
+  ui.model.value = key;
+  await loadUnits();
+}
+
+// ---- images ----
 
 function drawImage(canvas: HTMLCanvasElement, pixels: Float32Array): void {
   const context = canvas.getContext('2d')!;
@@ -94,159 +258,286 @@ function chooseImage(chosen: ChosenImage): void {
   image = chosen;
   drawImage(ui.selectedCanvas, chosen.pixels);
   ui.selectedLabel.textContent = chosen.name;
-  if (ui.status.dataset.state !== 'running' && ui.status.dataset.state !== 'loading') setState('ready', 'ready', 0);
+  const state = ui.status.dataset.state;
+  if (state !== 'running' && state !== 'loading') setState('ready', 'ready', 0);
 }
 
-function showGallery(batch: CifarBatch, classes: readonly string[]): void {
-  ui.gallery.replaceChildren();
-  for (let i = 0; i < Math.min(GALLERY_SIZE, batch.count); i++) {
+function chooseFromBatch(index: number): void {
+  if (!batch) return;
+  chosenIndex = index;
+  const label = batch.labels[index];
+  chooseImage({ id: `${batch.source}#${index}`, pixels: imageToFloat(batch, index), label, name: `image ${index} of ${batch.source} (${CIFAR_CLASSES[label]})` });
+  for (const b of ui.gallery.querySelectorAll<HTMLButtonElement>('button')) b.setAttribute('aria-pressed', String(Number(b.dataset.index) === index));
+}
+
+/** Show gallery page `p`; the one tab stop goes to `focusIndex` (or the chosen image, or the first). */
+function showPage(p: number, focusIndex?: number): void {
+  if (!batch) return;
+  const pages = Math.ceil(batch.count / PAGE_SIZE);
+  page = Math.min(Math.max(0, p), pages - 1);
+  const first = page * PAGE_SIZE;
+  const last = Math.min(batch.count, first + PAGE_SIZE) - 1;
+  const stop = focusIndex ?? (chosenIndex !== undefined && chosenIndex >= first && chosenIndex <= last ? chosenIndex : first);
+  const buttons: HTMLButtonElement[] = [];
+  for (let i = first; i <= last; i++) {
     const button = document.createElement('button');
+    button.type = 'button';
     button.className = 'thumb';
     button.dataset.index = String(i);
-    button.title = `image ${i}: ${classes[batch.labels[i]]}`;
+    button.tabIndex = i === stop ? 0 : -1;
+    button.setAttribute('aria-pressed', String(i === chosenIndex));
+    button.setAttribute('aria-label', `image ${i}: ${CIFAR_CLASSES[batch.labels[i]]}`);
+    button.title = `image ${i}: ${CIFAR_CLASSES[batch.labels[i]]}`;
     const canvas = document.createElement('canvas');
     canvas.width = canvas.height = 32;
-    const pixels = imageToFloat(batch, i);
-    drawImage(canvas, pixels);
+    canvas.setAttribute('aria-hidden', 'true');
+    drawImage(canvas, imageToFloat(batch, i));
     button.append(canvas);
-    button.addEventListener('click', () => {
-      ui.gallery.querySelectorAll('.chosen').forEach((b) => b.classList.remove('chosen'));
-      button.classList.add('chosen');
-      chooseImage({ pixels, label: batch.labels[i], index: i, name: `test image ${i} (${classes[batch.labels[i]]})` });
-    });
-    ui.gallery.append(button);
+    buttons.push(button);
+  }
+  ui.gallery.replaceChildren(...buttons);
+  ui.galleryInfo.textContent = `images ${first}–${last} of ${batch.count} (${batch.source})`;
+  ui.pagePrev.disabled = page === 0;
+  ui.pageNext.disabled = page === pages - 1;
+  ui.imageIndex.max = String(batch.count - 1);
+  ui.imageIndex.placeholder = `0 to ${batch.count - 1}`;
+}
+
+function focusThumb(index: number): void {
+  if (!batch) return;
+  const target = Math.min(Math.max(0, index), batch.count - 1);
+  if (Math.floor(target / PAGE_SIZE) !== page) showPage(Math.floor(target / PAGE_SIZE), target);
+  for (const b of ui.gallery.querySelectorAll<HTMLButtonElement>('button')) b.tabIndex = Number(b.dataset.index) === target ? 0 : -1;
+  ui.gallery.querySelector<HTMLButtonElement>(`button[data-index="${target}"]`)?.focus();
+}
+
+function useBatch(loaded: CifarBatch): void {
+  batch = loaded;
+  chosenIndex = undefined;
+  showPage(0);
+}
+
+async function loadSamples(): Promise<void> {
+  const response = await fetch(new URL(SAMPLES, document.baseURI));
+  if (!response.ok) throw new Error(`${SAMPLES}: HTTP ${response.status}`);
+  const samples = readCifarBatch(new Uint8Array(await response.arrayBuffer()), 'the samples');
+  if (!batch) {
+    useBatch(samples);
+    if (!image) chooseFromBatch(3);
   }
 }
 
-async function readFile(input: HTMLInputElement): Promise<{ bytes: Uint8Array; name: string } | undefined> {
-  const file = input.files?.[0];
-  return file ? { bytes: new Uint8Array(await file.arrayBuffer()), name: file.name } : undefined;
-}
-
-async function loadUnits(): Promise<void> {
-  setState('loading', `loading ${ui.model.value}…`);
-  units = await api.units(ui.model.value);
-  const previous = ui.unit.value;
-  ui.unit.replaceChildren(
-    ...units.map((u, i) => {
-      const option = document.createElement('option');
-      option.value = String(i);
-      option.textContent = `${u.label} (stage ${u.stage}, unit ${i})`;
-      return option;
-    }),
-  );
-  ui.unit.value = previous && Number(previous) < units.length ? previous : String(units.findIndex((u) => u.stage === 3));
+async function loadCifarFile(file: File): Promise<void> {
+  const head = new Uint8Array(await file.slice(0, 2).arrayBuffer());
+  let bytes: Uint8Array;
+  if (isGzip(file.name, head)) {
+    setState('loading', `unpacking ${file.name}…`, 0);
+    bytes = await testBatchFromArchive(file.stream(), file.name, (read) => setState('loading', `unpacking ${file.name}…`, read / file.size));
+  } else {
+    bytes = new Uint8Array(await file.arrayBuffer());
+  }
+  useBatch(readCifarBatch(bytes, file.name));
   setState('ready', image ? 'ready' : 'choose an image', 0);
 }
 
-async function show(container: HTMLElement, specs: TopLevelSpec[]): Promise<void> {
-  const svgs = await Promise.all(specs.map((spec, i) => renderSvg(spec, `${container.id}-${i}-`)));
-  container.innerHTML = svgs.join('');
+// ---- results ----
+
+function clearResults(): void {
+  ui.results.dataset.state = 'running';
+  ui.prediction.textContent = '';
+  ui.prediction.removeAttribute('data-probabilities');
+  ui.topValues.replaceChildren();
+  ui.topValues.removeAttribute('data-values');
+  ui.propagationSummary.textContent = '';
+  for (const f of [ui.spectrumFigure, ui.histogramFigure, ui.propagationFigure, ui.probabilitiesFigure]) clearFigure(f);
 }
 
-function spectrumEntry(unit: number, image: number, values: Float64Array, shape: [number, number], seconds: number): SpectrumEntry {
-  const { label, stage } = units[unit];
-  return describeSpectrum({ key: `unit${unit}`, unit, unitLabel: label, stage, image, alpha: 1, beta: 1, shape, seconds }, values);
-}
-
-/** The density's counts in the report's histogram form (bin i covers [(i - 1/2) w, (i + 1/2) w)). */
-function densityEntry(unit: number, counts: number[], shape: [number, number]): SpectrumEntry {
-  const { label, stage } = units[unit];
-  return { unit, unitLabel: label, stage, shape, histogram: { binWidth: BIN_WIDTH, counts } } as SpectrumEntry;
-}
-
-function propagationFigure(unitCount: number, eps: number, fgsm: PropagationResult, gaussian: PropagationResult): TopLevelSpec {
-  const perStage = unitCount / 3;
-  const attack = (name: 'fgsm' | 'gaussian', r: PropagationResult) => ({
-    attack: name,
-    results: [r],
-    relative: curveSummary([r.relative]),
-    firstOrder: curveSummary([r.firstOrder]),
-    flipped: r.predPerturbed === r.predClean ? 0 : 1,
-  });
-  return propagationSpec({
-    units: unitCount,
-    propagation: { eps, norm: 'linf', images: [0], attacks: [attack('fgsm', fgsm), attack('gaussian', gaussian)], stageEnds: [1, 2, 3].map((s) => s * perStage) },
-  });
-}
+const argmax = (values: number[]) => values.indexOf(Math.max(...values));
+const percent = (p: number) => `${formatValue(100 * p)} %`;
 
 async function compute(): Promise<void> {
-  if (!image) return;
+  if (!image || !unitsModel) return;
+  const key = unitsModel;
+  const description = models.get(key)!.description!;
+  const labels = description.units.map((u) => u.label);
+  const inputs = checkPageInputs({ k: ui.k.value, eps: ui.eps.value, unit: ui.unit.value }, labels);
+  if ('error' in inputs) {
+    showError(inputs.error);
+    setState('error', 'check the inputs', 0);
+    return;
+  }
   showError(undefined);
-  const model = ui.model.value;
-  const unit = Number(ui.unit.value);
-  const k = Number(ui.k.value);
-  const eps = Number(ui.eps.value);
-  const stage = units[unit].stage;
+  const run = ++runId;
+  const current = () => run === runId;
+  const { k, eps } = inputs;
+  const unit = labels.indexOf(inputs.unit);
+  const chosen = image;
+  const classes = description.classes;
+  clearResults();
+
   const started = performance.now();
-  const steps = ['prediction', `top-${k} singular values`, stage === 3 ? 'full spectrum' : 'spectral density', 'perturbation propagation'];
-  const step = (i: number) => setState('running', `${i + 1}/${steps.length}: ${steps[i]}… (${((performance.now() - started) / 1000).toFixed(1)} s)`, i / steps.length);
-  const { pixels } = image;
-  ui.topValues.removeAttribute('data-values');
+  const steps = ['prediction', `top-${k} singular values`, 'spectrum', 'perturbation propagation'];
+  const step = (i: number) =>
+    current() && setState('running', `${i + 1}/${steps.length}: ${steps[i]}… (${((performance.now() - started) / 1000).toFixed(1)} s)`, i / steps.length);
 
   step(0);
-  const { classes, probabilities } = await api.predict(model, pixels);
-  const predicted = probabilities.indexOf(Math.max(...probabilities));
-  ui.prediction.textContent = `${classes[predicted]} (${(100 * probabilities[predicted]).toFixed(1)} %)` +
-    (image.label === undefined ? '' : `; true label ${classes[image.label]}`);
+  await ensureModel(key);
+  const imageKey = `${key}|${chosen.id}`;
+  let probabilities = predictions.get(imageKey);
+  if (!probabilities) {
+    probabilities = await api.predict(key, chosen.pixels);
+    predictions.set(imageKey, probabilities);
+  }
+  if (!current()) return;
+  const predicted = argmax(probabilities);
+  ui.prediction.dataset.probabilities = JSON.stringify(probabilities);
+  ui.prediction.textContent = `${classes[predicted]} (${percent(probabilities[predicted])})` +
+    (chosen.label === undefined ? '' : `; true label: ${classes[chosen.label]}`);
+
+  // The propagation does not depend on the unit: when it is known, it is shown before the unit's numbers.
+  const propagationKey = `${imageKey}|${eps}`;
+  const known = propagations.get(propagationKey);
+  if (known) await showPropagation(known, description, unit, probabilities, eps);
 
   step(1);
-  const top = await api.topSpectrum(model, pixels, unit, k);
-  ui.topValues.replaceChildren(...top.values.map((v) => Object.assign(document.createElement('li'), { textContent: v.toPrecision(12) })));
+  const top = await api.topSpectrum(key, chosen.pixels, unit, k);
+  if (!current()) return;
+  const unitName = `unit ${labels[unit]}`;
+  ui.topTitle.textContent = `Largest ${k} singular values of ${unitName} (${top.shape[0]} × ${top.shape[1]} linearization)`;
+  ui.topValues.replaceChildren(...top.values.map((v) => Object.assign(document.createElement('li'), { textContent: formatValue(v) })));
   ui.topValues.dataset.values = JSON.stringify(top.values);
 
   step(2);
-  if (stage === 3) {
-    const full = await api.fullSpectrum(model, pixels, unit);
-    const entry = spectrumEntry(unit, image.index ?? 0, full.values, full.shape, full.seconds);
-    ui.spectrumTitle.textContent = `All ${full.values.length} singular values of unit ${entry.unitLabel} (${full.seconds.toFixed(1)} s)`;
-    await show(ui.spectrumFigure, [sortedSpectraSpec([entry], stage), histogramSpec([entry], stage)]);
+  const size = Math.min(...top.shape);
+  const edges = histogramEdges(top.values[0]);
+  if (Math.max(...top.shape) <= FULL_SPECTRUM_LIMIT) {
+    const full = await api.fullSpectrum(key, chosen.pixels, unit);
+    if (!current()) return;
+    const values = full.values;
+    const above = values.filter((v) => v > 1).length;
+    ui.spectrumTitle.textContent = `All ${values.length} singular values of ${unitName} (${full.seconds.toFixed(1)} s)`;
+    ui.spectrumBlock.hidden = false;
+    ui.histogramCaption.textContent = 'How the singular values are spread: the mass right of the σ = 1 line is the share of directions this unit amplifies.';
+    await drawFigure(ui.spectrumFigure, 'spectrum', spectrumData(values, top.alpha),
+      `Line chart of the ${values.length} singular values of ${unitName}, sorted: from ${formatValue(values[0])} down to ${formatValue(values[values.length - 1])}; ${above} of them are above 1.`);
+    await drawFigure(ui.histogramFigure, 'histogram', histogramData(edges, binCounts(values, edges), values.length, top.alpha),
+      `Histogram of the singular values of ${unitName} from 0 to ${formatValue(edges.at(-1)!)}; ${percent(above / values.length)} of them are above 1.`);
   } else {
-    const density = await api.density(model, pixels, unit, BIN_WIDTH, DENSITY_BINS);
-    ui.spectrumTitle.textContent = `Density of the singular values of unit ${units[unit].label} (stochastic Lanczos quadrature, ${density.seconds.toFixed(1)} s)`;
-    await show(ui.spectrumFigure, [histogramSpec([densityEntry(unit, density.counts, density.shape)], stage)]);
+    const density = await api.density(key, chosen.pixels, unit, edges);
+    if (!current()) return;
+    const total = density.counts.reduce((a, b) => a + b, 0);
+    const above = density.counts.reduce((t, c, i) => t + (edges[i] >= 1 ? c : 0), 0);
+    ui.spectrumTitle.textContent = `Density of the ${size} singular values of ${unitName} (stochastic Lanczos quadrature, ${density.seconds.toFixed(1)} s)`;
+    ui.spectrumBlock.hidden = true;
+    ui.histogramCaption.textContent = 'Estimated spread of the singular values (this unit is too large to compute them all here): the mass right of the σ = 1 line is the share of directions this unit amplifies.';
+    await drawFigure(ui.histogramFigure, 'histogram', histogramData(edges, density.counts, size, top.alpha),
+      `Estimated histogram of the ${size} singular values of ${unitName} from 0 to ${formatValue(edges.at(-1)!)}; about ${percent(total > 0 ? above / total : 0)} of them are above 1.`);
   }
 
   step(3);
-  const propagation = await api.propagate(model, pixels, image.label ?? predicted, eps);
-  await show(ui.propagationFigure, [propagationFigure(propagation.units, eps, propagation.fgsm, propagation.gaussian)]);
-  const outcome = (r: PropagationResult) => `${classes[r.predClean]} → ${classes[r.predPerturbed]}, ${r.relative.at(-1)!.toPrecision(3)} after the last unit`;
-  ui.propagationSummary.textContent = `Prediction under FGSM: ${outcome(propagation.fgsm)}; under the random perturbation: ${outcome(propagation.gaussian)}.`;
+  let propagation = propagations.get(propagationKey);
+  if (!propagation) {
+    propagation = await api.propagate(key, chosen.pixels, chosen.label ?? predicted, eps);
+    if (!current()) return;
+    propagations.set(propagationKey, propagation);
+  }
+  await showPropagation(propagation, description, unit, probabilities, eps);
+  ui.results.dataset.state = 'done';
   setState('done', `done in ${((performance.now() - started) / 1000).toFixed(1)} s`, 1);
 }
 
-function fail(err: unknown): void {
-  showError((err as Error).message.split('\n')[0]);
-  setState('error', 'failed', 0);
+async function showPropagation(p: Propagation, description: ModelDescription, unit: number, clean: number[], eps: number): Promise<void> {
+  const { classes, units } = description;
+  const labels = units.map((u) => u.label);
+  const last = (r: Propagation['fgsm']) => r.relative.at(-1)!;
+  await drawFigure(ui.propagationFigure, 'propagation', propagationData(p, labels, unit),
+    `Line chart, log scale, of the relative perturbation after the stem and each of the ${labels.length} units, unit ${labels[unit]} marked. ` +
+      `FGSM: ${formatValue(p.fgsm.relative[0])} after the stem, ${formatValue(last(p.fgsm))} after the last unit; ` +
+      `random: ${formatValue(p.gaussian.relative[0])} and ${formatValue(last(p.gaussian))}.`);
+  const outcome = (r: Propagation['fgsm']) => `${classes[r.predClean]} → ${classes[r.predPerturbed]}, ${formatValue(last(r))} after the last unit`;
+  ui.propagationSummary.textContent = `eps = ${formatValue(eps)}. Prediction under FGSM: ${outcome(p.fgsm)}; under the random perturbation: ${outcome(p.gaussian)}.`;
+  const top = (probs: number[]) => `${classes[argmax(probs)]} (${percent(Math.max(...probs))})`;
+  await drawFigure(ui.probabilitiesFigure, 'probabilities', probabilitiesData(classes, clean, p.fgsm.probabilities, p.gaussian.probabilities),
+    `Bar chart of the class probabilities: clean image ${top(clean)}, FGSM ${top(p.fgsm.probabilities)}, random ${top(p.gaussian.probabilities)}.`);
 }
 
-ui.cifarFile.addEventListener('change', async () => {
+// ---- wiring ----
+
+function showLimits(): void {
+  const { k, eps } = INPUT_LIMITS;
+  ui.k.min = String(k.min);
+  ui.k.max = String(k.max);
+  ui.kLabel.textContent = `Top-k singular values (whole number, ${k.min} to ${k.max})`;
+  ui.eps.max = String(eps.max);
+  ui.epsLabel.innerHTML = `Perturbation size eps (L<sub>∞</sub>, pixels in [0, 1]; ${eps.min} &lt; eps ≤ ${eps.max})`;
+}
+
+const guard = (task: () => Promise<void>) => () => task().catch(fail);
+
+ui.cifarFile.addEventListener('change', guard(async () => {
   showError(undefined);
-  try {
-    const file = await readFile(ui.cifarFile);
-    if (file) showGallery(readCifarBatch(file.bytes, file.name), CIFAR_CLASSES);
-  } catch (err) {
-    fail(err);
-  }
+  const file = ui.cifarFile.files?.[0];
+  if (file) await loadCifarFile(file);
+}));
+
+ui.imageFile.addEventListener('change', guard(async () => {
+  showError(undefined);
+  const file = ui.imageFile.files?.[0];
+  if (!file) return;
+  const pixels = decodeImage(new Uint8Array(await file.arrayBuffer()), file.name);
+  chosenIndex = undefined;
+  for (const b of ui.gallery.querySelectorAll('button')) b.setAttribute('aria-pressed', 'false');
+  chooseImage({ id: `upload ${++uploads}`, pixels, name: file.name });
+}));
+
+ui.gallery.addEventListener('click', (event) => {
+  const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button[data-index]');
+  if (!button) return;
+  const index = Number(button.dataset.index);
+  chooseFromBatch(index);
+  focusThumb(index);
 });
 
-ui.imageFile.addEventListener('change', async () => {
-  showError(undefined);
-  try {
-    const file = await readFile(ui.imageFile);
-    if (file) chooseImage({ pixels: decodeImage(file.bytes, file.name), name: file.name });
-  } catch (err) {
-    fail(err);
-  }
+ui.gallery.addEventListener('keydown', (event) => {
+  const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button[data-index]');
+  if (!button || !batch) return;
+  const index = Number(button.dataset.index);
+  const moves: Record<string, number> = {
+    ArrowLeft: -1, ArrowRight: 1, ArrowUp: -GALLERY_COLUMNS, ArrowDown: GALLERY_COLUMNS,
+    PageUp: -PAGE_SIZE, PageDown: PAGE_SIZE, Home: -index, End: batch.count - 1 - index,
+  };
+  if (!(event.key in moves)) return;
+  event.preventDefault();
+  focusThumb(index + moves[event.key]);
 });
 
-ui.model.addEventListener('change', () => loadUnits().catch(fail));
-ui.run.addEventListener('click', () => compute().catch(fail));
+ui.pagePrev.addEventListener('click', () => showPage(page - 1));
+ui.pageNext.addEventListener('click', () => showPage(page + 1));
+ui.imageIndex.addEventListener('change', () => {
+  if (!batch) return;
+  const index = Number(ui.imageIndex.value);
+  if (!Number.isInteger(index) || index < 0 || index >= batch.count) {
+    showError(`image number: "${ui.imageIndex.value}" is not a whole number from 0 to ${batch.count - 1}`);
+    return;
+  }
+  showError(undefined);
+  showPage(Math.floor(index / PAGE_SIZE), index);
+  chooseFromBatch(index);
+});
+
+ui.model.addEventListener('change', guard(loadUnits));
+ui.modelFile.addEventListener('change', guard(() => addUserModel(ui.modelFile)));
+ui.modelFolder.addEventListener('change', guard(() => addUserModel(ui.modelFolder)));
+ui.run.addEventListener('click', guard(compute));
 ui.cancel.addEventListener('click', () => {
+  runId++;
   worker.terminate();
   startWorker();
+  ui.results.dataset.state = ui.results.dataset.state === 'running' ? 'done' : ui.results.dataset.state;
   setState('cancelled', 'cancelled', 0);
 });
 
+showLimits();
 startWorker();
 loadUnits().catch(fail);
+loadSamples().catch(fail);

@@ -1,0 +1,155 @@
+/**
+ * The demo page's parts that run without a browser: input checks, the figures' data and their compiled
+ * Vega specs, the .tar.gz reader and models from chosen files.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { gzipSync } from 'fflate';
+import * as vega from 'vega';
+import { InputError } from '../src/util/errors.js';
+import { ARCHIVE_MEMBER, testBatchFromArchive } from '../src/web/cifar-archive.js';
+import {
+  binCounts, histogramData, histogramEdges, PAGE_FIGURES, probabilitiesData, propagationData, referenceLines, spectrumData, type FigureData,
+} from '../src/web/figures.js';
+import { modelFromFiles } from '../src/web/model-files.js';
+import { checkPageInputs } from '../src/web/page-inputs.js';
+import { VEGA_SPECS } from '../web/vega-specs.js';
+
+const LABELS = Array.from({ length: 27 }, (_, i) => `${Math.floor(i / 9) + 1}.${(i % 9) + 1}`);
+
+test('page inputs: good values pass, each bad one is named with the limits the page shows', () => {
+  assert.deepEqual(checkPageInputs({ k: ' 5 ', eps: '0.00392', unit: '3.3' }, LABELS), { k: 5, eps: 0.00392, unit: '3.3' });
+  assert.deepEqual(checkPageInputs({ k: '50', eps: '1', unit: '1.1' }, LABELS), { k: 50, eps: 1, unit: '1.1' });
+  const error = (k: string, eps: string, unit = '3.3') => (checkPageInputs({ k, eps, unit }, LABELS) as { error: string }).error;
+  assert.equal(error('5', '-1'), 'eps: "-1" is not a number with 0 < eps ≤ 1');
+  for (const eps of ['0', '', 'abc', '1.0001', 'Infinity', 'NaN']) assert.match(error('5', eps), /^eps: /, eps);
+  assert.equal(error('0', '0.1'), 'Top-k: "0" is not a whole number from 1 to 50');
+  for (const k of ['51', '2.5', '-1', '', '1e1', ' ']) assert.match(error(k, '0.1'), /^Top-k: /, k);
+  assert.equal(error('5', '0.1', '3.12'), 'unit: "3.12" is not a unit of this model (1.1 to 3.9)');
+});
+
+test('histogram bins: counts equal a naive count, sigma = 1 always in range, the last edge inclusive', () => {
+  const values = [0, 0, 0.2, 0.5, 0.99, 1, 1.01, 1.7, 2.4, 2.5];
+  const edges = histogramEdges(2.5, 10);
+  assert.equal(edges.length, 11);
+  assert.equal(edges[10], 2.55);
+  const naive = edges.slice(0, -1).map((lo, i) => values.filter((v) => v >= lo && (i === 9 ? v <= edges[10] : v < edges[i + 1])).length);
+  assert.deepEqual(binCounts(values, edges), naive);
+  assert.equal(binCounts(values, edges).reduce((a, b) => a + b, 0), values.length);
+  assert.ok(histogramEdges(0.3).at(-1)! > 1, 'sigma = 1 in view even when every value is small');
+  const { bins } = histogramData(edges, naive, 20, 1) as { bins: { fraction: number }[] };
+  assert.equal(bins.reduce((t, b) => t + b.fraction, 0), 0.5);
+});
+
+test('reference lines: sigma = 1, and sigma = alpha only when alpha differs from 1', () => {
+  assert.deepEqual(referenceLines(1).map((l) => l.label), ['σ = 1']);
+  assert.deepEqual(referenceLines(0.5).map((l) => [l.value, l.label]), [[1, 'σ = 1'], [0.5, 'σ = α = 0.5000']]);
+});
+
+test('propagation data: stage boundaries labelled before each stage, the chosen unit at its output, no zeros on the log scale', () => {
+  const curve = (scale: number) => ({ relative: Array.from({ length: 28 }, (_, i) => scale * (i + 1)), firstOrder: [0, ...Array.from({ length: 27 }, (_, i) => scale * (i + 2))] });
+  const data = propagationData({ fgsm: curve(1), gaussian: curve(0.1) }, LABELS, 20);
+  assert.deepEqual(data.stages, [{ position: 0.5, label: 'stage 1' }, { position: 9.5, label: 'stage 2' }, { position: 18.5, label: 'stage 3' }]);
+  assert.deepEqual(data.chosen, [{ position: 21, label: 'unit 3.3' }]);
+  assert.equal(data.curves.length, 4 * 28 - 2, 'the two zero first-order values are left out');
+});
+
+/** Render a compiled page figure with `data` in Node; the SVG text. */
+async function render(name: keyof typeof VEGA_SPECS, data: FigureData): Promise<string> {
+  const view = new vega.View(vega.parse(VEGA_SPECS[name]), { renderer: 'none' });
+  for (const [source, rows] of Object.entries(data)) view.data(source, rows);
+  view.width(320);
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+test('every compiled figure has the data sources the page fills, and draws them', async () => {
+  assert.deepEqual(Object.keys(VEGA_SPECS).sort(), Object.keys(PAGE_FIGURES).sort());
+  const values = [2.5, 1.5, 1, 0.5, 0];
+  const edges = histogramEdges(2.5, 10);
+  const data: Record<keyof typeof VEGA_SPECS, FigureData> = {
+    spectrum: spectrumData(values, 0.5),
+    histogram: histogramData(edges, binCounts(values, edges), values.length, 1),
+    propagation: propagationData({ fgsm: { relative: [0.1, 0.2], firstOrder: [0.1, 0.3] }, gaussian: { relative: [0.1, 0.1], firstOrder: [0.1, 0.1] } }, ['1.1'], 0),
+    probabilities: probabilitiesData(['cat', 'dog'], [0.9, 0.1], [0.2, 0.8], [0.85, 0.15]),
+  };
+  for (const [name, sources] of Object.entries(data) as [keyof typeof VEGA_SPECS, FigureData][]) {
+    const declared = new Set((VEGA_SPECS[name].data ?? []).map((d) => d.name));
+    for (const source of Object.keys(sources)) assert.ok(declared.has(source), `${name}: no data source ${source} in the compiled spec`);
+    const svg = await render(name, sources);
+    assert.match(svg, /^<svg/, name);
+  }
+  assert.match(await render('spectrum', data.spectrum), /σ = α = 0\.5000/);
+  const propagation = await render('propagation', data.propagation);
+  for (const text of ['stage 1', 'unit 1.1', 'FGSM, measured', 'random, first order']) assert.ok(propagation.includes(text), `propagation figure: ${text}`);
+  // Legends: full-opacity symbols (the report's were at 0.18).
+  for (const spec of Object.values(VEGA_SPECS)) assert.doesNotMatch(JSON.stringify(spec.legends ?? []), /"opacity":\{"value":0\.[0-9]/);
+});
+
+function tar(members: { name: string; bytes: Uint8Array; declared?: number }[]): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const { name, bytes, declared } of members) {
+    const header = new Uint8Array(512);
+    header.set(new TextEncoder().encode(name), 0);
+    header.set(new TextEncoder().encode(`${(declared ?? bytes.length).toString(8).padStart(11, '0')}\0`), 124);
+    header[156] = 0x30;
+    header.set(new TextEncoder().encode('ustar\x0000'), 257);
+    parts.push(header, bytes, new Uint8Array((512 - (bytes.length % 512)) % 512));
+  }
+  parts.push(new Uint8Array(1024));
+  return Uint8Array.from(parts.flatMap((p) => Array.from(p)));
+}
+
+const streamOf = (bytes: Uint8Array, chunk = 1000) =>
+  new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (let i = 0; i < bytes.length; i += chunk) controller.enqueue(bytes.slice(i, i + chunk));
+      controller.close();
+    },
+  });
+
+const rejectsInput = (promise: Promise<unknown>, message: RegExp) =>
+  assert.rejects(promise, (err: unknown) => err instanceof InputError && message.test(err.message) && !err.message.includes('\n'));
+
+test('.tar.gz: test_batch.bin comes out byte for byte, whatever precedes it; damaged archives are refused by name', async () => {
+  const batch = Uint8Array.from({ length: 2 * 3073 }, (_, i) => (i * 7) % 251);
+  const archive = gzipSync(tar([
+    { name: 'cifar-10-batches-bin/batches.meta.txt', bytes: new TextEncoder().encode('airplane\n') },
+    { name: 'cifar-10-batches-bin/data_batch_1.bin', bytes: new Uint8Array(3073 * 3) },
+    { name: ARCHIVE_MEMBER, bytes: batch },
+  ]));
+  const progress: number[] = [];
+  assert.deepEqual(await testBatchFromArchive(streamOf(archive), 'a.tar.gz', (n) => progress.push(n)), batch);
+  assert.ok(progress.length > 0 && progress.every((n, i) => i === 0 || n > progress[i - 1]));
+
+  await rejectsInput(testBatchFromArchive(streamOf(gzipSync(tar([{ name: 'other.bin', bytes: batch }]))), 'b.tar.gz'), /^b\.tar\.gz: the archive holds no cifar-10-batches-bin\/test_batch\.bin$/);
+  await rejectsInput(testBatchFromArchive(streamOf(archive.subarray(0, 300)), 'c.tar.gz'), /^c\.tar\.gz: /);
+  await rejectsInput(testBatchFromArchive(streamOf(new TextEncoder().encode('not gzip at all')), 'd.tar.gz'), /^d\.tar\.gz: not a gzip archive/);
+  const huge = gzipSync(tar([{ name: ARCHIVE_MEMBER, bytes: new Uint8Array(0), declared: 2 ** 33 - 1 }]));
+  await rejectsInput(testBatchFromArchive(streamOf(huge), 'e.tar.gz'), /^e\.tar\.gz: .*declares 8589934591 bytes/);
+});
+
+test('a model folder from chosen files: the weights named by model.json, nothing outside it', () => {
+  const dir = new URL('../models/resnet56/', import.meta.url);
+  const json = new Uint8Array(readFileSync(new URL('model.json', dir)));
+  const weights = new Uint8Array(readFileSync(new URL('weights.bin', dir)));
+  const model = modelFromFiles([{ path: 'resnet56/model.json', bytes: json }, { path: 'resnet56/weights.bin', bytes: weights }, { path: 'resnet56/notes.txt', bytes: new Uint8Array(3) }]);
+  assert.equal(model.unitCount, 27);
+  // The first tensor of weights.bin is conv1.weight (16 x 3 x 3 x 3 float32, little-endian).
+  const first = new Float32Array(weights.buffer.slice(weights.byteOffset, weights.byteOffset + 16 * 27 * 4));
+  assert.deepEqual(Array.from(model.params.stem.conv.weight), Array.from(first));
+
+  const manifest = JSON.parse(new TextDecoder().decode(json));
+  const withPath = (p: string) => new TextEncoder().encode(JSON.stringify({ ...manifest, weightsManifest: [{ ...manifest.weightsManifest[0], paths: [p] }] }));
+  for (const p of ['../weights.bin', '/etc/passwd', 'https://example.com/w.bin', 'a\\..\\b']) {
+    assert.throws(() => modelFromFiles([{ path: 'm/model.json', bytes: withPath(p) }, { path: 'weights.bin', bytes: weights }]), (err: unknown) =>
+      err instanceof InputError && err.message.startsWith('m/model.json: weights path'), p);
+  }
+  assert.throws(() => modelFromFiles([{ path: 'm/model.json', bytes: json }]), /m\/model\.json: weights file weights\.bin was not chosen with it/);
+  assert.throws(() => modelFromFiles([{ path: 'notes.txt', bytes: new Uint8Array(4) }]), /^InputError: notes\.txt: not a PyTorch checkpoint/);
+  assert.throws(() => modelFromFiles([{ path: 'x.th', bytes: new Uint8Array(0) }]), (err: unknown) => err instanceof InputError && /^x\.th: /.test(err.message));
+});
