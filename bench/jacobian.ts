@@ -38,7 +38,6 @@ const torch = runPython<Record<string, number[] | number | string>>('bench_jacob
 ]);
 
 const kernels = await loadKernels();
-const e = kernels.exports;
 const model = await loadModel('resnet56');
 const data = await loadCifar(`${sharedDir}data/cifar10/test_batch.bin`);
 const pixels = Float64Array.from(data.pixels.subarray(image * 3072, (image + 1) * 3072), (b) => b / 255);
@@ -68,20 +67,20 @@ for (const precision of ['f64', 'f32'] as const) {
   const [m, n] = op.shape;
   const v = Float64Array.from({ length: block * n }, () => Math.random() * 2 - 1);
   const typed = precision === 'f64' ? v : Float32Array.from(v);
-  const alloc = (count: number) => (precision === 'f64' ? kernels.allocF64(count) : kernels.allocF32(count));
-  const vPtr = alloc(block * n);
-  const uPtr = alloc(block * m);
-  (precision === 'f64' ? kernels.f64(vPtr, block * n) : kernels.f32(vPtr, block * n)).set(v);
-  const apply = precision === 'f64' ? e.operatorApplyF64 : e.operatorApplyF32;
-  const applyTranspose = precision === 'f64' ? e.operatorApplyTransposeF64 : e.operatorApplyTransposeF32;
-  const handle = op.wasmHandle;
-  apply(handle, vPtr, block, uPtr); // warm-up
-  const jvWasm = timeSync(runs, () => apply(handle, vPtr, block, uPtr));
-  const jtuWasm = timeSync(runs, () => applyTranspose(handle, uPtr, block, vPtr));
+  const wasm = kernels.typed(precision);
+  const [jvWasm, jtuWasm] = kernels.scope((s) => {
+    const vPtr = s.alloc(precision, block * n);
+    const uPtr = s.alloc(precision, block * m);
+    wasm.view(vPtr, block * n).set(v);
+    const handle = op.wasmHandle;
+    wasm.operatorApply(handle, vPtr, block, uPtr); // warm-up
+    return [
+      timeSync(runs, () => wasm.operatorApply(handle, vPtr, block, uPtr)),
+      timeSync(runs, () => wasm.operatorApplyTranspose(handle, uPtr, block, vPtr)),
+    ];
+  });
   const jvApi = timeSync(runs, () => void op.apply(typed, block));
   const jtuApi = timeSync(runs, () => void op.applyTranspose(typed.subarray(0, block * m), block));
-  kernels.release(vPtr);
-  kernels.release(uPtr);
   op.dispose();
   const torchTime = (key: string) => median(torch[`${key}_${precision}`] as number[]);
   rows.push({ what: `J V, ${block} vectors, ${precision}`, oursWasm: median(jvWasm), oursApi: median(jvApi), torch: torchTime('jv') });
@@ -91,12 +90,13 @@ for (const precision of ['f64', 'f32'] as const) {
 console.error('resnet-stability: dense ...');
 const op = await linearizeUnit(model, trajectory, unit);
 const [m, n] = op.shape;
-const densePtr = kernels.allocF64(m * n);
-if (densePtr === 0) throw new Error('could not allocate the 2 GiB WASM block for the dense Jacobian');
-const denseWasm = timeSync(denseRuns, () => op.denseInto(densePtr));
-let sumSquares = 0;
-for (const x of kernels.f64(densePtr, m * n)) sumSquares += x * x;
-kernels.release(densePtr);
+const [denseWasm, sumSquares] = kernels.scope((s) => {
+  const densePtr = s.allocF64(m * n);
+  const seconds = timeSync(denseRuns, () => op.denseInto(densePtr));
+  let sum = 0;
+  for (const value of kernels.f64(densePtr, m * n)) sum += value * value;
+  return [seconds, sum] as const;
+});
 const denseApi = timeSync(denseRuns, () => void op.toDense());
 op.dispose();
 rows.push({ what: `dense J, ${m} x ${n}, f64`, oursWasm: median(denseWasm), oursApi: median(denseApi), torch: torch.dense_f64 ? median(torch.dense_f64 as number[]) : NaN });

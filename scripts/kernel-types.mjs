@@ -87,8 +87,10 @@ function tsType(t, position) {
   // A raw export returns a bool as 0 or 1, and takes anything ToInt32 accepts.
   if (t === 'bool') return position === 'param' ? 'boolean | number' : 'number';
   const numeric = ['i8', 'u8', 'i16', 'u16', 'i32', 'u32', 'f32', 'f64', 'usize', 'isize'];
-  if (!numeric.includes(t)) throw new Error(`kernel type ${t} has no raw WebAssembly form (kernels take numbers and pointers only)`);
-  return 'number';
+  if (numeric.includes(t)) return 'number';
+  // Kernels take numbers and pointers only; anything else (a managed object) cannot be called raw.
+  console.warn(`kernel-types: ${t} has no raw WebAssembly form; calls with it will not type-check`);
+  return 'never';
 }
 
 function member(e) {

@@ -28,7 +28,10 @@ export { parseIndexList } from './data/indices.js';
 export { evaluateAccuracy, type AccuracyResult } from './study/accuracy.js';
 
 // WebAssembly kernels.
-export { loadKernels, instantiateKernels, Kernels, setDefaultKernelSource } from './wasm/kernels.js';
+export {
+  loadKernels, instantiateKernels, Kernels, setDefaultKernelSource,
+  type KernelExports, type PrecisionKernels, type WasmScope,
+} from './wasm/kernels.js';
 export { loadThreadedKernels, defaultThreadCount, type ThreadedKernels } from './wasm/threads.js';
 
 // Linearization: residual units, stages and the whole network as WASM operators.

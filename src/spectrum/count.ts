@@ -47,7 +47,7 @@
  * Errors: InputError for bad shapes, lengths, non-finite entries, lo > hi or NaN endpoints.
  */
 import { InputError } from '../util/errors.js';
-import { loadKernels, type Kernels } from '../wasm/kernels.js';
+import { loadKernels, type Kernels, type WasmScope } from '../wasm/kernels.js';
 import { isWasmOperator, kernelsFor, operatorShape, type LinearOperator } from './lanczos.js';
 
 /** Anything that can produce its dense row-major matrix. */
@@ -85,10 +85,10 @@ export async function countSingularValues(
   checkInterval(lo, hi, what);
   const d = Math.min(rows, cols);
   if (hi <= 0 || lo === hi) return 0;
+  let dense: Float64Array | undefined;
   let kernels: Kernels;
-  let gram: number;
   if (a instanceof Float64Array || (a && typeof (a as DenseSource).dense === 'function')) {
-    const dense = a instanceof Float64Array ? a : await (a as DenseSource).dense();
+    dense = a instanceof Float64Array ? a : await (a as DenseSource).dense();
     if (!(dense instanceof Float64Array) || dense.length !== rows * cols) {
       throw new InputError(`${what}: the matrix must be a Float64Array of rows*cols = ${rows * cols} values, got ${dense?.length}`);
     }
@@ -96,63 +96,56 @@ export async function countSingularValues(
       if (!Number.isFinite(dense[i])) throw new InputError(`${what}: entry ${i} (row ${Math.floor(i / cols)}, column ${i % cols}) is ${dense[i]}`);
     }
     kernels = options.kernels ?? (await loadKernels());
-    gram = denseGram(kernels, dense, rows, cols);
   } else {
-    const op = a as LinearOperator;
-    const [m, n] = operatorShape(op, what);
+    const [m, n] = operatorShape(a as LinearOperator, what);
     if (m !== rows || n !== cols) throw new InputError(`${what}: the operator is ${m} x ${n}, not ${rows} x ${cols}`);
-    kernels = await kernelsFor(op, options.kernels, what);
-    gram = await operatorGram(kernels, op);
+    kernels = await kernelsFor(a as LinearOperator, options.kernels, what);
   }
-  try {
+  return kernels.scope(async (s) => {
+    const gram = dense ? denseGram(s, dense, rows, cols) : await operatorGram(s, a as LinearOperator);
     const below = (c: number) => denseCountBelow(kernels, gram, d, c);
     return below(hi) - below(lo);
-  } finally {
-    kernels.release(gram);
-  }
+  });
 }
 
-/** Lower triangle (row-major, d x d) of the smaller Gram matrix of a dense matrix, in WASM memory. */
-function denseGram(kernels: Kernels, a: Float64Array, rows: number, cols: number): number {
+/** Lower triangle (row-major, d x d) of the smaller Gram matrix of a dense matrix, in a block of `owner`. */
+function denseGram(owner: WasmScope, a: Float64Array, rows: number, cols: number): number {
   const d = Math.min(rows, cols);
-  const ap = kernels.copyIn(a);
-  const gram = kernels.allocF64(d * d);
-  try {
+  return owner.kernels.scope((s) => {
+    const ap = s.copyIn(a);
+    const gram = owner.allocF64(d * d);
     // M = A^T A: op(A) = A^T (stored rows x cols) times A; M = A A^T: A times A^T.
-    if (cols <= rows) kernels.exports.gemmLowerF64(1, 0, d, rows, 1.0, ap, cols, ap, cols, 0.0, gram, d);
-    else kernels.exports.gemmLowerF64(0, 1, d, cols, 1.0, ap, cols, ap, cols, 0.0, gram, d);
-  } finally {
-    kernels.release(ap);
-  }
-  return gram;
+    if (cols <= rows) owner.kernels.exports.gemmLowerF64(1, 0, d, rows, 1.0, ap, cols, ap, cols, 0.0, gram, d);
+    else owner.kernels.exports.gemmLowerF64(0, 1, d, cols, 1.0, ap, cols, ap, cols, 0.0, gram, d);
+    return gram;
+  });
 }
 
 /** Gram matrix of an operator from products with blocks of unit vectors: M e_j = A^T (A e_j). */
-async function operatorGram(kernels: Kernels, op: LinearOperator): Promise<number> {
+async function operatorGram(owner: WasmScope, op: LinearOperator): Promise<number> {
+  const kernels = owner.kernels;
   const [m, n] = op.shape;
   const d = Math.min(m, n), e = Math.max(m, n);
   const tall = n <= m; // M = A^T A: unit vectors in R^n, first A then A^T
   const block = Math.max(1, Math.min(64, d));
-  const gram = kernels.allocF64(d * d);
-  const x = kernels.exports;
+  const gram = owner.allocF64(d * d);
   for (let j0 = 0; j0 < d; j0 += block) {
     const b = Math.min(block, d - j0);
     const units = new Float64Array(b * d);
     for (let t = 0; t < b; t++) units[t * d + j0 + t] = 1;
     let columns: Float64Array;
     if (isWasmOperator(op)) {
-      const up = kernels.copyIn(units), mid = kernels.allocF64(b * e), outp = kernels.allocF64(b * d);
-      if (tall) {
-        x.operatorApplyF64(op.wasmHandle, up, b, mid);
-        x.operatorApplyTransposeF64(op.wasmHandle, mid, b, outp);
-      } else {
-        x.operatorApplyTransposeF64(op.wasmHandle, up, b, mid);
-        x.operatorApplyF64(op.wasmHandle, mid, b, outp);
-      }
-      columns = kernels.f64(outp, b * d).slice();
-      kernels.release(up);
-      kernels.release(mid);
-      kernels.release(outp);
+      columns = kernels.scope((s) => {
+        const up = s.copyIn(units), mid = s.allocF64(b * e), outp = s.allocF64(b * d);
+        if (tall) {
+          kernels.exports.operatorApplyF64(op.wasmHandle, up, b, mid);
+          kernels.exports.operatorApplyTransposeF64(op.wasmHandle, mid, b, outp);
+        } else {
+          kernels.exports.operatorApplyTransposeF64(op.wasmHandle, up, b, mid);
+          kernels.exports.operatorApplyF64(op.wasmHandle, mid, b, outp);
+        }
+        return kernels.f64(outp, b * d).slice();
+      });
     } else {
       const mid = tall ? await op.apply(units, b) : await op.applyTranspose(units, b);
       columns = tall ? await op.applyTranspose(mid, b) : await op.apply(mid, b);
@@ -170,13 +163,11 @@ async function operatorGram(kernels: Kernels, op: LinearOperator): Promise<numbe
 function denseCountBelow(kernels: Kernels, gram: number, d: number, c: number): number {
   if (c <= 0) return 0;
   if (c === Infinity) return d;
-  const work = kernels.allocF64(d * d);
-  try {
+  return kernels.scope((s) => {
+    const work = s.allocF64(d * d);
     kernels.f64(work, d * d).set(kernels.f64(gram, d * d));
     return kernels.exports.denseInertiaF64(d, work, d, c * c, 0);
-  } finally {
-    kernels.release(work);
-  }
+  });
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -298,23 +289,16 @@ export async function bandedGramFromCsr(csr: CsrMatrix, options: BandedGramOptio
   }
   const singularValueCount = options.singularValueCount ?? Math.min(rows, columns);
   const kernels = options.kernels ?? (await loadKernels());
-  const x = kernels.exports;
-  const rp = kernels.allocBytes(4 * (rows + 1)), ci = kernels.allocBytes(4 * Math.max(1, nnz)), vp = kernels.allocF64(Math.max(1, nnz));
-  let band = 0;
-  try {
+  return kernels.scope((s) => {
+    const rp = s.allocBytes(4 * (rows + 1)), ci = s.allocBytes(4 * Math.max(1, nnz)), vp = s.allocF64(Math.max(1, nnz));
     new Int32Array(kernels.memory.buffer, rp, rows + 1).set(rowPointers);
     new Int32Array(kernels.memory.buffer, ci, nnz).set(columnIndices.subarray(0, nnz));
     kernels.f64(vp, nnz).set(values.subarray(0, nnz));
-    const bandwidth: number = x.bandedGramBandwidth(rows, columns, rp, ci);
-    band = kernels.allocF64(rows * (bandwidth + 1));
-    if (x.bandedGramFromCsrF64(rows, columns, rp, ci, vp, bandwidth, band) !== 0) throw new Error(`${what}: out of WASM memory`);
+    const bandwidth = kernels.exports.bandedGramBandwidth(rows, columns, rp, ci);
+    const band = s.allocF64(rows * (bandwidth + 1));
+    if (kernels.exports.bandedGramFromCsrF64(rows, columns, rp, ci, vp, bandwidth, band) !== 0) throw new Error(`${what}: out of WASM memory`);
     return { order: rows, bandwidth, data: kernels.f64(band, rows * (bandwidth + 1)).slice(), singularValueCount };
-  } finally {
-    kernels.release(rp);
-    kernels.release(ci);
-    kernels.release(vp);
-    kernels.release(band);
-  }
+  });
 }
 
 export interface BandedCountOptions {
@@ -343,20 +327,15 @@ export async function bandedCountBelow(gram: BandedGram, c: number, options: Ban
   const growthLimit = options.growthLimit ?? 1e6;
   const denseLimit = options.denseLimit ?? 4096;
   const kernels = options.kernels ?? (await loadKernels());
-  const x = kernels.exports;
   const { order, bandwidth, data } = gram;
   // The Gram matrix has `order` eigenvalues; the operator has singularValueCount singular values.
   // The difference consists of zeros, all below c > 0.
   const offset = gram.singularValueCount - order;
-  const band = kernels.copyIn(data), info = kernels.allocF64(4);
-  let negatives: number, growth: number;
-  try {
-    negatives = x.bandedInertiaF64(order, bandwidth, band, c * c, info);
-    growth = negatives < 0 ? Infinity : kernels.f64(info, 4)[0];
-  } finally {
-    kernels.release(band);
-    kernels.release(info);
-  }
+  const { negatives, growth } = kernels.scope((s) => {
+    const band = s.copyIn(data), info = s.allocF64(4);
+    const negatives = kernels.exports.bandedInertiaF64(order, bandwidth, band, c * c, info);
+    return { negatives, growth: negatives < 0 ? Infinity : kernels.f64(info, 4)[0] };
+  });
   if (negatives >= 0 && growth <= growthLimit) return { count: negatives + offset, method: 'banded-ldlt', growth };
   if (order > denseLimit) {
     throw new Error(
@@ -364,17 +343,15 @@ export async function bandedCountBelow(gram: BandedGram, c: number, options: Ban
         `and the order ${order} exceeds the dense fallback limit ${denseLimit}; move the endpoint or raise denseLimit`,
     );
   }
-  const dense = kernels.allocF64(order * order);
-  try {
+  return kernels.scope((s) => {
+    const dense = s.allocF64(order * order);
     const full = kernels.f64(dense, order * order);
     full.fill(0); // fresh WASM blocks are not zeroed
     for (let i = 0; i < order; i++) {
       for (let j = Math.max(0, i - bandwidth); j <= i; j++) full[i * order + j] = data[i * (bandwidth + 1) + j - i + bandwidth];
     }
-    return { count: x.denseInertiaF64(order, dense, order, c * c, 0) + offset, method: 'dense-bunch-kaufman', growth };
-  } finally {
-    kernels.release(dense);
-  }
+    return { count: kernels.exports.denseInertiaF64(order, dense, order, c * c, 0) + offset, method: 'dense-bunch-kaufman', growth };
+  });
 }
 
 /** Number of singular values in [lo, hi) from a banded Gram matrix (see bandedCountBelow). */

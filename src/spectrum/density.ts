@@ -104,7 +104,7 @@ export async function spectralDensity(operator: LinearOperator, options: Spectra
     throw new InputError(`${what}: distribution must be 'rademacher' or 'gaussian', got ${String(distribution)}`);
   }
   const kernels = await kernelsFor(operator, options.kernels, what);
-  const x = kernels.exports;
+  const exports = kernels.exports;
   const random = new SeededRandom(seed);
   const bincount = edges.length - 1;
   const perProbe: Float64Array[] = [];
@@ -114,15 +114,15 @@ export async function spectralDensity(operator: LinearOperator, options: Spectra
     const p = Math.min(batch, probes - first);
     const start = new Float64Array(p * d);
     for (let i = 0; i < start.length; i++) start[i] = distribution === 'rademacher' ? random.sign() : random.normal();
-    const startPtr = kernels.copyIn(start);
-    const nodesPtr = kernels.allocF64(p * steps), weightsPtr = kernels.allocF64(p * steps);
-    const lengthsPtr = kernels.allocBytes(4 * p);
-    let state = 0;
-    try {
-      state = x.slqCreate(m, n, p, steps, startPtr);
+    await kernels.scope(async (s) => {
+      const startPtr = s.copyIn(start);
+      const nodesPtr = s.allocF64(p * steps), weightsPtr = s.allocF64(p * steps);
+      const lengthsPtr = s.allocBytes(4 * p);
+      const state = exports.slqCreate(m, n, p, steps, startPtr);
       if (!state) throw new Error(`${what}: slqCreate refused ${m} x ${n}, ${p} probes, ${steps} steps`);
-      await drive(kernels, state, operator, x.slqStep, x.slqRun, what);
-      const failed = x.slqResults(state, nodesPtr, weightsPtr, lengthsPtr, 0, 0);
+      s.defer(() => exports.slqDestroy(state));
+      await drive(kernels, state, operator, exports.slqStep, exports.slqRun, what);
+      const failed = exports.slqResults(state, nodesPtr, weightsPtr, lengthsPtr, 0, 0);
       if (failed !== 0) throw new Error(`${what}: Gauss quadrature failed to converge for probe ${first + failed - 1}`);
       const nodes = kernels.f64(nodesPtr, p * steps).slice(), weights = kernels.f64(weightsPtr, p * steps).slice();
       const lengths = new Int32Array(kernels.memory.buffer, lengthsPtr, p).slice();
@@ -134,13 +134,7 @@ export async function spectralDensity(operator: LinearOperator, options: Spectra
         const probeBounds = edgeBounds(values, tau, edges, d);
         for (let b = 0; b < bincount; b++) bounds[b] += probeBounds[b] + probeBounds[b + 1];
       }
-    } finally {
-      if (state) x.slqDestroy(state);
-      kernels.release(startPtr);
-      kernels.release(nodesPtr);
-      kernels.release(weightsPtr);
-      kernels.release(lengthsPtr);
-    }
+    });
   }
 
   const counts = new Float64Array(bincount), standardError = new Float64Array(bincount);

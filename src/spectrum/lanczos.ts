@@ -136,14 +136,13 @@ export function operatorShape(op: LinearOperator, what: string): [number, number
 export async function kernelsFor(op: LinearOperator, optionKernels: Kernels | undefined, what: string): Promise<Kernels> {
   if (!isWasmOperator(op)) return optionKernels ?? (await loadKernels());
   const kernels = op.kernels ?? optionKernels ?? (await loadKernels());
-  const x = kernels.exports;
   const handle = op.wasmHandle;
   if (!Number.isInteger(handle) || handle <= 0) throw new InputError(`${what}: invalid wasmHandle ${handle}`);
-  const rows = x.operatorRows(handle), cols = x.operatorColumns(handle);
+  const rows = kernels.exports.operatorRows(handle), cols = kernels.exports.operatorColumns(handle);
   if (rows !== op.shape[0] || cols !== op.shape[1]) {
     throw new InputError(`${what}: the operator handle is ${rows} x ${cols} but its shape says ${op.shape[0]} x ${op.shape[1]}`);
   }
-  if (x.operatorElementSize(handle) !== 8) throw new InputError(`${what}: the operator is f32; these routines need an f64 operator`);
+  if (kernels.exports.operatorElementSize(handle) !== 8) throw new InputError(`${what}: the operator is f32; these routines need an f64 operator`);
   return kernels;
 }
 
@@ -152,11 +151,10 @@ export async function kernelsFor(op: LinearOperator, optionKernels: Kernels | un
  * operator: copy the operand out of WASM memory, apply, copy the result in.
  */
 export async function answerWithJs(kernels: Kernels, state: number, code: number, op: JsLinearOperator, what: string): Promise<void> {
-  const x = kernels.exports;
   const [m, n] = op.shape;
-  const count: number = x.lanczosRequestCount(state);
-  const input: number = x.lanczosRequestInput(state) >>> 0;
-  const output: number = x.lanczosRequestOutput(state) >>> 0;
+  const count = kernels.exports.lanczosRequestCount(state);
+  const input = kernels.exports.lanczosRequestInput(state) >>> 0;
+  const output = kernels.exports.lanczosRequestOutput(state) >>> 0;
   const forward = code === REQUEST_APPLY;
   const inLength = count * (forward ? n : m), outLength = count * (forward ? m : n);
   const operand = kernels.f64(input, inLength).slice();
@@ -230,28 +228,26 @@ export async function topSingularTriplets(
   const maxIterations = integerOption(options.maxIterations, 'maxIterations', 1, what) ?? 100 * subspace;
   const seed = integerOption(options.seed ?? 0, 'seed', 0, what)!;
   const kernels = await kernelsFor(operator, options.kernels, what);
-  const x = kernels.exports;
-  const state: number = x.gklCreate(m, n, k, which === 'largest' ? 1 : 0, block, subspace, keep, tol, Math.min(maxIterations, 2 ** 31 - 1), seed | 0);
-  if (!state) throw new Error(`${what}: gklCreate refused ${m} x ${n}, k = ${k}, subspace ${subspace}`);
-  const out = [kernels.allocF64(k), kernels.allocF64(k * m), kernels.allocF64(k * n), kernels.allocF64(k), kernels.allocF64(k)];
-  try {
-    await drive(kernels, state, operator, x.gklStep, x.gklRun, what);
-    x.gklResults(state, out[0], out[1], out[2], out[3], out[4]);
+  const exports = kernels.exports;
+  return kernels.scope(async (s) => {
+    const state = exports.gklCreate(m, n, k, which === 'largest' ? 1 : 0, block, subspace, keep, tol, Math.min(maxIterations, 2 ** 31 - 1), seed | 0);
+    if (!state) throw new Error(`${what}: gklCreate refused ${m} x ${n}, k = ${k}, subspace ${subspace}`);
+    s.defer(() => exports.gklDestroy(state));
+    const values = s.allocF64(k), u = s.allocF64(k * m), v = s.allocF64(k * n), residuals = s.allocF64(k), estimates = s.allocF64(k);
+    await drive(kernels, state, operator, exports.gklStep, exports.gklRun, what);
+    exports.gklResults(state, values, u, v, residuals, estimates);
     return {
-      values: kernels.f64(out[0], k).slice(),
-      u: kernels.f64(out[1], k * m).slice(),
-      v: kernels.f64(out[2], k * n).slice(),
-      residuals: kernels.f64(out[3], k).slice(),
-      estimates: kernels.f64(out[4], k).slice(),
-      iterations: x.gklSteps(state),
-      products: x.gklSteps(state) * x.gklBlock(state) + k,
-      restarts: x.gklRestarts(state),
-      block: x.gklBlock(state),
-      subspace: x.gklSubspace(state),
-      converged: x.gklStatus(state) === 0,
+      values: kernels.f64(values, k).slice(),
+      u: kernels.f64(u, k * m).slice(),
+      v: kernels.f64(v, k * n).slice(),
+      residuals: kernels.f64(residuals, k).slice(),
+      estimates: kernels.f64(estimates, k).slice(),
+      iterations: exports.gklSteps(state),
+      products: exports.gklSteps(state) * exports.gklBlock(state) + k,
+      restarts: exports.gklRestarts(state),
+      block: exports.gklBlock(state),
+      subspace: exports.gklSubspace(state),
+      converged: exports.gklStatus(state) === 0,
     };
-  } finally {
-    x.gklDestroy(state);
-    for (const p of out) kernels.release(p);
-  }
+  });
 }

@@ -39,7 +39,7 @@
  * errors.
  */
 import { InputError } from '../util/errors.js';
-import { loadKernels, type Kernels } from '../wasm/kernels.js';
+import { loadKernels, type Kernels, type Precision } from '../wasm/kernels.js';
 
 export type SvdRoute = 'auto' | 'bidiagonal' | 'gram';
 
@@ -95,7 +95,7 @@ export async function svd(a: FloatArray, rows: number, cols: number, options: Sv
 
 interface Inspected {
   a: FloatArray;
-  f64: boolean;
+  precision: Precision;
   rows: number;
   cols: number;
   /** Indices of rows / columns with at least one non-zero entry, ascending. */
@@ -132,7 +132,7 @@ function inspect(a: FloatArray, rows: number, cols: number): Inspected {
       }
     }
   }
-  return { a, f64: a instanceof Float64Array, rows, cols, keptRows: indicesOf(rowUsed), keptCols: indicesOf(colUsed), amax };
+  return { a, precision: a instanceof Float64Array ? 'f64' : 'f32', rows, cols, keptRows: indicesOf(rowUsed), keptCols: indicesOf(colUsed), amax };
 }
 
 /**
@@ -143,10 +143,10 @@ function inspect(a: FloatArray, rows: number, cols: number): Inspected {
  * [2^-limit, 2^limit] (limit 256 in f64, 16 in f32), as LAPACK's gesvd does.
  */
 function scaleFor(input: Inspected, gram: boolean): number {
-  const { amax, f64 } = input;
+  const { amax } = input;
   if (amax === 0) return 1;
   const exponent = Math.floor(Math.log2(amax));
-  const limit = f64 ? 256 : 16;
+  const limit = input.precision === 'f64' ? 256 : 16;
   if (!gram && exponent >= -limit && exponent <= limit) return 1;
   return Math.pow(2, -exponent);
 }
@@ -168,29 +168,12 @@ function chooseRoute(route: SvdRoute | undefined, input: Inspected, vectors: boo
     if (r === 'gram') throw new InputError(`svd: route 'gram' gives singular values only; use svdValues or route 'bidiagonal'`);
     return 'bidiagonal';
   }
-  if (r === 'auto') return autoUsesGram(input.rows, input.cols, input.f64) ? 'gram' : 'bidiagonal';
+  if (r === 'auto') return autoUsesGram(input.rows, input.cols, input.precision === 'f64') ? 'gram' : 'bidiagonal';
   return r;
 }
 
 // -------------------------------------------------------------------------------------------------
-// WASM scratch
-
-/** Allocations of one call, released together. */
-class Scratch {
-  private readonly pointers: number[] = [];
-  constructor(
-    readonly kernels: Kernels,
-    readonly bytesPer: number,
-  ) {}
-  alloc(count: number): number {
-    const ptr = this.kernels.allocBytes(Math.max(1, count) * this.bytesPer);
-    this.pointers.push(ptr);
-    return ptr;
-  }
-  releaseAll(): void {
-    for (const p of this.pointers.splice(0)) this.kernels.release(p);
-  }
-}
+// The copy into WASM memory
 
 /**
  * Copy the kept rows/columns of a, times `scale`, into WASM memory: as is (tall, p = kept rows) or
@@ -227,57 +210,55 @@ function copyCompacted(view: FloatArray, input: Inspected, transposed: boolean, 
 // The routes
 
 function gramValues(kernels: Kernels, input: Inspected): FloatArray {
-  const P = kernels.typed(input.f64 ? 'f64' : 'f32');
+  const lapack = kernels.typed(input.precision);
   const k = Math.min(input.rows, input.cols);
   const m = input.keptRows.length, n = input.keptCols.length;
-  const s = P.array(k);
+  const s = lapack.array(k);
   if (m === 0 || n === 0) return s;
-  const scratch = new Scratch(kernels, P.bytes);
-  try {
+  return kernels.scope((scope) => {
+    const alloc = (count: number) => scope.alloc(lapack.precision, count);
     const scale = scaleFor(input, true);
-    const a = scratch.alloc(m * n);
-    copyCompacted(P.view(a, m * n), input, false, scale);
+    const a = alloc(m * n);
+    copyCompacted(lapack.view(a, m * n), input, false, scale);
     // G = A^T A (n x n) when tall, A A^T (m x m) when wide; lower triangle only.
     const g = Math.min(m, n);
-    const gram = scratch.alloc(g * g);
-    if (m >= n) P.gemmLower(1, 0, n, m, 1, a, n, a, n, 0, gram, n);
-    else P.gemmLower(0, 1, m, n, 1, a, n, a, n, 0, gram, m);
-    const d = scratch.alloc(g), e = scratch.alloc(g), tau = scratch.alloc(g);
-    P.sytrd(g, gram, g, d, e, tau);
-    const info = P.sterf(g, d, e, 1);
+    const gram = alloc(g * g);
+    if (m >= n) lapack.gemmLower(1, 0, n, m, 1, a, n, a, n, 0, gram, n);
+    else lapack.gemmLower(0, 1, m, n, 1, a, n, a, n, 0, gram, m);
+    const d = alloc(g), e = alloc(g), tau = alloc(g);
+    lapack.sytrd(g, gram, g, d, e, tau);
+    const info = lapack.sterf(g, d, e, 1);
     if (info !== 0) throw new Error(`svd (gram route): tridiagonal eigenvalue iteration did not converge (${info} off-diagonals left)`);
-    const eig = P.view(d, g);
+    const eig = lapack.view(d, g);
     for (let i = 0; i < g; i++) s[i] = eig[i] > 0 ? Math.sqrt(eig[i]) / scale : 0;
     return s;
-  } finally {
-    scratch.releaseAll();
-  }
+  });
 }
 
 /** Tall matrices are first reduced by QR when rows >= QR_FIRST_RATIO * cols (LAPACK gesvd's crossover). */
 const QR_FIRST_RATIO = 1.6;
 
 function bidiagonalSvd(kernels: Kernels, input: Inspected, vectors: boolean): SvdResult<FloatArray> {
-  const P = kernels.typed(input.f64 ? 'f64' : 'f32');
+  const lapack = kernels.typed(input.precision);
   const { rows, cols, keptRows, keptCols } = input;
   const k = Math.min(rows, cols);
   const mk = keptRows.length, nk = keptCols.length;
   const kk = Math.min(mk, nk); // singular values that can be non-zero
-  const s = P.array(k);
-  const u = vectors ? P.array(rows * k) : P.array(0);
-  const vt = vectors ? P.array(k * cols) : P.array(0);
+  const s = lapack.array(k);
+  const u = vectors ? lapack.array(rows * k) : lapack.array(0);
+  const vt = vectors ? lapack.array(k * cols) : lapack.array(0);
   // The kernels work on a tall p x q copy W: A' (the kept block) itself, or its transpose when wide.
   const transposed = mk < nk;
   const p = transposed ? nk : mk, q = kk;
-  const scratch = new Scratch(kernels, P.bytes);
-  try {
+  return kernels.scope((scope) => {
+    const alloc = (count: number) => scope.alloc(lapack.precision, count);
     if (kk === 0) {
-      if (vectors) completeBasis(input, u, vt, k, 0, P.array(0), 0, 0, 0, transposed);
+      if (vectors) completeBasis(input, u, vt, k, 0, lapack.array(0), 0, 0, 0, transposed);
       return { s, u, vt };
     }
     const scale = scaleFor(input, false);
-    const w = scratch.alloc(p * q);
-    copyCompacted(P.view(w, p * q), input, transposed, scale);
+    const w = alloc(p * q);
+    copyCompacted(lapack.view(w, p * q), input, transposed, scale);
     // Vectors of the appended zero values: unit vectors of dropped rows/columns first; on the long
     // side, `extra` more orthonormal vectors come from the Householder factor (rows q.. of Q^T).
     const unitOnLongSide = transposed ? cols - nk : rows - mk;
@@ -289,50 +270,50 @@ function bidiagonalSvd(kernels: Kernels, input: Inspected, vectors: boolean): Sv
     let b = w, bRows = p;
     let qrT = 0;
     if (qrFirst) {
-      const tau = scratch.alloc(q);
-      P.geqrf(p, q, w, q, tau);
+      const tau = alloc(q);
+      lapack.geqrf(p, q, w, q, tau);
       if (vectors) {
-        qrT = scratch.alloc(nq * p);
-        P.orgbrQt(p, q, nq, w, q, tau, qrT, p);
+        qrT = alloc(nq * p);
+        lapack.orgbrQt(p, q, nq, w, q, tau, qrT, p);
       }
-      b = scratch.alloc(q * q);
-      const wv = P.view(w, q * q), bv = P.view(b, q * q);
+      b = alloc(q * q);
+      const wv = lapack.view(w, q * q), bv = lapack.view(b, q * q);
       bv.fill(0);
       for (let i = 0; i < q; i++) bv.set(wv.subarray(i * q + i, i * q + q), i * q + i);
       bRows = q;
     }
-    const d = scratch.alloc(q), e = scratch.alloc(q), tauq = scratch.alloc(q), taup = scratch.alloc(q);
-    P.gebrd(bRows, q, b, q, d, e, tauq, taup);
+    const d = alloc(q), e = alloc(q), tauq = alloc(q), taup = alloc(q);
+    lapack.gebrd(bRows, q, b, q, d, e, tauq, taup);
     if (!vectors) {
-      const info = P.bdsqr(q, d, e, 0, 1, 0, 0, 1, 0);
+      const info = lapack.bdsqr(q, d, e, 0, 1, 0, 0, 1, 0);
       if (info !== 0) throw new Error(`svd: bidiagonal QR iteration did not converge (${info} superdiagonals left)`);
-      setScaled(s, P.view(d, q), scale);
+      setScaled(s, lapack.view(d, q), scale);
       return { s, u, vt };
     }
     // Left factor of the bidiagonalized matrix transposed (its rows become left singular vectors
     // under bdsqr's rotations), and P^T.
     const bq = qrFirst ? q : nq;
-    const bt = scratch.alloc(bq * bRows), pt = scratch.alloc(q * q);
-    P.orgbrQt(bRows, q, bq, b, q, tauq, bt, bRows);
-    P.orgbrP(q, b, q, taup, pt, q);
-    const info = P.bdsqr(q, d, e, pt, q, q, bt, bRows, bRows);
+    const bt = alloc(bq * bRows), pt = alloc(q * q);
+    lapack.orgbrQt(bRows, q, bq, b, q, tauq, bt, bRows);
+    lapack.orgbrP(q, b, q, taup, pt, q);
+    const info = lapack.bdsqr(q, d, e, pt, q, q, bt, bRows, bRows);
     if (info !== 0) throw new Error(`svd: bidiagonal QR iteration did not converge (${info} superdiagonals left)`);
-    setScaled(s, P.view(d, q), scale);
+    setScaled(s, lapack.view(d, q), scale);
     // qt (nq x p): rows 0..q-1 are W's left singular vectors, rows q.. the complement vectors.
     let qt = bt;
     if (qrFirst) {
-      qt = scratch.alloc(nq * p);
-      P.gemm(0, 0, q, p, q, 1, bt, q, qrT, p, 0, qt, p);
-      if (extra > 0) P.view(qt, nq * p).set(P.view(qrT + q * p * P.bytes, extra * p), q * p);
+      qt = alloc(nq * p);
+      lapack.gemm(0, 0, q, p, q, 1, bt, q, qrT, p, 0, qt, p);
+      if (extra > 0) lapack.view(qt, nq * p).set(lapack.view(qrT + q * p * lapack.bytes, extra * p), q * p);
     }
     // W = Qt[0:q]^T S Pt. Not transposed: A' = W, so U' = Qt[0:q]^T (mk x q) and VT' = Pt.
     // Transposed: A' = W^T = Pt^T S Qt[0:q], so U' = Pt^T (mk x q) and VT' = Qt[0:q] (q x nk).
     // U' is formed by a WASM transpose into w (p x q, no longer needed), then copied row by row.
-    if (!transposed) P.transpose(q, p, qt, p, w, q);
-    else P.transpose(q, q, pt, q, w, q);
-    const uView = P.view(w, mk * q);
+    if (!transposed) lapack.transpose(q, p, qt, p, w, q);
+    else lapack.transpose(q, q, pt, q, w, q);
+    const uView = lapack.view(w, mk * q);
     const vStride = transposed ? p : q;
-    const vSource = P.view(transposed ? qt : pt, q * vStride);
+    const vSource = lapack.view(transposed ? qt : pt, q * vStride);
     for (let i = 0; i < mk; i++) {
       const row = uView.subarray(i * q, i * q + q);
       if (q === k) u.set(row, keptRows[i] * k);
@@ -343,11 +324,9 @@ function bidiagonalSvd(kernels: Kernels, input: Inspected, vectors: boolean): Sv
       if (nk === cols) vt.set(row, j * cols);
       else for (let c = 0; c < nk; c++) vt[j * cols + keptCols[c]] = row[c];
     }
-    completeBasis(input, u, vt, k, kk, P.view(qt, nq * p), p, q, extra, transposed);
+    completeBasis(input, u, vt, k, kk, lapack.view(qt, nq * p), p, q, extra, transposed);
     return { s, u, vt };
-  } finally {
-    scratch.releaseAll();
-  }
+  });
 }
 
 /** s[0:len] = values / scale (scale is a power of two, so this is exact). */

@@ -137,38 +137,29 @@ export async function unitSingularValuesGram(
     throw new InputError(`threads must be a positive integer, got ${options.threads}`);
   }
   const kernels = options.kernels ?? (await loadKernels());
-  const e = kernels.exports;
-  const unit = e.gramUnitOfOperator(operator.wasmHandle) >>> 0;
+  const unit = kernels.exports.gramUnitOfOperator(operator.wasmHandle) >>> 0;
   if (unit === 0) throw new InputError(`the Gram route needs a unit Jacobian; ${operator.description} is not one`);
   const [m, n] = operator.shape as [number, number];
   const values = new Float64Array(Math.min(m, n));
   const started = performance.now();
   const seconds = { windows: 0, gram: 0, tridiagonal: 0, chase: 0, eigenvalues: 0, total: 0 };
-  // Blocks to release, with the instance owning each (the operator's, or the threaded one).
-  const owned: [Kernels, number][] = [];
-  const allocIn = (k: Kernels, bytes: number) => {
-    const p = k.allocBytes(bytes);
-    owned.push([k, p]);
-    return p;
-  };
-  const alloc = (bytes: number) => allocIn(kernels, bytes);
-  try {
-    const rows = alloc(4 * m);
-    const count = (order === 'pixel' ? e.gramActiveRowsPixelMajor(unit, rows) : e.unitOperatorActiveRows(unit, rows)) as number;
+  return kernels.scope(async (here): Promise<UnitGramSpectrum> => {
+    const rows = here.allocBytes(4 * m);
+    const count = order === 'pixel' ? kernels.exports.gramActiveRowsPixelMajor(unit, rows) : kernels.exports.unitOperatorActiveRows(unit, rows);
     if (count === 0) {
       seconds.total = (performance.now() - started) / 1000;
       return { values, activeRows: 0, errorBound: 0, withinAccuracy: true, threads: 1, seconds };
     }
     let t = performance.now();
     options.onPhase?.(`row windows (${count} of ${m} rows active)`);
-    const windowLength = e.gramWindowLength(unit) as number;
-    const windows = alloc(8 * count * windowLength);
+    const windowLength = kernels.exports.gramWindowLength(unit);
+    const windows = here.allocBytes(8 * count * windowLength);
     // Scale J by a power of two bringing its largest entry into [1, 2): G cannot overflow or underflow.
-    const amax = e.gramRowWindowsF64(unit, rows, count, 1, windows) as number;
+    const amax = kernels.exports.gramRowWindowsF64(unit, rows, count, 1, windows);
     let scale = 1;
     if (amax > 0 && Number.isFinite(amax)) {
       scale = Math.pow(2, -Math.floor(Math.log2(amax)));
-      if (scale !== 1) e.gramRowWindowsF64(unit, rows, count, scale, windows);
+      if (scale !== 1) kernels.exports.gramRowWindowsF64(unit, rows, count, scale, windows);
     }
     seconds.windows = (performance.now() - t) / 1000;
     // The instance G lives in: the threaded kernels for a large two-stage reduction, when available.
@@ -181,56 +172,54 @@ export async function unitSingularValuesGram(
         threads = threaded.threads;
       }
     }
-    t = performance.now();
-    options.onPhase?.(`Gram matrix ${count} x ${count} (sparse)${threads > 1 ? `, ${threads} threads` : ''}`);
-    const w = work.exports;
-    const g = allocIn(work, 8 * count * count);
-    if (work === kernels) {
-      e.gramLowerF64(unit, rows, count, windows, g, count);
-    } else {
-      // The windows, the row indices and the unit's geometry copied into the threaded instance.
-      const geometry = alloc(16);
-      e.gramUnitGeometry(unit, geometry);
-      const [cIn, hIn, wIn, stride] = new Int32Array(kernels.memory.buffer, geometry, 4);
-      const rowsThere = allocIn(work, 4 * count);
-      new Int32Array(work.memory.buffer, rowsThere, count).set(new Int32Array(kernels.memory.buffer, rows, count));
-      const windowsThere = allocIn(work, 8 * count * windowLength);
-      work.f64(windowsThere, count * windowLength).set(kernels.f64(windows, count * windowLength));
-      w.gramLowerGeometryF64(cIn, hIn, wIn, stride, rowsThere, count, windowsThere, g, count);
-    }
-    seconds.gram = (performance.now() - t) / 1000;
-    t = performance.now();
-    const d = allocIn(work, 8 * count), off = allocIn(work, 8 * count);
-    if (band >= 2 && count > 2) {
-      // Two stages, timed apart: to band width b (GEMM), then the bulge chase to tridiagonal form.
-      const b = Math.min(band, count - 1);
-      options.onPhase?.(`band reduction of ${count} x ${count} (width ${b}${threads > 1 ? `, ${threads} threads` : ''})`);
-      w.gramBandReduceF64(count, g, count, b);
-      const ldb = w.gramBandStride(b) as number;
-      const storage = allocIn(work, 8 * count * ldb);
-      w.gramBandFromLowerF64(count, g, count, b, storage, ldb);
-      seconds.tridiagonal = (performance.now() - t) / 1000;
+    // G and everything after it, in a scope of that instance (released before the rows and windows).
+    return work.scope((there) => {
       t = performance.now();
-      options.onPhase?.(`band to tridiagonal (width ${b})`);
-      w.gramBandToTridiagonalF64(count, b, storage, ldb, d, off);
-      seconds.chase = (performance.now() - t) / 1000;
-    } else {
-      options.onPhase?.(`tridiagonal reduction of ${count} x ${count}`);
-      w.gramTridiagonalizeF64(count, g, count, d, off, allocIn(work, 8 * count), 0);
-      seconds.tridiagonal = (performance.now() - t) / 1000;
-    }
-    t = performance.now();
-    options.onPhase?.('tridiagonal eigenvalues');
-    const info = w.sterfF64(count, d, off, 1) as number;
-    if (info !== 0) throw new Error(`Gram route on ${operator.description}: the eigenvalue iteration did not converge (${info} off-diagonals left)`);
-    w.gramSingularValuesF64(count, d, scale);
-    const kept = Math.min(count, values.length);
-    const errorBound = w.gramErrorBoundF64(kept, d) as number;
-    values.set(work.f64(d, kept));
-    seconds.eigenvalues = (performance.now() - t) / 1000;
-    seconds.total = (performance.now() - started) / 1000;
-    return { values, activeRows: count, errorBound, withinAccuracy: errorBound <= accuracy * values[0], threads, seconds };
-  } finally {
-    for (const [k, p] of owned.reverse()) k.release(p);
-  }
+      options.onPhase?.(`Gram matrix ${count} x ${count} (sparse)${threads > 1 ? `, ${threads} threads` : ''}`);
+      const g = there.allocBytes(8 * count * count);
+      if (work === kernels) {
+        kernels.exports.gramLowerF64(unit, rows, count, windows, g, count);
+      } else {
+        // The windows, the row indices and the unit's geometry copied into the threaded instance.
+        const geometry = here.allocBytes(16);
+        kernels.exports.gramUnitGeometry(unit, geometry);
+        const [cIn, hIn, wIn, stride] = new Int32Array(kernels.memory.buffer, geometry, 4);
+        const rowsThere = there.copyIn(new Int32Array(kernels.memory.buffer, rows, count));
+        const windowsThere = there.copyIn(kernels.f64(windows, count * windowLength));
+        work.exports.gramLowerGeometryF64(cIn, hIn, wIn, stride, rowsThere, count, windowsThere, g, count);
+      }
+      seconds.gram = (performance.now() - t) / 1000;
+      t = performance.now();
+      const d = there.allocBytes(8 * count), off = there.allocBytes(8 * count);
+      if (band >= 2 && count > 2) {
+        // Two stages, timed apart: to band width b (GEMM), then the bulge chase to tridiagonal form.
+        const b = Math.min(band, count - 1);
+        options.onPhase?.(`band reduction of ${count} x ${count} (width ${b}${threads > 1 ? `, ${threads} threads` : ''})`);
+        work.exports.gramBandReduceF64(count, g, count, b);
+        const ldb = work.exports.gramBandStride(b);
+        const storage = there.allocBytes(8 * count * ldb);
+        work.exports.gramBandFromLowerF64(count, g, count, b, storage, ldb);
+        seconds.tridiagonal = (performance.now() - t) / 1000;
+        t = performance.now();
+        options.onPhase?.(`band to tridiagonal (width ${b})`);
+        work.exports.gramBandToTridiagonalF64(count, b, storage, ldb, d, off);
+        seconds.chase = (performance.now() - t) / 1000;
+      } else {
+        options.onPhase?.(`tridiagonal reduction of ${count} x ${count}`);
+        work.exports.gramTridiagonalizeF64(count, g, count, d, off, there.allocBytes(8 * count), 0);
+        seconds.tridiagonal = (performance.now() - t) / 1000;
+      }
+      t = performance.now();
+      options.onPhase?.('tridiagonal eigenvalues');
+      const info = work.exports.sterfF64(count, d, off, 1);
+      if (info !== 0) throw new Error(`Gram route on ${operator.description}: the eigenvalue iteration did not converge (${info} off-diagonals left)`);
+      work.exports.gramSingularValuesF64(count, d, scale);
+      const kept = Math.min(count, values.length);
+      const errorBound = work.exports.gramErrorBoundF64(kept, d);
+      values.set(work.f64(d, kept));
+      seconds.eigenvalues = (performance.now() - t) / 1000;
+      seconds.total = (performance.now() - started) / 1000;
+      return { values, activeRows: count, errorBound, withinAccuracy: errorBound <= accuracy * values[0], threads, seconds };
+    });
+  });
 }
