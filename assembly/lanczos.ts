@@ -30,6 +30,9 @@ import { operatorApplyF64, operatorApplyTransposeF64 } from "./operator";
 import { getAt, rowF64, setAt } from "./lib/elements";
 import { axpyUnit, dotUnit } from "./lib/level1";
 
+// ---------------------------------------------------------------------------------------------------
+// Reverse communication
+
 export const REQUEST_DONE: i32 = 0;
 export const REQUEST_APPLY: i32 = 1;
 export const REQUEST_TRANSPOSE: i32 = 2;
@@ -77,6 +80,7 @@ function fillUniform(rng: u64, p: usize, n: i32): u64 {
   let s = rng;
   for (let i = 0; i < n; i++) {
     s += 0x9e3779b97f4a7c15;
+    // The top 53 bits scaled by 2^-52 lie in [0, 2).
     setAt<f64>(p, i, <f64>(splitmix(s) >> 11) * 2.220446049250313e-16 - 1.0);
   }
   return s;

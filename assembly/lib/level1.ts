@@ -1,11 +1,11 @@
 /**
  * Unit-stride level-1 BLAS cores, generic in the element type (f64, f32), inlined into their callers:
- * the contiguous paths of blas.ts DOT and AXPY, and the row operations of the kernels that work on
- * contiguous rows (Lanczos, Gram band chase, inertia). x and y need no alignment.
+ * the contiguous paths of blas.ts DOT, AXPY and ROT, and the row operations of the kernels that work
+ * on contiguous rows (bdsqr, GKL, the Gram band chase, inertia). x and y need no alignment.
  *
  * The order of operations is fixed (it is what makes results reproducible across callers):
  *   dotUnit   two v128 accumulators over blocks of 2 v128 (s0 takes the first, s1 the second),
- *             then vSum(s0 + s1), then the remaining n mod (2 lanes) products added one by one;
+ *             then vSum(s0 + s1), then the remaining n mod (2 * lanes) products added one by one;
  *   axpyUnit  y[i] + alpha * x[i] per lane (product rounded first), the tail likewise;
  *   rotUnit   x[i] <- c x[i] + s y[i], y[i] <- c y[i] - s x[i] (BLAS drot), the same per lane and tail.
  * Accuracy (Higham, Accuracy and Stability, 3.1): |dot - x.y| <= gamma_n |x|.|y|; axpy and rot
