@@ -714,7 +714,7 @@ export function nrm2F32(n: i32, x: usize, incx: i32): f32 {
       const hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
       s = f64x2.add(s, f64x2.add(f64x2.mul(lo, lo), f64x2.mul(hi, hi)));
     }
-    ssq = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+    ssq = vSum<f64>(s);
   }
   for (; i < n; i++) {
     const v = <f64>load<f32>(x + (<usize>(i * incx) << 2));

@@ -29,6 +29,7 @@ import { gemvF64, nrm2F64, scalF64 } from "./blas";
 import { operatorApplyF64, operatorApplyTransposeF64 } from "./operator";
 import { getAt, rowF64, setAt } from "./lib/elements";
 import { axpyUnit, dotUnit } from "./lib/level1";
+import { vSum } from "./lib/simd";
 
 // ---------------------------------------------------------------------------------------------------
 // Reverse communication
@@ -141,8 +142,8 @@ function multiDot(basis: usize, ld: i32, count: i32, len: i32, w: usize, ldw: i3
           a0 = f64x2.add(a0, f64x2.mul(qv, v128.load(w0 + o)));
           a1 = f64x2.add(a1, f64x2.mul(qv, v128.load(w1 + o)));
         }
-        let s0 = f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a0, 1);
-        let s1 = f64x2.extract_lane(a1, 0) + f64x2.extract_lane(a1, 1);
+        let s0 = vSum<f64>(a0);
+        let s1 = vSum<f64>(a1);
         for (; j < width; j++) {
           s0 += getAt<f64>(qi, j) * getAt<f64>(w0, j);
           s1 += getAt<f64>(qi, j) * getAt<f64>(w1, j);
