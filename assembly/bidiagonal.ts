@@ -18,6 +18,7 @@ import { scalF64, scalF32, swapF64, swapF32 } from "./blas";
 import { sortF64, sortF32 } from "./tridiagonal";
 import { epsOf, precOf, safminOf } from "./lib/machine";
 import { getAt, setAt } from "./lib/elements";
+import { rotUnit } from "./lib/level1";
 
 @inline function rowOf<T>(p: usize, ld: i32, r: i32): usize {
   return p + <usize>r * <usize>ld * sizeof<T>();
@@ -216,43 +217,13 @@ function applySweep<T>(forward: bool, count: i32, c: usize, s: usize, mat: usize
   if (forward) {
     for (let k = 0; k < count; k++) {
       const ck = getAt<T>(c, k), sk = getAt<T>(s, k);
-      if (ck != 1 || sk != 0) rotateRows<T>(ncols, rowOf<T>(mat, ld, first + k), rowOf<T>(mat, ld, first + k + 1), ck, sk);
+      if (ck != 1 || sk != 0) rotUnit<T>(ncols, rowOf<T>(mat, ld, first + k), rowOf<T>(mat, ld, first + k + 1), ck, sk);
     }
   } else {
     for (let k = count - 1; k >= 0; k--) {
       const ck = getAt<T>(c, k), sk = getAt<T>(s, k);
-      if (ck != 1 || sk != 0) rotateRows<T>(ncols, rowOf<T>(mat, ld, first + k), rowOf<T>(mat, ld, first + k + 1), ck, sk);
+      if (ck != 1 || sk != 0) rotUnit<T>(ncols, rowOf<T>(mat, ld, first + k), rowOf<T>(mat, ld, first + k + 1), ck, sk);
     }
-  }
-}
-
-/** (x, y) <- (c x + s y, c y - s x) over n contiguous entries (blas rot without the stride cases). */
-@inline function rotateRows<T>(n: i32, x: usize, y: usize, c: T, s: T): void {
-  const size = <usize>sizeof<T>();
-  const lanes: i32 = 16 / <i32>sizeof<T>();
-  let i = 0;
-  if (sizeof<T>() == 8) {
-    const cv = f64x2.splat(<f64>c), sv = f64x2.splat(<f64>s);
-    for (; i + lanes <= n; i += lanes) {
-      const off = <usize>i * size;
-      const xv = v128.load(x + off), yv = v128.load(y + off);
-      v128.store(x + off, f64x2.add(f64x2.mul(cv, xv), f64x2.mul(sv, yv)));
-      v128.store(y + off, f64x2.sub(f64x2.mul(cv, yv), f64x2.mul(sv, xv)));
-    }
-  } else {
-    const cv = f32x4.splat(<f32>c), sv = f32x4.splat(<f32>s);
-    for (; i + lanes <= n; i += lanes) {
-      const off = <usize>i * size;
-      const xv = v128.load(x + off), yv = v128.load(y + off);
-      v128.store(x + off, f32x4.add(f32x4.mul(cv, xv), f32x4.mul(sv, yv)));
-      v128.store(y + off, f32x4.sub(f32x4.mul(cv, yv), f32x4.mul(sv, xv)));
-    }
-  }
-  for (; i < n; i++) {
-    const off = <usize>i * size;
-    const xv = load<T>(x + off), yv = load<T>(y + off);
-    store<T>(x + off, c * xv + s * yv);
-    store<T>(y + off, c * yv - s * xv);
   }
 }
 
@@ -385,8 +356,8 @@ function qrIterate<T>(n: i32, d: usize, e: usize, vt: usize, ldvt: i32, ncvt: i3
       setAt<T>(d, m - 1, <T>SV_MAX);
       setAt<T>(e, m - 1, <T>0);
       setAt<T>(d, m, <T>SV_MIN);
-      if (ncvt > 0) rotateRows<T>(ncvt, rowOf<T>(vt, ldvt, m - 1), rowOf<T>(vt, ldvt, m), <T>SV_COSR, <T>SV_SINR);
-      if (ncut > 0) rotateRows<T>(ncut, rowOf<T>(ut, ldut, m - 1), rowOf<T>(ut, ldut, m), <T>SV_COSL, <T>SV_SINL);
+      if (ncvt > 0) rotUnit<T>(ncvt, rowOf<T>(vt, ldvt, m - 1), rowOf<T>(vt, ldvt, m), <T>SV_COSR, <T>SV_SINR);
+      if (ncut > 0) rotUnit<T>(ncut, rowOf<T>(ut, ldut, m - 1), rowOf<T>(ut, ldut, m), <T>SV_COSL, <T>SV_SINL);
       m -= 2;
       continue;
     }

@@ -23,8 +23,8 @@
  * separate mul + add.
  */
 
-import { dotUnit, axpyUnit } from "./lib/level1";
-import { lanesOf, vAdd, vMul, vSplat, vSub, vSum } from "./lib/simd";
+import { axpyUnit, dotUnit, rotUnit } from "./lib/level1";
+import { lanesOf, vAdd, vMul, vSplat, vSum } from "./lib/simd";
 
 // ---------------------------------------------------------------------------------------------------
 // Blocking parameters. MR x NR is the register tile of the micro-kernel; with 16 v128 registers the
@@ -714,7 +714,7 @@ export function nrm2F32(n: i32, x: usize, incx: i32): f32 {
       const hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
       s = f64x2.add(s, f64x2.add(f64x2.mul(lo, lo), f64x2.mul(hi, hi)));
     }
-    ssq = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+    ssq = vSum<f64>(s);
   }
   for (; i < n; i++) {
     const v = <f64>load<f32>(x + (<usize>(i * incx) << 2));
@@ -731,19 +731,12 @@ export function rotF64(n: i32, x: usize, incx: i32, y: usize, incy: i32, c: f64,
 }
 
 function rot<T>(n: i32, x: usize, incx: i32, y: usize, incy: i32, c: T, s: T): void {
-  const size = <usize>sizeof<T>();
-  const lanes = lanesOf<T>();
-  let i = 0;
   if (incx == 1 && incy == 1) {
-    const cv = vSplat<T>(c), sv = vSplat<T>(s);
-    for (; i + lanes <= n; i += lanes) {
-      const off = <usize>i * size;
-      const xv = v128.load(x + off), yv = v128.load(y + off);
-      v128.store(x + off, vAdd<T>(vMul<T>(cv, xv), vMul<T>(sv, yv)));
-      v128.store(y + off, vSub<T>(vMul<T>(cv, yv), vMul<T>(sv, xv)));
-    }
+    rotUnit<T>(n, x, y, c, s);
+    return;
   }
-  for (; i < n; i++) {
+  const size = <usize>sizeof<T>();
+  for (let i = 0; i < n; i++) {
     const px = x + <usize>(i * incx) * size, py = y + <usize>(i * incy) * size;
     const xv = load<T>(px), yv = load<T>(py);
     store<T>(px, c * xv + s * yv);

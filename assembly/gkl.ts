@@ -25,7 +25,7 @@ import {
   REQUEST_DONE, REQUEST_TRANSPOSE, splitmix,
 } from "./lanczos";
 import { allocZeroedF64, getAt, rowF64, setAt } from "./lib/elements";
-import { axpyUnit, dotUnit } from "./lib/level1";
+import { axpyUnit, dotUnit, rotUnit } from "./lib/level1";
 import { PREC_F64 } from "./lib/machine";
 
 // ---------------------------------------------------------------------------------------------------
@@ -70,8 +70,9 @@ export function rowJacobiSvdF64(nn: i32, w: usize, r: usize, sigma: usize): i32 
         const zeta = (b - a) / (2 * g);
         const t = (zeta >= 0 ? 1.0 : -1.0) / (abs(zeta) + Math.sqrt(1 + zeta * zeta));
         const c = 1 / Math.sqrt(1 + t * t), s = c * t;
-        rotateRows(nn, wp, wq, c, s);
-        rotateRows(nn, rowF64(r, p, nn), rowF64(r, q, nn), c, s);
+        // (w_p, w_q) <- (c w_p - s w_q, s w_p + c w_q): drot with sine -s (bitwise the same).
+        rotUnit<f64>(nn, wp, wq, c, -s);
+        rotUnit<f64>(nn, rowF64(r, p, nn), rowF64(r, q, nn), c, -s);
         setAt<f64>(sigma, p, a - t * g);
         setAt<f64>(sigma, q, b + t * g);
       }
@@ -115,23 +116,6 @@ function completeRows(nn: i32, w: usize, sigma: usize): void {
     setAt<i32>(valid, i, 1);
   }
   heap.free(valid);
-}
-
-/** (x, y) <- (c x - s y, s x + c y) over n contiguous entries. */
-function rotateRows(n: i32, x: usize, y: usize, c: f64, s: f64): void {
-  const cv = f64x2.splat(c), sv = f64x2.splat(s);
-  let i = 0;
-  for (; i + 2 <= n; i += 2) {
-    const o = <usize>i << 3;
-    const xv = v128.load(x + o), yv = v128.load(y + o);
-    v128.store(x + o, f64x2.sub(f64x2.mul(cv, xv), f64x2.mul(sv, yv)));
-    v128.store(y + o, f64x2.add(f64x2.mul(sv, xv), f64x2.mul(cv, yv)));
-  }
-  for (; i < n; i++) {
-    const xv = getAt<f64>(x, i), yv = getAt<f64>(y, i);
-    setAt<f64>(x, i, c * xv - s * yv);
-    setAt<f64>(y, i, s * xv + c * yv);
-  }
 }
 
 /** Indices 0..nn-1 ordered by descending value (insertion sort; nn is small). */

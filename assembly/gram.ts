@@ -43,6 +43,7 @@ import { operatorColumns, operatorElementSize, operatorRows, operatorUnitHandle 
 import { parallelGemmLowerF64, parallelSymmLower, threadPool } from "./parallel";
 import { axpyUnit, dotUnit } from "./lib/level1";
 import { PREC_F64 } from "./lib/machine";
+import { vSum } from "./lib/simd";
 
 // ---------------------------------------------------------------------------------------------------
 // The unit behind an operator, and its geometry. unit.ts exports no accessor for the shape of a unit
@@ -255,11 +256,11 @@ function overlapBlock(
           s11 = f64x2.add(s11, f64x2.mul(x1, y1));
         }
       }
-      storeLower(g, ldg, pa0, pb0, f64x2.extract_lane(s00, 0) + f64x2.extract_lane(s00, 1));
-      if (twoB && (!diagonal || b + 1 <= a)) storeLower(g, ldg, pa0, pb1, f64x2.extract_lane(s01, 0) + f64x2.extract_lane(s01, 1));
+      storeLower(g, ldg, pa0, pb0, vSum<f64>(s00));
+      if (twoB && (!diagonal || b + 1 <= a)) storeLower(g, ldg, pa0, pb1, vSum<f64>(s01));
       if (twoA) {
-        storeLower(g, ldg, pa1, pb0, f64x2.extract_lane(s10, 0) + f64x2.extract_lane(s10, 1));
-        if (twoB) storeLower(g, ldg, pa1, pb1, f64x2.extract_lane(s11, 0) + f64x2.extract_lane(s11, 1));
+        storeLower(g, ldg, pa1, pb0, vSum<f64>(s10));
+        if (twoB) storeLower(g, ldg, pa1, pb1, vSum<f64>(s11));
       }
     }
   }

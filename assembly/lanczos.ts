@@ -29,6 +29,10 @@ import { gemvF64, nrm2F64, scalF64 } from "./blas";
 import { operatorApplyF64, operatorApplyTransposeF64 } from "./operator";
 import { getAt, rowF64, setAt } from "./lib/elements";
 import { axpyUnit, dotUnit } from "./lib/level1";
+import { vSum } from "./lib/simd";
+
+// ---------------------------------------------------------------------------------------------------
+// Reverse communication
 
 export const REQUEST_DONE: i32 = 0;
 export const REQUEST_APPLY: i32 = 1;
@@ -77,6 +81,7 @@ function fillUniform(rng: u64, p: usize, n: i32): u64 {
   let s = rng;
   for (let i = 0; i < n; i++) {
     s += 0x9e3779b97f4a7c15;
+    // The top 53 bits scaled by 2^-52 lie in [0, 2).
     setAt<f64>(p, i, <f64>(splitmix(s) >> 11) * 2.220446049250313e-16 - 1.0);
   }
   return s;
@@ -137,8 +142,8 @@ function multiDot(basis: usize, ld: i32, count: i32, len: i32, w: usize, ldw: i3
           a0 = f64x2.add(a0, f64x2.mul(qv, v128.load(w0 + o)));
           a1 = f64x2.add(a1, f64x2.mul(qv, v128.load(w1 + o)));
         }
-        let s0 = f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a0, 1);
-        let s1 = f64x2.extract_lane(a1, 0) + f64x2.extract_lane(a1, 1);
+        let s0 = vSum<f64>(a0);
+        let s1 = vSum<f64>(a1);
         for (; j < width; j++) {
           s0 += getAt<f64>(qi, j) * getAt<f64>(w0, j);
           s1 += getAt<f64>(qi, j) * getAt<f64>(w1, j);

@@ -1,16 +1,17 @@
 /**
  * Unit-stride level-1 BLAS cores, generic in the element type (f64, f32), inlined into their callers:
- * the contiguous paths of blas.ts DOT and AXPY, and the row operations of the kernels that work on
- * contiguous rows (Lanczos, Gram band chase, inertia). x and y need no alignment.
+ * the contiguous paths of blas.ts DOT, AXPY and ROT, and the row operations of the kernels that work
+ * on contiguous rows (bdsqr, GKL, the Gram band chase, inertia). x and y need no alignment.
  *
  * The order of operations is fixed (it is what makes results reproducible across callers):
  *   dotUnit   two v128 accumulators over blocks of 2 v128 (s0 takes the first, s1 the second),
- *             then vSum(s0 + s1), then the remaining n mod (2 lanes) products added one by one;
- *   axpyUnit  y[i] + alpha * x[i] per lane (product rounded first), the tail likewise.
- * Accuracy (Higham, Accuracy and Stability, 3.1): |dot - x.y| <= gamma_n |x|.|y|; axpy is one
- * rounding per operation.
+ *             then vSum(s0 + s1), then the remaining n mod (2 * lanes) products added one by one;
+ *   axpyUnit  y[i] + alpha * x[i] per lane (product rounded first), the tail likewise;
+ *   rotUnit   x[i] <- c x[i] + s y[i], y[i] <- c y[i] - s x[i] (BLAS drot), the same per lane and tail.
+ * Accuracy (Higham, Accuracy and Stability, 3.1): |dot - x.y| <= gamma_n |x|.|y|; axpy and rot
+ * round each product and sum once.
  */
-import { lanesOf, vAdd, vMul, vSplat, vSum } from "./simd";
+import { lanesOf, vAdd, vMul, vSplat, vSub, vSum } from "./simd";
 
 /** sum_i x[i] * y[i] over n contiguous entries (0 for n <= 0). */
 @inline export function dotUnit<T>(n: i32, x: usize, y: usize): T {
@@ -42,5 +43,25 @@ import { lanesOf, vAdd, vMul, vSplat, vSum } from "./simd";
   for (; i < n; i++) {
     const off = <usize>i * size;
     store<T>(y + off, load<T>(y + off) + alpha * load<T>(x + off));
+  }
+}
+
+/** (x, y) <- (c x + s y, c y - s x) over n contiguous entries: the plane rotation of BLAS drot. */
+@inline export function rotUnit<T>(n: i32, x: usize, y: usize, c: T, s: T): void {
+  const size = <usize>sizeof<T>();
+  const lanes = lanesOf<T>();
+  const cv = vSplat<T>(c), sv = vSplat<T>(s);
+  let i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const off = <usize>i * size;
+    const xv = v128.load(x + off), yv = v128.load(y + off);
+    v128.store(x + off, vAdd<T>(vMul<T>(cv, xv), vMul<T>(sv, yv)));
+    v128.store(y + off, vSub<T>(vMul<T>(cv, yv), vMul<T>(sv, xv)));
+  }
+  for (; i < n; i++) {
+    const off = <usize>i * size;
+    const xv = load<T>(x + off), yv = load<T>(y + off);
+    store<T>(x + off, c * xv + s * yv);
+    store<T>(y + off, c * yv - s * xv);
   }
 }
