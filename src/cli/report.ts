@@ -20,11 +20,12 @@ import { writeComparison } from './compare.js';
 import { encodeModel } from '../model/format.js';
 import { loadModel } from '../model/load.js';
 import type { ResNetModel } from '../model/model.js';
+import type { StudyExecutor } from '../study/executor.js';
 import { buildReport, type ReportMeta } from '../report/report.js';
 import { REPORT_PRESETS, runReportStudy, type ReportPresetName, type ReportStudy, type SpectrumStore } from '../study/report.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { PACKAGE_VERSION } from '../version.js';
-import { availableCores, WorkerPool } from '../workers/pool.js';
+import { availableCores, createExecutor } from '../workers/pool.js';
 import { UsageError } from './errors.js';
 import { loadCifarData, parsePositiveInteger } from './inputs.js';
 
@@ -85,7 +86,7 @@ interface ReportOptions {
 
 /** One model's study and report into `out`; the numbers and meta go on to a comparison page. */
 async function reportOneModel(
-  model: ResNetModel, out: string, data: Awaited<ReturnType<typeof loadCifarData>>, pool: WorkerPool | undefined, opts: ReportOptions, log: (m: string) => void,
+  model: ResNetModel, out: string, data: Awaited<ReturnType<typeof loadCifarData>>, executor: StudyExecutor, opts: ReportOptions, log: (m: string) => void,
 ): Promise<{ study: ReportStudy; meta: ReportMeta }> {
   const started = Date.now();
   const spectraDir = join(out, 'spectra');
@@ -94,7 +95,7 @@ async function reportOneModel(
   const study = await runReportStudy(model, data, {
     preset: opts.preset,
     seed: opts.seed,
-    pool,
+    executor,
     store: directoryStore(spectraDir, model.name, weightsDigest(model), Boolean(opts.resume)),
     onProgress: (step, total, message) => log(`[${step}/${total}, ${((Date.now() - started) / 1000).toFixed(0)} s] ${message}`),
   });
@@ -141,14 +142,14 @@ export function reportCommand(): Command {
       const data = await loadCifarData(opts.data, opts.quiet);
       const out = opts.out ?? `report-${names.join('-vs-')}`;
       const workers = opts.workers ?? (await availableCores());
-      const pool = workers > 1 ? await WorkerPool.create(workers) : undefined;
+      const executor = await createExecutor(workers);
       const reports = [];
       try {
         for (const model of models) {
-          reports.push(await reportOneModel(model, models.length > 1 ? join(out, model.name) : out, data, pool, opts, log));
+          reports.push(await reportOneModel(model, models.length > 1 ? join(out, model.name) : out, data, executor, opts, log));
         }
       } finally {
-        pool?.close();
+        executor.close();
       }
       if (reports.length > 1) {
         await writeComparison(out, reports.map((r, i) => ({ ...r, href: `${names[i]}/report.html` })));

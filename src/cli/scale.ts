@@ -13,7 +13,7 @@ import { loadModel } from '../model/load.js';
 import type { ResNetModel } from '../model/model.js';
 import { scalingSweep, type ScaledParameter } from '../study/scaling.js';
 import { toCsv, writeFileAtomic } from '../util/atomic-write.js';
-import { availableCores, WorkerPool } from '../workers/pool.js';
+import { availableCores, createExecutor } from '../workers/pool.js';
 import { parseIndexList } from '../data/indices.js';
 import { UsageError } from './errors.js';
 import { loadCifarData, parsePositiveInteger } from './inputs.js';
@@ -60,10 +60,10 @@ export function scaleCommand(): Command {
       const data = await loadCifarData(opts.data, opts.quiet || opts.json);
       const spectrumImages = parseIndexList(opts.spectrumImages, data.count, '--spectrum-images');
       const workers = opts.workers ?? (await availableCores());
-      const pool = workers > 1 ? await WorkerPool.create(workers) : undefined;
+      const executor = await createExecutor(workers);
       try {
         const result = await scalingSweep(model, data, {
-          parameter: opts.param, values: opts.values, units, limit: opts.limit, spectrumUnits, spectrumImages, pool,
+          parameter: opts.param, values: opts.values, units, limit: opts.limit, spectrumUnits, spectrumImages, executor,
           onProgress: opts.quiet || opts.json ? undefined : (m) => process.stderr.write(`scale: ${m}\n`),
         });
         const summary = { model: model.name, ...result };
@@ -83,7 +83,7 @@ export function scaleCommand(): Command {
           }
         }
       } finally {
-        pool?.close();
+        executor.close();
       }
     });
 }
