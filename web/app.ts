@@ -13,7 +13,7 @@ import { CIFAR_CLASSES, imageToFloat, readCifarBatch, type CifarBatch } from '..
 import { decodeImage } from '../src/data/image.js';
 import { histogramSpec, propagationSpec, sortedSpectraSpec } from '../src/report/figures.js';
 import { renderSvg, type TopLevelSpec } from '../src/report/render.js';
-import { curveSummary, describeSpectrum, type SpectrumEntry } from '../src/study/report.js';
+import { curveSummary, describeSpectrum, type SpectrumEntry } from '../src/study/report-study.js';
 import type { PropagationResult } from '../src/study/propagation.js';
 import type { DemoApi } from './worker.js';
 

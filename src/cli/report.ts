@@ -1,7 +1,7 @@
 /**
  * `resnet-stability report --model m [m2 ...] [--data d] [--preset quick|paper] [--out dir] [--seed s] [--resume] [--quiet]`
  *
- * Runs the study of src/study/report.ts and writes <out>/report.html (self-contained: inline SVG
+ * Runs the study of src/study/report-study.ts and writes <out>/report.html (self-contained: inline SVG
  * figures rendered by vega from Vega-Lite specs, no scripts, nothing fetched at view time) and
  * <out>/report.json (every number behind it, with the findings and their verdicts). Each computed
  * spectrum is also kept as <out>/spectra/<key>.f64 (all values, descending, raw little-endian float64)
@@ -21,8 +21,8 @@ import { encodeModel } from '../model/format.js';
 import { loadModel } from '../model/load.js';
 import type { ResNetModel } from '../model/model.js';
 import type { StudyExecutor } from '../study/executor.js';
-import { buildReport, type ReportMeta } from '../report/report.js';
-import { REPORT_PRESETS, runReportStudy, type ReportPresetName, type ReportStudy, type SpectrumStore } from '../study/report.js';
+import { buildReport, type ReportMeta } from '../report/documents.js';
+import { REPORT_PRESETS, runReportStudy, type ReportPresetName, type ReportStudy, type SpectrumStore } from '../study/report-study.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { availableCores, createExecutor } from '../workers/pool.js';

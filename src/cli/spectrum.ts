@@ -27,7 +27,8 @@ import { parseShard, runJobs, type JobRecord, type Shard } from '../study/jobs.j
 import {
   spectrumJobKey, spectrumStudySummary, type SpectrumJobOptions, type SpectrumMethod, type SpectrumRecord,
 } from '../study/spectrum-study.js';
-import { toCsv, writeFileAtomic } from '../util/atomic-write.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { toCsv } from '../util/csv.js';
 import { availableCores, createExecutor } from '../workers/pool.js';
 import { UsageError } from './errors.js';
 import { loadImageSelection, parseFiniteNumber, parseNumberList, parsePositiveInteger } from './inputs.js';

@@ -4,8 +4,8 @@
  * 'consistent' when the measurement meets the claim, 'partly consistent' when part of it does,
  * 'not consistent' otherwise, 'not computed' when the study has no data for it.
  */
-import type { ReportStudy, SpectrumEntry } from '../study/report.js';
-import { NEAR_ONE, quantile } from '../study/report.js';
+import type { ReportStudy, SpectrumEntry } from '../study/report-study.js';
+import { NEAR_ONE, quantile } from '../study/report-study.js';
 
 export type Verdict = 'consistent' | 'partly consistent' | 'not consistent' | 'not computed';
 
