@@ -121,6 +121,9 @@ function findingThree(study: ReportStudy): Finding {
   };
   const { sweep } = study;
   const scaled = sweep.spectra.filter((s) => s.value !== 1);
+  if (scaled.length === 0 && sweep.accuracy.every((a) => a.value === 1)) {
+    return { ...base, measurement: 'No scaled spectrum or accuracy was computed.', verdict: 'not computed', reason: '', numbers: {} };
+  }
   const reference = study.variation.find((v) => v.unit === sweep.unit)?.relativeVariation
     ?? (study.variation.length ? Math.max(...study.variation.map((v) => v.relativeVariation)) : 0);
   const maxChange = scaled.length ? Math.max(...scaled.map((s) => s.relativeChange)) : 0;
