@@ -20,9 +20,10 @@
  *               that lies in the span of the unit linearization's top-k right singular vectors
  *               (src/study/projection.ts: Golub-Kahan-Lanczos), sum_i (v_i . d)^2 / ||d||^2, every unit.
  *
- * Presets: `test` (about a minute, for the test suite), `quick` (a few minutes on 2 cores), `paper`
- * (the paper's scale: every unit, more images, the full test set for accuracy; hours). Spectra can be
- * stored and reloaded through `store` so that an interrupted long run resumes where it stopped.
+ * Presets (`reportPlan`): `test` (a tiny run for the test suite), `quick` (a few units and images),
+ * `paper` (the paper's scale: every unit, more images, the full test set for accuracy); their
+ * durations are in BENCHMARKS.md. Spectra can be stored and reloaded through `store` so that an
+ * interrupted long run resumes where it stopped.
  */
 import { unitLabel } from '../linearize/units.js';
 import type { ResNetModel } from '../model/model.js';
