@@ -26,8 +26,8 @@ console.log(`| model | resnet-stability (img/s) | PyTorch CPU 2 threads (img/s) 
 console.log(`|---|---|---|---|`);
 for (const name of ['resnet56', 'resnet110']) {
   const model = await loadModel(name);
-  await evaluateAccuracy(model, data, { limit: 2 * batch * cores, batchSize: batch, pool }); // warm-up
-  const ours = await timeRuns(runs, () => evaluateAccuracy(model, data, { limit: images, batchSize: batch, pool }));
+  await evaluateAccuracy(model, data, { limit: 2 * batch * cores, batchSize: batch, executor: pool }); // warm-up
+  const ours = await timeRuns(runs, () => evaluateAccuracy(model, data, { limit: images, batchSize: batch, executor: pool }));
   const torch = runPython<{ imagesPerSecond: number; seconds: number[] }>('bench_forward.py', [
     `${sharedDir}models/${name}.th`, `${sharedDir}data/cifar10/test_batch.bin`, images, batch, runs,
   ]);

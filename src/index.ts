@@ -45,7 +45,8 @@ export { unitSpectrum, spectrumSummary, type UnitSpectrum, type UnitSpectrumOpti
 export { perturbImages, crossEntropyGradient, ATTACKS, type AttackName, type PerturbationOptions } from './study/perturbations.js';
 export { propagatePerturbations, type PropagationResult } from './study/propagation.js';
 export { firstOrderPropagation } from './study/first-order.js';
-export { WorkerPool } from './workers/pool.js';
+export { InProcessExecutor, runStudyJob, type StudyExecutor, type StudyJob, type StudyJobResult } from './study/executor.js';
+export { WorkerPool, createExecutor } from './workers/pool.js';
 export { unitSingularValuesGram } from './spectrum/unit-spectrum.js';
 export { topSingularTriplets, type LinearOperator, type SingularTriplets } from './spectrum/lanczos.js';
 export { spectralDensity, type SpectralDensity } from './spectrum/density.js';

@@ -53,8 +53,7 @@ test('the browser bundle runs the worker pool on Web Workers and predicts as Nod
     const model = await rs.loadModel('resnet56');
     const pool = await rs.WorkerPool.create(2);
     try {
-      // @ts-expect-error the bundle is untyped here
-      return Array.from(await pool.run(model, (api, key) => api.predict(key, Float32Array.from(pixels)))) as number[];
+      return Array.from(await pool.run(model, { kind: 'predict', pixels: Float32Array.from(pixels) })) as number[];
     } finally {
       pool.close();
     }

@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { loadModel } from '../model/load.js';
 import type { ResNetModel } from '../model/model.js';
 import { evaluateAccuracy as evaluateOnImages, type AccuracyResult } from '../study/accuracy.js';
-import { availableCores, WorkerPool } from '../workers/pool.js';
+import { availableCores, createExecutor } from '../workers/pool.js';
 import { createProgress } from './progress.js';
 import { announceData, loadCifarData, parsePositiveInteger, type DataSetInfo, MODEL_HELP, CIFAR_DATA_HELP } from './inputs.js';
 
@@ -30,11 +30,11 @@ export async function evaluateAccuracy(
   const progress = createProgress(`eval ${model.name}`, total, options.quiet);
   let reported = 0;
   const workers = options.workers ?? (await availableCores());
-  const pool = workers > 1 ? await WorkerPool.create(workers) : undefined;
+  const executor = await createExecutor(workers);
   try {
     const result = await evaluateOnImages(model, data, {
       limit: total,
-      pool,
+      executor,
       onProgress(done) {
         progress.tick(done - reported);
         reported = done;
@@ -43,7 +43,7 @@ export async function evaluateAccuracy(
     progress.done();
     return { ...result, source: data.source, dataSet: data.dataSet };
   } finally {
-    pool?.close();
+    executor.close();
   }
 }
 

@@ -10,13 +10,13 @@ import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { loadModel } from '../model/load.js';
 import { ATTACKS, checkPerturbationOptions, type AttackName, type PerturbationNorm } from '../study/perturbations.js';
-import { propagatePerturbations, type PropagationResult } from '../study/propagation.js';
-import { firstOrderPropagation } from '../study/first-order.js';
-import { toCsv, writeFileAtomic } from '../util/atomic-write.js';
+import type { PropagationResult } from '../study/propagation.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { toCsv } from '../util/csv.js';
 import { UsageError } from './errors.js';
 import { loadImageSelection, parseFiniteNumber, parsePositiveInteger, MODEL_HELP, CIFAR_DATA_HELP } from './inputs.js';
 import { createProgress } from './progress.js';
-import { availableCores, WorkerPool } from '../workers/pool.js';
+import { availableCores, createExecutor } from '../workers/pool.js';
 
 export function propagateCommand(): Command {
   return new Command('propagate')
@@ -53,7 +53,7 @@ export function propagateCommand(): Command {
       const chunk = 25;
       const starts = Array.from({ length: Math.ceil(selection.ids.length / chunk) }, (_, i) => i * chunk);
       const workers = Math.min(opts.workers ?? (await availableCores()), starts.length);
-      const pool = workers > 1 ? await WorkerPool.create(workers) : undefined;
+      const executor = await createExecutor(workers);
       const byChunk: PropagationResult[][] = [];
       try {
         await Promise.all(starts.map(async (start, c) => {
@@ -61,13 +61,11 @@ export function propagateCommand(): Command {
           const pixels = selection.pixels.slice(start * 3072, end * 3072);
           const labels = selection.labels!.slice(start, end);
           const ids = selection.ids.slice(start, end);
-          byChunk[c] = pool
-            ? await pool.run(model, (api, key) => api.propagate(key, pixels, labels, ids, perturbation, opts.firstOrder))
-            : await propagatePerturbations(model, pixels, labels, ids, perturbation, opts.firstOrder ? firstOrderPropagation : undefined);
+          byChunk[c] = await executor.run(model, { kind: 'propagate', pixels, labels, ids, perturbation, firstOrder: opts.firstOrder });
           progress.tick(end - start);
         }));
       } finally {
-        pool?.close();
+        executor.close();
       }
       const results = byChunk.flat();
       progress.done();

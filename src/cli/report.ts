@@ -1,7 +1,7 @@
 /**
  * `resnet-stability report --model m [m2 ...] [--data d] [--preset quick|paper] [--out dir] [--seed s] [--resume] [--quiet]`
  *
- * Runs the study of src/study/report.ts and writes <out>/report.html (self-contained: inline SVG
+ * Runs the study of src/study/report-study.ts and writes <out>/report.html (self-contained: inline SVG
  * figures rendered by vega from Vega-Lite specs, no scripts, nothing fetched at view time) and
  * <out>/report.json (every number behind it, with the findings and their verdicts). Each computed
  * spectrum is also kept as <out>/spectra/<key>.f64 (all values, descending, raw little-endian float64)
@@ -20,11 +20,12 @@ import { writeComparison } from './compare.js';
 import { encodeModel } from '../model/format.js';
 import { loadModel } from '../model/load.js';
 import type { ResNetModel } from '../model/model.js';
-import { buildReport, type ReportMeta } from '../report/report.js';
-import { REPORT_PRESETS, runReportStudy, type ReportPresetName, type ReportStudy, type SpectrumStore } from '../study/report.js';
+import type { StudyExecutor } from '../study/executor.js';
+import { buildReport, type ReportMeta } from '../report/documents.js';
+import { REPORT_PRESETS, runReportStudy, type ReportPresetName, type ReportStudy, type SpectrumStore } from '../study/report-study.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { PACKAGE_VERSION } from '../version.js';
-import { availableCores, WorkerPool } from '../workers/pool.js';
+import { availableCores, createExecutor } from '../workers/pool.js';
 import { UsageError } from './errors.js';
 import { announceData, loadCifarData, parsePositiveInteger, MODEL_HELP, CIFAR_DATA_HELP } from './inputs.js';
 
@@ -85,7 +86,7 @@ interface ReportOptions {
 
 /** One model's study and report into `out`; the numbers and meta go on to a comparison page. */
 async function reportOneModel(
-  model: ResNetModel, out: string, data: Awaited<ReturnType<typeof loadCifarData>>, pool: WorkerPool | undefined, opts: ReportOptions, log: (m: string) => void,
+  model: ResNetModel, out: string, data: Awaited<ReturnType<typeof loadCifarData>>, executor: StudyExecutor, opts: ReportOptions, log: (m: string) => void,
 ): Promise<{ study: ReportStudy; meta: ReportMeta }> {
   const started = Date.now();
   const spectraDir = join(out, 'spectra');
@@ -94,7 +95,7 @@ async function reportOneModel(
   const study = await runReportStudy(model, data, {
     preset: opts.preset,
     seed: opts.seed,
-    pool,
+    executor,
     store: directoryStore(spectraDir, model.name, weightsDigest(model), Boolean(opts.resume)),
     onProgress: (step, total, message) => log(`[${step}/${total}, ${((Date.now() - started) / 1000).toFixed(0)} s] ${message}`),
   });
@@ -142,14 +143,14 @@ export function reportCommand(): Command {
       announceData(data.dataSet, opts.quiet);
       const out = opts.out ?? `report-${names.join('-vs-')}`;
       const workers = opts.workers ?? (await availableCores());
-      const pool = workers > 1 ? await WorkerPool.create(workers) : undefined;
+      const executor = await createExecutor(workers);
       const reports = [];
       try {
         for (const model of models) {
-          reports.push(await reportOneModel(model, models.length > 1 ? join(out, model.name) : out, data, pool, opts, log));
+          reports.push(await reportOneModel(model, models.length > 1 ? join(out, model.name) : out, data, executor, opts, log));
         }
       } finally {
-        pool?.close();
+        executor.close();
       }
       if (reports.length > 1) {
         await writeComparison(out, reports.map((r, i) => ({ ...r, href: `${names[i]}/report.html` })));

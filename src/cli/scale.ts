@@ -12,8 +12,9 @@ import { resolveUnit } from '../linearize/units.js';
 import { loadModel } from '../model/load.js';
 import type { ResNetModel } from '../model/model.js';
 import { scalingSweep, type ScaledParameter } from '../study/scaling.js';
-import { toCsv, writeFileAtomic } from '../util/atomic-write.js';
-import { availableCores, WorkerPool } from '../workers/pool.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { toCsv } from '../util/csv.js';
+import { availableCores, createExecutor } from '../workers/pool.js';
 import { parseIndexList } from '../data/indices.js';
 import { UsageError } from './errors.js';
 import { announceData, loadCifarData, parsePositiveInteger, MODEL_HELP, CIFAR_DATA_HELP } from './inputs.js';
@@ -61,10 +62,10 @@ export function scaleCommand(): Command {
       const spectrumImages = parseIndexList(opts.spectrumImages, data.count, '--spectrum-images');
       announceData(data.dataSet, opts.quiet || opts.json);
       const workers = opts.workers ?? (await availableCores());
-      const pool = workers > 1 ? await WorkerPool.create(workers) : undefined;
+      const executor = await createExecutor(workers);
       try {
         const result = await scalingSweep(model, data, {
-          parameter: opts.param, values: opts.values, units, limit: opts.limit, spectrumUnits, spectrumImages, pool,
+          parameter: opts.param, values: opts.values, units, limit: opts.limit, spectrumUnits, spectrumImages, executor,
           onProgress: opts.quiet || opts.json ? undefined : (m) => process.stderr.write(`scale: ${m}\n`),
         });
         const summary = { model: model.name, ...result };
@@ -84,7 +85,7 @@ export function scaleCommand(): Command {
           }
         }
       } finally {
-        pool?.close();
+        executor.close();
       }
     });
 }

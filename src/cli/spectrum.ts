@@ -25,10 +25,11 @@ import { loadModel } from '../model/load.js';
 import { ONE_TOLERANCE, ZERO_TOLERANCE } from '../study/spectrum.js';
 import { parseShard, runJobs, type JobRecord, type Shard } from '../study/jobs.js';
 import {
-  runSpectrumJob, spectrumJobKey, spectrumStudySummary, type SpectrumJobOptions, type SpectrumMethod, type SpectrumRecord,
+  spectrumJobKey, spectrumStudySummary, type SpectrumJobOptions, type SpectrumMethod, type SpectrumRecord,
 } from '../study/spectrum-study.js';
-import { toCsv, writeFileAtomic } from '../util/atomic-write.js';
-import { availableCores, WorkerPool } from '../workers/pool.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { toCsv } from '../util/csv.js';
+import { availableCores, createExecutor } from '../workers/pool.js';
 import { UsageError } from './errors.js';
 import { loadImageSelection, parseFiniteNumber, parseNumberList, parsePositiveInteger, MODEL_HELP, imageDataHelp } from './inputs.js';
 import { createProgress } from './progress.js';
@@ -124,9 +125,9 @@ export function spectrumCommand(): Command {
         ...(opts.shard ? { shard: opts.shard } : {}),
       };
       const workers = Math.min(opts.workers ?? (await availableCores()), jobs.length);
-      const pool = workers > 1 ? await WorkerPool.create(workers) : undefined;
+      const executor = await createExecutor(workers);
       const stop = () => {
-        pool?.close();
+        executor.close();
         process.stderr.write('resnet-stability: interrupted; finished jobs are kept (rerun with --resume)\n');
         process.exit(130);
       };
@@ -139,9 +140,7 @@ export function spectrumCommand(): Command {
           manifest, jobs, keyOf, outDir: opts.out, resume: opts.resume, concurrency: workers,
           async run(job) {
             const pixels = selection.pixels.slice(job.i * 3072, (job.i + 1) * 3072);
-            const result = pool
-              ? await pool.run(model, (api, key) => api.spectrumJob(key, pixels, job.unit, job.image, jobOptions))
-              : await runSpectrumJob(model, pixels, job.unit, job.image, jobOptions);
+            const result = await executor.run(model, { kind: 'spectrum', pixels, unit: job.unit, image: job.image, options: jobOptions });
             if (result.values) memory.set(result.record.key, result.values);
             return { record: result.record as JobRecord, files: result.values ? { [`${result.record.key}.f64`]: float64Bytes(result.values) } : undefined };
           },
@@ -182,7 +181,7 @@ export function spectrumCommand(): Command {
         }
       } finally {
         process.removeListener('SIGINT', stop);
-        pool?.close();
+        executor.close();
       }
     });
 }

@@ -5,7 +5,7 @@
  * inline-data Vega-Lite specs; the rows are also returned so that comparison.json carries them.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { ReportStudy } from '../study/report.js';
+import type { ReportStudy } from '../study/report-study.js';
 import { ATTACK_COLOR, attackName, CONFIG, SCHEMA } from './figures.js';
 
 export type Row = Record<string, string | number>;

@@ -4,12 +4,12 @@
  * comparison-figures.ts, and a summary table. Self-contained like the single-model page (inline CSS and
  * SVG, no scripts); the only links are relative ones to the models' own report pages.
  */
-import type { ReportStudy } from '../study/report.js';
+import type { ReportStudy } from '../study/report-study.js';
 import { comparisonFigures, type Row } from './comparison-figures.js';
 import { computeFindings, THRESHOLDS, type Finding } from './findings.js';
 import { CSS, escapeHtml, figureHtml, pct, table, verdictClass, type RenderedFigure } from './html.js';
 import { renderSvg } from './render.js';
-import type { ReportMeta } from './report.js';
+import type { ReportMeta } from './documents.js';
 
 export interface ComparedModel {
   study: ReportStudy;

@@ -4,7 +4,7 @@
  * the study has not: they only reshape numbers into rows.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { ReportStudy, SpectrumEntry } from '../study/report.js';
+import type { ReportStudy, SpectrumEntry } from '../study/report-study.js';
 
 export const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 const FONT = { font: 'Helvetica, Arial, sans-serif', labelFont: 'Helvetica, Arial, sans-serif', titleFont: 'Helvetica, Arial, sans-serif' };

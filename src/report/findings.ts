@@ -4,8 +4,8 @@
  * 'consistent' when the measurement meets the claim, 'partly consistent' when part of it does,
  * 'not consistent' otherwise, 'not computed' when the study has no data for it.
  */
-import type { ReportStudy, SpectrumEntry } from '../study/report.js';
-import { NEAR_ONE, quantile } from '../study/report.js';
+import type { ReportStudy, SpectrumEntry } from '../study/report-study.js';
+import { NEAR_ONE, quantile } from '../study/report-study.js';
 
 export type Verdict = 'consistent' | 'partly consistent' | 'not consistent' | 'not computed';
 
@@ -121,6 +121,9 @@ function findingThree(study: ReportStudy): Finding {
   };
   const { sweep } = study;
   const scaled = sweep.spectra.filter((s) => s.value !== 1);
+  if (scaled.length === 0 && sweep.accuracy.every((a) => a.value === 1)) {
+    return { ...base, measurement: 'No scaled spectrum or accuracy was computed.', verdict: 'not computed', reason: '', numbers: {} };
+  }
   const reference = study.variation.find((v) => v.unit === sweep.unit)?.relativeVariation
     ?? (study.variation.length ? Math.max(...study.variation.map((v) => v.relativeVariation)) : 0);
   const maxChange = scaled.length ? Math.max(...scaled.map((s) => s.relativeChange)) : 0;

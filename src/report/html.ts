@@ -2,7 +2,7 @@
  * The report page: one self-contained HTML document (inline CSS and SVG, no scripts, no external
  * resources) from the study's numbers, the findings and the rendered figures.
  */
-import type { ReportStudy } from '../study/report.js';
+import type { ReportStudy } from '../study/report-study.js';
 import type { Figure } from './figures.js';
 import { THRESHOLDS, type Finding } from './findings.js';
 

@@ -1,7 +1,7 @@
 /** Top-1 accuracy of a model on labelled images, in batches on the tfjs WebAssembly backend. */
-import { predictLogits, IMAGE_VALUES } from '../model/forward.js';
+import { IMAGE_VALUES } from '../model/forward.js';
 import type { ResNetModel } from '../model/model.js';
-import type { WorkerPool } from '../workers/pool.js';
+import { InProcessExecutor, runLimited, type StudyExecutor } from './executor.js';
 
 export interface LabelledImages {
   count: number;
@@ -37,25 +37,23 @@ export function argmaxRows(logits: Float32Array | Float64Array, classes: number)
 }
 
 /**
- * Top-1 accuracy on the first `limit` images, in batches of `batchSize` (default 100). With a worker
- * pool the batches run in parallel, one per worker; the counts do not depend on the pool size.
+ * Top-1 accuracy on the first `limit` images, in batches of `batchSize` (default 100). The batches run
+ * on `executor` (default: one after another in this thread), as many at once as it runs; the counts do
+ * not depend on the executor.
  */
 export async function evaluateAccuracy(
   model: ResNetModel,
   data: LabelledImages,
-  options: { limit?: number; batchSize?: number; pool?: WorkerPool; onProgress?: (done: number, total: number) => void } = {},
+  options: { limit?: number; batchSize?: number; executor?: StudyExecutor; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<AccuracyResult> {
   const total = Math.min(options.limit ?? data.count, data.count);
   const batchSize = options.batchSize ?? 100;
-  const { pool } = options;
+  const executor = options.executor ?? new InProcessExecutor();
   let correct = 0;
   let done = 0;
   const runBatch = async (start: number): Promise<void> => {
     const end = Math.min(total, start + batchSize);
-    const pixels = pixelsOf(data, start, end);
-    const logits = pool
-      ? await pool.run(model, (api, key) => api.predict(key, pixels))
-      : await predictLogits(model, pixels);
+    const logits = await executor.run(model, { kind: 'predict', pixels: pixelsOf(data, start, end) });
     argmaxRows(logits, model.params.numClasses).forEach((p, i) => {
       if (p === data.labels[start + i]) correct++;
     });
@@ -63,7 +61,6 @@ export async function evaluateAccuracy(
     options.onProgress?.(done, total);
   };
   const starts = Array.from({ length: Math.ceil(total / batchSize) }, (_, i) => i * batchSize);
-  if (pool) await Promise.all(starts.map(runBatch));
-  else for (const start of starts) await runBatch(start);
+  await runLimited(starts.map((start) => () => runBatch(start)), executor.concurrency);
   return { images: total, correct, accuracy: total ? correct / total : 0 };
 }

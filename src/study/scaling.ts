@@ -9,8 +9,8 @@
  */
 import type { ResNetModel } from '../model/model.js';
 import { InputError } from '../util/errors.js';
-import type { WorkerPool } from '../workers/pool.js';
 import { evaluateAccuracy, type LabelledImages } from './accuracy.js';
+import type { StudyExecutor } from './executor.js';
 import { spectrumSummary, unitSpectrum } from './spectrum.js';
 
 export type ScaledParameter = 'alpha' | 'beta';
@@ -25,7 +25,8 @@ export interface ScalingSweepOptions {
   /** Units whose spectra are computed at each value, at each of `spectrumImages`. */
   spectrumUnits?: number[];
   spectrumImages?: number[];
-  pool?: WorkerPool;
+  /** Runs the accuracy batches (default: this thread). */
+  executor?: StudyExecutor;
   onProgress?: (message: string) => void;
 }
 
@@ -61,7 +62,7 @@ export async function scalingSweep(model: ResNetModel, data: LabelledImages, opt
   for (const value of options.values) {
     const scaled = scaledModel(model, options.parameter, value, units);
     options.onProgress?.(`${options.parameter} = ${value}: accuracy`);
-    const acc = await evaluateAccuracy(scaled, data, { limit: options.limit, pool: options.pool });
+    const acc = await evaluateAccuracy(scaled, data, { limit: options.limit, executor: options.executor });
     result.accuracy.push({ value, ...acc });
     for (const unit of options.spectrumUnits ?? []) {
       for (const image of options.spectrumImages ?? []) {

@@ -6,10 +6,10 @@
  *
  * Routes (`route`):
  * - 'gram': the sparse Gram route (src/spectrum/unit-spectrum.ts): G = J_A J_A^T built from the rows'
- *   local windows, two-stage Householder tridiagonalization, QL/QR eigenvalues, square roots. A
- *   stage-1 unit of ResNet-56 (13245 active rows) takes ~4.3 minutes on one thread instead of the ~20
- *   of the bidiagonal route. Small values lose relative accuracy (absolute error ~ N eps s_max^2 / s);
- *   used as is even when its error estimate exceeds 1e-9 * s_max.
+ *   local windows, two-stage Householder tridiagonalization, QL/QR eigenvalues, square roots; several
+ *   times faster than the bidiagonal route on a stage-1 unit (BENCHMARKS.md). Small values lose
+ *   relative accuracy (absolute error ~ N eps s_max^2 / s); used as is even when its error estimate
+ *   exceeds 1e-9 * s_max.
  * - 'bidiagonal': the active rows assembled densely and the dense bidiagonal SVD (src/spectrum/svd.ts):
  *   every value within a few max(m, n) eps s_max.
  * - 'auto' (default): 'gram', keeping its values when its error estimate is at most

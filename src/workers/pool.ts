@@ -1,11 +1,13 @@
 /**
- * A pool of Comlink workers sized to the machine's cores (Node worker_threads or browser Web Workers).
- * Jobs go to whichever worker is free; a failing job rejects its own promise and `close()` terminates
- * every worker, so Ctrl-C or an error never leaves threads running.
+ * A pool of Comlink workers sized to the machine's cores (Node worker_threads or browser Web Workers),
+ * the parallel executor of a study's jobs (src/study/executor.ts). Jobs go to whichever worker is free;
+ * a failing job rejects its own promise, and `close()` terminates every worker and rejects the jobs
+ * still waiting or running, so Ctrl-C or an error never leaves threads running.
  */
 import * as Comlink from 'comlink';
 import { encodeModel } from '../model/format.js';
 import type { ResNetModel } from '../model/model.js';
+import { InProcessExecutor, type StudyExecutor, type StudyJob, type StudyJobResult } from '../study/executor.js';
 import { isNode } from '../util/runtime.js';
 import type { SerializedModel, WorkerApi } from './worker-api.js';
 
@@ -46,14 +48,26 @@ async function spawnWorker(): Promise<PoolWorker> {
   return { api: Comlink.wrap<WorkerApi>(worker), terminate: () => worker.terminate(), models: new Set() };
 }
 
-export class WorkerPool {
+/** The executor for `workers` threads: a worker pool, or this thread alone when `workers` is 1. */
+export async function createExecutor(workers: number): Promise<StudyExecutor> {
+  return workers > 1 ? WorkerPool.create(workers) : new InProcessExecutor();
+}
+
+const closedError = () => new Error('worker pool is closed');
+
+export class WorkerPool implements StudyExecutor {
   private readonly idle: PoolWorker[] = [];
-  private readonly waiting: ((w: PoolWorker) => void)[] = [];
+  private readonly waiting: { resolve: (w: PoolWorker) => void; reject: (err: Error) => void }[] = [];
   private readonly serialized = new Map<string, SerializedModel>();
   private closed = false;
+  /** Rejects when the pool closes: jobs still running on a terminated worker never answer. */
+  private readonly closing: Promise<never>;
+  private rejectClosing!: (err: Error) => void;
 
   private constructor(private readonly workers: PoolWorker[]) {
     this.idle.push(...workers);
+    this.closing = new Promise<never>((_, reject) => (this.rejectClosing = reject));
+    this.closing.catch(() => undefined);
   }
 
   static async create(size?: number): Promise<WorkerPool> {
@@ -61,19 +75,19 @@ export class WorkerPool {
     return new WorkerPool(await Promise.all(Array.from({ length: count }, spawnWorker)));
   }
 
-  get size(): number {
+  get concurrency(): number {
     return this.workers.length;
   }
 
   private acquire(): Promise<PoolWorker> {
-    if (this.closed) return Promise.reject(new Error('worker pool is closed'));
+    if (this.closed) return Promise.reject(closedError());
     const w = this.idle.pop();
-    return w ? Promise.resolve(w) : new Promise((resolve) => this.waiting.push(resolve));
+    return w ? Promise.resolve(w) : new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
   private releaseWorker(w: PoolWorker): void {
     const next = this.waiting.shift();
-    if (next) next(w);
+    if (next) next.resolve(w);
     else this.idle.push(w);
   }
 
@@ -93,17 +107,21 @@ export class WorkerPool {
   }
 
   /** Run one job on a free worker, with `model` loaded there. */
-  async run<T>(model: ResNetModel, job: (api: Comlink.Remote<WorkerApi>, modelKey: string) => Promise<T>): Promise<T> {
+  async run<J extends StudyJob>(model: ResNetModel, job: J): Promise<StudyJobResult<J>> {
     const w = await this.acquire();
     try {
-      return await job(w.api, await this.ensureModel(w, model));
+      const result = (async () => w.api.run(await this.ensureModel(w, model), job) as Promise<StudyJobResult<J>>)();
+      return await Promise.race([result, this.closing]);
     } finally {
       this.releaseWorker(w);
     }
   }
 
   close(): void {
+    if (this.closed) return;
     this.closed = true;
+    for (const waiting of this.waiting.splice(0)) waiting.reject(closedError());
+    this.rejectClosing(closedError());
     for (const w of this.workers) {
       w.api[Comlink.releaseProxy]();
       w.terminate();

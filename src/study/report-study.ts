@@ -20,21 +20,21 @@
  *               that lies in the span of the unit linearization's top-k right singular vectors
  *               (src/study/projection.ts: Golub-Kahan-Lanczos), sum_i (v_i . d)^2 / ||d||^2, every unit.
  *
- * Presets: `test` (about a minute, for the test suite), `quick` (a few minutes on 2 cores), `paper`
- * (the paper's scale: every unit, more images, the full test set for accuracy; hours). Spectra can be
- * stored and reloaded through `store` so that an interrupted long run resumes where it stopped.
+ * Presets (`reportPlan`): `test` (a tiny run for the test suite), `quick` (a few units and images),
+ * `paper` (the paper's scale: every unit, more images, the full test set for accuracy); their
+ * durations are in BENCHMARKS.md. Spectra can be stored and reloaded through `store` so that an
+ * interrupted long run resumes where it stopped.
  */
 import { unitLabel } from '../linearize/units.js';
 import type { ResNetModel } from '../model/model.js';
 import { InputError } from '../util/errors.js';
-import type { WorkerPool } from '../workers/pool.js';
 import { evaluateAccuracy, pixelsOf, type LabelledImages } from './accuracy.js';
-import { firstOrderPropagation } from './first-order.js';
+import { InProcessExecutor, runLimited, type StudyExecutor } from './executor.js';
 import type { AttackName } from './perturbations.js';
 import { projectPerturbations } from './projection.js';
-import { propagatePerturbations, type PropagationResult } from './propagation.js';
+import type { PropagationResult } from './propagation.js';
 import { scalingSweep, type ScaledParameter } from './scaling.js';
-import { spectrumSummary, unitSpectrum, ONE_TOLERANCE, ZERO_TOLERANCE, type UnitSpectrum } from './spectrum.js';
+import { spectrumSummary, ONE_TOLERANCE, ZERO_TOLERANCE, type UnitSpectrum } from './spectrum.js';
 import { rankStatistics } from './spectrum-study.js';
 
 export const REPORT_PRESETS = ['test', 'quick', 'paper'] as const;
@@ -63,20 +63,6 @@ export interface ReportPlan {
     spectrumValues: number[];
   };
   projection: { images: number[]; k: number };
-}
-
-/** Run the tasks, at most `concurrency` at a time; results in task order. */
-async function runLimited<T>(tasks: (() => Promise<T>)[], concurrency: number): Promise<T[]> {
-  const results: T[] = new Array(tasks.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < tasks.length) {
-      const i = next++;
-      results[i] = await tasks[i]();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, tasks.length)) }, lane));
-  return results;
 }
 
 const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
@@ -148,7 +134,7 @@ export interface SpectrumEntry {
   alpha: number;
   beta: number;
   shape: [number, number];
-  /** Rows of J with D_out = 1 (not reported when the spectrum was computed on a pool worker). */
+  /** Rows of J with D_out = 1 (absent in spectra stored by versions that computed them on a pool worker without it). */
   activeRows?: number;
   /** Wall-clock seconds of the computation. */
   seconds: number;
@@ -262,7 +248,8 @@ export interface SpectrumStore {
 export interface ReportStudyOptions {
   preset: ReportPresetName;
   seed?: number;
-  pool?: WorkerPool;
+  /** Runs spectra, accuracy batches and propagation chunks (default: this thread). */
+  executor?: StudyExecutor;
   store?: SpectrumStore;
   /** Called with (step, total steps, message) before each step. */
   onProgress?: (step: number, total: number, message: string) => void;
@@ -391,19 +378,10 @@ export async function runReportStudy(model: ResNetModel, data: LabelledImages, o
   // Spectra, computed once per (unit, image, alpha, beta), also for the sweep's unscaled value.
   const values = new Map<string, Float64Array>();
   const entries = new Map<string, Promise<SpectrumEntry>>();
-  /** All values of one spectrum: on a pool worker when there is a pool, else in this thread. */
-  const compute = async (unit: number, image: number, alpha: number, beta: number) => {
-    const pixels = pixelsOfImage(image);
-    const pool = options.pool;
-    if (pool) {
-      const begun = performance.now();
-      const { record, values: v } = await pool.run(model, (api, key) =>
-        api.spectrumJob(key, pixels, unit, image, { method: 'full', k: 0, precision: 'f64', route: 'auto', alpha, beta }));
-      return { shape: record.shape, activeRows: undefined, seconds: (performance.now() - begun) / 1000, values: v! };
-    }
-    const s = await unitSpectrum(model, pixels, unit, { alpha, beta });
-    return { shape: s.shape, activeRows: s.activeRows, seconds: s.seconds, values: s.values };
-  };
+  const executor = options.executor ?? new InProcessExecutor();
+  /** All values of one spectrum, on the executor. */
+  const compute = (unit: number, image: number, alpha: number, beta: number) =>
+    executor.run(model, { kind: 'unitSpectrum', pixels: pixelsOfImage(image), unit, alpha, beta });
   const spectrum = (unit: number, image: number, alpha = 1, beta = 1): Promise<SpectrumEntry> => {
     const key = spectrumKey(unit, image, alpha, beta);
     const known = entries.get(key);
@@ -430,7 +408,7 @@ export async function runReportStudy(model: ResNetModel, data: LabelledImages, o
     entries.set(key, promise);
     return promise;
   };
-  const concurrency = options.pool?.size ?? 1;
+  const concurrency = executor.concurrency;
 
   // 1-2. Spectra at clean images and their variation across images.
   let t = performance.now();
@@ -447,7 +425,7 @@ export async function runReportStudy(model: ResNetModel, data: LabelledImages, o
   t = performance.now();
   const { unit: sweepUnit, image: sweepImage } = plan.sweep;
   progress(`accuracy of the unscaled model on ${plan.sweep.accuracyImages} images`);
-  const clean = await evaluateAccuracy(model, data, { limit: plan.sweep.accuracyImages, pool: options.pool });
+  const clean = await evaluateAccuracy(model, data, { limit: plan.sweep.accuracyImages, executor });
   const accuracy: SweepAccuracy[] = [];
   for (const parameter of ['alpha', 'beta'] as const) {
     for (const scope of ['unit', 'network'] as const) {
@@ -456,7 +434,7 @@ export async function runReportStudy(model: ResNetModel, data: LabelledImages, o
       for (const value of scaled) {
         progress(`accuracy with ${parameter} = ${value} in ${scope === 'unit' ? `unit ${unitLabel(model, sweepUnit)}` : 'every unit'}`);
         const result = await scalingSweep(model, data, {
-          parameter, values: [value], units: scope === 'unit' ? [sweepUnit] : [], limit: plan.sweep.accuracyImages, pool: options.pool,
+          parameter, values: [value], units: scope === 'unit' ? [sweepUnit] : [], limit: plan.sweep.accuracyImages, executor,
         });
         accuracy.push({ parameter, scope, ...result.accuracy[0] });
       }
@@ -488,9 +466,7 @@ export async function runReportStudy(model: ResNetModel, data: LabelledImages, o
       const pixels = new Float32Array(ids.length * 3072);
       ids.forEach((id, i) => pixels.set(pixelsOfImage(id), i * 3072));
       const perturbation = { attack, eps, norm: 'linf' as const, seed };
-      return options.pool
-        ? options.pool.run(model, (api, key) => api.propagate(key, pixels, chunkLabels, ids, perturbation, true))
-        : propagatePerturbations(model, pixels, chunkLabels, ids, perturbation, firstOrderPropagation);
+      return executor.run(model, { kind: 'propagate', pixels, labels: chunkLabels, ids, perturbation, firstOrder: true });
     }), concurrency);
     const results = chunks.flat();
     attacks.push({

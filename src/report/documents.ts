@@ -2,7 +2,7 @@
  * From a study to the report's two documents: the HTML page (findings table, inline SVG figures,
  * tables) and the JSON object with every number behind it.
  */
-import type { ReportStudy } from '../study/report.js';
+import type { ReportStudy } from '../study/report-study.js';
 import { reportFigures } from './figures.js';
 import { computeFindings, THRESHOLDS, type Finding } from './findings.js';
 import { reportHtml, type RenderedFigure } from './html.js';
