@@ -13,6 +13,23 @@ interface PoolWorker {
   api: Comlink.Remote<WorkerApi>;
   terminate(): void;
   models: Set<string>;
+  /** Rejects with the reason when the worker dies (out of memory, killed, crashed): its jobs never answer. */
+  died: Promise<never>;
+  /** True once it has died. */
+  readonly dead: boolean;
+}
+
+/** What a worker's end looks like: `died` rejects once `onDeath` reports it (never unhandled on its own). */
+function deathWatch(onDeath: (report: (reason: string) => void) => void): { died: Promise<never>; readonly dead: boolean } {
+  const watch = { dead: false, died: undefined as unknown as Promise<never> };
+  watch.died = new Promise<never>((_, reject) =>
+    onDeath((reason) => {
+      watch.dead = true;
+      reject(new Error(`pool worker died (${reason})`));
+    }),
+  );
+  watch.died.catch(() => undefined);
+  return watch;
 }
 
 /** The number of cores this runtime reports (at least 1). */
@@ -38,12 +55,16 @@ async function spawnWorker(): Promise<PoolWorker> {
           { eval: true },
         )
       : new Worker(url);
-    worker.on('error', (err) => process.emitWarning(`pool worker failed: ${err.message}`));
+    // An uncaught error (ERR_WORKER_OUT_OF_MEMORY...) comes before the exit and says more than its code.
+    let failure: string | undefined;
+    worker.on('error', (err) => (failure = err.message));
+    const watch = deathWatch((report) => worker.on('exit', (code) => report(failure ?? `exit code ${code}`)));
     worker.unref();
-    return { api: Comlink.wrap<WorkerApi>(nodeEndpoint(worker)), terminate: () => void worker.terminate(), models: new Set() };
+    return Object.assign(watch, { api: Comlink.wrap<WorkerApi>(nodeEndpoint(worker)), terminate: () => void worker.terminate(), models: new Set<string>() });
   }
   const worker = new Worker(url, { type: 'module' });
-  return { api: Comlink.wrap<WorkerApi>(worker), terminate: () => worker.terminate(), models: new Set() };
+  const watch = deathWatch((report) => worker.addEventListener('error', (event) => report(event.message || 'uncaught error')));
+  return Object.assign(watch, { api: Comlink.wrap<WorkerApi>(worker), terminate: () => worker.terminate(), models: new Set<string>() });
 }
 
 export class WorkerPool {
@@ -92,14 +113,36 @@ export class WorkerPool {
     return key;
   }
 
-  /** Run one job on a free worker, with `model` loaded there. */
+  /**
+   * Run one job on a free worker, with `model` loaded there. If the worker dies meanwhile, the job
+   * rejects with the worker's exit reason and a fresh worker takes its place.
+   */
   async run<T>(model: ResNetModel, job: (api: Comlink.Remote<WorkerApi>, modelKey: string) => Promise<T>): Promise<T> {
     const w = await this.acquire();
     try {
-      return await job(w.api, await this.ensureModel(w, model));
+      return await Promise.race([(async () => job(w.api, await this.ensureModel(w, model)))(), w.died]);
     } finally {
-      this.releaseWorker(w);
+      if (w.dead && !this.closed) void this.replaceWorker(w);
+      else this.releaseWorker(w);
     }
+  }
+
+  /** Put a new worker in the place of dead `w` (or, if none can be started, give up its slot). */
+  private async replaceWorker(w: PoolWorker): Promise<void> {
+    w.api[Comlink.releaseProxy]();
+    w.terminate();
+    let fresh: PoolWorker;
+    try {
+      fresh = await spawnWorker();
+    } catch {
+      return;
+    }
+    if (this.closed) {
+      fresh.terminate();
+      return;
+    }
+    this.workers[this.workers.indexOf(w)] = fresh;
+    this.releaseWorker(fresh);
   }
 
   close(): void {
