@@ -16,7 +16,7 @@
  * Results always pass through their JSON form before a summary is built from them, so a summary
  * never depends on whether a record came from memory, from disk, or from another shard.
  */
-import { InputError } from '../util/errors.js';
+import { InputError, UsageError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
 export interface Shard {
@@ -29,7 +29,7 @@ export function parseShard(text: string): Shard {
   const m = /^(\d+)\/(\d+)$/.exec(text.trim());
   const index = m ? Number(m[1]) : NaN;
   const count = m ? Number(m[2]) : NaN;
-  if (!m || count < 1 || index < 1 || index > count) throw new InputError(`--shard must be k/N with 1 <= k <= N, got "${text}"`);
+  if (!m || count < 1 || index < 1 || index > count) throw new UsageError(`--shard must be k/N with 1 <= k <= N, got "${text}"`);
   return { index, count };
 }
 
