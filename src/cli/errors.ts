@@ -2,11 +2,9 @@
  * How the CLI fails: one line on stderr naming the problem, a non-zero exit code (1 for bad input
  * or failed work, 2 for bad usage), and a stack trace only with RESNET_STABILITY_DEBUG=1.
  */
-import { InputError } from '../util/errors.js';
+import { UsageError } from '../util/errors.js';
 
-export class UsageError extends InputError {
-  override name = 'UsageError';
-}
+export { UsageError };
 
 export function reportFailure(err: unknown): number {
   const error = err instanceof Error ? err : new Error(String(err));

@@ -17,6 +17,9 @@ import { spectrumCommand } from './spectrum.js';
 import { reportFailure } from './errors.js';
 import { PACKAGE_VERSION } from '../version.js';
 
+/** Commander's usage errors in the same one-line form as every other failure (see errors.ts). */
+const usageOutput = { outputError: (text: string, write: (text: string) => void) => write(text.replace(/^error: /, 'resnet-stability: ')) };
+
 function buildProgram(): Command {
   const program = new Command('resnet-stability')
     .description('stability analysis of CIFAR residual networks by linearization (Rothauge et al. 2019)')
@@ -24,9 +27,9 @@ function buildProgram(): Command {
     .showSuggestionAfterError()
     .exitOverride();
   for (const command of [importCommand(), evalCommand(), predictCommand(), propagateCommand(), spectrumCommand(), scaleCommand(), stageCommand(), projectCommand(), mergeCommand(), reportCommand(), compareCommand()]) {
-    program.addCommand(command.exitOverride());
+    program.addCommand(command.exitOverride().configureOutput(usageOutput));
   }
-  return program;
+  return program.configureOutput(usageOutput);
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -15,6 +15,7 @@
  * no mask flips. Inside WASM it is one chain: a CONV record for D_0 B_0 W_0 N (B_0 and N folded into
  * the weights), the units, and a HEAD record for A P.
  */
+import { checkPrecision } from '../util/checks.js';
 import type { ResNetModel } from '../model/model.js';
 import { IMAGE_CHANNELS, IMAGE_SIZE } from '../model/types.js';
 import { loadKernels, newFloatArray, type WasmScope } from '../wasm/kernels.js';
@@ -83,7 +84,7 @@ export async function linearizeNetwork<P extends Precision>(
   model: ResNetModel, point: LinearizationPoint, options: LinearizeOptions<P> = {},
 ): Promise<JacobianOperator<ArrayOf<P>>> {
   checkPoint(model, point);
-  const precision: Precision = options.precision ?? 'f64';
+  const precision: Precision = checkPrecision(options.precision) ?? 'f64';
   const kernels = options.kernels ?? (await loadKernels());
   return kernels.scope((owner) => {
     const parts = [buildStemOperator(owner, model, point, precision)];

@@ -12,6 +12,7 @@
  * (e.g. in `finally`). Products stream their blocks through WASM memory in chunks of a few tens of
  * MB, so any k is fine.
  */
+import { checkIndices } from '../util/checks.js';
 import { InputError } from '../util/errors.js';
 import type { FloatArray, PrecisionKernels, WasmScope } from '../wasm/kernels.js';
 import type { Precision } from './parameters.js';
@@ -177,10 +178,7 @@ export class JacobianOperator<A extends FloatArray = FloatArray> {
    */
   denseRows(rows: ArrayLike<number>): A {
     const [m, n] = this.shape;
-    const list = Int32Array.from(rows);
-    for (const r of list) {
-      if (!(r >= 0 && r < m)) throw new InputError(`row ${r} of ${this.description} is outside 0..${m - 1}`);
-    }
+    const list = Int32Array.from(checkIndices(rows, m, 'row', this.description));
     const out = this.kernels.array(list.length * n) as A;
     this.rowsInto(list, 0, list.length, out);
     return out;

@@ -9,6 +9,7 @@
  * first unit downsamples), stage 3 4096 x 8192. Products are chained inside WASM (operatorChain), so
  * `wasmHandle` serves Lanczos directly.
  */
+import { checkPrecision } from '../util/checks.js';
 import type { ResNetModel } from '../model/model.js';
 import { loadKernels, type WasmScope } from '../wasm/kernels.js';
 import { JacobianOperator, ownOperator, type ArrayOf } from './operator.js';
@@ -50,7 +51,7 @@ export async function linearizeStage<P extends Precision>(
 ): Promise<JacobianOperator<ArrayOf<P>>> {
   const s = resolveStage(model, stage);
   checkPoint(model, point);
-  const precision: Precision = options.precision ?? 'f64';
+  const precision: Precision = checkPrecision(options.precision) ?? 'f64';
   const kernels = options.kernels ?? (await loadKernels());
   return kernels.scope((owner) => {
     const built = stageUnits(model, s).map((index) => buildUnitOperator(owner, model, point, index, precision));

@@ -17,6 +17,7 @@
  * Products run in assembly/unit.ts (masked SIMD convolutions); the dense J is assembled from each
  * row's local structure (a (2s+3)^2 x C_in input window).
  */
+import { checkPrecision } from '../util/checks.js';
 import type { ResNetModel } from '../model/model.js';
 import { loadKernels, type Kernels, type WasmScope } from '../wasm/kernels.js';
 import { JacobianOperator, ownOperator, type ArrayOf } from './operator.js';
@@ -85,7 +86,7 @@ export async function linearizeUnit<P extends Precision>(
 ): Promise<JacobianOperator<ArrayOf<P>>> {
   const index = resolveUnit(model, unit);
   checkPoint(model, point);
-  const precision: Precision = options.precision ?? 'f64';
+  const precision: Precision = checkPrecision(options.precision) ?? 'f64';
   const kernels = options.kernels ?? (await loadKernels());
   const typed = kernels.typed(precision);
   return kernels.scope((s) => {

@@ -53,7 +53,7 @@
  * Errors: InputError for a bad k, shape, option, a handle whose shape differs from `shape`, an f32
  * operator handle, or a JavaScript operator returning a block of the wrong length.
  */
-import { InputError } from '../util/errors.js';
+import { InputError, UsageError } from '../util/errors.js';
 import { loadKernels, type Kernels } from '../wasm/kernels.js';
 
 /** An f64 operator living in WASM memory (assembly/operator.ts handle). */
@@ -208,7 +208,7 @@ export async function topSingularTriplets(
   const [m, n] = operatorShape(operator, what);
   const d = Math.min(m, n);
   if (!Number.isInteger(k) || k < 1 || k > d) {
-    throw new InputError(`${what}: k must be an integer in 1..${d} (min of the ${m} x ${n} shape), got ${k}`);
+    throw new UsageError(`${what}: k must be an integer in 1..${d} (min of the ${m} x ${n} shape), got ${k}`);
   }
   const which = options.which ?? 'largest';
   if (which !== 'largest' && which !== 'smallest') {

@@ -3,8 +3,12 @@
  * worker pool, interrupted and resumed, and sliced across machines:
  *
  * - every finished job is written to `<out>/jobs/<key>.json` (+ its binary side files) under a
- *   temporary name and renamed when complete, so a job file is either whole or absent;
- * - `resume` skips jobs whose file exists; leftover temporary files of an interrupted run are removed;
+ *   temporary name and renamed when complete, so a job file is either whole or absent; before the
+ *   record, `<key>.sum` records the length and SHA-256 of every file of the job, the record included;
+ * - `resume` skips jobs whose files all match their `.sum` and recomputes the others (a file damaged
+ *   or cut short after it was written); leftover temporary files of an interrupted run are removed;
+ * - one run at a time writes to an output directory: `<out>/.lock` names its process, a second run is
+ *   refused with one line, and the lock of a process that no longer exists is taken over;
  * - `shard` {index k (1-based), count N} runs only the jobs at positions p with p mod N = k - 1, a
  *   deterministic slice; `mergeShards` gathers the job files of all N shard directories, so the final
  *   summary is built from exactly the same records as an unsharded run's, byte for byte.
@@ -12,7 +16,7 @@
  * Results always pass through their JSON form before a summary is built from them, so a summary
  * never depends on whether a record came from memory, from disk, or from another shard.
  */
-import { InputError } from '../util/errors.js';
+import { InputError, UsageError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
 export interface Shard {
@@ -25,7 +29,7 @@ export function parseShard(text: string): Shard {
   const m = /^(\d+)\/(\d+)$/.exec(text.trim());
   const index = m ? Number(m[1]) : NaN;
   const count = m ? Number(m[2]) : NaN;
-  if (!m || count < 1 || index < 1 || index > count) throw new InputError(`--shard must be k/N with 1 <= k <= N, got "${text}"`);
+  if (!m || count < 1 || index < 1 || index > count) throw new UsageError(`--shard must be k/N with 1 <= k <= N, got "${text}"`);
   return { index, count };
 }
 
@@ -55,12 +59,111 @@ export interface RunJobsOptions<J> {
 
 const roundTrip = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
-async function readRecord(path: string): Promise<JobRecord | undefined> {
+/** A job's `.sum` file: every file of the job by name, with its length and SHA-256 when written. */
+type JobSums = Record<string, { bytes: number; sha256: string }>;
+
+async function sha256(bytes: Uint8Array): Promise<string> {
+  const { createHash } = await import('node:crypto');
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * Write a job's side files, its `.sum` and then its record (last: its presence means the job is
+ * complete), each atomically.
+ */
+async function writeJob(jobsDir: string, key: string, record: JobRecord, files: Record<string, Uint8Array>): Promise<void> {
+  const { join } = await import('node:path');
+  const all: Record<string, Uint8Array> = { ...files, [`${key}.json`]: new TextEncoder().encode(JSON.stringify(record) + '\n') };
+  const sums: JobSums = {};
+  for (const [name, bytes] of Object.entries(all)) sums[name] = { bytes: bytes.length, sha256: await sha256(bytes) };
+  for (const [name, bytes] of Object.entries(files)) await writeFileAtomic(join(jobsDir, name), bytes);
+  await writeFileAtomic(join(jobsDir, `${key}.sum`), JSON.stringify(sums) + '\n');
+  await writeFileAtomic(join(jobsDir, `${key}.json`), all[`${key}.json`]!);
+}
+
+/**
+ * The record of job `key` in `jobsDir` when the job is complete and every one of its files still has
+ * the length and checksum its `.sum` recorded; 'absent' when there is no record; 'damaged' otherwise
+ * (a file changed, cut short or missing, or no `.sum`).
+ */
+async function readVerifiedJob(jobsDir: string, key: string): Promise<JobRecord | 'absent' | 'damaged'> {
   const fs = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  let recordBytes: Uint8Array;
   try {
-    return JSON.parse(await fs.readFile(path, 'utf8')) as JobRecord;
+    recordBytes = await fs.readFile(join(jobsDir, `${key}.json`));
   } catch {
-    return undefined;
+    return 'absent';
+  }
+  try {
+    const sums = JSON.parse(await fs.readFile(join(jobsDir, `${key}.sum`), 'utf8')) as JobSums;
+    if (!sums[`${key}.json`]) return 'damaged';
+    for (const [name, expected] of Object.entries(sums)) {
+      const bytes = name === `${key}.json` ? recordBytes : await fs.readFile(join(jobsDir, name));
+      if (bytes.length !== expected.bytes || (await sha256(bytes)) !== expected.sha256) return 'damaged';
+    }
+    return JSON.parse(new TextDecoder().decode(recordBytes)) as JobRecord;
+  } catch {
+    return 'damaged';
+  }
+}
+
+/** True when process `pid` exists on this machine (signal 0 tests without sending anything). */
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Take `<outDir>/.lock` for this process and return its release. The lock file is complete the moment
+ * it appears (written aside, then hard-linked into place, which fails if one exists). A lock held by a
+ * live process is a one-line InputError; one left by a process that no longer exists is taken over.
+ */
+export async function lockOutputDir(outDir: string): Promise<() => Promise<void>> {
+  const fs = await import('node:fs/promises');
+  const { dirname, join, resolve } = await import('node:path');
+  const { hostname } = await import('node:os');
+  const path = join(outDir, '.lock');
+  const mine = { pid: process.pid, host: hostname() };
+  // A directory made only for the lock is removed with it, so a run refused early leaves nothing behind.
+  const created = await fs.mkdir(outDir, { recursive: true });
+  const aside = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+  await fs.writeFile(aside, JSON.stringify(mine) + '\n');
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await fs.link(aside, path);
+        return async () => {
+          await fs.rm(path, { force: true });
+          if (created === undefined) return;
+          for (let dir = outDir; ; dir = dirname(dir)) {
+            if (!(await fs.rmdir(dir).then(() => true, () => false)) || resolve(dir) === resolve(created)) break;
+          }
+        };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new InputError(`${outDir}: cannot take the lock ${path} (${(err as Error).message})`);
+      }
+      let holder: { pid?: unknown; host?: unknown } | undefined;
+      try {
+        holder = JSON.parse(await fs.readFile(path, 'utf8'));
+      } catch {
+        continue; // removed meanwhile: try again
+      }
+      const pid = typeof holder?.pid === 'number' ? holder.pid : undefined;
+      if (holder?.host !== mine.host || pid === undefined || processExists(pid)) {
+        const who = pid === undefined ? 'another run' : `another run (pid ${pid}${holder?.host !== mine.host ? ` on ${String(holder?.host)}` : ''})`;
+        throw new InputError(`${outDir} is being written by ${who}; wait for it or use another --out (remove ${path} if no run is writing there)`);
+      }
+      // A stale lock: rename it away (only one of several contenders succeeds) and try again.
+      await fs.rename(path, `${path}.stale-${process.pid}`).then(() => fs.rm(`${path}.stale-${process.pid}`, { force: true }), () => undefined);
+    }
+    throw new InputError(`${outDir}: another run took the lock at the same time; use another --out`);
+  } finally {
+    await fs.rm(aside, { force: true });
   }
 }
 
@@ -102,35 +205,37 @@ export async function runJobs<J>(options: RunJobsOptions<J>): Promise<JobRecord[
   const { join } = await import('node:path');
   const shard = manifest.shard;
   const mine = options.jobs.filter((_, p) => !shard || p % shard.count === shard.index - 1);
-  if (outDir) {
-    await checkManifest(outDir, manifest);
-    await removeTemporaries(join(outDir, 'jobs'));
-  }
-  const records: (JobRecord | undefined)[] = new Array(mine.length);
-  let done = 0;
-  let next = 0;
-  const worker = async () => {
-    while (next < mine.length) {
-      const position = next++;
-      const job = mine[position];
-      const key = options.keyOf(job);
-      const path = outDir ? join(outDir, 'jobs', `${key}.json`) : undefined;
-      let record = path && options.resume ? await readRecord(path) : undefined;
-      if (!record) {
-        const result = await options.run(job);
-        record = roundTrip(result.record);
-        if (outDir) {
-          for (const [name, bytes] of Object.entries(result.files ?? {})) await writeFileAtomic(join(outDir, 'jobs', name), bytes);
-          // The record goes last: its presence means the job, side files included, is complete.
-          await writeFileAtomic(path!, JSON.stringify(record) + '\n');
-        }
-      }
-      records[position] = record;
-      options.onJobDone?.(++done, mine.length);
+  const unlock = outDir ? await lockOutputDir(outDir) : undefined;
+  try {
+    if (outDir) {
+      await checkManifest(outDir, manifest);
+      await removeTemporaries(join(outDir, 'jobs'));
     }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 1, mine.length)) }, worker));
-  return records as JobRecord[];
+    const records: (JobRecord | undefined)[] = new Array(mine.length);
+    let done = 0;
+    let next = 0;
+    const worker = async () => {
+      while (next < mine.length) {
+        const position = next++;
+        const job = mine[position];
+        const key = options.keyOf(job);
+        const jobsDir = outDir ? join(outDir, 'jobs') : undefined;
+        const found = jobsDir && options.resume ? await readVerifiedJob(jobsDir, key) : 'absent';
+        let record = typeof found === 'object' ? found : undefined;
+        if (!record) {
+          const result = await options.run(job);
+          record = roundTrip(result.record);
+          if (jobsDir) await writeJob(jobsDir, key, record, result.files ?? {});
+        }
+        records[position] = record;
+        options.onJobDone?.(++done, mine.length);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 1, mine.length)) }, worker));
+    return records as JobRecord[];
+  } finally {
+    await unlock?.();
+  }
 }
 
 /**
@@ -142,41 +247,55 @@ export async function mergeShards(shardDirs: string[], outDir: string): Promise<
   const fs = await import('node:fs/promises');
   const { join } = await import('node:path');
   if (shardDirs.length === 0) throw new InputError('merge needs at least one shard directory');
-  let study: StudyManifest['study'] | undefined;
-  const shards = new Set<number>();
-  let count = 0;
-  for (const dir of shardDirs) {
-    let manifest: StudyManifest;
-    try {
-      manifest = JSON.parse(await fs.readFile(join(dir, 'study.json'), 'utf8')) as StudyManifest;
-    } catch {
-      throw new InputError(`${dir}: no study.json (not an output directory of a sharded run)`);
-    }
-    if (study && JSON.stringify(manifest.study) !== JSON.stringify(study)) throw new InputError(`${dir}: belongs to a different study than ${shardDirs[0]}`);
-    study = manifest.study;
-    if (manifest.shard) {
-      shards.add(manifest.shard.index);
-      count = manifest.shard.count;
-    }
-  }
-  const records: JobRecord[] = [];
-  for (const key of study!.jobs) {
-    let record: JobRecord | undefined;
+  const unlock = await lockOutputDir(outDir);
+  try {
+    let study: StudyManifest['study'] | undefined;
+    const shards = new Set<number>();
+    let count = 0;
     for (const dir of shardDirs) {
-      record = await readRecord(join(dir, 'jobs', `${key}.json`));
-      if (record) {
-        const files = (await fs.readdir(join(dir, 'jobs'))).filter((n) => n.startsWith(`${key}.`) && !n.includes('.tmp-'));
-        for (const name of files) await writeFileAtomic(join(outDir, 'jobs', name), await fs.readFile(join(dir, 'jobs', name)));
-        break;
+      let manifest: StudyManifest;
+      try {
+        manifest = JSON.parse(await fs.readFile(join(dir, 'study.json'), 'utf8')) as StudyManifest;
+      } catch {
+        throw new InputError(`${dir}: no study.json (not an output directory of a sharded run)`);
+      }
+      if (study && JSON.stringify(manifest.study) !== JSON.stringify(study)) throw new InputError(`${dir}: belongs to a different study than ${shardDirs[0]}`);
+      study = manifest.study;
+      if (manifest.shard) {
+        shards.add(manifest.shard.index);
+        count = manifest.shard.count;
       }
     }
-    if (!record) {
-      const missing = count ? Array.from({ length: count }, (_, i) => i + 1).filter((k) => !shards.has(k)) : [];
-      throw new InputError(`job ${key} has no result in the given directories${missing.length ? ` (shards ${missing.join(', ')} of ${count} not given)` : ''}`);
+    const records: JobRecord[] = [];
+    const sources: { dir: string; key: string }[] = [];
+    for (const key of study!.jobs) {
+      let record: JobRecord | undefined;
+      for (const dir of shardDirs) {
+        const found = await readVerifiedJob(join(dir, 'jobs'), key);
+        if (found === 'damaged') {
+          throw new InputError(`${join(dir, 'jobs', `${key}.json`)}: damaged (its files differ from the lengths and checksums in ${key}.sum); rerun that shard with --resume`);
+        }
+        if (found !== 'absent') {
+          record = found;
+          sources.push({ dir, key });
+          break;
+        }
+      }
+      if (!record) {
+        const missing = count ? Array.from({ length: count }, (_, i) => i + 1).filter((k) => !shards.has(k)) : [];
+        throw new InputError(`job ${key} has no result in the given directories${missing.length ? ` (shards ${missing.join(', ')} of ${count} not given)` : ''}`);
+      }
+      records.push(record);
     }
-    records.push(record);
+    // Copied only once every job has a verified record, so a refused merge writes nothing.
+    for (const { dir, key } of sources) {
+      const files = (await fs.readdir(join(dir, 'jobs'))).filter((n) => n.startsWith(`${key}.`) && !n.includes('.tmp-'));
+      for (const name of files) await writeFileAtomic(join(outDir, 'jobs', name), await fs.readFile(join(dir, 'jobs', name)));
+    }
+    const manifest: StudyManifest = { study: study! };
+    await writeFileAtomic(join(outDir, 'study.json'), JSON.stringify(manifest) + '\n');
+    return { manifest, records };
+  } finally {
+    await unlock();
   }
-  const manifest: StudyManifest = { study: study! };
-  await writeFileAtomic(join(outDir, 'study.json'), JSON.stringify(manifest) + '\n');
-  return { manifest, records };
 }

@@ -20,7 +20,7 @@ import type { ResNetModel } from '../model/model.js';
 import { bandedGramFromRows, countSingularValuesBanded, pixelMajorOrder } from '../spectrum/count.js';
 import { spectralDensity } from '../spectrum/density.js';
 import { topSingularTriplets } from '../spectrum/lanczos.js';
-import { InputError } from '../util/errors.js';
+import { InputError, UsageError } from '../util/errors.js';
 
 export interface UnitPoint {
   unit: number;
@@ -52,7 +52,7 @@ export async function withUnitLinearization<T>(
 export async function topUnitSingularValues(operator: JacobianOperator<Float64Array>, k: number, tol = 1e-10) {
   const [m, n] = operator.shape;
   if (!Number.isInteger(k) || k < 1 || k > Math.min(m, n)) {
-    throw new InputError(`k must be an integer in 1..${Math.min(m, n)}, got ${k}`);
+    throw new UsageError(`k must be an integer in 1..${Math.min(m, n)}, got ${k}`);
   }
   const result = await topSingularTriplets({ shape: operator.shape, wasmHandle: operator.wasmHandle }, k, { tol, block: 2 });
   return { values: result.values, rightVectors: result.v, converged: result.converged, residuals: result.residuals };

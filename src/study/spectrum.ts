@@ -20,6 +20,7 @@
  * alpha and beta apply to the chosen unit only; the trajectory up to and through that unit changes
  * accordingly (later units do not matter for this unit's Jacobian).
  */
+import { checkPrecision } from '../util/checks.js';
 import { float64Trajectory } from '../linearize/trajectory64.js';
 import type { JacobianOperator } from '../linearize/operator.js';
 import { linearizeUnit } from '../linearize/unit.js';
@@ -106,10 +107,10 @@ export async function unitSpectrum(
   options: UnitSpectrumOptions = {},
 ): Promise<UnitSpectrum> {
   const started = performance.now();
+  const precision = checkPrecision(options.precision) ?? 'f64';
   const { scaled, unit, alpha, beta } = scaleOneUnit(model, unitSpec, options);
   options.onPhase?.('forward pass (float64)');
   const trajectory = await float64Trajectory(scaled, pixels);
-  const precision = options.precision ?? 'f64';
   const route = options.route ?? 'auto';
   if (route !== 'auto' && route !== 'bidiagonal' && route !== 'gram') {
     throw new InputError(`route must be 'auto', 'bidiagonal' or 'gram', got ${String(route)}`);

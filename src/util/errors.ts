@@ -9,3 +9,11 @@ export class InputError extends Error {
     super(message.replace(/\s*\n\s*/g, ' '));
   }
 }
+
+/**
+ * Bad usage: an option or argument value the command cannot take (`--shard 3/2`, a k beyond the
+ * operator's size), as opposed to bad input data. The CLI exits 2 for these, 1 for other InputErrors.
+ */
+export class UsageError extends InputError {
+  override name = 'UsageError';
+}

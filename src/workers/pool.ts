@@ -15,6 +15,23 @@ interface PoolWorker {
   api: Comlink.Remote<WorkerApi>;
   terminate(): void;
   models: Set<string>;
+  /** Rejects with the reason when the worker dies (out of memory, killed, crashed): its jobs never answer. */
+  died: Promise<never>;
+  /** True once it has died. */
+  readonly dead: boolean;
+}
+
+/** What a worker's end looks like: `died` rejects once `onDeath` reports it (never unhandled on its own). */
+function deathWatch(onDeath: (report: (reason: string) => void) => void): { died: Promise<never>; readonly dead: boolean } {
+  const watch = { dead: false, died: undefined as unknown as Promise<never> };
+  watch.died = new Promise<never>((_, reject) =>
+    onDeath((reason) => {
+      watch.dead = true;
+      reject(new Error(`pool worker died (${reason})`));
+    }),
+  );
+  watch.died.catch(() => undefined);
+  return watch;
 }
 
 /** The number of cores this runtime reports (at least 1). */
@@ -40,12 +57,16 @@ async function spawnWorker(): Promise<PoolWorker> {
           { eval: true },
         )
       : new Worker(url);
-    worker.on('error', (err) => process.emitWarning(`pool worker failed: ${err.message}`));
+    // An uncaught error (ERR_WORKER_OUT_OF_MEMORY...) comes before the exit and says more than its code.
+    let failure: string | undefined;
+    worker.on('error', (err) => (failure = err.message));
+    const watch = deathWatch((report) => worker.on('exit', (code) => report(failure ?? `exit code ${code}`)));
     worker.unref();
-    return { api: Comlink.wrap<WorkerApi>(nodeEndpoint(worker)), terminate: () => void worker.terminate(), models: new Set() };
+    return Object.assign(watch, { api: Comlink.wrap<WorkerApi>(nodeEndpoint(worker)), terminate: () => void worker.terminate(), models: new Set<string>() });
   }
   const worker = new Worker(url, { type: 'module' });
-  return { api: Comlink.wrap<WorkerApi>(worker), terminate: () => worker.terminate(), models: new Set() };
+  const watch = deathWatch((report) => worker.addEventListener('error', (event) => report(event.message || 'uncaught error')));
+  return Object.assign(watch, { api: Comlink.wrap<WorkerApi>(worker), terminate: () => worker.terminate(), models: new Set<string>() });
 }
 
 /** The executor for `workers` threads: a worker pool, or this thread alone when `workers` is 1. */
@@ -106,15 +127,37 @@ export class WorkerPool implements StudyExecutor {
     return key;
   }
 
-  /** Run one job on a free worker, with `model` loaded there. */
+  /**
+   * Run one job on a free worker, with `model` loaded there. If the worker dies meanwhile, the job
+   * rejects with the worker's exit reason and a fresh worker takes its place.
+   */
   async run<J extends StudyJob>(model: ResNetModel, job: J): Promise<StudyJobResult<J>> {
     const w = await this.acquire();
     try {
       const result = (async () => w.api.run(await this.ensureModel(w, model), job) as Promise<StudyJobResult<J>>)();
-      return await Promise.race([result, this.closing]);
+      return await Promise.race([result, this.closing, w.died]);
     } finally {
-      this.releaseWorker(w);
+      if (w.dead && !this.closed) void this.replaceWorker(w);
+      else this.releaseWorker(w);
     }
+  }
+
+  /** Put a new worker in the place of dead `w` (or, if none can be started, give up its slot). */
+  private async replaceWorker(w: PoolWorker): Promise<void> {
+    w.api[Comlink.releaseProxy]();
+    w.terminate();
+    let fresh: PoolWorker;
+    try {
+      fresh = await spawnWorker();
+    } catch {
+      return;
+    }
+    if (this.closed) {
+      fresh.terminate();
+      return;
+    }
+    this.workers[this.workers.indexOf(w)] = fresh;
+    this.releaseWorker(fresh);
   }
 
   close(): void {

@@ -1,0 +1,24 @@
+/** Bad usage exits 2, in the same one-line form as every other failure, and writes nothing. */
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parseShard } from '../../src/study/jobs.js';
+import { UsageError } from '../../src/util/errors.js';
+import assert from 'node:assert/strict';
+import { cliFails, tempDir } from './support.js';
+
+test('parseShard refuses k > N as a usage error', () => {
+  assert.throws(() => parseShard('3/2'), (e: unknown) => e instanceof UsageError && e.message === '--shard must be k/N with 1 <= k <= N, got "3/2"');
+});
+
+test('CLI: --shard 3/2 and --k 100000 exit 2 with one line', async () => {
+  const root = tempDir();
+  const out = join(root, 'out');
+  await cliFails(['spectrum', '--model', 'resnet56', '--images', '0', '--unit', '26', '--shard', '3/2', '--out', out], 2, /^resnet-stability: --shard must be k\/N with 1 <= k <= N, got "3\/2"$/, { unchanged: root });
+  await cliFails(['spectrum', '--model', 'resnet56', '--images', '0', '--unit', '26', '--method', 'topk', '--k', '100000', '--quiet'], 2, /^resnet-stability: k must be an integer in 1\.\.4096, got 100000$/, { unchanged: root });
+});
+
+test('CLI: required options are reported one way, by commander and by the commands alike', async () => {
+  await cliFails(['spectrum', '--images', '0'], 2, /^resnet-stability: required option '--model <model>' not specified$/);
+  await cliFails(['spectrum', '--model', 'resnet56', '--images', '0'], 2, /^resnet-stability: required option '--unit <u>' not specified$/);
+  await cliFails(['no-such-command'], 2, /^resnet-stability: unknown command 'no-such-command'$/);
+});
