@@ -119,6 +119,7 @@ function startWorker(): void {
   worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
   api = Comlink.wrap<DemoApi>(worker);
   registered = new Set();
+  api.warmUp().catch(() => undefined); // a real failure is reported by the first computation
 }
 
 function setState(state: string, text: string, fraction?: number): void {
@@ -168,7 +169,11 @@ async function ensureModel(key: string): Promise<ModelDescription> {
     await api.register(key, await modelFiles(key));
     registered.add(key);
   }
-  entry.description ??= await api.describe(key);
+  if (!entry.description) {
+    entry.description = await api.describe(key);
+    // Build the model's forward network in the worker now, while the visitor is still choosing.
+    api.predict(key, new Float32Array(3 * 32 * 32)).catch(() => undefined);
+  }
   return entry.description;
 }
 

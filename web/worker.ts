@@ -6,6 +6,8 @@
  */
 import * as Comlink from 'comlink';
 import { configureAssets } from '../src/web/assets.js';
+import { initBackend } from '../src/model/backend.js';
+import { loadKernels } from '../src/wasm/kernels.js';
 import type { ResNetModel } from '../src/model/model.js';
 import { predictLogits } from '../src/model/forward.js';
 import { unitLabel } from '../src/linearize/units.js';
@@ -57,6 +59,14 @@ export const demoApi = {
   register(key: string, chosen: ChosenFile[]): void {
     files.set(key, chosen);
     models.delete(key);
+  },
+
+  /**
+   * Start both WebAssembly runtimes (tfjs' backend and our kernels) while the visitor is still choosing,
+   * so that the first Compute does not wait for them.
+   */
+  async warmUp(): Promise<void> {
+    await Promise.all([initBackend(), loadKernels()]);
   },
 
   async describe(key: string): Promise<ModelDescription> {
