@@ -233,6 +233,10 @@ test('a model folder chosen as files (model.json + weights) predicts as the CLI 
   const values = JSON.parse((await page.getAttribute('#top-values', 'data-values'))!) as number[];
   const node = await nodeTop5('resnet110', IMAGE, '3.1');
   assert.ok(Math.abs(values[0] - node[0]) <= 1e-9 * node[0], `top value: page ${values[0]}, Node ${node[0]}`);
+
+  // The same folder through the folder picker (paths relative to the chosen folder).
+  const fromFolder = await predictWithOwnModel(page, '#model-folder', [dir], /resnet110\/ \(yours\)/);
+  assert.deepEqual(fromFolder, probabilities);
 });
 
 /** A file of the shared data: beside the repository, or beside the CIFAR-10 folder that $RESNET_STABILITY_DATA names. */
