@@ -233,6 +233,10 @@ test('a model folder chosen as files (model.json + weights) predicts as the CLI 
   const values = JSON.parse((await page.getAttribute('#top-values', 'data-values'))!) as number[];
   const node = await nodeTop5('resnet110', IMAGE, '3.1');
   assert.ok(Math.abs(values[0] - node[0]) <= 1e-9 * node[0], `top value: page ${values[0]}, Node ${node[0]}`);
+
+  // The same folder through the folder picker (paths relative to the chosen folder).
+  const fromFolder = await predictWithOwnModel(page, '#model-folder', [dir], /resnet110\/ \(yours\)/);
+  assert.deepEqual(fromFolder, probabilities);
 });
 
 /** A file of the shared data: beside the repository, or beside the CIFAR-10 folder that $RESNET_STABILITY_DATA names. */
@@ -334,10 +338,13 @@ test('Cancel stops a run; the next run reuses the model without fetching it agai
   page.on('request', (r) => requests.push(r.url()));
   await page.click('#cancel');
   assert.equal(await page.getAttribute('#status', 'data-state'), 'cancelled');
-  await page.selectOption('#unit', '3.9');
+  await page.selectOption('#unit', '2.5'); // a stage-2 unit (8192 x 8192): the density route to the end
   await runToEnd(page);
   assert.deepEqual(requests.filter((u) => u.includes('/models/')), [], 'no model download after Cancel');
-  assert.match((await page.textContent('#spectrum-title'))!, /All 4096 singular values of unit 3\.9/);
+  assert.match((await page.textContent('#spectrum-title'))!, /^Density of the 8192 singular values of unit 2\.5 \(stochastic Lanczos quadrature/);
+  assert.equal(await page.isHidden('#spectrum-block'), true, 'no sorted spectrum without all the values');
+  assert.equal(await page.locator('#histogram-figure svg').count(), 1);
+  assert.match((await page.getAttribute('#histogram-figure', 'aria-label'))!, /^Estimated histogram of the 8192 singular values of unit 2\.5/);
 });
 
 test('an uploaded 32x32 PNG gives the same top-5 as the CIFAR-10 image it holds; a wrong size is refused', { timeout: 300_000 }, async () => {
