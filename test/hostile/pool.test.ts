@@ -9,17 +9,17 @@ test('a killed worker rejects its job with the reason, and the pool goes on with
   const pool = await WorkerPool.create(1);
   try {
     // Warm the worker (model sent, backend up) so that the kill lands inside the long job.
-    assert.equal((await pool.run(model, (api, key) => api.predict(key, new Float32Array(3072)))).length, 10);
-    const long = pool.run(model, (api, key) => api.predict(key, new Float32Array(400 * 3072)));
+    assert.equal((await pool.run(model, { kind: 'predict', pixels: new Float32Array(3072) })).length, 10);
+    const long = pool.run(model, { kind: 'predict', pixels: new Float32Array(400 * 3072) });
     await new Promise((resolve) => setTimeout(resolve, 300));
     // What an out-of-memory kill or a crash does: the thread ends without answering.
     (pool as unknown as { workers: { terminate(): void }[] }).workers[0]!.terminate();
     const start = performance.now();
     await assert.rejects(long, /^Error: pool worker died \(exit code 1\)$/);
     assert.ok(performance.now() - start < 5000);
-    const logits = await pool.run(model, (api, key) => api.predict(key, new Float32Array(2 * 3072)));
+    const logits = await pool.run(model, { kind: 'predict', pixels: new Float32Array(2 * 3072) });
     assert.equal(logits.length, 20);
-    assert.equal(pool.size, 1);
+    assert.equal(pool.concurrency, 1);
   } finally {
     pool.close();
   }
