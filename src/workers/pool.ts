@@ -60,14 +60,11 @@ export class WorkerPool implements StudyExecutor {
   private readonly waiting: { resolve: (w: PoolWorker) => void; reject: (err: Error) => void }[] = [];
   private readonly serialized = new Map<string, SerializedModel>();
   private closed = false;
-  /** Rejects when the pool closes: jobs still running on a terminated worker never answer. */
-  private readonly closing: Promise<never>;
-  private rejectClosing!: (err: Error) => void;
+  /** Rejecters of the jobs running now: a terminated worker never answers, so `close()` rejects them. */
+  private readonly running = new Set<(err: Error) => void>();
 
   private constructor(private readonly workers: PoolWorker[]) {
     this.idle.push(...workers);
-    this.closing = new Promise<never>((_, reject) => (this.rejectClosing = reject));
-    this.closing.catch(() => undefined);
   }
 
   static async create(size?: number): Promise<WorkerPool> {
@@ -110,8 +107,12 @@ export class WorkerPool implements StudyExecutor {
   async run<J extends StudyJob>(model: ResNetModel, job: J): Promise<StudyJobResult<J>> {
     const w = await this.acquire();
     try {
-      const result = (async () => w.api.run(await this.ensureModel(w, model), job) as Promise<StudyJobResult<J>>)();
-      return await Promise.race([result, this.closing]);
+      return await new Promise<StudyJobResult<J>>((resolve, reject) => {
+        this.running.add(reject);
+        (async () => w.api.run(await this.ensureModel(w, model), job) as Promise<StudyJobResult<J>>)()
+          .then(resolve, reject)
+          .finally(() => this.running.delete(reject));
+      });
     } finally {
       this.releaseWorker(w);
     }
@@ -121,7 +122,8 @@ export class WorkerPool implements StudyExecutor {
     if (this.closed) return;
     this.closed = true;
     for (const waiting of this.waiting.splice(0)) waiting.reject(closedError());
-    this.rejectClosing(closedError());
+    for (const reject of this.running) reject(closedError());
+    this.running.clear();
     for (const w of this.workers) {
       w.api[Comlink.releaseProxy]();
       w.terminate();
