@@ -21,9 +21,9 @@
  *               (src/study/projection.ts: Golub-Kahan-Lanczos), sum_i (v_i . d)^2 / ||d||^2, every unit.
  *
  * Presets (`reportPlan`): `test` (a tiny run for the test suite), `quick` (a few units and images),
- * `paper` (the paper's scale: every unit, more images, the full test set for accuracy); their
- * durations are in BENCHMARKS.md. Spectra can be stored and reloaded through `store` so that an
- * interrupted long run resumes where it stopped.
+ * `paper` (the paper's scale: every unit, more images, the full test set for accuracy); the
+ * durations of quick and paper are in BENCHMARKS.md. Spectra can be stored and reloaded through
+ * `store` so that an interrupted long run resumes where it stopped.
  */
 import { unitLabel } from '../linearize/units.js';
 import type { ResNetModel } from '../model/model.js';

@@ -81,14 +81,19 @@ export class WorkerPool implements StudyExecutor {
   private readonly waiting: { resolve: (w: PoolWorker) => void; reject: (err: Error) => void }[] = [];
   private readonly serialized = new Map<string, SerializedModel>();
   private closed = false;
-  /** Rejects when the pool closes: jobs still running on a terminated worker never answer. */
-  private readonly closing: Promise<never>;
-  private rejectClosing!: (err: Error) => void;
+  /** Rejecters of the jobs running now: a terminated worker never answers, so `close()` rejects them. */
+  private readonly running = new Set<(err: Error) => void>();
+  /** The rejecter of the job each worker runs now: a worker that dies rejects it with its exit reason. */
+  private readonly jobOnWorker = new Map<PoolWorker, (err: Error) => void>();
 
   private constructor(private readonly workers: PoolWorker[]) {
+    for (const w of workers) this.watch(w);
     this.idle.push(...workers);
-    this.closing = new Promise<never>((_, reject) => (this.rejectClosing = reject));
-    this.closing.catch(() => undefined);
+  }
+
+  /** One death handler per worker (not one per job, which would keep every job's result alive). */
+  private watch(w: PoolWorker): void {
+    w.died.catch((err: Error) => this.jobOnWorker.get(w)?.(err));
   }
 
   static async create(size?: number): Promise<WorkerPool> {
@@ -134,8 +139,16 @@ export class WorkerPool implements StudyExecutor {
   async run<J extends StudyJob>(model: ResNetModel, job: J): Promise<StudyJobResult<J>> {
     const w = await this.acquire();
     try {
-      const result = (async () => w.api.run(await this.ensureModel(w, model), job) as Promise<StudyJobResult<J>>)();
-      return await Promise.race([result, this.closing, w.died]);
+      return await new Promise<StudyJobResult<J>>((resolve, reject) => {
+        this.running.add(reject);
+        this.jobOnWorker.set(w, reject);
+        (async () => w.api.run(await this.ensureModel(w, model), job) as Promise<StudyJobResult<J>>)()
+          .then(resolve, reject)
+          .finally(() => {
+            this.running.delete(reject);
+            this.jobOnWorker.delete(w);
+          });
+      });
     } finally {
       if (w.dead && !this.closed) void this.replaceWorker(w);
       else this.releaseWorker(w);
@@ -156,6 +169,7 @@ export class WorkerPool implements StudyExecutor {
       fresh.terminate();
       return;
     }
+    this.watch(fresh);
     this.workers[this.workers.indexOf(w)] = fresh;
     this.releaseWorker(fresh);
   }
@@ -164,7 +178,8 @@ export class WorkerPool implements StudyExecutor {
     if (this.closed) return;
     this.closed = true;
     for (const waiting of this.waiting.splice(0)) waiting.reject(closedError());
-    this.rejectClosing(closedError());
+    for (const reject of this.running) reject(closedError());
+    this.running.clear();
     for (const w of this.workers) {
       w.api[Comlink.releaseProxy]();
       w.terminate();
