@@ -188,6 +188,9 @@ export function createSpectrumHandler(options: SpectrumHandlerOptions = {}): { f
             alpha,
             beta,
           });
+          if (!result.values.every(Number.isFinite)) {
+            throw new InputError(`alpha ${result.alpha}, beta ${result.beta}: the singular values overflowed (not finite); use smaller scales`);
+          }
           // The WebAssembly memory is the bulk of what a request costs; edge runtimes cap it (often 128 MiB).
           return json({ ...result, wasmMemoryBytes: (await loadKernels()).memory.buffer.byteLength });
         } finally {

@@ -6,7 +6,7 @@
  * a `fingerprint` (weights + scaling) so that a trajectory can be checked against the model it came
  * from before it is linearized.
  */
-import { InputError } from '../util/errors.js';
+import { InputError, UsageError } from '../util/errors.js';
 import { CIFAR_NORMALIZATION, type Normalization, type ResNetParams } from './types.js';
 
 export const CIFAR10_CLASSES = [
@@ -105,6 +105,12 @@ function expandScales(scales: UnitScales, units: number, what: string): Float64A
   }
   for (const value of out) {
     if (!Number.isFinite(value)) throw new InputError(`${what} must be finite, got ${value}`);
+    // Beyond this the float32 forward pass and the squared (Gram) arithmetic overflow: refused rather
+    // than returned as infinities, NaN or zeros.
+    if (Math.abs(value) > MAX_SCALE) throw new UsageError(`${what} must be within -${MAX_SCALE}..${MAX_SCALE} (larger scales overflow the arithmetic), got ${value}`);
   }
   return out;
 }
+
+/** The largest |alpha| or |beta| a model accepts (the paper's studies stay within 0..2). */
+export const MAX_SCALE = 1e6;

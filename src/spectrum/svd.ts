@@ -74,20 +74,45 @@ type FloatArray = Float64Array | Float32Array;
 export function svdValues(a: Float64Array, rows: number, cols: number, options?: SvdOptions): Promise<Float64Array>;
 export function svdValues(a: Float32Array, rows: number, cols: number, options?: SvdOptions): Promise<Float32Array>;
 export async function svdValues(a: FloatArray, rows: number, cols: number, options: SvdOptions = {}): Promise<FloatArray> {
-  const input = inspect(a, rows, cols);
+  const tiny = broughtUp(a);
+  const input = inspect(tiny?.a ?? a, rows, cols);
   const route = chooseRoute(options.route, input, false);
   const kernels = options.kernels ?? (await loadKernels());
-  return route === 'gram' ? gramValues(kernels, input) : bidiagonalSvd(kernels, input, false).s;
+  const s = route === 'gram' ? gramValues(kernels, input) : bidiagonalSvd(kernels, input, false).s;
+  if (tiny) for (let i = 0; i < s.length; i++) s[i] *= tiny.back;
+  return s;
 }
 
 /** Thin SVD of the rows x cols row-major matrix `a`: a = u * diag(s) * vt. */
 export function svd(a: Float64Array, rows: number, cols: number, options?: SvdOptions): Promise<SvdResult<Float64Array>>;
 export function svd(a: Float32Array, rows: number, cols: number, options?: SvdOptions): Promise<SvdResult<Float32Array>>;
 export async function svd(a: FloatArray, rows: number, cols: number, options: SvdOptions = {}): Promise<SvdResult<FloatArray>> {
-  const input = inspect(a, rows, cols);
+  const tiny = broughtUp(a);
+  const input = inspect(tiny?.a ?? a, rows, cols);
   chooseRoute(options.route, input, true);
   const kernels = options.kernels ?? (await loadKernels());
-  return bidiagonalSvd(kernels, input, true) as SvdResult<FloatArray>;
+  const result = bidiagonalSvd(kernels, input, true) as SvdResult<FloatArray>;
+  if (tiny) for (let i = 0; i < result.s.length; i++) result.s[i] *= tiny.back;
+  return result;
+}
+
+/**
+ * An f64 matrix whose largest entry is below 2^-960 (all subnormal, say) would need a scale factor
+ * beyond the f64 range (scaleFor's 2^-exponent overflows to infinity past 2^1023). Such a matrix is
+ * first multiplied by 2^600, as LAPACK's dlascl scales in steps that stay representable (exact: the
+ * entries are far from overflow), and its singular values multiplied by `back` = 2^-600 afterwards
+ * (one rounding each, into the subnormal range when they lie there). Undefined for every other input.
+ */
+function broughtUp(a: FloatArray): { a: Float64Array; back: number } | undefined {
+  if (!(a instanceof Float64Array)) return undefined;
+  let amax = 0;
+  for (let i = 0; i < a.length; i++) {
+    const m = Math.abs(a[i]);
+    if (!(m <= 2 ** -960)) return undefined; // large enough, or NaN/infinite (inspect reports it)
+    if (m > amax) amax = m;
+  }
+  if (amax === 0) return undefined;
+  return { a: a.map((v) => v * 2 ** 600), back: 2 ** -600 };
 }
 
 // -------------------------------------------------------------------------------------------------

@@ -259,6 +259,10 @@ export async function mergeShards(shardDirs: string[], outDir: string): Promise<
       } catch {
         throw new InputError(`${dir}: no study.json (not an output directory of a sharded run)`);
       }
+      const jobs = (manifest as Partial<StudyManifest> | null)?.study?.jobs;
+      if (!Array.isArray(jobs) || !jobs.every((key) => typeof key === 'string' && key !== '' && !/^[\\/]/.test(key) && !key.split(/[\\/]/).includes('..'))) {
+        throw new InputError(`${join(dir, 'study.json')}: study.jobs is not a list of job keys (not an output directory of a sharded run)`);
+      }
       if (study && JSON.stringify(manifest.study) !== JSON.stringify(study)) throw new InputError(`${dir}: belongs to a different study than ${shardDirs[0]}`);
       study = manifest.study;
       if (manifest.shard) {

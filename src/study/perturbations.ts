@@ -23,7 +23,7 @@ import { float64Trajectory } from '../linearize/trajectory64.js';
 import { initBackend } from '../model/backend.js';
 import { logitsFromPixels } from '../model/forward.js';
 import type { ResNetModel } from '../model/model.js';
-import { InputError } from '../util/errors.js';
+import { UsageError } from '../util/errors.js';
 import { SeededRandom } from '../util/random.js';
 
 export const ATTACKS = ['fgsm', 'pgd', 'gaussian', 'sign'] as const;
@@ -47,20 +47,25 @@ export interface PerturbationOptions {
 
 export const IMAGE_SIZE = 3 * 32 * 32;
 
+/** The largest perturbation size accepted. */
+export const MAX_EPS = 1e3;
+
 export function checkPerturbationOptions(options: PerturbationOptions): Required<PerturbationOptions> {
   const { attack, eps } = options;
   if (!(ATTACKS as readonly string[]).includes(attack)) {
-    throw new InputError(`unknown attack "${attack}" (expected ${ATTACKS.join(', ')})`);
+    throw new UsageError(`unknown attack "${attack}" (expected ${ATTACKS.join(', ')})`);
   }
-  if (!Number.isFinite(eps) || eps < 0) throw new InputError(`eps must be a finite number >= 0, got ${eps}`);
+  if (!Number.isFinite(eps) || eps < 0) throw new UsageError(`eps must be a finite number >= 0, got ${eps}`);
+  // Pixels lie in [0, 1]; far larger perturbations only overflow the arithmetic.
+  if (eps > MAX_EPS) throw new UsageError(`eps must be at most ${MAX_EPS} (pixels lie in [0, 1]; larger sizes overflow the arithmetic), got ${eps}`);
   const norm = options.norm ?? 'linf';
-  if (norm !== 'linf' && norm !== 'l2') throw new InputError(`norm must be linf or l2, got "${norm}"`);
+  if (norm !== 'linf' && norm !== 'l2') throw new UsageError(`norm must be linf or l2, got "${norm}"`);
   const steps = options.steps ?? 10;
-  if (!Number.isInteger(steps) || steps < 1) throw new InputError(`steps must be a positive integer, got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 1) throw new UsageError(`steps must be a positive integer, got ${steps}`);
   const stepSize = options.stepSize ?? (2.5 * eps) / steps;
-  if (!Number.isFinite(stepSize) || stepSize < 0) throw new InputError(`step size must be >= 0, got ${stepSize}`);
+  if (!Number.isFinite(stepSize) || stepSize < 0 || stepSize > MAX_EPS) throw new UsageError(`step size must be in 0..${MAX_EPS}, got ${stepSize}`);
   const gradient = options.gradient ?? (attack === 'pgd' ? 'f32' : 'f64');
-  if (gradient !== 'f64' && gradient !== 'f32') throw new InputError(`gradient precision must be f64 or f32, got "${gradient}"`);
+  if (gradient !== 'f64' && gradient !== 'f32') throw new UsageError(`gradient precision must be f64 or f32, got "${gradient}"`);
   return { attack, eps, norm, steps, stepSize, randomStart: options.randomStart ?? true, seed: options.seed ?? 0, gradient };
 }
 

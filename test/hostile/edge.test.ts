@@ -96,3 +96,9 @@ test('concurrent stage-1 top-20 requests are computed one at a time, inside 64 M
     assert.ok(result.wasmMemoryBytes <= 64 * 2 ** 20, `${result.wasmMemoryBytes} bytes of WebAssembly memory`);
   }
 });
+
+test('alpha=1e308 gets 400 with a message, not 200 with null values', async () => {
+  const response = await handler.fetch(new Request('http://edge/?model=resnet56&unit=3.9&k=2&alpha=1e308', { method: 'POST', body: cifarRecord() }));
+  assert.equal(response.status, 400);
+  assert.match((await response.json()).error, /^alpha must be within -1000000\.\.1000000 \(larger scales overflow the arithmetic\), got 1e\+308$/);
+});

@@ -104,3 +104,13 @@ test('CLI: a spectrum run on an --out another live run holds exits 1 with one li
   writeFileSync(join(out, '.lock'), JSON.stringify({ pid: process.pid, host: hostname() }));
   await cliFails(['spectrum', '--model', 'resnet56', '--images', '0', '--units', '26', '--method', 'topk', '--k', '2', '--quiet', '--out', out], 1, /out is being written by another run \(pid \d+\)/, { unchanged: out });
 });
+
+test('merge of a directory whose study.json has no job list names the file and the field', async () => {
+  const root = tempDir();
+  for (const [name, study] of [['none', {}], ['null', null], ['escape', { study: { jobs: ['../../x'] } }]] as const) {
+    mkdirSync(join(root, name));
+    writeFileSync(join(root, name, 'study.json'), JSON.stringify(study));
+    await rejectsInput(() => mergeShards([join(root, name)], join(root, `merged-${name}`)), new RegExp(`${name}/study\\.json: study\\.jobs is not a list of job keys`));
+    assert.equal(existsSync(join(root, `merged-${name}`)), false);
+  }
+});

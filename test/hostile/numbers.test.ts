@@ -75,3 +75,11 @@ test('CLI: eval of a model with a NaN weight exits 1 instead of printing accurac
   await cliFails(['eval', '--model', dir, '--limit', '10', '--quiet'], 1, /layer1\.0\.conv2\.weight holds NaN at element 0; weights must be finite/, { unchanged: root });
 });
 
+
+test('CLI: --alpha 1e308, --beta 1e308 and --eps 1e308 are refused as usage errors, not printed as null or 0', async () => {
+  const root = tempDir();
+  const spectrum = ['spectrum', '--model', 'resnet56', '--images', '0', '--unit', '26', '--method', 'topk', '--k', '2', '--json', '--quiet'];
+  await cliFails([...spectrum, '--alpha', '1e308'], 2, /alpha must be within -1000000\.\.1000000 \(larger scales overflow the arithmetic\), got 1e\+308$/, { unchanged: root });
+  await cliFails([...spectrum, '--beta', '1e308'], 2, /beta must be within -1000000\.\.1000000 .*, got 1e\+308$/, { unchanged: root });
+  await cliFails(['propagate', '--model', 'resnet56', '--images', '0', '--attack', 'fgsm', '--eps', '1e308', '--quiet'], 2, /eps must be at most 1000 \(pixels lie in \[0, 1\]; larger sizes overflow the arithmetic\), got 1e\+308$/, { unchanged: root });
+});

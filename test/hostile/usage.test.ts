@@ -22,3 +22,9 @@ test('CLI: required options are reported one way, by commander and by the comman
   await cliFails(['spectrum', '--model', 'resnet56', '--images', '0'], 2, /^resnet-stability: required option '--unit <u>' not specified$/);
   await cliFails(['no-such-command'], 2, /^resnet-stability: unknown command 'no-such-command'$/);
 });
+
+test('CLI: perturbation options out of range exit 2', async () => {
+  const propagate = ['propagate', '--model', 'resnet56', '--images', '0', '--quiet'];
+  await cliFails([...propagate, '--attack', 'fgsm', '--eps', '-0.1'], 2, /^resnet-stability: eps must be a finite number >= 0, got -0\.1$/);
+  await cliFails([...propagate, '--attack', 'pgd', '--eps', '0.1', '--step-size', '1e300'], 2, /^resnet-stability: step size must be in 0\.\.1000, got 1e\+300$/);
+});
