@@ -47,7 +47,7 @@ export { propagatePerturbations, type PropagationResult } from './study/propagat
 export { firstOrderPropagation } from './study/first-order.js';
 export { InProcessExecutor, runStudyJob, type StudyExecutor, type StudyJob, type StudyJobResult } from './study/executor.js';
 export { WorkerPool, createExecutor } from './workers/pool.js';
-export { unitSingularValuesGram } from './spectrum/unit-spectrum.js';
+export { unitSingularValuesGram } from './spectrum/gram-route.js';
 export { topSingularTriplets, type LinearOperator, type SingularTriplets } from './spectrum/lanczos.js';
 export { spectralDensity, type SpectralDensity } from './spectrum/density.js';
 export { countSingularValues, countSingularValuesBanded, bandedGramFromRows, pixelMajorOrder } from './spectrum/count.js';

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { imageToFloat, loadCifar } from '../src/data/cifar.js';
 import { float64Trajectory, linearizeUnit } from '../src/linearize/index.js';
 import { loadModel } from '../src/model/load.js';
-import { GRAM_THREADS_MIN_ORDER, unitSingularValuesGram } from '../src/spectrum/unit-spectrum.js';
+import { GRAM_THREADS_MIN_ORDER, unitSingularValuesGram } from '../src/spectrum/gram-route.js';
 import { loadKernels, type Kernels } from '../src/wasm/kernels.js';
 import { defaultThreadCount, loadThreadedKernels } from '../src/wasm/threads.js';
 import { cifarTestFile, readReferenceF64 } from './support/shared.js';

@@ -1,5 +1,5 @@
 /**
- * The sparse Gram route (src/spectrum/unit-spectrum.ts, assembly/gram.ts) against PyTorch float64
+ * The sparse Gram route (src/spectrum/gram-route.ts, assembly/gram.ts) against PyTorch float64
  * singular values (autograd Jacobian + LAPACK svdvals) of ResNet-56 units at test image 0, and the
  * 'auto' route's fallback to the bidiagonal SVD when the Gram error estimate is too large.
  */
@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { imageToFloat, loadCifar } from '../src/data/cifar.js';
 import { float64Trajectory, linearizeUnit } from '../src/linearize/index.js';
 import { loadModel } from '../src/model/load.js';
-import { unitSingularValuesGram } from '../src/spectrum/unit-spectrum.js';
+import { unitSingularValuesGram } from '../src/spectrum/gram-route.js';
 import { unitSpectrum } from '../src/study/spectrum.js';
 import { InputError } from '../src/util/errors.js';
 import { cifarTestFile, readReferenceF64 } from './support/shared.js';

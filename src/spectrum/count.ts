@@ -11,7 +11,7 @@
  *   countSingularValues(a, rows, cols, lo, hi)   dense route: a is a row-major Float64Array, an object
  *       with dense() returning one, or any LinearOperator (its Gram matrix is then formed column
  *       block by column block from products, never forming A). M is factored by Bunch-Kaufman
- *       (assembly/lanczos.ts denseInertiaF64): d^3/3 flops per endpoint, d^2 doubles.
+ *       (assembly/inertia.ts denseInertiaF64): d^3/3 flops per endpoint, d^2 doubles.
  *   bandedGramFromRows(source) / bandedGramFromCsr(csr)   M = A A^T in band storage from the rows of a
  *       sparse A (bandedGramFromCsrF64); pixel-major ordering (pixelMajorOrder) makes the Gram of a
  *       convolutional Jacobian banded.
@@ -39,10 +39,8 @@
  * 7.9e5, gave banded counts identical to Bunch-Kaufman every time; a stage-1 unit (9869 rows,
  * w = 1310) shows growth 2e3-3e5 at c = 0.5, 1, 2.
  *
- * Speed (one core, f64): banded Gram of a stage-1 unit Jacobian from its rows ~2.5 s (rows 0.3 s,
- * compression to sparse rows in JS 1 s, accumulation 0.55 s, the rest copies and WASM memory
- * growth); each endpoint then costs one banded LDL^T, ~2.5 s (order * w^2 = 1.7e10 flops, blocked
- * GEMM updates); dense Bunch-Kaufman at order 2480 ~1 s.
+ * Cost: one banded Gram of the unit Jacobian, then one banded LDL^T per endpoint (order * w^2 flops,
+ * 1.7e10 for a stage-1 unit, in blocked GEMM updates); times in BENCHMARKS.md.
  *
  * Errors: InputError for bad shapes, lengths, non-finite entries, lo > hi or NaN endpoints.
  */

@@ -12,7 +12,7 @@
  * For each probe z (Rademacher +-1 entries, or Gaussian; seeded) the trace is estimated as
  * d * z^T 1_b(M) z / z^T z = d * mu_z(bin), which is unbiased (E = N_b) for both distributions, and
  * mu_z(bin) is evaluated by the Gauss quadrature rule of mu_z from `steps` Lanczos steps on M started
- * at z (assembly/lanczos.ts, SLQ, fully reorthogonalized): nodes theta_j (Ritz values of M),
+ * at z (assembly/slq.ts, fully reorthogonalized): nodes theta_j (Ritz values of M),
  * weights tau_j, so the probe's estimate is d * sum { tau_j : edges[b] <= sqrt(theta_j) <
  * edges[b+1] }. counts is the mean over probes; the weights sum to 1, so counts over bins covering
  * [0, s_max] sum to d exactly.

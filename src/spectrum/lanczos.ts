@@ -1,6 +1,6 @@
 /**
  * Matrix-free singular triplets: the k largest or smallest singular values and vectors of a linear
- * operator, by thick-restart Golub-Kahan-Lanczos bidiagonalization (assembly/lanczos.ts, GKL).
+ * operator, by thick-restart Golub-Kahan-Lanczos bidiagonalization (assembly/gkl.ts).
  *
  *   topSingularTriplets(operator, k, options?) -> { values, u, v, iterations, restarts, residuals, ... }
  *

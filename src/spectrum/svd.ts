@@ -23,9 +23,8 @@
  *   sqrt(c*n*eps)*s_max (~1e-6*s_max in f64 at n = 4096, ~1e-2 in f32) can be all noise, typically
  *   returned as 0 or as a value of that order. Needs memory for A and G at once.
  * - 'auto' (default): 'gram' only when values alone are asked for, the input is f64 and
- *   min(rows, cols) >= 4096 (autoUsesGram); otherwise 'bidiagonal'. Measured single-threaded, values
- *   of a random 4096 x 4096 f64 matrix take 21 s on 'bidiagonal' and 13 s on 'gram'; below 4096 the
- *   bidiagonal route takes under ~3 s and keeps the small values. f32 input never switches (its Gram
+ *   min(rows, cols) >= 4096 (autoUsesGram); otherwise 'bidiagonal', which keeps the small values
+ *   and is fast enough below that order (the crossover measured in BENCHMARKS.md). f32 input never switches (its Gram
  *   matrix loses everything below ~1e-2*s_max). svd() (vectors) always uses 'bidiagonal'; asking
  *   svd() for 'gram' is an InputError.
  *

@@ -5,7 +5,7 @@
  * only its active rows matter (rows with D_out = 0 are exactly zero and give zero singular values).
  *
  * Routes (`route`):
- * - 'gram': the sparse Gram route (src/spectrum/unit-spectrum.ts): G = J_A J_A^T built from the rows'
+ * - 'gram': the sparse Gram route (src/spectrum/gram-route.ts): G = J_A J_A^T built from the rows'
  *   local windows, two-stage Householder tridiagonalization, QL/QR eigenvalues, square roots; several
  *   times faster than the bidiagonal route on a stage-1 unit (BENCHMARKS.md). Small values lose
  *   relative accuracy (absolute error ~ N eps s_max^2 / s); used as is even when its error estimate
@@ -27,7 +27,7 @@ import { linearizeUnit } from '../linearize/unit.js';
 import { resolveUnit, unitLabel } from '../linearize/units.js';
 import type { ResNetModel } from '../model/model.js';
 import { svdValues, type SvdRoute } from '../spectrum/svd.js';
-import { GRAM_DEFAULT_ACCURACY, unitSingularValuesGram } from '../spectrum/unit-spectrum.js';
+import { GRAM_DEFAULT_ACCURACY, unitSingularValuesGram } from '../spectrum/gram-route.js';
 import { InputError } from '../util/errors.js';
 
 export interface UnitSpectrumOptions {

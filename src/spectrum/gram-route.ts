@@ -13,10 +13,8 @@
  * Gram would still be right, only larger than the column Gram: its surplus eigenvalues are zeros up
  * to rounding and are dropped).
  *
- * Cost, ResNet-56 unit 0 at image 0 (N = 13245, one thread of a 2-core Xeon): windows 0.2 s, G 0.5 s,
- * band reduction ~236 s (13 GFLOP/s, the GEMM kernel's speed), chase ~11 s, eigenvalues 1.7 s: 4.3
- * minutes from the command line, against ~20 for the dense bidiagonal route and 26 for PyTorch.
- * Unit 9 (N = 5714) takes ~23 s, unit 19 (N = 2453) ~2.5 s.
+ * Cost: the band reduction's 4N^3/3 flops dominate (N = 13245 for ResNet-56 unit 0); the phase times
+ * are in BENCHMARKS.md ("Cost of the Gram route by phase").
  *
  * Accuracy: squaring costs relative accuracy on small values. With Delta = N eps s_max^2 (eps =
  * 2^-52) as the estimate of the absolute eigenvalue error of G (see assembly/gram.ts), every value s
@@ -110,8 +108,8 @@ export const GRAM_DEFAULT_BAND = 64;
 export const GRAM_DEFAULT_ACCURACY = 1e-9;
 
 /**
- * Smallest order N of G whose band reduction goes to the threaded kernels: below it the reduction takes
- * well under a second (~1 s at N = 2048) and threads gain little over their start-up (~50 ms once).
+ * Smallest order N of G whose band reduction goes to the threaded kernels: below it the reduction is
+ * short enough that threads gain little over their start-up (BENCHMARKS.md).
  */
 export const GRAM_THREADS_MIN_ORDER = 2048;
 
