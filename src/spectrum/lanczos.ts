@@ -39,9 +39,7 @@
  * Cost per block step: the two products, plus full reorthogonalization by block CGS2 (four passes
  * over each basis, ~ 8 (m + n) j flops for a basis of j vectors, memory-bound), plus at each restart
  * a Jacobi SVD of the L x L projected matrix and two basis rotations (~ 4 keep L (m + n) flops).
- * Measured (2-core machine, one thread), top 20 of a stage-1 residual-unit Jacobian (16384 x 16384,
- * random weights, a clustered top spectrum 3.75-3.89): b = 1, L = 48: 258 steps, 2.2 s (products
- * 4.5 ms/step, the rest 4 ms/step); b = 2: 178 steps, 2.0 s.
+ * Step counts and times for a stage-1 unit's top 20 are in BENCHMARKS.md.
  *
  * Accuracy: a Ritz value with residual r lies within r of a singular value, and within r^2/gap when
  * the rest of the spectrum is at least `gap` away; singular vectors are accurate to about r/gap.

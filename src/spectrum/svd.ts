@@ -60,7 +60,7 @@ export interface SvdResult<A extends Float64Array | Float32Array> {
 
 /**
  * The 'auto' rule for values: the Gram route for f64 problems with min(rows, cols) >= 4096, where it
- * saves ~40% of the time (8 s at 4096 x 4096); the bidiagonal route, which keeps small singular values
+ * is faster (BENCHMARKS.md); the bidiagonal route, which keeps small singular values
  * accurate, otherwise.
  */
 export function autoUsesGram(rows: number, cols: number, f64: boolean): boolean {
