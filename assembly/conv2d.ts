@@ -15,21 +15,25 @@
  * call). Any K >= 1, S >= 1, P >= 0 with H_out, W_out >= 1 is accepted (the families use 1x1/1 P0,
  * 1x1/2 P0, 3x3/1 P1, 3x3/2 P1, 7x7/2 P3); other shapes abort. Input and output must not overlap.
  *
- * Method: a direct loop, no im2col copy. For each (b, output plane) the output plane is zeroed and
- * every tap (input channel, dy, dx) adds w * (the shifted input rows) to it; for the transpose every
- * tap scatters w * (gradient rows) into the input-shaped plane. The column range of a tap that stays
- * inside the image is computed once per tap, so no per-pixel bounds tests are needed. With stride 1
- * the rows are contiguous on both sides and the update is a SIMD axpy (lib/level1.ts); with stride 2
- * one side is strided and the update is scalar.
+ * Method (no im2col). The forward copies each image once into zero-padded planes whose columns are
+ * split by phase modulo S (padPhases), so that every tap of a run of consecutive outputs reads
+ * consecutive entries; then, per output channel and row, runs of 4 v128 of outputs accumulate all
+ * C_in*K*K taps in registers (SIMD along the output row; scratch: one padded image, freed on return).
+ * The transpose of a stride-1 "same" convolution (K = 2P + 1) is the forward with the flipped,
+ * channel-transposed kernel; other transposes (stride 2) scatter each tap's gradient rows into the
+ * input planes over the column range that stays inside the image (a SIMD axpy when the rows are
+ * contiguous, scalar when the input side is strided).
  *
  * Accuracy: every output value is a sum of at most K*K*C_in products (K*K*C_out for W^T), each
- * rounded, added in working precision in a fixed order (forward: input channel, dy, dx; transpose:
- * output channel, dy, dx, then output row and column). So componentwise
+ * rounded, added in working precision in a fixed order (forward: input channel, dy, dx, the padding
+ * taps adding exact zeros; transpose: output channel, dy, dx, and for the scatter form then output
+ * row and column). So componentwise
  * |computed - exact| <= gamma_m * sum |w| |x|, m = K*K*C + 1, gamma_m = m*eps/(1 - m*eps).
  * The two products are exact adjoints up to that rounding: <W x, g> = <x, W^T g> to ~m*eps relative.
  */
 
 import { axpyUnit } from "./lib/level1";
+import { lanesOf, vMulAdd, vSplatLoad, vZero } from "./lib/simd";
 
 /** Output size of a convolution or pooling window along one axis (PyTorch: floor((n + 2P - K)/S) + 1). */
 export function conv2dOutputSize(size: i32, kernel: i32, stride: i32, pad: i32): i32 {
@@ -57,53 +61,141 @@ export function checkWindow(h: i32, w: i32, kernel: i32, stride: i32, pad: i32):
   return limit < 0 ? 0 : min(outSize, limit / stride + 1);
 }
 
+/**
+ * Copy image b's C x H x W planes into `dst`, zero-padded by P on every side and with the padded
+ * columns split by phase modulo S: padded pixel (ch, r, col) goes to ((ch*Hp + r)*S + col % S)*Wq +
+ * col / S, Hp = H + 2P, Wq = ceil((W + 2P)/S). Tap (dy, dx) of the outputs x, x+1, ... of row y then
+ * reads the consecutive entries x + dx/S, ... of row S*y + dy, phase dx % S: no bounds tests and
+ * unit-stride loads for both strides.
+ */
+function padPhases<T>(src: usize, c: i32, h: i32, w: i32, pad: i32, stride: i32, hp: i32, wq: i32, dst: usize): void {
+  const size = <usize>sizeof<T>();
+  memory.fill(dst, 0, <usize>c * <usize>hp * <usize>stride * <usize>wq * size);
+  for (let ch = 0; ch < c; ch++) {
+    for (let r = 0; r < h; r++) {
+      const from = src + ((<usize>ch * <usize>h + <usize>r) * <usize>w) * size;
+      const row = dst + ((<usize>ch * <usize>hp + <usize>(r + pad)) * <usize>stride) * <usize>wq * size;
+      for (let col = 0; col < w; col++) {
+        const pc = col + pad;
+        store<T>(row + (<usize>(pc % stride) * <usize>wq + <usize>(pc / stride)) * size, load<T>(from + <usize>col * size));
+      }
+    }
+  }
+}
+
+/**
+ * The forward product, register-blocked: for each output channel and row, runs of 4 v128 of outputs
+ * (then single v128, then scalars) accumulate all C_in*K*K taps in registers, in the tap order
+ * (input channel, dy, dx), reading the padded phase planes through a table of tap offsets.
+ */
 function forward<T>(
   input: usize, batch: i32, cIn: i32, h: i32, w: i32, weight: usize, cOut: i32, kernel: i32, stride: i32, pad: i32,
   out: usize,
 ): void {
   checkWindow(h, w, kernel, stride, pad);
   const size = <usize>sizeof<T>();
+  const L = lanesOf<T>();
   const ho = conv2dOutputSize(h, kernel, stride, pad), wo = conv2dOutputSize(w, kernel, stride, pad);
-  const inPlane = <usize>h * <usize>w, outPlane = <usize>ho * <usize>wo;
+  const hp = h + 2 * pad, wq = (w + 2 * pad + stride - 1) / stride;
+  const rowBytes = <usize>stride * <usize>wq * size; // one padded row, all phases
+  // Slack past the end: the last vector runs may read up to 4*L entries beyond a row.
+  const scratchBytes = <usize>cIn * <usize>hp * rowBytes + <usize>(4 * L + kernel) * size;
+  const scratch = heap.alloc(scratchBytes);
+  memory.fill(scratch, 0, scratchBytes);
+  const taps = cIn * kernel * kernel;
+  const offsets = heap.alloc(<usize>taps << 2);
+  for (let i = 0, t = 0; i < cIn; i++) {
+    for (let dy = 0; dy < kernel; dy++) {
+      for (let dx = 0; dx < kernel; dx++, t++) {
+        const off = (<usize>i * <usize>hp + <usize>dy) * rowBytes + (<usize>(dx % stride) * <usize>wq + <usize>(dx / stride)) * size;
+        store<u32>(offsets + (<usize>t << 2), <u32>off);
+      }
+    }
+  }
+  const outPlane = <usize>ho * <usize>wo;
   for (let b = 0; b < batch; b++) {
+    padPhases<T>(input + <usize>b * <usize>cIn * <usize>h * <usize>w * size, cIn, h, w, pad, stride, hp, wq, scratch);
     for (let o = 0; o < cOut; o++) {
-      const dst = out + ((<usize>b * <usize>cOut + <usize>o) * outPlane) * size;
-      memory.fill(dst, 0, outPlane * size);
-      for (let i = 0; i < cIn; i++) {
-        const src = input + ((<usize>b * <usize>cIn + <usize>i) * inPlane) * size;
-        const taps = weight + ((<usize>o * <usize>cIn + <usize>i) * <usize>kernel * <usize>kernel) * size;
-        for (let dy = 0; dy < kernel; dy++) {
-          const y0 = firstInside(dy, stride, pad), y1 = endInside(dy, stride, pad, h, ho);
-          for (let dx = 0; dx < kernel; dx++) {
-            const x0 = firstInside(dx, stride, pad), x1 = endInside(dx, stride, pad, w, wo);
-            if (x1 <= x0) continue;
-            const wv = load<T>(taps + (<usize>dy * <usize>kernel + <usize>dx) * size);
-            for (let y = y0; y < y1; y++) {
-              const row = dst + (<usize>y * <usize>wo + <usize>x0) * size;
-              const iy = y * stride + dy - pad, ix = x0 * stride + dx - pad;
-              const from = src + (<usize>iy * <usize>w + <usize>ix) * size;
-              if (stride == 1) {
-                axpyUnit<T>(x1 - x0, wv, from, row);
-              } else {
-                const step = <usize>stride * size;
-                for (let x = 0; x < x1 - x0; x++) {
-                  const p = row + <usize>x * size;
-                  store<T>(p, load<T>(p) + wv * load<T>(from + <usize>x * step));
-                }
-              }
-            }
+      const wo0 = weight + <usize>o * <usize>taps * size;
+      for (let y = 0; y < ho; y++) {
+        const dst = out + ((<usize>b * <usize>cOut + <usize>o) * outPlane + <usize>y * <usize>wo) * size;
+        const rowBase = scratch + <usize>(stride * y) * rowBytes;
+        let x = 0;
+        for (; x + 4 * L <= wo; x += 4 * L) {
+          const base = rowBase + <usize>x * size;
+          let a0 = vZero(), a1 = vZero(), a2 = vZero(), a3 = vZero();
+          for (let t = 0; t < taps; t++) {
+            const p = base + <usize>load<u32>(offsets + (<usize>t << 2));
+            const wv = vSplatLoad<T>(wo0 + <usize>t * size);
+            a0 = vMulAdd<T>(a0, wv, v128.load(p));
+            a1 = vMulAdd<T>(a1, wv, v128.load(p, 16));
+            a2 = vMulAdd<T>(a2, wv, v128.load(p, 32));
+            a3 = vMulAdd<T>(a3, wv, v128.load(p, 48));
           }
+          const d = dst + <usize>x * size;
+          v128.store(d, a0);
+          v128.store(d, a1, 16);
+          v128.store(d, a2, 32);
+          v128.store(d, a3, 48);
+        }
+        for (; x + L <= wo; x += L) {
+          const base = rowBase + <usize>x * size;
+          let a0 = vZero();
+          for (let t = 0; t < taps; t++) {
+            const p = base + <usize>load<u32>(offsets + (<usize>t << 2));
+            a0 = vMulAdd<T>(a0, vSplatLoad<T>(wo0 + <usize>t * size), v128.load(p));
+          }
+          v128.store(dst + <usize>x * size, a0);
+        }
+        for (; x < wo; x++) {
+          const base = rowBase + <usize>x * size;
+          let a = <T>0;
+          for (let t = 0; t < taps; t++) {
+            a += load<T>(wo0 + <usize>t * size) * load<T>(base + <usize>load<u32>(offsets + (<usize>t << 2)));
+          }
+          store<T>(dst + <usize>x * size, a);
         }
       }
     }
   }
+  heap.free(offsets);
+  heap.free(scratch);
 }
 
+/**
+ * The adjoint. With stride 1 and K = 2P + 1 ("same" convolutions: 1x1 P0, 3x3 P1, 7x7 P3) W^T is the
+ * forward convolution of the gradient with the flipped, channel-transposed kernel
+ * w'[i, o, dy, dx] = w[o, i, K-1-dy, K-1-dx] and the same padding, so it takes the register-blocked
+ * forward (summation order: output channel, dy, dx). Other shapes scatter directly (below).
+ */
 function transpose<T>(
   grad: usize, batch: i32, cIn: i32, h: i32, w: i32, weight: usize, cOut: i32, kernel: i32, stride: i32, pad: i32,
   out: usize,
 ): void {
   checkWindow(h, w, kernel, stride, pad);
+  if (stride == 1 && kernel == 2 * pad + 1) {
+    const size = <usize>sizeof<T>();
+    const kk = kernel * kernel;
+    const flipped = heap.alloc(<usize>cOut * <usize>cIn * <usize>kk * size);
+    for (let o = 0; o < cOut; o++) {
+      for (let i = 0; i < cIn; i++) {
+        const from = weight + (<usize>o * <usize>cIn + <usize>i) * <usize>kk * size;
+        const to = flipped + (<usize>i * <usize>cOut + <usize>o) * <usize>kk * size;
+        for (let t = 0; t < kk; t++) store<T>(to + <usize>(kk - 1 - t) * size, load<T>(from + <usize>t * size));
+      }
+    }
+    forward<T>(grad, batch, cOut, h, w, flipped, cIn, kernel, 1, pad, out);
+    heap.free(flipped);
+    return;
+  }
+  scatterTranspose<T>(grad, batch, cIn, h, w, weight, cOut, kernel, stride, pad, out);
+}
+
+/** W^T by scattering each tap's gradient rows into the input-shaped planes (any window). */
+function scatterTranspose<T>(
+  grad: usize, batch: i32, cIn: i32, h: i32, w: i32, weight: usize, cOut: i32, kernel: i32, stride: i32, pad: i32,
+  out: usize,
+): void {
   const size = <usize>sizeof<T>();
   const ho = conv2dOutputSize(h, kernel, stride, pad), wo = conv2dOutputSize(w, kernel, stride, pad);
   const inPlane = <usize>h * <usize>w, outPlane = <usize>ho * <usize>wo;
