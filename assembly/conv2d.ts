@@ -20,19 +20,17 @@
  * consecutive entries; then, per output channel and row, runs of 4 v128 of outputs accumulate all
  * C_in*K*K taps in registers (SIMD along the output row; scratch: one padded image, freed on return).
  * The transpose of a stride-1 "same" convolution (K = 2P + 1) is the forward with the flipped,
- * channel-transposed kernel; other transposes (stride 2) scatter each tap's gradient rows into the
- * input planes over the column range that stays inside the image (a SIMD axpy when the rows are
- * contiguous, scalar when the input side is strided).
+ * channel-transposed kernel; any other transpose (stride 2) is a gather over the gradient with zero
+ * margins, split by the phases of the input row and column modulo S (phaseTranspose), register-
+ * blocked the same way along the input row.
  *
  * Accuracy: every output value is a sum of at most K*K*C_in products (K*K*C_out for W^T), each
  * rounded, added in working precision in a fixed order (forward: input channel, dy, dx, the padding
- * taps adding exact zeros; transpose: output channel, dy, dx, and for the scatter form then output
- * row and column). So componentwise
+ * taps adding exact zeros; transpose: output channel, dy, dx). So componentwise
  * |computed - exact| <= gamma_m * sum |w| |x|, m = K*K*C + 1, gamma_m = m*eps/(1 - m*eps).
  * The two products are exact adjoints up to that rounding: <W x, g> = <x, W^T g> to ~m*eps relative.
  */
 
-import { axpyUnit } from "./lib/level1";
 import { lanesOf, vMulAdd, vSplatLoad, vZero } from "./lib/simd";
 
 /** Output size of a convolution or pooling window along one axis (PyTorch: floor((n + 2P - K)/S) + 1). */
@@ -47,18 +45,6 @@ export function checkWindow(h: i32, w: i32, kernel: i32, stride: i32, pad: i32):
   if (h < 1 || w < 1 || conv2dOutputSize(h, kernel, stride, pad) < 1 || conv2dOutputSize(w, kernel, stride, pad) < 1) {
     abort("window larger than the padded input");
   }
-}
-
-/** First output index o >= 0 with o*S + d - P >= 0 (the tap's first in-bounds output). */
-@inline function firstInside(d: i32, stride: i32, pad: i32): i32 {
-  const need = pad - d; // o*S >= need
-  return need <= 0 ? 0 : (need + stride - 1) / stride;
-}
-
-/** One past the last output index o < outSize with o*S + d - P <= size - 1. */
-@inline function endInside(d: i32, stride: i32, pad: i32, size: i32, outSize: i32): i32 {
-  const limit = size - 1 + pad - d; // o*S <= limit
-  return limit < 0 ? 0 : min(outSize, limit / stride + 1);
 }
 
 /**
@@ -166,7 +152,7 @@ function forward<T>(
  * The adjoint. With stride 1 and K = 2P + 1 ("same" convolutions: 1x1 P0, 3x3 P1, 7x7 P3) W^T is the
  * forward convolution of the gradient with the flipped, channel-transposed kernel
  * w'[i, o, dy, dx] = w[o, i, K-1-dy, K-1-dx] and the same padding, so it takes the register-blocked
- * forward (summation order: output channel, dy, dx). Other shapes scatter directly (below).
+ * forward (summation order: output channel, dy, dx). Other windows take phaseTranspose (below).
  */
 function transpose<T>(
   grad: usize, batch: i32, cIn: i32, h: i32, w: i32, weight: usize, cOut: i32, kernel: i32, stride: i32, pad: i32,
@@ -188,49 +174,112 @@ function transpose<T>(
     heap.free(flipped);
     return;
   }
-  scatterTranspose<T>(grad, batch, cIn, h, w, weight, cOut, kernel, stride, pad, out);
+  phaseTranspose<T>(grad, batch, cIn, h, w, weight, cOut, kernel, stride, pad, out);
 }
 
-/** W^T by scattering each tap's gradient rows into the input-shaped planes (any window). */
-function scatterTranspose<T>(
+/**
+ * W^T for any window, as a gather. Input pixel (r, c) receives w[o, i, dy, dx] g[o, y, x] exactly
+ * when S*y = r + P - dy and S*x = c + P - dx; so with py = (r + P) mod S and q = (c + P) mod S only
+ * the taps dy = py + S*m, dx = q + S*n contribute, from y = (r + P - py)/S - m and x = j - n, where
+ * c = S*j + q - P. For fixed (i, py, q) that is one list of taps (output channel, m, n) with fixed
+ * offsets into a zero-margined copy of the gradient (margins M = (K-1)/S + 2 on every side, so that
+ * y, x outside the output read zeros), and the inputs of one row and phase q are consecutive in j:
+ * runs of 4 v128 (then 1 v128, then scalars) accumulate in registers, in the order (o, dy, dx), and
+ * are written to columns S*j + q - P. Every input entry is written once (zero where no tap reaches).
+ */
+function phaseTranspose<T>(
   grad: usize, batch: i32, cIn: i32, h: i32, w: i32, weight: usize, cOut: i32, kernel: i32, stride: i32, pad: i32,
   out: usize,
 ): void {
   const size = <usize>sizeof<T>();
+  const L = lanesOf<T>();
   const ho = conv2dOutputSize(h, kernel, stride, pad), wo = conv2dOutputSize(w, kernel, stride, pad);
-  const inPlane = <usize>h * <usize>w, outPlane = <usize>ho * <usize>wo;
+  const margin = (kernel - 1) / stride + 2;
+  const rowsG = ho + 2 * margin, colsG = wo + 2 * margin;
+  const planeG = <usize>rowsG * <usize>colsG;
+  const padded = heap.alloc(<usize>cOut * planeG * size);
+  memory.fill(padded, 0, <usize>cOut * planeG * size);
+  const kk = kernel * kernel;
+  const perPhase = cOut * ((kernel + stride - 1) / stride) * ((kernel + stride - 1) / stride);
+  const offsets = heap.alloc(<usize>max(perPhase, 1) << 2);
+  const taps = heap.alloc(<usize>max(perPhase, 1) * size);
+  const row = heap.alloc(<usize>(w + pad + 4 * L) * size); // indexed by j < (w - 1 + P)/S + 1
   for (let b = 0; b < batch; b++) {
+    for (let o = 0; o < cOut; o++) {
+      for (let y = 0; y < ho; y++) {
+        memory.copy(
+          padded + (<usize>o * planeG + <usize>(y + margin) * <usize>colsG + <usize>margin) * size,
+          grad + (((<usize>b * <usize>cOut + <usize>o) * <usize>ho + <usize>y) * <usize>wo) * size,
+          <usize>wo * size,
+        );
+      }
+    }
     for (let i = 0; i < cIn; i++) {
-      const dst = out + ((<usize>b * <usize>cIn + <usize>i) * inPlane) * size;
-      memory.fill(dst, 0, inPlane * size);
-      for (let o = 0; o < cOut; o++) {
-        const src = grad + ((<usize>b * <usize>cOut + <usize>o) * outPlane) * size;
-        const taps = weight + ((<usize>o * <usize>cIn + <usize>i) * <usize>kernel * <usize>kernel) * size;
-        for (let dy = 0; dy < kernel; dy++) {
-          const y0 = firstInside(dy, stride, pad), y1 = endInside(dy, stride, pad, h, ho);
-          for (let dx = 0; dx < kernel; dx++) {
-            const x0 = firstInside(dx, stride, pad), x1 = endInside(dx, stride, pad, w, wo);
-            if (x1 <= x0) continue;
-            const wv = load<T>(taps + (<usize>dy * <usize>kernel + <usize>dx) * size);
-            for (let y = y0; y < y1; y++) {
-              const from = src + (<usize>y * <usize>wo + <usize>x0) * size;
-              const iy = y * stride + dy - pad, ix = x0 * stride + dx - pad;
-              const row = dst + (<usize>iy * <usize>w + <usize>ix) * size;
-              if (stride == 1) {
-                axpyUnit<T>(x1 - x0, wv, from, row);
-              } else {
-                const step = <usize>stride * size;
-                for (let x = 0; x < x1 - x0; x++) {
-                  const p = row + <usize>x * step;
-                  store<T>(p, load<T>(p) + wv * load<T>(from + <usize>x * size));
-                }
+      const plane = out + ((<usize>b * <usize>cIn + <usize>i) * <usize>h * <usize>w) * size;
+      for (let py = 0; py < stride; py++) {
+        for (let q = 0; q < stride; q++) {
+          // The taps of (i, py, q): byte offsets relative to (row Y, column j) and weights.
+          let count = 0;
+          for (let o = 0; o < cOut; o++) {
+            for (let dy = py; dy < kernel; dy += stride) {
+              for (let dx = q; dx < kernel; dx += stride) {
+                const off = (o * <i32>planeG - ((dy - py) / stride) * colsG - (dx - q) / stride) * <i32>size;
+                store<i32>(offsets + (<usize>count << 2), off);
+                store<T>(taps + <usize>count * size, load<T>(weight + ((<usize>o * <usize>cIn + <usize>i) * <usize>kk + <usize>(dy * kernel + dx)) * size));
+                count++;
               }
             }
+          }
+          const j0 = pad - q <= 0 ? 0 : (pad - q + stride - 1) / stride;
+          const j1 = w - 1 + pad - q < 0 ? 0 : (w - 1 + pad - q) / stride + 1;
+          if (j1 <= j0) continue;
+          for (let r = (py - pad % stride + stride) % stride; r < h; r += stride) {
+            const base = padded + (<usize>((r + pad - py) / stride + margin) * <usize>colsG + <usize>margin) * size;
+            let j = j0;
+            for (; j + 4 * L <= j1; j += 4 * L) {
+              const at = base + <usize>j * size;
+              let a0 = vZero(), a1 = vZero(), a2 = vZero(), a3 = vZero();
+              for (let t = 0; t < count; t++) {
+                const p = at + <usize>load<i32>(offsets + (<usize>t << 2));
+                const wv = vSplatLoad<T>(taps + <usize>t * size);
+                a0 = vMulAdd<T>(a0, wv, v128.load(p));
+                a1 = vMulAdd<T>(a1, wv, v128.load(p, 16));
+                a2 = vMulAdd<T>(a2, wv, v128.load(p, 32));
+                a3 = vMulAdd<T>(a3, wv, v128.load(p, 48));
+              }
+              const d = row + <usize>j * size;
+              v128.store(d, a0);
+              v128.store(d, a1, 16);
+              v128.store(d, a2, 32);
+              v128.store(d, a3, 48);
+            }
+            for (; j + L <= j1; j += L) {
+              const at = base + <usize>j * size;
+              let a0 = vZero();
+              for (let t = 0; t < count; t++) {
+                a0 = vMulAdd<T>(a0, vSplatLoad<T>(taps + <usize>t * size), v128.load(at + <usize>load<i32>(offsets + (<usize>t << 2))));
+              }
+              v128.store(row + <usize>j * size, a0);
+            }
+            for (; j < j1; j++) {
+              const at = base + <usize>j * size;
+              let a = <T>0;
+              for (let t = 0; t < count; t++) {
+                a += load<T>(taps + <usize>t * size) * load<T>(at + <usize>load<i32>(offsets + (<usize>t << 2)));
+              }
+              store<T>(row + <usize>j * size, a);
+            }
+            const dst = plane + <usize>r * <usize>w * size;
+            for (let jj = j0; jj < j1; jj++) store<T>(dst + <usize>(stride * jj + q - pad) * size, load<T>(row + <usize>jj * size));
           }
         }
       }
     }
   }
+  heap.free(row);
+  heap.free(taps);
+  heap.free(offsets);
+  heap.free(padded);
 }
 
 /**

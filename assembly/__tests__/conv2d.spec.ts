@@ -235,6 +235,25 @@ describe("conv2dTranspose", () => {
   });
 });
 
+describe("conv2d on other windows", () => {
+  it("matches the naive loops and the adjoint identity for 3x3/1 P0, 2x2/2 P0, 5x5/3 P2, 1x1/1 P2", () => {
+    const other: i32[][] = [[3, 1, 0], [2, 2, 0], [5, 3, 2], [1, 1, 2]];
+    let fwd = 0.0, tr = 0.0, adj = 0.0;
+    for (let a = 0; a < other.length; a++) {
+      for (let c = 0; c < SIZES.length; c++) {
+        const z = SIZES[c], t = other[a];
+        const q = new Shape(z[0], z[1], z[2], z[3], z[4], t[0], t[1], t[2]);
+        fwd = max(fwd, forwardError<f64>(q));
+        tr = max(tr, transposeError<f64>(q));
+        adj = max(adj, adjointError<f64>(q));
+      }
+    }
+    expect<f64>(fwd).toBeLessThan(1e-14);
+    expect<f64>(tr).toBeLessThan(1e-14);
+    expect<f64>(adj).toBeLessThan(1e-13);
+  });
+});
+
 describe("conv2d f32 and f64", () => {
   it("agree on the same data to f32 rounding", () => {
     const gap = worst(3, 0);
