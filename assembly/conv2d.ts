@@ -39,6 +39,11 @@ export function conv2dOutputSize(size: i32, kernel: i32, stride: i32, pad: i32):
   return span < 0 || stride < 1 ? 0 : span / stride + 1;
 }
 
+/** Abort unless a batch of `batch` tensors with `channels` channels is a shape (shared with pool.ts). */
+export function checkCounts(batch: i32, channels: i32): void {
+  if (batch < 0 || channels < 1) abort("needs batch >= 0 and at least one channel");
+}
+
 /** Abort unless (kernel, stride, pad) is valid for an h x w input (shared with pool.ts). */
 export function checkWindow(h: i32, w: i32, kernel: i32, stride: i32, pad: i32): void {
   if (kernel < 1 || stride < 1 || pad < 0) abort("window needs kernel >= 1, stride >= 1, pad >= 0");
@@ -78,6 +83,8 @@ function forward<T>(
   input: usize, batch: i32, cIn: i32, h: i32, w: i32, weight: usize, cOut: i32, kernel: i32, stride: i32, pad: i32,
   out: usize,
 ): void {
+  checkCounts(batch, cIn);
+  checkCounts(batch, cOut);
   checkWindow(h, w, kernel, stride, pad);
   const size = <usize>sizeof<T>();
   const L = lanesOf<T>();
@@ -158,6 +165,8 @@ function transpose<T>(
   grad: usize, batch: i32, cIn: i32, h: i32, w: i32, weight: usize, cOut: i32, kernel: i32, stride: i32, pad: i32,
   out: usize,
 ): void {
+  checkCounts(batch, cIn);
+  checkCounts(batch, cOut);
   checkWindow(h, w, kernel, stride, pad);
   if (stride == 1 && kernel == 2 * pad + 1) {
     const size = <usize>sizeof<T>();

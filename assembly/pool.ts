@@ -26,15 +26,16 @@
  * windows overlap and within gamma_{ceil(K/S)^2} sum |u| otherwise.
  */
 
-import { checkWindow, conv2dOutputSize } from "./conv2d";
+import { checkCounts, checkWindow, conv2dOutputSize } from "./conv2d";
 
-function checkPool(h: i32, w: i32, kernel: i32, stride: i32, pad: i32): void {
+function checkPool(batch: i32, c: i32, h: i32, w: i32, kernel: i32, stride: i32, pad: i32): void {
+  checkCounts(batch, c);
   checkWindow(h, w, kernel, stride, pad);
   if (2 * pad > kernel) abort("max-pool padding must be at most half the window");
 }
 
 function forward<T>(input: usize, batch: i32, c: i32, h: i32, w: i32, kernel: i32, stride: i32, pad: i32, out: usize, index: usize): void {
-  checkPool(h, w, kernel, stride, pad);
+  checkPool(batch, c, h, w, kernel, stride, pad);
   const size = <usize>sizeof<T>();
   const ho = conv2dOutputSize(h, kernel, stride, pad), wo = conv2dOutputSize(w, kernel, stride, pad);
   const inPlane = <usize>h * <usize>w;
@@ -74,7 +75,7 @@ function checkIndices(index: usize, count: usize, planeSize: i32): void {
 }
 
 function gather<T>(v: usize, k: i32, c: i32, h: i32, w: i32, kernel: i32, stride: i32, pad: i32, index: usize, out: usize): void {
-  checkPool(h, w, kernel, stride, pad);
+  checkPool(k, c, h, w, kernel, stride, pad);
   const size = <usize>sizeof<T>();
   const outPlane = <usize>conv2dOutputSize(h, kernel, stride, pad) * <usize>conv2dOutputSize(w, kernel, stride, pad);
   const inPlane = <usize>h * <usize>w;
@@ -92,7 +93,7 @@ function gather<T>(v: usize, k: i32, c: i32, h: i32, w: i32, kernel: i32, stride
 }
 
 function scatter<T>(u: usize, k: i32, c: i32, h: i32, w: i32, kernel: i32, stride: i32, pad: i32, index: usize, out: usize): void {
-  checkPool(h, w, kernel, stride, pad);
+  checkPool(k, c, h, w, kernel, stride, pad);
   const size = <usize>sizeof<T>();
   const outPlane = <usize>conv2dOutputSize(h, kernel, stride, pad) * <usize>conv2dOutputSize(w, kernel, stride, pad);
   const inPlane = <usize>h * <usize>w;

@@ -221,6 +221,9 @@ test('the kernels refuse windows and indices they cannot serve, and the scope re
     // A 7x7 window without padding does not fit a 5x5 input.
     assert.throws(() => k.conv2dForward(a, 1, 1, 5, 5, b, 1, 7, 1, 0, a), /window larger than the padded input/);
     assert.throws(() => k.conv2dTranspose(a, 1, 1, 5, 5, b, 1, 3, 0, 1, a), /stride >= 1/);
+    assert.throws(() => k.conv2dForward(a, 1, 0, 5, 5, b, 1, 3, 1, 1, a), /at least one channel/);
+    assert.throws(() => k.conv2dTranspose(a, -1, 1, 5, 5, b, 1, 3, 1, 1, a), /batch >= 0/);
+    assert.throws(() => k.maxPool2dForward(a, 1, 0, 4, 4, 3, 2, 1, b, ix), /at least one channel/);
     // PyTorch's rule: max-pool padding at most half the window.
     assert.throws(() => k.maxPool2dForward(a, 1, 1, 4, 4, 3, 2, 2, b, ix), /at most half the window/);
     new Int32Array(kernels.memory.buffer, ix, 4).set([0, 1, 16, 2]);
