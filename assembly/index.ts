@@ -6,10 +6,17 @@
 // and the exported kernels use it. Export one more name here when TypeScript needs it.
 export { allocate, release, allocatedBlocks } from "./memory";
 export { conv3x3ForwardF64 } from "./conv";
+// Building blocks of general units: any KxK/stride/padding convolution and max-pool, with their
+// JVP/VJP; BN in inference (channelScaleShift) and ReLU masks (applyMask) are in unit.ts.
+export { conv2dOutputSize, conv2dForwardF64, conv2dForwardF32, conv2dTransposeF64, conv2dTransposeF32 } from "./conv2d";
 export {
-  channelScaleShiftF64, unitForwardF64, unitOperatorCreateF64, unitOperatorCreateF32, unitOperatorDestroy,
-  unitOperatorRows, unitOperatorActiveRows, unitJacobianRowBlockF64, unitJacobianRowBlockF32, unitJacobianRowsF64,
-  unitJacobianRowsF32,
+  maxPool2dForwardF64, maxPool2dForwardF32, maxPool2dGatherF64, maxPool2dGatherF32, maxPool2dScatterF64,
+  maxPool2dScatterF32,
+} from "./pool";
+export {
+  channelScaleShiftF64, channelScaleShiftF32, applyMaskF64, applyMaskF32, unitForwardF64, unitOperatorCreateF64,
+  unitOperatorCreateF32, unitOperatorDestroy, unitOperatorRows, unitOperatorActiveRows, unitJacobianRowBlockF64,
+  unitJacobianRowBlockF32, unitJacobianRowsF64, unitJacobianRowsF32,
 } from "./unit";
 // Dense factorizations: src/spectrum/svd.ts picks the F64 or F32 twin of each by name.
 export { gemmF64, gemmF32, gemmLowerF64, gemmLowerF32, transposeF64, transposeF32 } from "./blas";
