@@ -128,3 +128,35 @@ test('bad input: one line, non-zero exit, nothing written', async () => {
   }
   for (const x of ['x1', 'x2', 'x3', 'x4', 'x5']) assert.equal(existsSync(join(tmp, x)), false, x);
 });
+
+test('three models or more: the across-depth figure plots each model\'s last-unit spectra and its jump at the last unit', async () => {
+  // A third report, constructed from ResNet-56's: another name, and its spectrum moved to the last unit
+  // of stage 3 so that the spectrum panels have a point.
+  const third = join(tmp, 'third');
+  mkdirSync(third);
+  const constructed = JSON.parse(JSON.stringify(reports.resnet56));
+  constructed.model = 'resnet56-moved';
+  for (const e of constructed.spectra) e.unit = 26;
+  writeFileSync(join(third, 'report.json'), JSON.stringify(constructed));
+  const again = join(tmp, 'three');
+  const result = await runCli(['compare', join(out, 'resnet56'), join(out, 'resnet110'), third, '--out', again]);
+  assert.equal(result.code, 0, result.stderr);
+  const made = JSON.parse(readFileSync(join(again, 'comparison.json'), 'utf8'));
+  const figure = made.figures.find((f: Json) => f.id === 'network-depth');
+  assert.ok(figure, 'network-depth figure');
+  assert.equal(comparison.figures.find((f: Json) => f.id === 'network-depth'), undefined, 'two models: no depth figure');
+  for (const [model, report] of [['resnet56', reports.resnet56], ['resnet110', reports.resnet110], ['resnet56-moved', constructed]] as const) {
+    for (const attack of report.propagation.attacks) {
+      const mean: number[] = attack.relative.mean;
+      const row = figure.rows.find((r: Json) => r.model === model && r.metric.startsWith('last unit:') && r.images === report.propagation.images.length && Math.abs(r.value - mean[mean.length - 1] / mean[mean.length - 2]) < 1e-15);
+      assert.ok(row, `${model} ${attack.attack} jump`);
+      assert.equal(row.depth, report.depth);
+    }
+  }
+  const spectrumRows = figure.rows.filter((r: Json) => r.metric.startsWith('last unit of each stage'));
+  assert.deepEqual([...new Set(spectrumRows.map((r: Json) => r.model))], ['resnet56-moved']);
+  const smax = [...constructed.spectra].filter((e: Json) => e.alpha === 1 && e.beta === 1).map((e: Json) => e.smax).sort((a: number, b: number) => a - b);
+  const expected = smax.length % 2 ? smax[(smax.length - 1) / 2] : (smax[smax.length / 2 - 1] + smax[smax.length / 2]) / 2;
+  assert.equal(spectrumRows.find((r: Json) => r.metric.endsWith('s_max')).value, expected);
+  assert.match(readFileSync(join(again, 'comparison.html'), 'utf8'), /Across network depth/);
+});

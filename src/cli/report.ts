@@ -1,5 +1,5 @@
 /**
- * `resnet-stability report --model m [m2 ...] [--data d] [--preset quick|paper] [--out dir] [--seed s] [--resume] [--quiet]`
+ * `resnet-stability report --model m [m2 ...] [--data d] [--preset quick|depth|paper] [--out dir] [--seed s] [--resume] [--quiet]`
  *
  * Runs the study of src/study/report-study.ts and writes <out>/report.html (self-contained: inline SVG
  * figures rendered by vega from Vega-Lite specs, no scripts, nothing fetched at view time) and
@@ -119,6 +119,8 @@ export function reportCommand(): Command {
         '--preset <p>',
         'quick: a few minutes on 2 cores (full spectra of two stage-3 units at 2 images and one stage-2 unit, ' +
           '20 images propagated, a 500-image alpha/beta sweep of the last unit, projections at 3 images); ' +
+          'depth: quick plus the full spectrum of the last unit of every stage at image 0 (for comparing networks ' +
+          'of different depth: give several --model); ' +
           'paper: the paper\'s scale — every unit\'s full spectrum (10 images in stages 2-3, 3 in stage 1), ' +
           '1000 images propagated, the full test set for each sweep value, projections at 100 images — ' +
           'this takes HOURS (2.5 h measured for ResNet-56 and about 5 h for ResNet-110 on 2 cores; --resume continues ' +

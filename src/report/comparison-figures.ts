@@ -132,6 +132,81 @@ export function sweepAccuracySpec(rows: Row[], models: string[]): TopLevelSpec {
   } as unknown as TopLevelSpec;
 }
 
+const DEPTH_METRICS = [
+  'last unit of each stage: nonzero values within 0.1 of 1',
+  'last unit of each stage: s_max',
+  'last unit: growth of the relative perturbation',
+] as const;
+
+const median = (values: number[]) => {
+  const v = [...values].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+
+/**
+ * One point per model and metric at the model's network depth: the spectrum numbers of the last unit
+ * of each stage (median over the images computed, unscaled), and the step of the mean relative
+ * perturbation across the network's last unit (after / before) for each attack — the paper's
+ * "adversarial jump at the end".
+ */
+export function networkDepthRows(studies: ReportStudy[]): Row[] {
+  return studies.flatMap((s) => {
+    const lastUnits = s.propagation.stageEnds.map((end) => end - 1);
+    const rows: Row[] = [];
+    for (const [stageIndex, unit] of lastUnits.entries()) {
+      const entries = s.spectra.filter((e) => e.unit === unit && e.alpha === 1 && e.beta === 1);
+      if (entries.length === 0) continue;
+      const at = { model: s.model, depth: s.depth, series: `stage ${stageIndex + 1} (${entries[0].unitLabel})`, images: entries.length };
+      rows.push({ ...at, metric: DEPTH_METRICS[0], value: median(entries.map((e) => e.fractionNearOneOfNonzero)) });
+      rows.push({ ...at, metric: DEPTH_METRICS[1], value: median(entries.map((e) => e.smax)) });
+    }
+    for (const a of s.propagation.attacks) {
+      const mean = a.relative.mean;
+      if (mean.length < 2) continue;
+      rows.push({
+        model: s.model, depth: s.depth, series: attackName(a.attack), images: s.propagation.images.length,
+        metric: DEPTH_METRICS[2], value: mean[mean.length - 1] / mean[mean.length - 2],
+      });
+    }
+    return rows;
+  });
+}
+
+export function networkDepthSpec(rows: Row[]): TopLevelSpec {
+  return {
+    $schema: SCHEMA,
+    title: 'The findings against network depth',
+    data: { values: rows },
+    facet: { row: { field: 'metric', type: 'nominal', title: null, sort: [...DEPTH_METRICS] } },
+    resolve: { scale: { y: 'independent' } },
+    spec: {
+      width: 560,
+      height: 140,
+      layer: [
+        {
+          mark: { type: 'line', strokeWidth: 1, opacity: 0.5 },
+          encoding: {
+            x: { field: 'depth', type: 'quantitative', title: 'network depth (layers)' },
+            y: { field: 'value', aggregate: 'median', type: 'quantitative', title: null, scale: { zero: false }, axis: { format: '~g' } },
+            color: { field: 'series', type: 'nominal', title: 'series' },
+          },
+        },
+        {
+          mark: { type: 'point', filled: true, size: 40 },
+          encoding: {
+            x: { field: 'depth', type: 'quantitative' },
+            y: { field: 'value', type: 'quantitative' },
+            color: { field: 'series', type: 'nominal' },
+            shape: { field: 'model', type: 'nominal', title: 'model' },
+            tooltip: [{ field: 'model' }, { field: 'series' }, { field: 'value', format: '.4g' }],
+          },
+        },
+      ],
+    },
+    config: CONFIG,
+  } as unknown as TopLevelSpec;
+}
+
 /** Every figure of the comparison page, in order. */
 export function comparisonFigures(studies: ReportStudy[]): ComparisonFigure[] {
   const models = studies.map((s) => s.model);
@@ -139,7 +214,7 @@ export function comparisonFigures(studies: ReportStudy[]): ComparisonFigure[] {
   const spectra = spectraByDepthRows(studies);
   const sweep = sweepAccuracyRows(studies);
   const eps = [...new Set(studies.map((s) => s.propagation.eps.toFixed(5)))].join(' / ');
-  return [
+  const figures: ComparisonFigure[] = [
     {
       id: 'propagation-models',
       title: 'Perturbation growth, by model',
@@ -165,4 +240,18 @@ export function comparisonFigures(studies: ReportStudy[]): ComparisonFigure[] {
       rows: sweep,
     },
   ];
+  // Across network depth only when there is a depth axis to speak of: three models or more.
+  if (studies.length >= 3) {
+    const depth = networkDepthRows(studies);
+    figures.push({
+      id: 'network-depth',
+      title: 'Across network depth',
+      caption: 'One point per model at its depth (lines join the medians at each depth). Top two panels: the median over the images computed of the ' +
+        'spectrum of the last unit of each stage (the `depth` preset computes all three; other presets only some). Bottom: mean relative perturbation ' +
+        'after the last unit divided by that before it, per attack (the paper\'s adversarial jump at the end is the FGSM curve).',
+      spec: networkDepthSpec(depth),
+      rows: depth,
+    });
+  }
+  return figures;
 }

@@ -21,6 +21,7 @@
  *               (src/study/projection.ts: Golub-Kahan-Lanczos), sum_i (v_i . d)^2 / ||d||^2, every unit.
  *
  * Presets (`reportPlan`): `test` (a tiny run for the test suite), `quick` (a few units and images),
+ * `depth` (quick plus the last unit of every stage, for comparisons across network depth),
  * `paper` (the paper's scale: every unit, more images, the full test set for accuracy); the
  * durations of quick and paper are in BENCHMARKS.md. Spectra can be stored and reloaded through
  * `store` so that an interrupted long run resumes where it stopped.
@@ -37,7 +38,7 @@ import { scalingSweep, type ScaledParameter } from './scaling.js';
 import { spectrumSummary, ONE_TOLERANCE, ZERO_TOLERANCE, type UnitSpectrum } from './spectrum.js';
 import { rankStatistics } from './spectrum-study.js';
 
-export const REPORT_PRESETS = ['test', 'quick', 'paper'] as const;
+export const REPORT_PRESETS = ['test', 'quick', 'depth', 'paper'] as const;
 export type ReportPresetName = (typeof REPORT_PRESETS)[number];
 
 /** |s - 1| below this counts as "near 1" (the paper's "at or very near 1"). */
@@ -95,6 +96,13 @@ export function reportPlan(model: ResNetModel, preset: ReportPresetName, imageCo
         sweep: { unit: unit(3, n), image: 0, accuracyImages: 500, accuracyValues: [0.5, 0.9, 1, 1.1, 1.5], spectrumValues: [0.5, 1, 1.5] },
         projection: { images: range(0, 3), k: 10 },
       };
+      break;
+    case 'depth':
+      // The quick study plus the full spectrum of the last unit of every stage at image 0: what a
+      // comparison across network depth (ResNet-20 ... 110) plots, at a fraction of the paper's cost.
+      plan = reportPlan(model, 'quick', imageCount);
+      plan.preset = preset;
+      plan.spectra.push({ units: [unit(1, n), unit(2, n)], images: [0] });
       break;
     case 'paper':
       plan = {
