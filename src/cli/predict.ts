@@ -6,7 +6,7 @@
 import { Command } from 'commander';
 import { loadModel } from '../model/load.js';
 import { predictLogits } from '../model/forward.js';
-import { argmaxRows } from '../study/accuracy.js';
+import { argmaxRows } from '../study/predictions.js';
 import { loadImageSelection, MODEL_HELP, imageDataHelp } from './inputs.js';
 
 export function predictCommand(): Command {

@@ -2,6 +2,7 @@
 import { IMAGE_VALUES } from '../model/forward.js';
 import type { ResNetModel } from '../model/model.js';
 import { InProcessExecutor, runLimited, type StudyExecutor } from './executor.js';
+import { argmaxRows } from './predictions.js';
 
 export interface LabelledImages {
   count: number;
@@ -22,17 +23,6 @@ export function pixelsOf(data: LabelledImages, start: number, end: number): Floa
   const bytes = data.pixels.subarray(start * IMAGE_VALUES, end * IMAGE_VALUES);
   const out = new Float32Array(bytes.length);
   for (let i = 0; i < bytes.length; i++) out[i] = bytes[i] / 255;
-  return out;
-}
-
-/** Index of the largest of each row of a B x classes row-major array. */
-export function argmaxRows(logits: Float32Array | Float64Array, classes: number): number[] {
-  const out: number[] = [];
-  for (let r = 0; r * classes < logits.length; r++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (logits[r * classes + c] > logits[r * classes + best]) best = c;
-    out.push(best);
-  }
   return out;
 }
 

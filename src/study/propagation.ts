@@ -10,7 +10,7 @@
 import { forwardTrajectories } from '../model/forward.js';
 import type { ResNetModel } from '../model/model.js';
 import type { Trajectory } from '../model/trajectory.js';
-import { argmaxRows } from './accuracy.js';
+import { argmaxRows } from './predictions.js';
 import { perturbImages, IMAGE_SIZE, type PerturbationOptions } from './perturbations.js';
 
 export interface PropagationResult {
