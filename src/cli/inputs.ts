@@ -15,6 +15,18 @@ export function parsePositiveInteger(value: string, option: string): number {
   return n;
 }
 
+/**
+ * `--seed`: the seed of every random choice, an integer 0..2^32-1 (the generator takes 32 bits, so any
+ * other number would silently stand for one of these). The one seed parser of every command.
+ */
+export function parseSeed(value: string, option = '--seed'): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n > 0xffffffff) {
+    throw new UsageError(`${option} must be an integer 0..4294967295, got "${value}"`);
+  }
+  return n;
+}
+
 /** A finite number given on the command line (else a one-line UsageError naming the option). */
 export function parseFiniteNumber(value: string, option: string): number {
   const n = Number(value);

@@ -12,8 +12,7 @@ import { checkPerturbationOptions, type AttackName } from '../study/perturbation
 import { projectPerturbations } from '../study/projection.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { toCsv } from '../util/csv.js';
-import { UsageError } from './errors.js';
-import { loadImageSelection, parsePositiveInteger, MODEL_HELP, CIFAR_DATA_HELP } from './inputs.js';
+import { loadImageSelection, parsePositiveInteger, parseSeed, MODEL_HELP, CIFAR_DATA_HELP } from './inputs.js';
 import { createProgress } from './progress.js';
 
 export function projectCommand(): Command {
@@ -26,12 +25,11 @@ export function projectCommand(): Command {
     .addOption(new Option('--attack <a>', 'adversarial perturbation').choices(['fgsm', 'pgd']).default('fgsm'))
     .addOption(new Option('--random <r>', 'random perturbation').choices(['gaussian', 'sign']).default('gaussian'))
     .option('--k <k>', 'how many right singular vectors per unit', (v) => parsePositiveInteger(v, '--k'), 10)
-    .option('--seed <s>', 'seed of the random perturbation', Number, 0)
+    .option('--seed <s>', 'seed of the random perturbation (integer 0..4294967295)', (v) => parseSeed(v), 0)
     .option('--out <dir>', 'write projection.json and projection.csv here')
     .option('--json', 'print the result as one JSON object')
     .option('--quiet', 'no progress output')
     .action(async (opts: { model: string; data?: string; images: string; eps: number; attack: AttackName; random: AttackName; k: number; seed: number; out?: string; json?: boolean; quiet?: boolean }) => {
-      if (!Number.isFinite(opts.seed)) throw new UsageError('--seed must be a number');
       const attacks = [opts.attack, opts.random].map((attack) => checkPerturbationOptions({ attack, eps: opts.eps, seed: opts.seed }));
       const model = await loadModel(opts.model);
       const selection = await loadImageSelection(opts.data, opts.images, opts.quiet || opts.json);

@@ -14,7 +14,7 @@ import type { PropagationResult } from '../study/propagation.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { toCsv } from '../util/csv.js';
 import { UsageError } from './errors.js';
-import { loadImageSelection, parseFiniteNumber, parsePositiveInteger, MODEL_HELP, CIFAR_DATA_HELP } from './inputs.js';
+import { loadImageSelection, parseFiniteNumber, parsePositiveInteger, parseSeed, MODEL_HELP, CIFAR_DATA_HELP } from './inputs.js';
 import { createProgress } from './progress.js';
 import { availableCores, createExecutor } from '../workers/pool.js';
 
@@ -29,7 +29,7 @@ export function propagateCommand(): Command {
     .addOption(new Option('--norm <norm>', 'budget norm').choices(['linf', 'l2']).default('linf'))
     .option('--steps <k>', 'PGD steps', (v) => parsePositiveInteger(v, '--steps'), 10)
     .option('--step-size <a>', 'PGD step size (default 2.5*eps/steps)', (v) => parseFiniteNumber(v, '--step-size'))
-    .option('--seed <s>', 'seed of every random choice', (v) => parseFiniteNumber(v, '--seed'), 0)
+    .option('--seed <s>', 'seed of every random choice (integer 0..4294967295)', (v) => parseSeed(v), 0)
     .addOption(new Option('--gradient <p>', 'precision of the loss gradient (default: f64 for fgsm, f32 for pgd)').choices(['f64', 'f32']))
     .option('--no-first-order', 'skip the linearized (first-order) prediction')
     .option('--workers <n>', 'worker threads (default: one per core)', (v) => parsePositiveInteger(v, '--workers'))

@@ -27,15 +27,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { availableCores, createExecutor } from '../workers/pool.js';
 import { UsageError } from './errors.js';
-import { announceData, loadCifarData, parsePositiveInteger, MODEL_HELP, CIFAR_DATA_HELP } from './inputs.js';
-
-function parseSeed(value: string): number {
-  const n = Number(value);
-  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n > 0xffffffff) {
-    throw new UsageError(`--seed must be an integer 0..4294967295, got "${value}"`);
-  }
-  return n;
-}
+import { announceData, loadCifarData, parsePositiveInteger, parseSeed, MODEL_HELP, CIFAR_DATA_HELP } from './inputs.js';
 
 function float64Bytes(values: Float64Array): Uint8Array {
   return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
@@ -128,7 +120,7 @@ export function reportCommand(): Command {
       ).choices(REPORT_PRESETS as unknown as string[]).default('quick'),
     )
     .option('--out <dir>', 'output directory (default: report-<model>, or report-<model>-vs-<model2> for several)')
-    .option('--seed <s>', 'seed of the random perturbations', parseSeed, 0)
+    .option('--seed <s>', 'seed of the random perturbations', (v) => parseSeed(v), 0)
     .option('--workers <n>', 'worker threads for spectra, accuracy and propagation (default: one per core)', (v) => parsePositiveInteger(v, '--workers'))
     .option('--resume', 'reuse spectra already in <out>/spectra from an earlier (interrupted) run of the same model')
     .option('--quiet', 'no progress output')

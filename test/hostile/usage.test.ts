@@ -1,6 +1,7 @@
 /** Bad usage exits 2, in the same one-line form as every other failure, and writes nothing. */
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { parseSeed } from '../../src/cli/inputs.js';
 import { parseShard } from '../../src/study/jobs.js';
 import { UsageError } from '../../src/util/errors.js';
 import assert from 'node:assert/strict';
@@ -27,4 +28,20 @@ test('CLI: perturbation options out of range exit 2', async () => {
   const propagate = ['propagate', '--model', 'resnet56', '--images', '0', '--quiet'];
   await cliFails([...propagate, '--attack', 'fgsm', '--eps', '-0.1'], 2, /^resnet-stability: eps must be a finite number >= 0, got -0\.1$/);
   await cliFails([...propagate, '--attack', 'pgd', '--eps', '0.1', '--step-size', '1e300'], 2, /^resnet-stability: step size must be in 0\.\.1000, got 1e\+300$/);
+});
+
+test('parseSeed: integers 0..2^32-1, anything else a usage error naming the option', () => {
+  assert.equal(parseSeed('0'), 0);
+  assert.equal(parseSeed('4294967295'), 4294967295);
+  for (const bad of ['1.5', '-1', '4294967296', 'abc', '', '1e3', '0x10']) {
+    assert.throws(() => parseSeed(bad), (e: unknown) => e instanceof UsageError && e.message === `--seed must be an integer 0..4294967295, got "${bad}"`);
+  }
+});
+
+test('CLI: every command with --seed refuses the same bad seeds the same way, exit 2', async () => {
+  const root = tempDir();
+  const message = (seed: string) => new RegExp(`^resnet-stability: --seed must be an integer 0\\.\\.4294967295, got "${seed.replace('.', '\\.')}"$`);
+  await cliFails(['propagate', '--model', 'resnet56', '--images', '0', '--attack', 'gaussian', '--eps', '0.01', '--seed', '1.5', '--quiet'], 2, message('1.5'), { unchanged: root });
+  await cliFails(['project', '--model', 'resnet56', '--images', '0', '--eps', '0.01', '--seed', '-1', '--quiet'], 2, message('-1'), { unchanged: root });
+  await cliFails(['report', '--model', 'resnet56', '--preset', 'test', '--seed', '4294967296', '--out', join(root, 'r')], 2, message('4294967296'), { unchanged: root });
 });
