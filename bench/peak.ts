@@ -28,13 +28,14 @@ const threadCounts = (argValue('--threads') ?? `1,${cpus().length}`).split(',').
 const FLOPS_PER_ROUND = { f64: 48, f32: 96 } as const;
 type PeakKernel = 'peakF64MulAdd' | 'peakF32MulAdd' | 'peakF64Relaxed' | 'peakF32Relaxed';
 
-function compilePeak(): { plain: Uint8Array; relaxed: Uint8Array } {
+function compilePeak(): { plain: Uint8Array<ArrayBuffer>; relaxed: Uint8Array<ArrayBuffer> } {
   const dir = mkdtempSync(join(tmpdir(), 'peak-'));
   const asc = join(benchDir, '..', 'node_modules', '.bin', 'asc');
   const common = [join(benchDir, 'peak', 'peak.ts'), '-O3', '--noAssert', '--runtime', 'stub', '--enable', 'simd'];
   execFileSync(asc, [...common, '-o', join(dir, 'plain.wasm')]);
   execFileSync(asc, [...common, '--enable', 'relaxed-simd', '-o', join(dir, 'relaxed.wasm')]);
-  return { plain: readFileSync(join(dir, 'plain.wasm')), relaxed: readFileSync(join(dir, 'relaxed.wasm')) };
+  const read = (file: string) => new Uint8Array(readFileSync(join(dir, file)));
+  return { plain: read('plain.wasm'), relaxed: read('relaxed.wasm') };
 }
 
 // One thread's measurement, as code a worker can run too: rounds calibrated to `seconds`, then timed.
