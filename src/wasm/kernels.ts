@@ -17,7 +17,7 @@
 import { isNode } from '../util/runtime.js';
 import type { KernelExports } from './kernel-exports.generated.js';
 import { precisionKernels, type Precision, type PrecisionKernels } from './precision.js';
-import { withScope, type ScopeKernels, type WasmScope } from './scope.js';
+import { withScope, type WasmScope } from './scope.js';
 
 export type { KernelExports, ThreadPoolExports } from './kernel-exports.generated.js';
 export { newFloatArray, type FloatArray, type Precision, type PrecisionKernels } from './precision.js';
@@ -25,7 +25,7 @@ export { WasmScope, type CopyableArray } from './scope.js';
 
 export type WasmSource = BufferSource | WebAssembly.Module | URL | string;
 
-export class Kernels implements ScopeKernels {
+export class Kernels {
   readonly #families = new Map<Precision, PrecisionKernels>();
 
   constructor(readonly exports: KernelExports) {}

@@ -9,23 +9,8 @@
  * with `keep` (its new owner releases it: `own` in an enclosing scope, or kernels.release), everything
  * with `keepAll`, a scope its holder closes (an operator's records, until dispose).
  */
-import type { KernelExports } from './kernel-exports.generated.js';
-import type { Precision, PrecisionKernels } from './precision.js';
-
-/**
- * The kernels a scope allocates from: the `Kernels` of kernels.ts, described here by what scopes and
- * their holders use, so that kernels.ts (which opens scopes) and this file do not import each other.
- */
-export interface ScopeKernels {
-  readonly exports: KernelExports;
-  readonly memory: WebAssembly.Memory;
-  allocBytes(bytes: number): number;
-  release(ptr: number): void;
-  typed(precision: Precision): PrecisionKernels;
-  f64(ptr: number, count: number): Float64Array;
-  f32(ptr: number, count: number): Float32Array;
-  scope<T>(body: (scope: WasmScope) => T): T;
-}
+import type { Kernels } from './kernels.js';
+import type { Precision } from './precision.js';
 
 /** Typed arrays copied into WASM memory as they are (element type and layout kept). */
 export type CopyableArray = Float64Array | Float32Array | Int32Array | Uint32Array | Uint8Array;
@@ -35,7 +20,7 @@ export class WasmScope {
   readonly #owned: (number | (() => void))[] = [];
   #closed = false;
 
-  constructor(readonly kernels: ScopeKernels) {}
+  constructor(readonly kernels: Kernels) {}
 
   /** Room for `bytes` bytes, 16-byte aligned (not zeroed). */
   allocBytes(bytes: number): number {
@@ -153,7 +138,7 @@ export class WasmScope {
  * a promise, when that settles. Returns what the body returns. When the body fails, its error is the
  * one thrown (a failure to clean up after it would only hide it).
  */
-export function withScope<T>(kernels: ScopeKernels, body: (scope: WasmScope) => T): T {
+export function withScope<T>(kernels: Kernels, body: (scope: WasmScope) => T): T {
   const scope = new WasmScope(kernels);
   let result: T;
   try {
