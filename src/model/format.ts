@@ -195,7 +195,15 @@ function validateModelJson(json: unknown, where: string): ModelJson {
   if (m.formatVersion !== MODEL_FORMAT_VERSION && m.formatVersion !== GRAPH_FORMAT_VERSION) throw new InputError(`${where}: unsupported model.json formatVersion ${m.formatVersion}`);
   if (!Array.isArray(m.weightsManifest) || m.weightsManifest.length === 0) throw new InputError(`${where}: model.json has no weightsManifest`);
   if (!m.architecture || typeof m.architecture.depth !== 'number') throw new InputError(`${where}: model.json has no architecture.depth`);
+  if (typeof m.name !== 'string' || m.name.trim() === '' || m.name.length > 200 || /[\u0000-\u001f]/.test(m.name)) {
+    throw new InputError(`${where}: name must be a non-empty one-line string of at most 200 characters`);
+  }
   if (!m.normalization) throw new InputError(`${where}: model.json has no normalization`);
+  // Every reader feeds pixels in [0, 1]; a manifest expecting another range would be read wrongly.
+  const range: unknown = (m.normalization as { inputRange?: unknown }).inputRange;
+  if (range !== undefined && !(Array.isArray(range) && range.length === 2 && range[0] === 0 && range[1] === 1)) {
+    throw new InputError(`${where}: normalization.inputRange is ${JSON.stringify(range)}; only [0, 1] is supported`);
+  }
   if (!Array.isArray(m.classes)) throw new InputError(`${where}: model.json has no classes`);
   const seen = new Set<string>();
   for (const [i, name] of m.classes.entries()) {
@@ -203,7 +211,10 @@ function validateModelJson(json: unknown, where: string): ModelJson {
     if (seen.has(name)) throw new InputError(`${where}: classes[${i}] repeats the class name ${JSON.stringify(name)}`);
     seen.add(name);
   }
-  const numClasses = m.architecture.numClasses;
+  const numClasses: unknown = m.architecture.numClasses;
+  if (numClasses !== undefined && !(Number.isSafeInteger(numClasses) && (numClasses as number) >= 1)) {
+    throw new InputError(`${where}: architecture.numClasses is ${JSON.stringify(numClasses)}, not a positive integer`);
+  }
   if (numClasses !== undefined && numClasses !== m.classes.length) {
     throw new InputError(`${where}: classes lists ${m.classes.length} names, architecture.numClasses says ${numClasses}`);
   }

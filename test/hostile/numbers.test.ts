@@ -83,3 +83,15 @@ test('CLI: --alpha 1e308, --beta 1e308 and --eps 1e308 are refused as usage erro
   await cliFails([...spectrum, '--beta', '1e308'], 2, /beta must be within -1000000\.\.1000000 .*, got 1e\+308$/, { unchanged: root });
   await cliFails(['propagate', '--model', 'resnet56', '--images', '0', '--attack', 'fgsm', '--eps', '1e308', '--quiet'], 2, /eps must be at most 1000 \(pixels lie in \[0, 1\]; larger sizes overflow the arithmetic\), got 1e\+308$/, { unchanged: root });
 });
+
+test('model.json fields: a missing or multi-line name, a numClasses that is not a positive integer, an input range other than [0, 1]', async () => {
+  const root = tempDir();
+  const keep = (): void => undefined;
+  const refused = (edit: (m: typeof manifest) => void, message: RegExp) => rejectsInput(() => loadModel(brokenModel(root, keep, edit)), message);
+  await refused((m) => delete m.name, /model\.json: name must be a non-empty one-line string of at most 200 characters$/);
+  await refused((m) => (m.name = 'a\nb'), /model\.json: name must be a non-empty one-line string/);
+  await refused((m) => (m.name = 'x'.repeat(201)), /model\.json: name must be a non-empty one-line string/);
+  await refused((m) => (m.architecture.numClasses = '10'), /model\.json: architecture\.numClasses is "10", not a positive integer$/);
+  await refused((m) => (m.architecture.numClasses = 0), /model\.json: architecture\.numClasses is 0, not a positive integer$/);
+  await refused((m) => (m.normalization.inputRange = [0, 255]), /model\.json: normalization\.inputRange is \[0,255\]; only \[0, 1\] is supported$/);
+});
