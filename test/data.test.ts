@@ -22,6 +22,7 @@ import { cifarCacheDir, describeCifarSource, resolveCifarData, resolveCifarSourc
 const OFFICIAL = 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz';
 import { InputError } from '../src/util/errors.js';
 import { cifarSampleFile, fullCifarOrSkip } from './support/shared.js';
+import { mulberry32 } from './support/random.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
 
@@ -44,15 +45,10 @@ function inputError(message: string | RegExp): (err: unknown) => boolean {
   };
 }
 
-/** Deterministic bytes (a 32-bit LCG), so failures reproduce. */
+/** Deterministic bytes (the tests' seeded generator), so failures reproduce. */
 function pseudoRandomBytes(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let s = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s >>> 24;
-  }
-  return out;
+  const random = mulberry32(seed);
+  return Uint8Array.from({ length }, () => Math.floor(random() * 256));
 }
 
 /** CIFAR records: label i mod 10 unless overridden, image bytes (i + j) mod 256. */

@@ -13,6 +13,7 @@ import { PNG, type PNGOptions } from 'pngjs';
 import { decodeImage } from '../src/data/image.js';
 import { decodePng } from '../src/data/png.js';
 import { InputError } from '../src/util/errors.js';
+import { mulberry32 } from './support/random.js';
 
 /** An InputError whose one-line message matches `message`. */
 function inputError(message: RegExp): (err: unknown) => boolean {
@@ -24,13 +25,10 @@ function inputError(message: RegExp): (err: unknown) => boolean {
   };
 }
 
-/** Deterministic integers in [0, bound) (a 32-bit LCG), so failures reproduce. */
+/** Deterministic integers in [0, bound) (the tests' seeded generator), so failures reproduce. */
 function pseudoRandom(length: number, bound: number, seed: number): number[] {
-  let s = seed >>> 0;
-  return Array.from({ length }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return Math.floor((s / 2 ** 32) * bound);
-  });
+  const random = mulberry32(seed);
+  return Array.from({ length }, () => Math.floor(random() * bound));
 }
 
 /** Equal sample arrays of the same kind (8-bit or 16-bit), reporting the first difference. */

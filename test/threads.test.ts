@@ -15,6 +15,7 @@ import { GRAM_THREADS_MIN_ORDER, unitSingularValuesGram } from '../src/spectrum/
 import { loadKernels, type Kernels } from '../src/wasm/kernels.js';
 import { defaultThreadCount, loadThreadedKernels } from '../src/wasm/threads.js';
 import { cifarTestFile, readReferenceF64 } from './support/shared.js';
+import { mulberry32 } from './support/random.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -22,12 +23,9 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 function randomSymmetric(kernels: Kernels, n: number, seed: number): number {
   const a = kernels.allocF64(n * n);
   const view = kernels.f64(a, n * n);
-  let s = seed >>> 0;
+  const random = mulberry32(seed);
   for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-      view[i * n + j] = s / 2 ** 32 - 0.5;
-    }
+    for (let j = 0; j <= i; j++) view[i * n + j] = random() - 0.5;
   }
   return a;
 }
