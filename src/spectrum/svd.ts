@@ -16,7 +16,7 @@
  *   a small multiple of max(rows, cols); in practice a few units of max(rows, cols)*eps*s_max.
  * - 'gram': forms the smaller Gram matrix G (A^T A or A A^T, one lower-triangle GEMM), reduces it to
  *   tridiagonal form (sytrd), takes its eigenvalues (sterf) and square roots (tiny negative
- *   eigenvalues from rounding are clamped to 0). About 1.5x faster than 'bidiagonal', but squaring
+ *   eigenvalues from rounding are clamped to 0). Faster than 'bidiagonal' (BENCHMARKS.md), but squaring
  *   costs accuracy: the eigenvalues of G are accurate to |s_computed^2 - s^2| <= c*n*eps*s_max^2
  *   (c modest; the tests check c = 10), i.e. an absolute error of about c*n*eps*s_max^2 / s for a
  *   singular value s. s_max itself is as accurate as on the other route, but values below
