@@ -4,11 +4,12 @@
  * against PyTorch's logits, and every bad option or weight refused with one line and nothing written.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
+import { PNG } from 'pngjs';
 import { readStateDict } from '../src/model/checkpoint/torch.js';
 import { writeSafetensors } from '../src/model/safetensors.js';
 import { runCli } from './support/cli.js';
@@ -49,6 +50,22 @@ test('import reports what it recognised, records the options, writes safetensors
   const json = JSON.parse(readFileSync(join(custom, 'model.json'), 'utf8'));
   assert.deepEqual(json.normalization, { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], inputRange: [0, 1] });
   assert.deepEqual(json.architecture.inputShape, [3, 64, 48]);
+
+  // An image folder of 64-high, 48-wide PNGs feeds that model; labels are the sorted class folders.
+  const folder = join(tmp, 'folder');
+  for (const [cls, seed] of [['dog', 1], ['cat', 2]] as const) {
+    mkdirSync(join(folder, cls), { recursive: true });
+    const image = new PNG({ width: 48, height: 64 });
+    for (let i = 0; i < image.data.length; i++) image.data[i] = i % 4 === 3 ? 255 : (i * seed) % 256;
+    writeFileSync(join(folder, cls, 'x.png'), PNG.sync.write(image));
+  }
+  const viaFolder = await runCli(['predict', '--model', custom, '--data', folder, '--images', '0-1', '--json']);
+  assert.equal(viaFolder.code, 0, viaFolder.stderr);
+  const predicted = JSON.parse(viaFolder.stdout);
+  assert.deepEqual(predicted.images, [0, 1]);
+  assert.equal(predicted.logits.length, 2);
+  assert.equal(predicted.logits[0].length, 10);
+  assert.ok(predicted.logits.flat().every(Number.isFinite));
 });
 
 test('import of the paper family still writes formatVersion 1', async () => {
