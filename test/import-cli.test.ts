@@ -68,6 +68,27 @@ test('import reports what it recognised, records the options, writes safetensors
   assert.ok(predicted.logits.flat().every(Number.isFinite));
 });
 
+test('--measure-accuracy of a CIFAR-100 model on a CIFAR-100 test.bin counts what PyTorch predicts', async () => {
+  // Sample images 0-2 as CIFAR-100 records labelled with PyTorch's argmax, except image 2 (argmax + 1).
+  const sample = readFileSync(fileURLToPath(new URL('../data/cifar10-sample/test_batch_1000.bin', import.meta.url)));
+  const reference = INDEX.checkpoints['cifar-b']!.logits;
+  const argmax = reference.map((row) => row.indexOf(Math.max(...row)));
+  const records = new Uint8Array(3 * 3074);
+  argmax.forEach((label, i) => {
+    records[i * 3074] = 3;
+    records[i * 3074 + 1] = i === 2 ? (label + 1) % 100 : label;
+    records.set(sample.subarray(i * 3073 + 1, (i + 1) * 3073), i * 3074 + 2);
+  });
+  mkdirSync(join(tmp, 'c100'));
+  const testBin = join(tmp, 'c100', 'test.bin');
+  writeFileSync(testBin, records);
+  const out = join(tmp, 'cifar-b');
+  const result = await runCli(['import', fixture('cifar-b.pt'), '--out', out, '--measure-accuracy', testBin, '--json']);
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(JSON.parse(result.stdout).accuracy, { dataset: 'CIFAR-100 test set (test.bin)', images: 3, correct: 2, top1: 2 / 3 });
+  assert.equal(JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')).classes[99], 'worm');
+});
+
 test('import of the paper family still writes formatVersion 1', async () => {
   const out = join(tmp, 'r8');
   const result = await runCli(['import', fileURLToPath(new URL('./fixtures/checkpoints/resnet8-legacy.th', import.meta.url)), '--out', out]);

@@ -93,7 +93,7 @@ export function importCommand(): Command {
     .option('--input-size <HxW>', 'input height x width (default 32x32; 224x224 for a 1000-class torchvision ResNet)')
     .option('--classes <file>', 'class names, one per line, in label order (default: CIFAR-10 / CIFAR-100 names, else 0..N-1)')
     .option('--safetensors-out <file>', 'also write the weights as a .safetensors file')
-    .option('--measure-accuracy [data]', 'evaluate on CIFAR-10 test data and record the accuracy in model.json')
+    .option('--measure-accuracy [data]', 'evaluate on CIFAR-10 test data (or the CIFAR-100 test.bin given) and record the accuracy in model.json')
     .option('--json', 'print what was recognised and written as one JSON object on stdout')
     .option('--quiet', 'no progress output')
     .action(async (weightsPath: string, opts: ImportOptions) => {
@@ -120,13 +120,17 @@ export function importCommand(): Command {
       const description = describeNetwork(model.graph);
       if (!opts.json) process.stderr.write(`recognised ${description}\n`);
       if (opts.measureAccuracy !== undefined) {
-        if (model.numClasses !== 10 || model.inputShape[1] !== 32 || model.inputShape[2] !== 32) {
-          throw new UsageError(`--measure-accuracy evaluates on CIFAR-10: it needs a 10-class model of 32x32 input, this one has ${model.numClasses} classes and input ${model.inputShape.join('x')}`);
-        }
         const data = opts.measureAccuracy === true ? undefined : opts.measureAccuracy;
+        // CIFAR-10 by default; a CIFAR-100 test.bin when named.
+        const fits = model.inputShape[1] === 32 && model.inputShape[2] === 32 && (model.numClasses === 10 || (model.numClasses === 100 && data !== undefined));
+        if (!fits) {
+          throw new UsageError(
+            `--measure-accuracy evaluates on CIFAR-10 (or a CIFAR-100 test.bin given as its value): it needs a 10- or 100-class model of 32x32 input, this one has ${model.numClasses} classes and input ${model.inputShape.join('x')}`,
+          );
+        }
         const result = await evaluateAccuracy(model, data, { quiet: opts.quiet || opts.json });
         const accuracy: AccuracyRecord = {
-          dataset: `CIFAR-10 test set (${basename(result.source)})`,
+          dataset: `${model.numClasses === 100 ? 'CIFAR-100' : 'CIFAR-10'} test set (${basename(result.source)})`,
           images: result.images,
           correct: result.correct,
           top1: result.accuracy,
