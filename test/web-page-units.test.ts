@@ -153,3 +153,58 @@ test('a model folder from chosen files: the weights named by model.json, nothing
   assert.throws(() => modelFromFiles([{ path: 'notes.txt', bytes: new Uint8Array(4) }]), /^InputError: notes\.txt: not a PyTorch checkpoint/);
   assert.throws(() => modelFromFiles([{ path: 'x.th', bytes: new Uint8Array(0) }]), (err: unknown) => err instanceof InputError && /^x\.th: /.test(err.message));
 });
+
+/** WCAG 2.1 relative luminance of a #rgb or #rrggbb colour, and its contrast ratio against white. */
+function contrastOnWhite(color: string): number {
+  const hex = color.length === 4 ? color.replace(/^#(.)(.)(.)$/, '#$1$1$2$2$3$3') : color;
+  const [r, g, b] = [1, 3, 5].map((i) => {
+    const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 1.05 / (0.2126 * r + 0.7152 * g + 0.0722 * b + 0.05);
+}
+
+test('contrast on white: 1 : 1, 21 : 1 and the WCAG example values', () => {
+  assert.equal(contrastOnWhite('#fff'), 1);
+  assert.equal(Math.round(contrastOnWhite('#000000') * 100) / 100, 21);
+  assert.equal(Math.round(contrastOnWhite('#767676') * 100) / 100, 4.54); // the lightest grey with 4.5:1 for text
+});
+
+test('every drawn mark, legend symbol and text of every figure is opaque, with 3:1 contrast (text 4.5:1)', async () => {
+  const edges = histogramEdges(2.5, 10);
+  const values = [2.5, 1.5, 1, 0.5, 0];
+  const data: Record<keyof typeof VEGA_SPECS, FigureData> = {
+    spectrum: spectrumData(values, 0.5),
+    histogram: histogramData(edges, binCounts(values, edges), values.length, 0.5),
+    propagation: propagationData({ fgsm: { relative: [0.1, 0.2, 0.4], firstOrder: [0.1, 0.3, 0.5] }, gaussian: { relative: [0.1, 0.1, 0.1], firstOrder: [0.1, 0.1, 0.1] } }, ['1.1', '2.1'], 1),
+    probabilities: probabilitiesData(['cat', 'dog'], [0.9, 0.1], [0.2, 0.8], [0.85, 0.15]),
+  };
+  // Grid lines and the plot frame are decoration (WCAG 1.4.11 asks contrast of what is needed to read the figure).
+  const decoration = new Set(['axis-grid', 'frame']);
+  type Item = { items?: Item[]; marktype?: string; role?: string; fill?: string; stroke?: string; opacity?: number; fillOpacity?: number; strokeOpacity?: number };
+  for (const [name, sources] of Object.entries(data) as [keyof typeof VEGA_SPECS, FigureData][]) {
+    const view = new vega.View(vega.parse(VEGA_SPECS[name]), { renderer: 'none' });
+    for (const [source, rows] of Object.entries(sources)) view.data(source, rows);
+    view.width(320);
+    await view.runAsync();
+    const roles = new Set<string>();
+    const visit = (mark: Item) => {
+      for (const item of mark.items ?? []) {
+        if (mark.marktype && mark.marktype !== 'group' && !decoration.has(mark.role!) && item.opacity !== 0) {
+          const paint = item.fill && item.fill !== 'transparent' ? item.fill : item.stroke;
+          const where = `${name}: ${mark.role} ${mark.marktype} ${paint}`;
+          assert.ok(paint && /^#[0-9a-f]{3}([0-9a-f]{3})?$/i.test(paint), `${where}: a colour the test can read`);
+          for (const o of [item.opacity, item.fillOpacity, item.strokeOpacity]) assert.ok(o === undefined || o === 1, `${where}: opacity ${o}`);
+          const needed = mark.marktype === 'text' ? 4.5 : 3;
+          assert.ok(contrastOnWhite(paint) >= needed, `${where}: contrast ${contrastOnWhite(paint).toFixed(2)}:1 < ${needed}:1`);
+          roles.add(mark.role!);
+        }
+        visit(item);
+      }
+    };
+    visit((view.scenegraph() as unknown as { root: Item }).root);
+    view.finalize();
+    assert.ok(roles.has('mark'), `${name}: data marks checked`);
+    if (name === 'propagation' || name === 'probabilities') assert.ok(roles.has('legend-symbol') && roles.has('legend-label'), `${name}: legend checked`);
+  }
+});
