@@ -112,7 +112,7 @@ export async function loadImageSelection(
 
 /** The `--model` help, the same in every command. */
 export const MODEL_HELP =
-  'shipped name (resnet56, resnet110), model directory or its model.json, PyTorch .th checkpoint (zip or legacy), or an http(s) URL of either';
+  'shipped name (resnet56, resnet110), model directory or its model.json, PyTorch .th/.pt/.pth checkpoint (zip or legacy) or .safetensors weights of any ResNet import recognises, or an http(s) URL of either';
 const DATA_DEFAULT =
   'default: $RESNET_STABILITY_DATA, else the full test set in the user cache, else the 1,000-image sample shipped with the package; ' +
   '"cifar10": the full test set, downloaded once into the cache';
