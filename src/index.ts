@@ -7,11 +7,16 @@ export { InputError } from './util/errors.js';
 
 // Models: architecture, checkpoints, the package format, loading.
 export type * from './model/types.js';
-export { ResNetModel, CIFAR10_CLASSES, type Scaling, type UnitScales, type ModelInfo, type AccuracyRecord } from './model/model.js';
+export { ResNetModel, CIFAR10_CLASSES, CIFAR100_CLASSES, type Scaling, type UnitScales, type ModelInfo, type AccuracyRecord } from './model/model.js';
 export { readStateDict } from './model/checkpoint/torch.js';
 export { importCheckpoint, stateDictToResNet } from './model/checkpoint/resnet.js';
 export { encodeModel, decodeModel, resNetToStateDict, type ModelJson } from './model/format.js';
 export { loadModel, saveModel, SHIPPED_MODELS } from './model/load.js';
+// Any common ResNet: recognised from its state dict into a NetworkGraph; safetensors weights.
+export type { Family, NetworkGraph, NetworkDescription, ResidualUnitGraph, Layer } from './model/graph.js';
+export { recogniseStateDict, describeNetwork, FAMILIES, type RecogniseOptions } from './model/recognise.js';
+export { modelFromStateDict, readWeightsFile } from './model/from-state-dict.js';
+export { readSafetensors, writeSafetensors } from './model/safetensors.js';
 
 // Forward pass on tfjs-wasm and the trajectory.
 export { initBackend } from './model/backend.js';
@@ -20,6 +25,8 @@ export type { Trajectory, UnitTrace } from './model/trajectory.js';
 
 // Data.
 export { readCifarBatch, loadCifar, imageToFloat, type CifarBatch } from './data/cifar.js';
+export { readCifar100Batch } from './data/cifar100.js';
+export { scanImageFolder, loadFolderImages, type ImageFolder } from './data/image-folder.js';
 export { decodeImage, loadImage, assertFiniteImage } from './data/image.js';
 export { resolveCifarSource } from './data/source.js';
 export { parseIndexList } from './data/indices.js';

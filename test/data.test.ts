@@ -150,7 +150,7 @@ describe('CIFAR-10 binary', () => {
     await mkdir(emptyDir);
     await assert.rejects(
       loadCifar(emptyDir),
-      inputError(`${emptyDir}: directory has no test_batch.bin (nor cifar-10-batches-bin/test_batch.bin)`),
+      inputError(`${emptyDir}: directory has no test_batch.bin (nor cifar-10-batches-bin/test_batch.bin, nor CIFAR-100's test.bin)`),
     );
   });
 

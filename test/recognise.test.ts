@@ -71,6 +71,12 @@ test('torchvision stem: 7x7/2 conv, BN, ReLU, 3x3/2 max-pool; 224x224 only when 
   assert.deepEqual(graph.stem.map((l) => l.op), ['conv', 'bn', 'relu', 'maxpool']);
   assert.deepEqual(graph.units[0]!.inShape, [8, 56, 56]);
   assert.deepEqual(graph.units.at(-1)!.outShape, [64, 7, 7]);
+  // An ImageNet classifier (1000 outputs) defaults to 224x224.
+  const imagenet = load('tv-basic');
+  imagenet.set('fc.weight', { shape: [1000, 64], data: new Float32Array(64000) });
+  imagenet.set('fc.bias', { shape: [1000], data: new Float32Array(1000) });
+  assert.deepEqual(recogniseStateDict(imagenet, 'tv.pt').graph.inputShape, [3, 224, 224]);
+  assert.equal(recogniseStateDict(imagenet, 'tv.pt').graph.description.classes, 1000);
 });
 
 /** A copy of a dict with one key renamed (keeping its position). */

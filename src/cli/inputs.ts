@@ -1,6 +1,7 @@
 /** Turning `--data`, `--images`, `--limit`-style arguments into data, with one-line errors. */
 import { loadCifar, type CifarBatch } from '../data/cifar.js';
 import { loadImage } from '../data/image.js';
+import { loadFolderImages, looksLikeImageFolder, scanImageFolder } from '../data/image-folder.js';
 import { parseIndexList } from '../data/indices.js';
 import { describeCifarSource, resolveCifarData, type CifarOrigin } from '../data/source.js';
 import { pixelsOf } from '../study/accuracy.js';
@@ -84,7 +85,7 @@ export interface ImageSelection {
   ids: (number | string)[];
   /** Known labels (CIFAR inputs only). */
   labels?: number[];
-  /** ids.length x 3 x 32 x 32 pixels in [0, 1]. */
+  /** ids.length x 3 x H x W pixels in [0, 1] (32 x 32 unless the caller gives the model's size). */
   pixels: Float32Array;
   dataSet: DataSetInfo;
 }
@@ -95,13 +96,23 @@ export async function loadImageSelection(
   images: string,
   quiet = false,
   option = '--images',
+  size: readonly [number, number] = [32, 32],
 ): Promise<ImageSelection> {
   const files = dataSpec?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
+  const values = 3 * size[0] * size[1];
   if (files.length > 0 && files.every((f) => IMAGE_FILE.test(f))) {
-    const decoded = await Promise.all(files.map((f) => loadImage(f)));
-    const pixels = new Float32Array(decoded.length * 3072);
-    decoded.forEach((img, i) => pixels.set(img, i * 3072));
+    const decoded = await Promise.all(files.map((f) => loadImage(f, size)));
+    const pixels = new Float32Array(decoded.length * values);
+    decoded.forEach((img, i) => pixels.set(img, i * values));
     return { ids: files, pixels, dataSet: { file: files.join(','), origin: 'path', images: files.length } };
+  }
+  // An image folder (one subfolder per class, as torchvision's ImageFolder): --images index its files.
+  if (dataSpec !== undefined && files.length === 1 && (await looksLikeImageFolder(dataSpec))) {
+    const folder = await scanImageFolder(dataSpec);
+    const ids = parseIndexList(images, folder.files.length, option);
+    if (!quiet) process.stderr.write(`data: ${dataSpec} (image folder: ${folder.files.length} images, ${folder.classes.length} classes)\n`);
+    const pixels = await loadFolderImages(folder, ids, size);
+    return { ids, labels: ids.map((id) => folder.labels[id]!), pixels, dataSet: { file: dataSpec, origin: 'path', images: folder.files.length } };
   }
   const data = await loadCifarData(dataSpec, quiet);
   const ids = parseIndexList(images, data.count, option);
@@ -113,7 +124,7 @@ export async function loadImageSelection(
 
 /** The `--model` help, the same in every command. */
 export const MODEL_HELP =
-  'shipped name (resnet56, resnet110), model directory or its model.json, PyTorch .th checkpoint (zip or legacy), or an http(s) URL of either';
+  'shipped name (resnet56, resnet110), model directory or its model.json, PyTorch .th/.pt/.pth checkpoint (zip or legacy) or .safetensors weights of any ResNet import recognises, or an http(s) URL of either';
 const DATA_DEFAULT =
   'default: $RESNET_STABILITY_DATA, else the full test set in the user cache, else the 1,000-image sample shipped with the package; ' +
   '"cifar10": the full test set, downloaded once into the cache';

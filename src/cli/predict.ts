@@ -19,8 +19,8 @@ export function predictCommand(): Command {
     .option('--quiet', 'no progress output')
     .action(async (opts: { model: string; data?: string; images: string; json?: boolean; quiet?: boolean }) => {
       const model = await loadModel(opts.model);
-      const selection = await loadImageSelection(opts.data, opts.images, opts.quiet || opts.json);
-      const classes = model.params.numClasses;
+      const selection = await loadImageSelection(opts.data, opts.images, opts.quiet || opts.json, '--images', [model.inputShape[1], model.inputShape[2]]);
+      const classes = model.numClasses;
       const logits = await predictLogits(model, selection.pixels);
       const rows = selection.ids.map((_, i) => Array.from(logits.subarray(i * classes, (i + 1) * classes)));
       const predictions = argmaxRows(logits, classes);

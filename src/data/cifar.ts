@@ -8,6 +8,7 @@
 import { IMAGE_CHANNELS, IMAGE_SIZE } from '../model/types.js';
 import { InputError } from '../util/errors.js';
 import { fileKind, readRegularFile } from '../util/read-file.js';
+import { CIFAR100_ARCHIVE_DIR, CIFAR100_TEST_FILE, isCifar100Name, MAX_CIFAR100_BYTES, readCifar100Batch } from './cifar100.js';
 
 /** Bytes of one image: 3 x 32 x 32. */
 export const CIFAR_IMAGE_BYTES = IMAGE_CHANNELS * IMAGE_SIZE * IMAGE_SIZE;
@@ -28,7 +29,7 @@ export const CIFAR_ARCHIVE_DIR = 'cifar-10-batches-bin';
 export interface CifarBatch {
   /** Number of images. */
   count: number;
-  /** count labels, each 0..9. */
+  /** count labels, each 0..9 (CIFAR-100: the fine label, 0..99). */
   labels: Uint8Array;
   /** count x 3 x 32 x 32 bytes (CHW per image), images back to back. */
   pixels: Uint8Array;
@@ -105,19 +106,25 @@ export async function locateCifarFile(pathOrDir: string): Promise<string> {
   const found = await kind(pathOrDir);
   if (found === undefined) throw new InputError(`${pathOrDir}: no such file or directory`);
   if (found === 'file') return pathOrDir;
-  for (const candidate of [join(pathOrDir, CIFAR_TEST_FILE), join(pathOrDir, CIFAR_ARCHIVE_DIR, CIFAR_TEST_FILE)]) {
+  for (const candidate of [
+    join(pathOrDir, CIFAR_TEST_FILE), join(pathOrDir, CIFAR_ARCHIVE_DIR, CIFAR_TEST_FILE),
+    join(pathOrDir, CIFAR100_TEST_FILE), join(pathOrDir, CIFAR100_ARCHIVE_DIR, CIFAR100_TEST_FILE),
+  ]) {
     if ((await kind(candidate)) === 'file') return candidate;
   }
   throw new InputError(
-    `${pathOrDir}: directory has no ${CIFAR_TEST_FILE} (nor ${CIFAR_ARCHIVE_DIR}/${CIFAR_TEST_FILE})`,
+    `${pathOrDir}: directory has no ${CIFAR_TEST_FILE} (nor ${CIFAR_ARCHIVE_DIR}/${CIFAR_TEST_FILE}, nor CIFAR-100's ${CIFAR100_TEST_FILE})`,
   );
 }
 
 /**
- * Node: read and parse a CIFAR-10 binary file, or the test file in a directory (see `locateCifarFile`).
+ * Node: read and parse a CIFAR-10 binary file, or the test file in a directory (see `locateCifarFile`);
+ * a CIFAR-100 file (`test.bin`, `train.bin`) by its own format.
  * Throws InputError naming the path for every failure of `locateCifarFile` and `readCifarBatch`.
  */
 export async function loadCifar(pathOrDir: string): Promise<CifarBatch> {
   const file = await locateCifarFile(pathOrDir);
+  // CIFAR-100's files are told apart by their archive's names (test.bin, train.bin).
+  if (isCifar100Name(file)) return readCifar100Batch(await readRegularFile(file, MAX_CIFAR100_BYTES), file);
   return readCifarBatch(await readRegularFile(file, MAX_CIFAR_BYTES), file);
 }

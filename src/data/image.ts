@@ -4,7 +4,7 @@
  *
  * The rules, so that what the model sees is exactly what the file holds:
  * - The format is detected from the magic bytes, never from the file name.
- * - The image must be exactly 32x32 pixels; it is never resized, cropped or padded.
+ * - The image must be exactly the model's input size (32x32 by default); it is never resized, cropped or padded.
  * - It must have 3 color channels: grayscale PNG/JPEG and CMYK JPEG are refused rather than converted.
  *   Palette PNGs are color images and are accepted.
  * - An alpha channel (PNG RGBA, or a tRNS chunk) is accepted only when every pixel is fully opaque,
@@ -92,11 +92,11 @@ function jpegHeader(bytes: Uint8Array, source: string): ImageHeader {
   throw new InputError(`${source}: invalid JPEG (no frame header)`);
 }
 
-/** Refuse anything but 32x32 with 3 color channels, naming `source` and what it is instead. */
-function checkHeader(header: ImageHeader, source: string): void {
-  if (header.width !== IMAGE_SIZE || header.height !== IMAGE_SIZE) {
+/** Refuse anything but `size` (height, width) with 3 color channels, naming `source` and what it is instead. */
+function checkHeader(header: ImageHeader, source: string, [height, width]: readonly [number, number]): void {
+  if (header.width !== width || header.height !== height) {
     throw new InputError(
-      `${source}: image is ${header.width}x${header.height} pixels; expected ${IMAGE_SIZE}x${IMAGE_SIZE} ` +
+      `${source}: image is ${header.width}x${header.height} pixels; expected ${width}x${height} ` +
         `(images are never resized)`,
     );
   }
@@ -111,49 +111,52 @@ function checkHeader(header: ImageHeader, source: string): void {
  * Interleaved samples (HWC, `stride` samples per pixel: 3, or 4 with alpha last) to float32 CHW in [0, 1].
  * With stride 4, throws InputError naming the first pixel whose alpha is below `max`.
  */
-function interleavedToChw(data: ArrayLike<number>, stride: 3 | 4, max: number, source: string): Float32Array {
-  const out = new Float32Array(IMAGE_VALUES);
-  for (let p = 0; p < PIXELS; p++) {
+function interleavedToChw(data: ArrayLike<number>, stride: 3 | 4, max: number, source: string, [height, width]: readonly [number, number]): Float32Array {
+  const pixels = height * width;
+  const out = new Float32Array(IMAGE_CHANNELS * pixels);
+  for (let p = 0; p < pixels; p++) {
     if (stride === 4 && data[4 * p + 3] !== max) {
       throw new InputError(
-        `${source}: pixel at row ${Math.floor(p / IMAGE_SIZE)}, column ${p % IMAGE_SIZE} is not opaque ` +
+        `${source}: pixel at row ${Math.floor(p / width)}, column ${p % width} is not opaque ` +
           `(alpha ${data[4 * p + 3]} of ${max}); transparent images are not accepted`,
       );
     }
-    for (let c = 0; c < IMAGE_CHANNELS; c++) out[c * PIXELS + p] = data[stride * p + c] / max;
+    for (let c = 0; c < IMAGE_CHANNELS; c++) out[c * pixels + p] = data[stride * p + c] / max;
   }
   return out;
 }
 
 /**
- * Decode a PNG or JPEG image to float32 3 x 32 x 32 (CHW, channels R, G, B) in [0, 1].
+ * Decode a PNG or JPEG image to float32 3 x H x W (CHW, channels R, G, B) in [0, 1]; `size` is
+ * [H, W], 32x32 unless a model says otherwise.
  * See the module comment for the rules.
  *
  * Throws InputError naming `source` if the bytes are neither PNG nor JPEG, are corrupt, are not 32x32
  * (the message gives the actual size), do not have 3 color channels ("expected 3 color channels"), or
  * have a non-opaque pixel.
  */
-export function decodeImage(bytes: Uint8Array, source: string): Float32Array {
+export function decodeImage(bytes: Uint8Array, source: string, size: readonly [number, number] = [IMAGE_SIZE, IMAGE_SIZE]): Float32Array {
   const format = detectImageFormat(bytes);
   if (format === 'png') {
-    checkHeader(pngHeader(bytes, source), source);
+    checkHeader(pngHeader(bytes, source), source, size);
     // Throws InputError `${source}: invalid PNG (...)` on any malformation.
     const png = decodePng(bytes, source);
     // decodePng always returns RGBA, 16-bit samples kept as they are (a Uint16Array); only RGB(A) can
     // be 16-bit here (palette entries are 8-bit).
     const max = png.depth === 16 ? 65535 : 255;
-    return interleavedToChw(png.data, 4, max, source);
+    return interleavedToChw(png.data, 4, max, source, size);
   }
   if (format === 'jpeg') {
-    checkHeader(jpegHeader(bytes, source), source);
+    checkHeader(jpegHeader(bytes, source), source, size);
     let image: { data: Uint8Array };
     try {
-      // The header said 32x32; the limits keep a second, larger frame header from costing more.
-      image = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: 0.01, maxMemoryUsageInMB: 16 });
+      // The header gave the size; the limits keep a second, larger frame header from costing more.
+      const megapixels = (size[0] * size[1]) / 1e6;
+      image = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: Math.max(0.01, 1.01 * megapixels), maxMemoryUsageInMB: Math.max(16, 64 * megapixels) });
     } catch (err) {
       throw new InputError(`${source}: invalid JPEG (${(err as Error).message})`);
     }
-    return interleavedToChw(image.data, 3, 255, source);
+    return interleavedToChw(image.data, 3, 255, source, size);
   }
   throw new InputError(`${source}: not a PNG or JPEG file`);
 }
@@ -162,8 +165,8 @@ export function decodeImage(bytes: Uint8Array, source: string): Float32Array {
 const MAX_IMAGE_BYTES = 16 * 2 ** 20;
 
 /** Node: read and decode an image file (see `decodeImage`); InputError naming the path on failure. */
-export async function loadImage(path: string): Promise<Float32Array> {
-  return decodeImage(await readRegularFile(path, MAX_IMAGE_BYTES), path);
+export async function loadImage(path: string, size?: readonly [number, number]): Promise<Float32Array> {
+  return decodeImage(await readRegularFile(path, MAX_IMAGE_BYTES), path, size);
 }
 
 /**

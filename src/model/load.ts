@@ -6,12 +6,9 @@ import { InputError } from '../util/errors.js';
 import { packageRoot } from '../util/package-root.js';
 import { readRegularFile } from '../util/read-file.js';
 import { fetchBytes, isNode } from '../util/runtime.js';
-import { readStateDict } from './checkpoint/torch.js';
 import { decodeModel, encodeModel, manifestWeights, type ModelJson } from './format.js';
-import { modelFromStateDict } from './from-state-dict.js';
+import { modelFromStateDict, readWeightsFile } from './from-state-dict.js';
 import type { ResNetModel } from './model.js';
-import { isSafetensors, readSafetensors } from './safetensors.js';
-import type { StateDict } from './types.js';
 
 /** Models that ship inside the package under models/<name>/. */
 export const SHIPPED_MODELS = ['resnet56', 'resnet110'] as const;
@@ -108,10 +105,7 @@ function importCheckpointBytes(bytes: Uint8Array, source: string): ResNetModel {
   return modelFromStateDict(readWeightsFile(bytes, baseName(source)), baseName(source), {}, { name: modelNameFromCheckpoint(source) });
 }
 
-/** The state dict in a PyTorch checkpoint (zip or legacy) or a .safetensors file, told apart by content. */
-export function readWeightsFile(bytes: Uint8Array, source: string): StateDict {
-  return isSafetensors(bytes) ? readSafetensors(bytes, source) : readStateDict(bytes, source);
-}
+
 
 function parseJson(text: string, where: string): unknown {
   try {

@@ -44,7 +44,7 @@ export async function evaluateAccuracy(
   const runBatch = async (start: number): Promise<void> => {
     const end = Math.min(total, start + batchSize);
     const logits = await executor.run(model, { kind: 'predict', pixels: pixelsOf(data, start, end) });
-    argmaxRows(logits, model.params.numClasses).forEach((p, i) => {
+    argmaxRows(logits, model.numClasses).forEach((p, i) => {
       if (p === data.labels[start + i]) correct++;
     });
     done += end - start;
