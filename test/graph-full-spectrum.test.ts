@@ -1,0 +1,54 @@
+/**
+ * spectrum/full.ts on general linearizations: every route against PyTorch's autograd + LAPACK values
+ * (test/fixtures/graph-units-pytorch.json, scripts/make-graph-fixtures.py), the memory rule, and the
+ * matrix-free methods on a general operator.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { graphTrajectory64, linearize } from '../src/linearize/index.js';
+import type { NetworkGraph } from '../src/model/graph.js';
+import { spectralDensity } from '../src/spectrum/density.js';
+import { fullSingularValues } from '../src/spectrum/full.js';
+import { UsageError } from '../src/util/errors.js';
+import { loadKernels } from '../src/wasm/kernels.js';
+import { fixturePath } from './support/shared.js';
+import { f64, graphOfFixture } from './support/graph-fixture.js';
+
+const kernels = await loadKernels();
+const fixture = JSON.parse(readFileSync(fixturePath('graph-units-pytorch.json'), 'utf8'));
+
+test('fullSingularValues: dense and operator-Gram routes equal autograd + LAPACK (preact and bottleneck units)', async () => {
+  for (const name of ['preact', 'tv-bottleneck']) {
+    const family = fixture.families.find((f: { name: string }) => f.name === name);
+    const graph: NetworkGraph = graphOfFixture(family);
+    const point = await graphTrajectory64(graph, f64(family.input), { alpha: family.alpha, beta: family.beta, kernels });
+    const record = family.records.find((r: { singularValues?: string }) => r.singularValues);
+    const ref = f64(record.singularValues);
+    const op = await linearize(point, { unit: record.unit }, { kernels });
+    try {
+      const dense = await fullSingularValues(op, { kernels });
+      assert.equal(dense.route, 'dense');
+      const gram = await fullSingularValues(op, { kernels, route: 'operator-gram' });
+      assert.equal(gram.values.length, ref.length);
+      for (const [what, values, tol] of [['dense', dense.values, 1e-12], ['operator-gram', gram.values, 1e-12]] as const) {
+        // The Gram route squares: absolute error ~ N eps s_max^2 / s, so compare the values above 1e-3 s_max.
+        let worst = 0;
+        ref.forEach((s, i) => {
+          if (what === 'dense' || s > 1e-3 * ref[0]) worst = Math.max(worst, Math.abs(values[i] - s));
+        });
+        assert.ok(worst < tol * ref[0] * (what === 'dense' ? 1 : 100), `${name} ${what}: ${worst}`);
+      }
+      // Too small a limit: a UsageError naming the size and the methods that fit.
+      await assert.rejects(fullSingularValues(op, { kernels, memoryLimit: 1000 }), (e: Error) =>
+        e instanceof UsageError && /needs at least .* GiB, more than the memory limit of .*; the matrix-free methods fit: topk, density, count/.test(e.message));
+      await assert.rejects(fullSingularValues(op, { kernels, memoryLimit: -1 }), /memoryLimit must be a positive number/);
+      // Density on the general operator (matrix-free, through its WASM handle): all mass accounted for.
+      const density = await spectralDensity({ shape: op.shape, wasmHandle: op.wasmHandle, kernels }, { bins: [0, ref[0] / 2, ref[0] * 1.01], seed: 1 });
+      const total = density.counts[0] + density.counts[1];
+      assert.ok(Math.abs(total - ref.length) < 0.05 * ref.length, `density mass ${total} of ${ref.length}`);
+    } finally {
+      op.dispose();
+    }
+  }
+});
