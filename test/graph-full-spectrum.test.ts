@@ -52,3 +52,23 @@ test('fullSingularValues: dense and operator-Gram routes equal autograd + LAPACK
     }
   }
 });
+
+test('a model of another family: unitSpectrum (full) and topk through the study equal PyTorch, unit labels from its graph', async () => {
+  const { ResNetModel } = await import('../src/model/model.js');
+  const { unitSpectrum } = await import('../src/study/spectrum.js');
+  const { withUnitLinearization, topUnitSingularValues } = await import('../src/study/spectrum-methods.js');
+  const family = fixture.families.find((f: { name: string }) => f.name === 'wrn');
+  const model = new ResNetModel(graphOfFixture(family), { name: 'wrn-fixture', normalization: { mean: [0, 0, 0], std: [1, 1, 1] } },
+    { alpha: family.alpha, beta: family.beta });
+  assert.equal(model.hasParams, false);
+  const pixels = Float32Array.from(f64(family.input));
+  const record = family.records.find((r: { singularValues?: string }) => r.singularValues);
+  const ref = f64(record.singularValues);
+  const spectrum = await unitSpectrum(model, pixels, record.label);
+  assert.equal(spectrum.unitLabel, record.label);
+  assert.equal(spectrum.values.length, ref.length);
+  assert.ok(Math.max(...Array.from(spectrum.values, (s, i) => Math.abs(s - ref[i]))) < 1e-12 * ref[0]);
+  const top = await withUnitLinearization(model, pixels, record.unit, {}, (op) => topUnitSingularValues(op, 3, 1e-12));
+  assert.ok(Math.max(...Array.from(top.values, (s, i) => Math.abs(s - ref[i]))) < 1e-9 * ref[0]);
+  await assert.rejects(unitSpectrum(model, pixels, '4.1'), (e: Error) => e instanceof UsageError && /unit 4\.1 is out of range: the network has units 1\.1-3\.2 \(0-5\)/.test(e.message));
+});

@@ -13,8 +13,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import {
-  float64Trajectory, graphOfResNet, graphTrajectory64, linearize, linearizeNetwork, linearizeUnit, resNetForwardOptions,
-  runUnit, type GraphTrajectory64,
+  float64Trajectory, graphTrajectory64, linearize, linearizeNetwork, linearizeUnit, modelTrajectory64, runUnit,
+  type GraphTrajectory64,
 } from '../src/linearize/index.js';
 import { topSingularTriplets } from '../src/spectrum/lanczos.js';
 import { svdValues } from '../src/spectrum/svd.js';
@@ -218,7 +218,7 @@ test('the paper ResNet-56 as a graph gives the operators of linearizeUnit / line
   const model = (await loadModel('resnet56')).withScaling({ alpha: 0.7, beta: 1.3 });
   const pixels = Float64Array.from({ length: 3072 }, (_, i) => (Math.sin(i * 0.37) + 1) / 2);
   const reference = await float64Trajectory(model, pixels, { kernels });
-  const point = await graphTrajectory64(graphOfResNet(model), pixels, { ...resNetForwardOptions(model), kernels });
+  const point = await modelTrajectory64(model, pixels, kernels);
   assert.ok(relErr(point.logits, reference.logits) < 1e-13);
   for (const unit of ['1.1', '2.1', '3.9']) {
     const a = await linearizeUnit(model, reference, unit, { kernels });
