@@ -70,5 +70,15 @@ test('a model of another family: unitSpectrum (full) and topk through the study 
   assert.ok(Math.max(...Array.from(spectrum.values, (s, i) => Math.abs(s - ref[i]))) < 1e-12 * ref[0]);
   const top = await withUnitLinearization(model, pixels, record.unit, {}, (op) => topUnitSingularValues(op, 3, 1e-12));
   assert.ok(Math.max(...Array.from(top.values, (s, i) => Math.abs(s - ref[i]))) < 1e-9 * ref[0]);
+  // count and topk as the spectrum command runs them (runSpectrumJob): exact count against PyTorch's values.
+  const { runSpectrumJob } = await import('../src/study/spectrum-study.js');
+  // Edges midway between neighbouring values, so rounding cannot move a value across one.
+  const q = ref.length >> 2;
+  const lo = (ref[q] + ref[q + 1]) / 2, hi = (ref[1] + ref[2]) / 2;
+  const expected = Array.from(ref).filter((s) => s >= lo && s < hi).length;
+  const counted = await runSpectrumJob(model, pixels, record.unit, 0, { method: 'count', interval: [lo, hi] } as never);
+  assert.equal(counted.record.count?.count, expected);
+  const topk = await runSpectrumJob(model, pixels, record.unit, 0, { method: 'topk', k: 2 } as never);
+  assert.ok(Math.abs(topk.record.smax! - ref[0]) < 1e-9 * ref[0]);
   await assert.rejects(unitSpectrum(model, pixels, '4.1'), (e: Error) => e instanceof UsageError && /unit 4\.1 is out of range: the network has units 1\.1-3\.2 \(0-5\)/.test(e.message));
 });
