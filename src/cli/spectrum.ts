@@ -108,7 +108,7 @@ export function spectrumCommand(): Command {
       if (opts.threads !== undefined) process.env.RESNET_STABILITY_THREADS = String(opts.threads);
       const model = await loadModel(opts.model);
       const units = parseUnitList(model, opts.units ?? opts.unit!, opts.units ? '--units' : '--unit');
-      const unitList = units.length ? units : model.params.units.map((_, i) => i);
+      const unitList = units.length ? units : Array.from({ length: model.unitCount }, (_, i) => i);
       const quiet = opts.quiet || opts.json;
       const selection = await loadImageSelection(opts.data, opts.images ?? opts.image ?? '0', quiet, opts.images ? '--images' : '--image');
       const single = selection.ids.length === 1 && unitList.length === 1;

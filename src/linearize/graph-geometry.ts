@@ -4,7 +4,7 @@
  * kernel runs. Also the names of units (`stage.unit`, 1-based, and 0..N-1) of any graph.
  */
 import type { Layer, NetworkGraph, ResidualUnitGraph, Shape3 } from '../model/graph.js';
-import { InputError } from '../util/errors.js';
+import { InputError, UsageError } from '../util/errors.js';
 
 /** floor((n + 2P - K)/S) + 1, PyTorch's output size of a window (0 when the window does not fit). */
 export function windowOutput(size: number, kernel: number, stride: number, padding: number): number {
@@ -72,7 +72,7 @@ function unitRange(graph: NetworkGraph): string {
 
 /**
  * The 0-based index of a unit given as an index (number or digits) or as `stage.unit`. Errors:
- * InputError naming the spec and the valid range.
+ * UsageError naming the spec and the valid range.
  */
 export function resolveGraphUnit(graph: NetworkGraph, spec: number | string): number {
   const count = graph.units.length;
@@ -80,22 +80,22 @@ export function resolveGraphUnit(graph: NetworkGraph, spec: number | string): nu
   if (typeof spec === 'number' || /^\d+$/.test(text)) {
     const index = Number(text);
     if (Number.isInteger(index) && index >= 0 && index < count) return index;
-    throw new InputError(`unit ${text} is out of range: ${unitRange(graph)}`);
+    throw new UsageError(`unit ${text} is out of range: ${unitRange(graph)}`);
   }
   const at = graph.units.findIndex((u) => graphUnitLabel(u) === text);
   if (at >= 0) return at;
-  if (/^\d+\.\d+$/.test(text)) throw new InputError(`unit ${text} is out of range: ${unitRange(graph)}`);
-  throw new InputError(`unit "${text}" is neither an index nor stage.unit: ${unitRange(graph)}`);
+  if (/^\d+\.\d+$/.test(text)) throw new UsageError(`unit ${text} is out of range: ${unitRange(graph)}`);
+  throw new UsageError(`unit "${text}" is neither an index nor stage.unit: ${unitRange(graph)}`);
 }
 
-/** The indices of the units of stage `spec` (1-based). Errors: InputError naming the valid stages. */
+/** The indices of the units of stage `spec` (1-based). Errors: UsageError naming the valid stages. */
 export function resolveGraphStage(graph: NetworkGraph, spec: number | string): number[] {
   const text = String(spec).trim();
   const stages = [...new Set(graph.units.map((u) => u.stage))];
   const stage = /^\d+$/.test(text) ? Number(text) : NaN;
   const units = graph.units.flatMap((u, i) => (u.stage === stage ? [i] : []));
   if (units.length === 0) {
-    throw new InputError(`stage ${JSON.stringify(text)} is out of range: the network has stages ${stages.join(', ')}`);
+    throw new UsageError(`stage ${JSON.stringify(text)} is out of range: the network has stages ${stages.join(', ')}`);
   }
   return units;
 }

@@ -16,4 +16,4 @@ export {
 } from './graph-forward64.js';
 export { linearize, type Segment, type GraphLinearizeOptions } from './graph-linearize.js';
 export { graphUnitLabel, resolveGraphUnit, resolveGraphStage, checkGraphShapes } from './graph-geometry.js';
-export { graphOfResNet, resNetForwardOptions } from './paper-graph.js';
+export { modelTrajectory64, linearizeModelUnit } from './model-point.js';

@@ -4,6 +4,7 @@
  */
 import type { ResNetModel } from '../model/model.js';
 import { UsageError } from '../util/errors.js';
+import { graphUnitLabel, resolveGraphStage, resolveGraphUnit } from './graph-geometry.js';
 
 /** The three stages of the CIFAR ResNet family (16, 32, 64 channels). */
 export const STAGE_COUNT = 3;
@@ -22,6 +23,8 @@ function validUnits(model: ResNetModel): string {
  * outside 1..3, a unit outside 1..n, or anything that is neither form.
  */
 export function resolveUnit(model: ResNetModel, spec: number | string): number {
+  // Other families: the units and stages their graph has.
+  if (!model.hasParams) return resolveGraphUnit(model.graph, spec);
   const n = model.params.n;
   const count = model.unitCount;
   if (typeof spec === 'number') {
@@ -48,6 +51,10 @@ export function resolveUnit(model: ResNetModel, spec: number | string): number {
 
 /** `stage.unit` (1-based) of the unit with 0-based network-order index `index`: 26 -> "3.9" (n = 9). */
 export function unitLabel(model: ResNetModel, index: number): string {
+  if (!model.hasParams) {
+    if (!Number.isInteger(index) || index < 0 || index >= model.unitCount) throw new RangeError(`unit index ${index} outside 0..${model.unitCount - 1}`);
+    return graphUnitLabel(model.graph.units[index]);
+  }
   const n = model.params.n;
   if (!Number.isInteger(index) || index < 0 || index >= model.unitCount) {
     throw new RangeError(`unit index ${index} outside 0..${model.unitCount - 1}`);
@@ -60,6 +67,7 @@ export function unitLabel(model: ResNetModel, index: number): string {
  * `stage 4 is out of range: resnet56 has stages 1-3`.
  */
 export function resolveStage(model: ResNetModel, spec: number | string): number {
+  if (!model.hasParams) return model.graph.units[resolveGraphStage(model.graph, spec)[0]].stage;
   const text = String(spec).trim();
   const stage = typeof spec === 'number' ? spec : /^\d+$/.test(text) ? Number(text) : NaN;
   if (Number.isInteger(stage) && stage >= 1 && stage <= STAGE_COUNT) return stage;
@@ -68,6 +76,7 @@ export function resolveStage(model: ResNetModel, spec: number | string): number 
 
 /** The network-order indices of the units of stage 1..3: (stage-1)*n .. stage*n - 1. */
 export function stageUnits(model: ResNetModel, stage: number): number[] {
+  if (!model.hasParams) return resolveGraphStage(model.graph, stage);
   const n = model.params.n;
   return Array.from({ length: n }, (_, i) => (stage - 1) * n + i);
 }

@@ -13,6 +13,7 @@
  */
 import { float64Trajectory } from '../linearize/trajectory64.js';
 import { linearizeUnit } from '../linearize/unit.js';
+import { linearizeModelUnit } from '../linearize/model-point.js';
 import { unitLabel } from '../linearize/units.js';
 import { scaleOneUnit } from './spectrum.js';
 import type { JacobianOperator } from '../linearize/operator.js';
@@ -39,8 +40,10 @@ export async function withUnitLinearization<T>(
   use: (operator: JacobianOperator<Float64Array>, point: UnitPoint) => Promise<T>,
 ): Promise<T> {
   const { scaled, unit, alpha, beta } = scaleOneUnit(model, unitSpec, scales);
-  const trajectory = await float64Trajectory(scaled, pixels);
-  const operator = await linearizeUnit(scaled, trajectory, unit, { precision: 'f64' });
+  // The paper's family has its specialised unit kernels; any other family the general linearization.
+  const operator = scaled.hasParams
+    ? await linearizeUnit(scaled, await float64Trajectory(scaled, pixels), unit, { precision: 'f64' })
+    : await linearizeModelUnit(scaled, pixels, unit);
   try {
     return await use(operator, { unit, unitLabel: unitLabel(model, unit), alpha, beta, shape: [...operator.shape] as [number, number] });
   } finally {

@@ -68,8 +68,7 @@ export async function runSpectrumJob(
       return { record };
     }
     const [lo, hi] = o.interval ?? [point.alpha - 1e-3, point.alpha + 1e-3];
-    const p = model.params.units[point.unit];
-    const count = await countUnitSingularValues(operator, lo, hi, [p.outChannels, p.outSize, p.outSize]);
+    const count = await countUnitSingularValues(operator, lo, hi, model.graph.units[point.unit].outShape);
     record.count = { lo, hi, count, fraction: count / Math.min(...point.shape) };
     return { record };
   });

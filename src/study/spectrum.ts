@@ -24,6 +24,8 @@ import { checkPrecision } from '../util/checks.js';
 import { float64Trajectory } from '../linearize/trajectory64.js';
 import type { JacobianOperator } from '../linearize/operator.js';
 import { linearizeUnit } from '../linearize/unit.js';
+import { linearizeModelUnit } from '../linearize/model-point.js';
+import { fullSingularValues } from '../spectrum/full.js';
 import { resolveUnit, unitLabel } from '../linearize/units.js';
 import type { ResNetModel } from '../model/model.js';
 import { svdValues, type SvdRoute } from '../spectrum/svd.js';
@@ -110,11 +112,12 @@ export async function unitSpectrum(
   const precision = checkPrecision(options.precision) ?? 'f64';
   const { scaled, unit, alpha, beta } = scaleOneUnit(model, unitSpec, options);
   options.onPhase?.('forward pass (float64)');
-  const trajectory = await float64Trajectory(scaled, pixels);
   const route = options.route ?? 'auto';
   if (route !== 'auto' && route !== 'bidiagonal' && route !== 'gram') {
     throw new InputError(`route must be 'auto', 'bidiagonal' or 'gram', got ${String(route)}`);
   }
+  if (!scaled.hasParams) return generalUnitSpectrum(model, scaled, pixels, unit, alpha, beta, started);
+  const trajectory = await float64Trajectory(scaled, pixels);
   const operator = await linearizeUnit(scaled, trajectory, unit, { precision });
   try {
     const [m, n] = operator.shape as [number, number];
@@ -160,6 +163,26 @@ export async function unitSpectrum(
       values,
       activeRows,
       seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    operator.dispose();
+  }
+}
+
+/**
+ * Any other family: the general linearization (linearize/graph-*.ts) in f64 and spectrum/full.ts,
+ * which picks the route that fits the memory (a UsageError naming topk, density, count otherwise).
+ */
+async function generalUnitSpectrum(
+  model: ResNetModel, scaled: ResNetModel, pixels: Float32Array, unit: number, alpha: number, beta: number, started: number,
+): Promise<UnitSpectrum> {
+  const operator = await linearizeModelUnit(scaled, pixels, unit);
+  try {
+    const [m, n] = operator.shape as [number, number];
+    const { values } = await fullSingularValues(operator);
+    return {
+      unit, unitLabel: unitLabel(model, unit), shape: [m, n], alpha, beta, values,
+      activeRows: operator.activeRows().length, seconds: (performance.now() - started) / 1000,
     };
   } finally {
     operator.dispose();
