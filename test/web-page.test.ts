@@ -13,6 +13,7 @@ import { gzipSync } from 'fflate';
 import { PNG } from 'pngjs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { imageToFloat, readCifarBatch } from '../src/data/cifar.js';
+import { decodeImage } from '../src/data/image.js';
 import { loadModel } from '../src/model/load.js';
 import { unitTopSpectrum } from '../src/web/unit-top-spectrum.js';
 import { sharedPath } from './support/shared.js';
@@ -420,4 +421,22 @@ test('an uploaded 32x32 PNG gives the same top-5 as the CIFAR-10 image it holds;
   await page.setInputFiles('#image-file', { name: 'small.png', mimeType: 'image/png', buffer: PNG.sync.write(small) });
   await page.waitForSelector('#error:not([hidden])');
   assert.match((await page.textContent('#error'))!, /small\.png: .*16x16.*32x32|small\.png: .*32x32.*16x16/);
+});
+
+test('an uploaded JPEG is decoded on the page as decodeImage does in Node', { timeout: 120_000 }, async () => {
+  const page = await openPage(VIEWPORTS[1]);
+  const file = `${repoRoot}test/fixtures/progressive-32x32.jpg`;
+  await page.locator('#own-images summary').click();
+  await page.setInputFiles('#image-file', file);
+  await page.waitForFunction(() => document.getElementById('selected-label')!.textContent === 'progressive-32x32.jpg');
+  const shown = await page.evaluate(() => {
+    const data = (document.getElementById('selected-canvas') as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, 32, 32).data;
+    return Array.from(data);
+  });
+  const node = decodeImage(new Uint8Array(readFileSync(file)), 'progressive-32x32.jpg');
+  for (let p = 0; p < 1024; p++) {
+    for (let c = 0; c < 3; c++) assert.equal(shown[4 * p + c], Math.round(node[c * 1024 + p] * 255), `pixel ${p}, channel ${c}`);
+  }
+  assert.equal(await page.isDisabled('#run'), false);
+  assert.deepEqual(page.errors, []);
 });
