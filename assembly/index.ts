@@ -29,7 +29,11 @@ export {
   operatorFromDenseF64, operatorFromUnitF64, operatorFromUnitF32, operatorFromConvF64, operatorFromConvF32,
   operatorFromHeadF64, operatorFromHeadF32, operatorChain, operatorRows, operatorColumns, operatorElementSize,
   operatorDestroy, operatorApplyF64, operatorApplyTransposeF64, operatorApplyF32, operatorApplyTransposeF32,
+  operatorFromConv2dF64, operatorFromConv2dF32, operatorFromChannelScaleF64, operatorFromChannelScaleF32,
+  operatorFromMask, operatorFromMaxPool, operatorFromOptionA, operatorSum,
 } from "./operator";
+// The general linearization (src/linearize/graph-*.ts): option-A shortcut kernels for the float64 forward.
+export { optionAShortcutF64, optionAShortcutF32, optionAAdjointF64, optionAAdjointF32 } from "./layer-operators";
 // The reverse-communication protocol of gkl.ts and slq.ts, with its request and status codes.
 export {
   REQUEST_DONE, REQUEST_APPLY, REQUEST_TRANSPOSE, lanczosRequestCount, lanczosRequestInput, lanczosRequestOutput,

@@ -10,6 +10,10 @@
  *          normalization folded into W by the caller)
  *   HEAD   global average pooling followed by a linear map, y = A pool(x), pool(x)[c] = mean of
  *          channel plane c: the linearized classifier head; A copied and owned
+ *   LAYER  one linearized layer of any residual network (layer-operators.ts: conv KxK/S/P, BN
+ *          scale, ReLU mask, max-pool gather, option-A shortcut); its data copied and owned
+ *   SUM    y = a A x + b B x of two operators of one shape, either of which may be the identity
+ *          (handle 0): a residual unit's alpha S + Body (not owned, as CHAIN's parts)
  *
  * Every operator has a precision fixed at creation (the `...F64` constructors make f64 operators,
  * the `...F32` ones f32 operators; a chain takes the precision of its parts, which must agree) and
@@ -35,12 +39,27 @@ import {
   unitOperatorRows,
 } from "./unit";
 import { lanesOf, vMulAdd, vSplat, vSum } from "./lib/simd";
+import {
+  LAYER_CONV2D, LAYER_MASK, LAYER_MAXPOOL, LAYER_OPTIONA, LAYER_SCALE, LayerRecord, layerApply, layerDestroy, newLayer, windowFits,
+} from "./layer-operators";
+import { conv2dOutputSize } from "./conv2d";
 
 const KIND_DENSE: i32 = 1;
 const KIND_UNIT: i32 = 2;
 const KIND_CHAIN: i32 = 3;
 const KIND_CONV: i32 = 4;
 const KIND_HEAD: i32 = 5;
+const KIND_LAYER: i32 = 6;
+const KIND_SUM: i32 = 7;
+
+/** SUM: y = a A x + b B x; a handle of 0 is the identity. */
+@unmanaged
+class SumRecord {
+  a: usize;
+  alpha: f64;
+  b: usize;
+  beta: f64;
+}
 
 @unmanaged
 class OperatorRecord {
@@ -178,6 +197,108 @@ export function operatorFromHeadF32(channels: i32, plane: i32, weight: usize, ou
   return newHead(4, channels, plane, weight, outputs);
 }
 
+function layerOperator(elementSize: i32, layer: usize): usize {
+  if (layer == 0) return 0;
+  const r = changetype<LayerRecord>(layer);
+  return newRecord(KIND_LAYER, r.cOut * r.ho * r.wo, r.c * r.h * r.w, layer, 0, elementSize);
+}
+
+function conv2dOperator(
+  elementSize: i32, cIn: i32, h: i32, w: i32, weight: usize, cOut: i32, kernel: i32, stride: i32, pad: i32,
+): usize {
+  if (cIn < 1 || cOut < 1 || !windowFits(h, w, kernel, stride, pad)) return 0;
+  const ho = conv2dOutputSize(h, kernel, stride, pad), wo = conv2dOutputSize(w, kernel, stride, pad);
+  const bytes = <usize>cOut * <usize>cIn * <usize>(kernel * kernel) * <usize>elementSize;
+  return layerOperator(elementSize, newLayer(LAYER_CONV2D, cIn, h, w, cOut, ho, wo, kernel, stride, pad, weight, bytes));
+}
+
+/**
+ * The convolution y = W x (no bias: the Jacobian of a conv layer) as an f64 LAYER operator, for any
+ * KxK / stride / padding with an output of at least 1 x 1: C_in x H x W -> C_out x H' x W' (H' =
+ * conv2dOutputSize). `weight` OIHW f64, copied. Returns 0 on bad sizes. Accuracy as conv2dForwardF64
+ * and conv2dTransposeF64.
+ */
+export function operatorFromConv2dF64(cIn: i32, h: i32, w: i32, weight: usize, cOut: i32, kernel: i32, stride: i32, pad: i32): usize {
+  return conv2dOperator(8, cIn, h, w, weight, cOut, kernel, stride, pad);
+}
+
+/** As operatorFromConv2dF64 with f32 weights: an f32 operator. */
+export function operatorFromConv2dF32(cIn: i32, h: i32, w: i32, weight: usize, cOut: i32, kernel: i32, stride: i32, pad: i32): usize {
+  return conv2dOperator(4, cIn, h, w, weight, cOut, kernel, stride, pad);
+}
+
+/**
+ * y[c, i] = scale[c] x[c, i] on C x H x W (an eval-mode batch norm's Jacobian) as an f64 LAYER
+ * operator; `scale` (C f64 values) copied. Exact up to one rounding per entry. 0 on bad sizes.
+ */
+export function operatorFromChannelScaleF64(channels: i32, h: i32, w: i32, scale: usize): usize {
+  return layerOperator(8, newLayer(LAYER_SCALE, channels, h, w, channels, h, w, 0, 0, 0, scale, <usize>max(channels, 0) << 3));
+}
+
+/** As operatorFromChannelScaleF64 with f32 scales: an f32 operator. */
+export function operatorFromChannelScaleF32(channels: i32, h: i32, w: i32, scale: usize): usize {
+  return layerOperator(4, newLayer(LAYER_SCALE, channels, h, w, channels, h, w, 0, 0, 0, scale, <usize>max(channels, 0) << 2));
+}
+
+/**
+ * y = diag(mask) x on C x H x W (a ReLU's Jacobian at its recorded pre-activation: mask = pre > 0)
+ * as an operator of element size `elementSize` (8: f64, 4: f32); `mask` (u8 per entry) copied. Exact.
+ */
+export function operatorFromMask(channels: i32, h: i32, w: i32, mask: usize, elementSize: i32): usize {
+  if (elementSize != 8 && elementSize != 4) return 0;
+  const n = <usize>max(channels, 0) * <usize>max(h, 0) * <usize>max(w, 0);
+  return layerOperator(elementSize, newLayer(LAYER_MASK, channels, h, w, channels, h, w, 0, 0, 0, mask, n));
+}
+
+/**
+ * The max-pool's Jacobian at a recorded point, the gather of the argmax `index` (i32 per output,
+ * pool.ts's convention, one image: C x H' x W'), as an operator of element size `elementSize`;
+ * `index` copied. Exact (transpose: the scatter, within pool.ts's bound). 0 on bad sizes.
+ */
+export function operatorFromMaxPool(channels: i32, h: i32, w: i32, kernel: i32, stride: i32, pad: i32, index: usize, elementSize: i32): usize {
+  if ((elementSize != 8 && elementSize != 4) || channels < 1 || !windowFits(h, w, kernel, stride, pad) || 2 * pad > kernel) return 0;
+  const ho = conv2dOutputSize(h, kernel, stride, pad), wo = conv2dOutputSize(w, kernel, stride, pad);
+  const bytes = (<usize>channels * <usize>ho * <usize>wo) << 2;
+  return layerOperator(elementSize, newLayer(LAYER_MAXPOOL, channels, h, w, channels, ho, wo, kernel, stride, pad, index, bytes));
+}
+
+/**
+ * The option-A shortcut (layer-operators.ts OPTIONASHORTCUT) C_in x H x W -> C_out x ceil(H/S) x
+ * ceil(W/S) as an operator of element size `elementSize`. Exact. 0 unless C_out >= C_in >= 1,
+ * C_out - C_in even, S >= 1.
+ */
+export function operatorFromOptionA(cIn: i32, h: i32, w: i32, cOut: i32, stride: i32, elementSize: i32): usize {
+  if ((elementSize != 8 && elementSize != 4) || cIn < 1 || cOut < cIn || ((cOut - cIn) & 1) != 0 || stride < 1) return 0;
+  const ho = (h + stride - 1) / stride, wo = (w + stride - 1) / stride;
+  return layerOperator(elementSize, newLayer(LAYER_OPTIONA, cIn, h, w, cOut, ho, wo, 0, stride, 0, 0, 0));
+}
+
+/**
+ * alpha A + beta B for two operators of one shape and precision; a handle of 0 stands for the
+ * identity (then the other must be square). Not both 0. Returns 0 if shapes or precisions differ.
+ * Accuracy: the parts' plus one rounding for each product by alpha, beta and the sum.
+ */
+export function operatorSum(a: usize, alpha: f64, b: usize, beta: f64): usize {
+  if (a == 0 && b == 0) return 0;
+  const ref = recordOf(a ? a : b);
+  const rows = ref.rows, columns = ref.columns;
+  for (let i = 0; i < 2; i++) {
+    const h = i == 0 ? a : b;
+    if (h == 0) {
+      if (rows != columns) return 0;
+      continue;
+    }
+    const r = recordOf(h);
+    if (r.rows != rows || r.columns != columns || r.elementSize != ref.elementSize) return 0;
+  }
+  const s = changetype<SumRecord>(heap.alloc(offsetof<SumRecord>()));
+  s.a = a;
+  s.alpha = alpha;
+  s.b = b;
+  s.beta = beta;
+  return newRecord(KIND_SUM, rows, columns, changetype<usize>(s), 0, ref.elementSize);
+}
+
 /**
  * The product A_count ... A_1 of the operators whose handles are the `count` usize values at
  * `handles` (A_1 first, applied first). Adjacent shapes must agree (rows of A_i = columns of A_i+1)
@@ -239,6 +360,8 @@ export function operatorDestroy(handle: usize): void {
     heap.free(changetype<HeadRecord>(r.data).weight);
     heap.free(r.data);
   }
+  if (r.kind == KIND_LAYER) layerDestroy(r.data);
+  if (r.kind == KIND_SUM) heap.free(r.data);
   heap.free(handle);
 }
 
@@ -374,6 +497,32 @@ function chainApply<T>(r: OperatorRecord, transpose: bool, x: usize, k: i32, y: 
   heap.free(s1);
 }
 
+/** y = s A x (+ y when accumulate), A a handle or 0 for the identity; n = length of one output vector. */
+function scaledApply<T>(handle: usize, s: f64, transpose: bool, x: usize, k: i32, y: usize, n: i32, accumulate: bool, scratch: usize): void {
+  const size = <usize>sizeof<T>();
+  const total = <usize>k * <usize>n;
+  let src = x;
+  if (handle) {
+    applyRecord<T>(recordOf(handle), transpose, x, k, scratch);
+    src = scratch;
+  }
+  const c = <T>s;
+  if (accumulate) {
+    for (let i: usize = 0; i < total; i++) store<T>(y + i * size, load<T>(y + i * size) + c * load<T>(src + i * size));
+  } else {
+    for (let i: usize = 0; i < total; i++) store<T>(y + i * size, c * load<T>(src + i * size));
+  }
+}
+
+function sumApply<T>(r: OperatorRecord, transpose: bool, x: usize, k: i32, y: usize): void {
+  const s = changetype<SumRecord>(r.data);
+  const n = transpose ? r.columns : r.rows;
+  const scratch = heap.alloc(max<usize>(<usize>k * <usize>n * sizeof<T>(), 16));
+  scaledApply<T>(s.a, s.alpha, transpose, x, k, y, n, false, scratch);
+  scaledApply<T>(s.b, s.beta, transpose, x, k, y, n, true, scratch);
+  heap.free(scratch);
+}
+
 function applyRecord<T>(r: OperatorRecord, transpose: bool, x: usize, k: i32, y: usize): void {
   if (r.elementSize != <i32>sizeof<T>()) abort("operator applied in the wrong precision");
   if (k <= 0) return;
@@ -391,6 +540,10 @@ function applyRecord<T>(r: OperatorRecord, transpose: bool, x: usize, k: i32, y:
     convApply<T>(r, transpose, x, k, y);
   } else if (r.kind == KIND_HEAD) {
     headApply<T>(r, transpose, x, k, y);
+  } else if (r.kind == KIND_LAYER) {
+    layerApply<T>(r.data, transpose, x, k, y);
+  } else if (r.kind == KIND_SUM) {
+    sumApply<T>(r, transpose, x, k, y);
   } else {
     chainApply<T>(r, transpose, x, k, y);
   }

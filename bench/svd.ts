@@ -37,7 +37,7 @@ for (const n of sizes) {
     new SingularValueDecomposition(new Matrix(rows), { computeLeftSingularVectors: false, computeRightSingularVectors: false });
   }));
   // Unset OPENBLAS_CORETYPE/L2_SIZE for this peer only (see the machine notes); 2 threads.
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: '2' };
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '2' };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
   const out = execFileSync('/usr/bin/python3', ['bench_svd.py', 'values', String(n), String(runs), String(n)], { cwd: benchDir, env, encoding: 'utf8' });

@@ -476,7 +476,7 @@ test('network: J v is the finite difference of float64 logits while no mask flip
 test('bad units, stages, vector lengths and foreign trajectories are one-line InputErrors', async () => {
   const t = await float64Trajectory(resnet56, pixels64([0]));
   assert.throws(() => resolveUnit(resnet56, 27), (e: Error) => e instanceof InputError && e.message === 'unit 27 is out of range: resnet56 has units 1.1-3.9 (0-26)');
-  assert.throws(() => resolveUnit(resnet56, '3.10'), /^InputError: unit 3\.10 is out of range: resnet56 has units 1\.1-3\.9 \(0-26\)$/);
+  assert.throws(() => resolveUnit(resnet56, '3.10'), /^UsageError: unit 3\.10 is out of range: resnet56 has units 1\.1-3\.9 \(0-26\)$/);
   assert.throws(() => resolveUnit(resnet56, '0.1'), /unit 0\.1 is out of range/);
   assert.throws(() => resolveUnit(resnet56, -1), /unit -1 is out of range/);
   assert.throws(() => resolveUnit(resnet56, 'last'), /unit "last" is neither an index nor stage\.unit/);

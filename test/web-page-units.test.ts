@@ -211,7 +211,7 @@ test('every drawn mark, legend symbol and text of every figure is opaque, with 3
 });
 
 /** A picked file that holds `bytes`, or one that only claims `size` and fails the test if it is read. */
-const picked = (path: string, bytes: Uint8Array): PickedFile => ({ path, file: new Blob([bytes]) });
+const picked = (path: string, bytes: Uint8Array<ArrayBuffer>): PickedFile => ({ path, file: new Blob([bytes]) });
 const unread = (path: string, size: number): PickedFile => ({
   path,
   file: { size, arrayBuffer: () => Promise.reject(new Error(`${path} was read`)) },
@@ -249,15 +249,17 @@ test('picked model files: sizes beyond loadModel\'s limits, a wrong total, missi
   await refused([], /^no model file chosen$/);
 });
 
-test('a checkpoint picked from disk is imported as loadModel imports the same file', async () => {
-  for (const name of ['resnet8-legacy.th', 'resnet14-zip.th']) {
-    const path = new URL(`fixtures/checkpoints/${name}`, import.meta.url);
-    const files = await readModelFiles([picked(name, new Uint8Array(readFileSync(path)))]);
-    const fromPage = modelFromFiles(files);
+test('a checkpoint or .safetensors file picked from disk is imported as loadModel imports it, for every family', async () => {
+  const files = ['checkpoints/resnet8-legacy.th', 'checkpoints/resnet14-zip.th', 'families/preact-bn.pt', 'families/wrn.pt', 'families/tv-basic.pt', 'families/tv-bottleneck.safetensors'];
+  for (const file of files) {
+    const path = new URL(`fixtures/${file}`, import.meta.url);
+    const name = file.split('/')[1];
+    const fromPage = modelFromFiles(await readModelFiles([picked(name, new Uint8Array(readFileSync(path)))]));
     const fromLoad = await loadModel(path.pathname);
-    assert.equal(fromPage.name, fromLoad.name);
-    assert.equal(fromPage.unitCount, fromLoad.unitCount);
-    assert.deepEqual(fromPage.params, fromLoad.params, name);
+    assert.equal(fromPage.name, fromLoad.name, name);
+    assert.equal(fromPage.unitCount, fromLoad.unitCount, name);
+    assert.deepEqual(fromPage.classes, fromLoad.classes, name);
+    assert.deepEqual(fromPage.graph, fromLoad.graph, name);
   }
   // Not a checkpoint, whatever its name: refused by content, with the file's name.
   await rejectsInput(Promise.resolve().then(async () => modelFromFiles(await readModelFiles([picked('notes.txt', new TextEncoder().encode('hello'))]))), /^notes\.txt: not a PyTorch checkpoint/);

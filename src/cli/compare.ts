@@ -6,13 +6,13 @@
  */
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { buildComparison, type ComparedModel } from '../report/comparison.js';
 import type { ReportMeta } from '../report/documents.js';
 import type { ReportStudy } from '../study/report-study.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { InputError } from '../util/errors.js';
+import { readRegularFile } from '../util/read-file.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { UsageError } from './errors.js';
 
@@ -23,16 +23,18 @@ export async function writeComparison(out: string, compared: ComparedModel[]): P
   await writeFileAtomic(join(out, 'comparison.html'), html);
 }
 
+/**
+ * The most bytes a report.json may have: a report holds summaries and binned spectra, well under a
+ * megabyte; a file far larger is not one, and is refused before it is read into memory.
+ */
+const MAX_REPORT_BYTES = 256 * 2 ** 20;
+
 /** The study and meta in a report.json written by `report` (a directory holding one, or the file). */
 async function readReport(path: string): Promise<ComparedModel & { file: string }> {
   const file = path.endsWith('.json') ? path : join(path, 'report.json');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(code === 'ENOENT' ? `${file}: no such report (run "resnet-stability report" first)` : `${file}: cannot read (${code ?? String(err)})`);
-  }
+  if (!existsSync(file)) throw new InputError(`${file}: no such report (run "resnet-stability report" first)`);
+  // Only a regular file of bounded size: a FIFO or device named report.json would block or never end.
+  const text = new TextDecoder().decode(await readRegularFile(file, MAX_REPORT_BYTES));
   let json: ReportStudy & { meta?: ReportMeta };
   try {
     json = JSON.parse(text);

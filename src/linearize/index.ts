@@ -10,3 +10,10 @@ export type { LinearizationPoint } from './point.js';
 export { linearizeUnit, type LinearizeOptions } from './unit.js';
 export { linearizeStage } from './stage.js';
 export { linearizeNetwork } from './network.js';
+export {
+  graphTrajectory64, runUnit, unitScales, type GraphTrajectory64, type GraphUnitTrace, type LayerPoint,
+  type GraphForwardOptions,
+} from './graph-forward64.js';
+export { linearize, type Segment, type GraphLinearizeOptions } from './graph-linearize.js';
+export { graphUnitLabel, resolveGraphUnit, resolveGraphStage, checkGraphShapes } from './graph-geometry.js';
+export { graphOfResNet, resNetForwardOptions } from './paper-graph.js';

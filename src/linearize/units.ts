@@ -3,7 +3,7 @@
  * accepted, `stage.unit` (both 1-based, e.g. "3.9" for the last unit of ResNet-56) works as well.
  */
 import type { ResNetModel } from '../model/model.js';
-import { InputError } from '../util/errors.js';
+import { UsageError } from '../util/errors.js';
 
 /** The three stages of the CIFAR ResNet family (16, 32, 64 channels). */
 export const STAGE_COUNT = 3;
@@ -17,7 +17,7 @@ function validUnits(model: ResNetModel): string {
  * The 0-based network-order index of a unit given as an index (number, or a string of digits) or as
  * `stage.unit` (1-based stage 1..3 and unit 1..n within the stage; "3.9" is unit 26 of ResNet-56).
  *
- * Errors: InputError naming the spec and the valid range, e.g.
+ * Errors: UsageError (an InputError; the CLI exits 2) naming the spec and the valid range, e.g.
  * `unit 3.10 is out of range: resnet56 has units 1.1-3.9 (0-26)`, for an index outside 0..3n-1, a stage
  * outside 1..3, a unit outside 1..n, or anything that is neither form.
  */
@@ -26,22 +26,22 @@ export function resolveUnit(model: ResNetModel, spec: number | string): number {
   const count = model.unitCount;
   if (typeof spec === 'number') {
     if (Number.isInteger(spec) && spec >= 0 && spec < count) return spec;
-    throw new InputError(`unit ${spec} is out of range: ${validUnits(model)}`);
+    throw new UsageError(`unit ${spec} is out of range: ${validUnits(model)}`);
   }
   const text = String(spec).trim();
   if (/^\d+$/.test(text)) {
     const index = Number(text);
     if (index < count) return index;
-    throw new InputError(`unit ${text} is out of range: ${validUnits(model)}`);
+    throw new UsageError(`unit ${text} is out of range: ${validUnits(model)}`);
   }
   const match = /^(\d+)\.(\d+)$/.exec(text);
   if (!match) {
-    throw new InputError(`unit "${text}" is neither an index nor stage.unit (like 3.${n}): ${validUnits(model)}`);
+    throw new UsageError(`unit "${text}" is neither an index nor stage.unit (like 3.${n}): ${validUnits(model)}`);
   }
   const stage = Number(match[1]);
   const unit = Number(match[2]);
   if (stage < 1 || stage > STAGE_COUNT || unit < 1 || unit > n) {
-    throw new InputError(`unit ${text} is out of range: ${validUnits(model)}`);
+    throw new UsageError(`unit ${text} is out of range: ${validUnits(model)}`);
   }
   return (stage - 1) * n + (unit - 1);
 }
@@ -56,14 +56,14 @@ export function unitLabel(model: ResNetModel, index: number): string {
 }
 
 /**
- * A stage number 1..3 (a number or a string of digits). InputError naming the spec otherwise:
+ * A stage number 1..3 (a number or a string of digits). UsageError naming the spec otherwise:
  * `stage 4 is out of range: resnet56 has stages 1-3`.
  */
 export function resolveStage(model: ResNetModel, spec: number | string): number {
   const text = String(spec).trim();
   const stage = typeof spec === 'number' ? spec : /^\d+$/.test(text) ? Number(text) : NaN;
   if (Number.isInteger(stage) && stage >= 1 && stage <= STAGE_COUNT) return stage;
-  throw new InputError(`stage ${typeof spec === 'number' || /^\d+$/.test(text) ? text : JSON.stringify(text)} is out of range: ${model.name} has stages 1-${STAGE_COUNT}`);
+  throw new UsageError(`stage ${typeof spec === 'number' || /^\d+$/.test(text) ? text : JSON.stringify(text)} is out of range: ${model.name} has stages 1-${STAGE_COUNT}`);
 }
 
 /** The network-order indices of the units of stage 1..3: (stage-1)*n .. stage*n - 1. */

@@ -5,17 +5,25 @@
  *   <dir>/weights.bin   all tensors, float32 little-endian, concatenated in manifest order
  *
  * Tensor names are the PyTorch state-dict keys without the `module.` prefix (`layer2.0.bn1.running_var`),
- * so a manifest reads like the checkpoint it came from. The same files load from disk in Node and by URL
+ * so a manifest reads like the checkpoint it came from, and loading recognises the network from them as
+ * import did. formatVersion 1 is the paper's family (CIFAR ResNet, option A, 32x32), still written for
+ * it; formatVersion 2 is any family of recognise.ts and records the family, what was recognised and
+ * the input size. The same files load from disk in Node and by URL
  * (fetch) in browsers and edge runtimes.
  */
 import { InputError } from '../util/errors.js';
 import { stateDictToResNet } from './checkpoint/resnet.js';
+import { modelFromStateDict } from './from-state-dict.js';
+import type { Family, NetworkDescription } from './graph.js';
 import { ResNetModel, type AccuracyRecord } from './model.js';
+import { FAMILIES } from './recognise.js';
 import type { BatchNormParams, Normalization, ResNetParams, StateDict } from './types.js';
 import { concatBytes } from '../util/bytes.js';
 
 export const MODEL_FORMAT = 'resnet-stability/cifar-resnet';
 export const MODEL_FORMAT_VERSION = 1;
+/** The version written for networks outside the paper's family. */
+export const GRAPH_FORMAT_VERSION = 2;
 
 export interface WeightEntry {
   name: string;
@@ -35,7 +43,7 @@ export interface ModelJson {
     stageChannels: number[];
     inputShape: [number, number, number];
     numClasses: number;
-  };
+  } | (Omit<NetworkDescription, 'classes'> & { inputShape: [number, number, number]; numClasses: number });
   normalization: Normalization & { inputRange: [0, 1] };
   classes: string[];
   accuracy?: AccuracyRecord;
@@ -74,7 +82,8 @@ export function encodeModel(
   model: ResNetModel,
   source?: ModelJson['source'],
 ): { json: ModelJson; weights: Uint8Array } {
-  const dict = resNetToStateDict(model.params);
+  const dict = model.hasParams ? resNetToStateDict(model.params) : model.weights;
+  if (!dict) throw new Error(`model ${model.name} has neither params nor the state dict of its graph`);
   const entries: WeightEntry[] = [];
   let total = 0;
   for (const [name, tensor] of dict) {
@@ -87,20 +96,22 @@ export function encodeModel(
     floats.set(tensor.data, offset);
     offset += tensor.data.length;
   }
-  const p = model.params;
+  const { classes: numClasses, ...description } = model.graph.description;
   const json: ModelJson = {
     format: MODEL_FORMAT,
-    formatVersion: MODEL_FORMAT_VERSION,
+    formatVersion: model.hasParams ? MODEL_FORMAT_VERSION : GRAPH_FORMAT_VERSION,
     name: model.name,
-    architecture: {
-      family: 'cifar-resnet',
-      depth: p.depth,
-      n: p.n,
-      shortcut: 'A',
-      stageChannels: [16, 32, 64],
-      inputShape: [3, 32, 32],
-      numClasses: p.numClasses,
-    },
+    architecture: model.hasParams
+      ? {
+        family: 'cifar-resnet',
+        depth: model.params.depth,
+        n: model.params.n,
+        shortcut: 'A',
+        stageChannels: [16, 32, 64],
+        inputShape: [3, 32, 32],
+        numClasses: model.params.numClasses,
+      }
+      : { ...description, inputShape: [...model.inputShape], numClasses },
     normalization: { ...model.normalization, inputRange: [0, 1] },
     classes: model.classes,
     ...(model.accuracy ? { accuracy: model.accuracy } : {}),
@@ -131,32 +142,57 @@ export function decodeModel(json: unknown, weightFiles: Uint8Array[], where: str
     offset += 4 * count;
     dict.set(entry.name, { shape: entry.shape, data });
   }
+  const checked = checkInfo(manifest, where).normalization;
+  const info = { name: manifest.name, normalization: checked, classes: manifest.classes, accuracy: manifest.accuracy };
+  if (manifest.formatVersion === GRAPH_FORMAT_VERSION) {
+    const arch = manifest.architecture as Partial<NetworkDescription> & { inputShape?: unknown };
+    if (typeof arch.family !== 'string' || !(FAMILIES as readonly string[]).includes(arch.family)) {
+      throw new InputError(`${where}: architecture.family ${JSON.stringify(arch.family)} is not one of ${FAMILIES.join(', ')}`);
+    }
+    const shape = arch.inputShape;
+    if (!Array.isArray(shape) || shape.length !== 3 || shape[0] !== 3 || !shape.slice(1).every((d) => Number.isSafeInteger(d) && d >= 1 && d <= MAX_INPUT_SIDE)) {
+      throw new InputError(`${where}: architecture.inputShape ${JSON.stringify(shape)} is not [3, H, W] with 1 <= H, W <= ${MAX_INPUT_SIDE}`);
+    }
+    const model = modelFromStateDict(dict, where, { arch: arch.family as Family, inputSize: [shape[1] as number, shape[2] as number] }, info);
+    if (model.depth !== arch.depth) throw new InputError(`${where}: architecture says depth ${arch.depth}, weights are depth ${model.depth}`);
+    return model;
+  }
   const params = stateDictToResNet(dict, where);
   if (params.depth !== manifest.architecture.depth) {
     throw new InputError(`${where}: architecture says depth ${manifest.architecture.depth}, weights are depth ${params.depth}`);
   }
+  return new ResNetModel(params, info);
+}
+
+/** The largest input height or width a model may declare (ImageNet models take 224). */
+export const MAX_INPUT_SIDE = 4096;
+
+/** Checks normalization and class names against the manifest. */
+function checkInfo(manifest: ModelJson, where: string): { normalization: ModelJson['normalization']; classes: string[] } {
   for (const [name, value] of Object.entries({ 'normalization.mean': manifest.normalization.mean, 'normalization.std': manifest.normalization.std })) {
     if (!Array.isArray(value) || value.length !== 3 || !value.every((v) => typeof v === 'number' && Number.isFinite(v))) {
       throw new InputError(`${where}: ${name} must be three finite numbers`);
     }
   }
   if (manifest.normalization.std.some((s) => s <= 0)) throw new InputError(`${where}: normalization.std must be positive`);
-  if (manifest.classes.length !== params.numClasses) {
-    throw new InputError(`${where}: classes lists ${manifest.classes.length} names, the classifier has ${params.numClasses} outputs`);
+  const outputs = classifierOutputs(manifest);
+  if (outputs !== undefined && manifest.classes.length !== outputs) {
+    throw new InputError(`${where}: classes lists ${manifest.classes.length} names, the classifier has ${outputs} outputs`);
   }
-  return new ResNetModel(params, {
-    name: manifest.name,
-    normalization: { mean: manifest.normalization.mean, std: manifest.normalization.std },
-    classes: manifest.classes,
-    accuracy: manifest.accuracy,
-  });
+  return { normalization: { mean: manifest.normalization.mean, std: manifest.normalization.std } as ModelJson['normalization'], classes: manifest.classes };
+}
+
+/** Outputs of the classifier (`linear` or `fc`) as the manifest lists its weight. */
+function classifierOutputs(manifest: ModelJson): number | undefined {
+  const entry = manifest.weightsManifest.flatMap((g) => g.weights).find((w) => /^(module\.)?(linear|fc)\.weight$/.test(w.name));
+  return entry?.shape.length === 2 ? entry.shape[0] : undefined;
 }
 
 function validateModelJson(json: unknown, where: string): ModelJson {
   const m = json as Partial<ModelJson> | null;
   if (!m || typeof m !== 'object') throw new InputError(`${where}: model.json is not a JSON object`);
   if (m.format !== MODEL_FORMAT) throw new InputError(`${where}: model.json format is ${JSON.stringify(m.format)}, expected "${MODEL_FORMAT}"`);
-  if (m.formatVersion !== MODEL_FORMAT_VERSION) throw new InputError(`${where}: unsupported model.json formatVersion ${m.formatVersion}`);
+  if (m.formatVersion !== MODEL_FORMAT_VERSION && m.formatVersion !== GRAPH_FORMAT_VERSION) throw new InputError(`${where}: unsupported model.json formatVersion ${m.formatVersion}`);
   if (!Array.isArray(m.weightsManifest) || m.weightsManifest.length === 0) throw new InputError(`${where}: model.json has no weightsManifest`);
   if (!m.architecture || typeof m.architecture.depth !== 'number') throw new InputError(`${where}: model.json has no architecture.depth`);
   if (!m.normalization) throw new InputError(`${where}: model.json has no normalization`);

@@ -9,6 +9,7 @@
 import type * as tfTypes from '@tensorflow/tfjs-core';
 import { InputError } from '../util/errors.js';
 import { initBackend } from './backend.js';
+import { graphLogits, releaseCompiledGraph } from './graph-forward.js';
 import type { ResNetModel } from './model.js';
 import type { Trajectory, UnitTrace } from './trajectory.js';
 import type { BatchNormParams, Conv3x3Params } from './types.js';
@@ -91,6 +92,7 @@ function backendNetwork(tf: Tf, model: ResNetModel): BackendNetwork {
 
 /** Release the backend tensors cached for a model (all scalings of its weights). */
 export function releaseBackendNetwork(model: ResNetModel): void {
+  releaseCompiledGraph(model);
   for (const [key, net] of networks) {
     if (!key.startsWith(`${model.weightsId}:`)) continue;
     const convs = [net.stem, ...net.units.flatMap((u) => [u.conv1, u.conv2])];
@@ -184,24 +186,30 @@ export function logitsFromPixels(tf: Tf, model: ResNetModel, pixelsNCHW: tfTypes
 
 export const IMAGE_VALUES = 3 * 32 * 32;
 
-function checkPixels(pixels: Float32Array): number {
-  if (pixels.length === 0 || pixels.length % IMAGE_VALUES !== 0) {
-    throw new InputError(`images must be a multiple of 3x32x32 = ${IMAGE_VALUES} values, got ${pixels.length}`);
+/** The number of images in `pixels`, after checking it holds whole images of `shape`, all finite. */
+function checkPixels(pixels: Float32Array, shape: readonly number[] = [3, 32, 32]): number {
+  const values = shape.reduce((a, b) => a * b, 1);
+  if (pixels.length === 0 || pixels.length % values !== 0) {
+    throw new InputError(`images must be a multiple of ${shape.join('x')} = ${values} values, got ${pixels.length}`);
   }
   for (let i = 0; i < pixels.length; i++) {
     if (!Number.isFinite(pixels[i])) {
-      throw new InputError(`image ${Math.floor(i / IMAGE_VALUES)} has a non-finite pixel (${pixels[i]}) at offset ${i % IMAGE_VALUES}`);
+      throw new InputError(`image ${Math.floor(i / values)} has a non-finite pixel (${pixels[i]}) at offset ${i % values}`);
     }
   }
-  return pixels.length / IMAGE_VALUES;
+  return pixels.length / values;
 }
 
-/** Logits for B images (pixels in [0,1], B x 3 x 32 x 32 CHW): B x classes, row-major. */
+/**
+ * Logits for B images (pixels in [0,1], B x 3 x H x W CHW, H x W the model's input size): B x classes,
+ * row-major. The paper's family runs its fused path, any other network graph-forward.ts.
+ */
 export async function predictLogits(model: ResNetModel, pixels: Float32Array): Promise<Float32Array> {
   const tf = await initBackend();
-  const batch = checkPixels(pixels);
-  const net = backendNetwork(tf, model);
-  const logits = tf.tidy(() => logitsFromNormalized(tf, model, normalizedInput(tf, net, pixels, batch)));
+  const batch = checkPixels(pixels, model.inputShape);
+  const logits = model.hasParams
+    ? tf.tidy(() => logitsFromNormalized(tf, model, normalizedInput(tf, backendNetwork(tf, model), pixels, batch)))
+    : tf.tidy(() => graphLogits(tf, model, pixels, batch));
   try {
     return (await logits.data()) as Float32Array;
   } finally {

@@ -6,9 +6,12 @@ import { InputError } from '../util/errors.js';
 import { packageRoot } from '../util/package-root.js';
 import { readRegularFile } from '../util/read-file.js';
 import { fetchBytes, isNode } from '../util/runtime.js';
-import { importCheckpoint } from './checkpoint/resnet.js';
+import { readStateDict } from './checkpoint/torch.js';
 import { decodeModel, encodeModel, manifestWeights, type ModelJson } from './format.js';
-import { ResNetModel } from './model.js';
+import { modelFromStateDict } from './from-state-dict.js';
+import type { ResNetModel } from './model.js';
+import { isSafetensors, readSafetensors } from './safetensors.js';
+import type { StateDict } from './types.js';
 
 /** Models that ship inside the package under models/<name>/. */
 export const SHIPPED_MODELS = ['resnet56', 'resnet110'] as const;
@@ -48,7 +51,7 @@ export function modelCache(): (key: string, source?: string | URL) => Promise<Re
   };
 }
 
-const CHECKPOINT_EXTENSION = /\.(th|pt|pth|tar)$/i;
+const CHECKPOINT_EXTENSION = /\.(th|pt|pth|tar|safetensors)$/i;
 
 /** The largest checkpoint read or downloaded (a ResNet-110 checkpoint is 7 MB, ResNet-1202 78 MB). */
 export const MAX_CHECKPOINT_BYTES = 512 * 2 ** 20;
@@ -107,7 +110,12 @@ async function loadModelFromPath(path: string): Promise<ResNetModel> {
  * chosen from disk, so both recognise the same architectures.
  */
 export function importCheckpointBytes(bytes: Uint8Array, source: string): ResNetModel {
-  return new ResNetModel(importCheckpoint(bytes, baseName(source)), { name: modelNameFromCheckpoint(source) });
+  return modelFromStateDict(readWeightsFile(bytes, baseName(source)), baseName(source), {}, { name: modelNameFromCheckpoint(source) });
+}
+
+/** The state dict in a PyTorch checkpoint (zip or legacy) or a .safetensors file, told apart by content. */
+export function readWeightsFile(bytes: Uint8Array, source: string): StateDict {
+  return isSafetensors(bytes) ? readSafetensors(bytes, source) : readStateDict(bytes, source);
 }
 
 function parseJson(text: string, where: string): unknown {

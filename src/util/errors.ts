@@ -17,3 +17,17 @@ export class InputError extends Error {
 export class UsageError extends InputError {
   override name = 'UsageError';
 }
+
+/**
+ * An error as it comes back from a worker: structured cloning (Comlink) keeps an Error's name and
+ * message but not its class, so a worker's UsageError would reach the CLI as a plain Error (exit 1
+ * instead of 2). Restores the class from the name; any other error is returned as it is.
+ */
+export function restoreErrorClass(err: unknown): unknown {
+  if (!(err instanceof Error) || err instanceof InputError) return err;
+  const Class = err.name === 'UsageError' ? UsageError : err.name === 'InputError' ? InputError : undefined;
+  if (!Class) return err;
+  const restored = new Class(err.message);
+  if (err.stack) restored.stack = err.stack;
+  return restored;
+}

@@ -1,10 +1,10 @@
 /**
- * A model chosen from disk in a browser: a PyTorch checkpoint, or a model directory (model.json and its
- * weight files, picked as a folder or as several files). The bytes go through the package's own import
- * and decode functions (importCheckpointBytes, decodeModel), so every architecture `loadModel` recognises
- * works here too. Sizes are checked before anything is read, with loadModel's limits, and a manifest may
- * only name files that were chosen with it, by their path relative to model.json: no `..`, no absolute
- * paths, no URLs.
+ * A model chosen from disk in a browser: a PyTorch checkpoint or .safetensors file, or a model directory
+ * (model.json and its weight files, picked as a folder or as several files). The bytes go through the
+ * package's own import and decode functions (importCheckpointBytes, decodeModel), so every architecture
+ * `loadModel` recognises works here too. Sizes are checked before anything is read, with loadModel's
+ * limits, and a manifest may only name files that were chosen with it, by their path relative to
+ * model.json: no `..`, no absolute paths, no URLs.
  */
 import { decodeModel, manifestWeights } from '../model/format.js';
 import { importCheckpointBytes, MAX_CHECKPOINT_BYTES, MAX_MANIFEST_BYTES } from '../model/load.js';

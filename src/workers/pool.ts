@@ -8,6 +8,7 @@ import * as Comlink from 'comlink';
 import { encodeModel } from '../model/format.js';
 import type { ResNetModel } from '../model/model.js';
 import { InProcessExecutor, type StudyExecutor, type StudyJob, type StudyJobResult } from '../study/executor.js';
+import { restoreErrorClass } from '../util/errors.js';
 import { isNode } from '../util/runtime.js';
 import type { SerializedModel, WorkerApi } from './worker-api.js';
 
@@ -143,7 +144,7 @@ export class WorkerPool implements StudyExecutor {
         this.running.add(reject);
         this.jobOnWorker.set(w, reject);
         (async () => w.api.run(await this.ensureModel(w, model), job) as Promise<StudyJobResult<J>>)()
-          .then(resolve, reject)
+          .then(resolve, (err) => reject(restoreErrorClass(err)))
           .finally(() => {
             this.running.delete(reject);
             this.jobOnWorker.delete(w);

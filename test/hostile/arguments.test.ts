@@ -27,5 +27,5 @@ test('an unknown precision is refused everywhere it is accepted', async () => {
   await rejectsInput(() => linearizeUnit(model, t, 26, f16), message);
   await rejectsInput(() => linearizeStage(model, t, 3, f16), message);
   await rejectsInput(() => linearizeNetwork(model, t, f16), message);
-  await rejectsInput(() => unitSpectrum(model, pixels, 26, f16), message);
+  await rejectsInput(() => unitSpectrum(model, Float32Array.from(pixels), 26, f16), message);
 });

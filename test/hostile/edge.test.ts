@@ -33,12 +33,12 @@ before(async () => {
 });
 
 /** A CIFAR-10 image as the 3073-byte record the handler accepts. */
-function cifarRecord(): Uint8Array {
+function cifarRecord(): Uint8Array<ArrayBuffer> {
   const data = process.env.RESNET_STABILITY_DATA;
   if (data) {
     const bytes = readFileSync(data.endsWith('.bin') ? data : `${data}/test_batch.bin`).subarray(0, 3073);
     readCifarBatch(bytes, 'record');
-    return bytes;
+    return new Uint8Array(bytes);
   }
   return Uint8Array.from({ length: 3073 }, (_, i) => (i * 37) % 256).fill(3, 0, 1);
 }

@@ -89,3 +89,17 @@ test('a manifest whose shape is not a list names the field', async () => {
   writeFileSync(join(model, 'model.json'), JSON.stringify(json));
   await rejectsInput(() => loadModel(model), /model\.json: the manifest describes more than 536870912 bytes of weights$/);
 });
+
+test('CLI: compare refuses a report.json that is a FIFO, a directory or far too large, without reading it', async () => {
+  const dir = tempDir();
+  const reports = ['fifo', 'folder', 'huge'].map((name) => join(dir, name));
+  for (const r of reports) mkdirSync(r);
+  mkfifo(join(reports[0]!, 'report.json'));
+  mkdirSync(join(reports[1]!, 'report.json'));
+  // Sparse: 300 MiB on paper, nothing on disk.
+  execFileSync('truncate', ['-s', `${300 * 2 ** 20}`, join(reports[2]!, 'report.json')]);
+  const out = join(dir, 'out');
+  await cliFails(['compare', reports[0]!, reports[1]!, '--out', out], 1, /fifo\/report\.json: not a regular file \(a FIFO\)$/, { unchanged: dir });
+  await cliFails(['compare', reports[1]!, reports[0]!, '--out', out], 1, /folder\/report\.json: not a regular file \(a directory\)$/, { unchanged: dir });
+  await cliFails(['compare', reports[2]!, reports[0]!, '--out', out], 1, /huge\/report\.json: 314572800 bytes, more than the 268435456 such a file may have$/, { unchanged: dir });
+});
