@@ -12,8 +12,9 @@ import { ARCHIVE_MEMBER, testBatchFromArchive } from '../src/web/cifar-archive.j
 import {
   binCounts, histogramData, histogramEdges, PAGE_FIGURES, probabilitiesData, propagationData, referenceLines, spectrumData, type FigureData,
 } from '../src/web/figures.js';
-import { modelFromFiles } from '../src/web/model-files.js';
-import { checkPageInputs } from '../src/web/page-inputs.js';
+import { loadModel } from '../src/model/load.js';
+import { modelFromFiles, readModelFiles, type PickedFile } from '../src/web/model-files.js';
+import { checkFileSize, checkPageInputs, FILE_LIMITS } from '../src/web/page-inputs.js';
 import { VEGA_SPECS } from '../web/vega-specs.js';
 
 const LABELS = Array.from({ length: 27 }, (_, i) => `${Math.floor(i / 9) + 1}.${(i % 9) + 1}`);
@@ -207,4 +208,68 @@ test('every drawn mark, legend symbol and text of every figure is opaque, with 3
     assert.ok(roles.has('mark'), `${name}: data marks checked`);
     if (name === 'propagation' || name === 'probabilities') assert.ok(roles.has('legend-symbol') && roles.has('legend-label'), `${name}: legend checked`);
   }
+});
+
+/** A picked file that holds `bytes`, or one that only claims `size` and fails the test if it is read. */
+const picked = (path: string, bytes: Uint8Array<ArrayBuffer>): PickedFile => ({ path, file: new Blob([bytes]) });
+const unread = (path: string, size: number): PickedFile => ({
+  path,
+  file: { size, arrayBuffer: () => Promise.reject(new Error(`${path} was read`)) },
+});
+
+test('picked model files: a folder gives model.json and the weights it names, nothing else is read', async () => {
+  const dir = new URL('../models/resnet56/', import.meta.url);
+  const json = new Uint8Array(readFileSync(new URL('model.json', dir)));
+  const weights = new Uint8Array(readFileSync(new URL('weights.bin', dir)));
+  const files = await readModelFiles([
+    unread('resnet56/notes.txt', 3), picked('resnet56/weights.bin', weights), unread('resnet56/study.json', 10), picked('resnet56/model.json', json),
+  ]);
+  assert.deepEqual(files.map((f) => [f.path, f.bytes.length]), [['resnet56/model.json', json.length], ['resnet56/weights.bin', weights.length]]);
+  assert.equal(modelFromFiles(files).unitCount, 27);
+  // Picked as two files (no folder): bare names.
+  assert.deepEqual((await readModelFiles([picked('model.json', json), picked('weights.bin', weights)])).map((f) => f.path), ['model.json', 'weights.bin']);
+});
+
+test('picked model files: sizes beyond loadModel\'s limits, a wrong total, missing or escaping weights are refused before reading', async () => {
+  const dir = new URL('../models/resnet56/', import.meta.url);
+  const json = new Uint8Array(readFileSync(new URL('model.json', dir)));
+  const weightBytes = readFileSync(new URL('weights.bin', dir)).length;
+  const refused = (files: PickedFile[], message: RegExp) => rejectsInput(readModelFiles(files), message);
+  await refused([unread('big.th', 512 * 2 ** 20 + 1)], /^big\.th: 536870913 bytes, more than the 512 MiB a checkpoint may have$/);
+  await refused([unread('m/model.json', 16 * 2 ** 20 + 1), unread('m/weights.bin', 4)], /^m\/model\.json: 16777217 bytes, more than the 16 MiB a model\.json may have$/);
+  await refused([picked('m/model.json', json), unread('m/weights.bin', weightBytes - 4)], new RegExp(`^m/model\\.json: the weight files hold ${weightBytes - 4} bytes, the manifest describes ${weightBytes}$`));
+  await refused([picked('m/model.json', json), unread('other/weights.bin', weightBytes)], /^m\/model\.json: weights file weights\.bin was not chosen with it/);
+  const manifest = JSON.parse(new TextDecoder().decode(json));
+  const escaping = new TextEncoder().encode(JSON.stringify({ ...manifest, weightsManifest: [{ ...manifest.weightsManifest[0], paths: ['../weights.bin'] }] }));
+  await refused([picked('m/model.json', escaping), unread('weights.bin', weightBytes)], /^m\/model\.json: weights path "\.\.\/weights\.bin" is not a file beside model\.json$/);
+  await refused([picked('m/model.json', new TextEncoder().encode('{ nope'))], /^m\/model\.json: invalid JSON/);
+  await refused([unread('a/model.json', 10), unread('b/model.json', 10)], /^2 model\.json files chosen/);
+  await refused([unread('a.json', 10), unread('b.json', 10)], /^2 \.json files chosen and none is model\.json/);
+  await refused([unread('a.th', 10), unread('b.th', 10)], /^2 files chosen without a model\.json/);
+  await refused([], /^no model file chosen$/);
+});
+
+test('a checkpoint or .safetensors file picked from disk is imported as loadModel imports it, for every family', async () => {
+  const files = ['checkpoints/resnet8-legacy.th', 'checkpoints/resnet14-zip.th', 'families/preact-bn.pt', 'families/wrn.pt', 'families/tv-basic.pt', 'families/tv-bottleneck.safetensors'];
+  for (const file of files) {
+    const path = new URL(`fixtures/${file}`, import.meta.url);
+    const name = file.split('/')[1];
+    const fromPage = modelFromFiles(await readModelFiles([picked(name, new Uint8Array(readFileSync(path)))]));
+    const fromLoad = await loadModel(path.pathname);
+    assert.equal(fromPage.name, fromLoad.name, name);
+    assert.equal(fromPage.unitCount, fromLoad.unitCount, name);
+    assert.deepEqual(fromPage.classes, fromLoad.classes, name);
+    assert.deepEqual(fromPage.graph, fromLoad.graph, name);
+  }
+  // Not a checkpoint, whatever its name: refused by content, with the file's name.
+  await rejectsInput(Promise.resolve().then(async () => modelFromFiles(await readModelFiles([picked('notes.txt', new TextEncoder().encode('hello'))]))), /^notes\.txt: not a PyTorch checkpoint/);
+});
+
+test('chosen CIFAR-10 binaries and images: empty or beyond the CLI\'s limits are refused by name', () => {
+  assert.equal(checkFileSize('cifarBinary', 'test_batch.bin', 10_000 * 3073), undefined);
+  assert.equal(checkFileSize('cifarBinary', 'all.bin', 60_000 * 3073), undefined);
+  assert.equal(checkFileSize('cifarBinary', 'huge.bin', FILE_LIMITS.cifarBinary + 1), `huge.bin: ${60_000 * 3073 + 1} bytes, more than the ${60_000 * 3073} bytes a CIFAR-10 binary file may have here`);
+  assert.equal(checkFileSize('image', 'cat.png', 2000), undefined);
+  assert.match(checkFileSize('image', 'big.png', 16 * 2 ** 20 + 1)!, /^big\.png: 16777217 bytes, more than the 16777216 bytes a PNG\/JPEG image may have here$/);
+  assert.equal(checkFileSize('image', 'empty.png', 0), 'empty.png: file is empty');
 });

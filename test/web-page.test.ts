@@ -13,6 +13,7 @@ import { gzipSync } from 'fflate';
 import { PNG } from 'pngjs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { imageToFloat, readCifarBatch } from '../src/data/cifar.js';
+import { decodeImage } from '../src/data/image.js';
 import { loadModel } from '../src/model/load.js';
 import { unitTopSpectrum } from '../src/web/unit-top-spectrum.js';
 import { sharedPath } from './support/shared.js';
@@ -101,6 +102,18 @@ for (const viewport of VIEWPORTS) {
       assert.equal(await page.isDisabled('#run'), false);
       await assertInView(page, '#run', viewport);
       await assertNoHorizontalScroll(page);
+      // One column below 700 px (the results under the inputs), two beside each other above.
+      const [inputs, results] = await Promise.all(['#inputs', '#results'].map((s) => page.locator(s).evaluate((e) => e.getBoundingClientRect().toJSON() as DOMRect)));
+      if (viewport.width < 700) assert.ok(results.top >= inputs.bottom && results.width >= inputs.width - 1, `one column: inputs ${JSON.stringify(inputs)}, results ${JSON.stringify(results)}`);
+      else assert.ok(results.left >= inputs.right && Math.abs(results.top - inputs.top) < 1, 'two columns');
+      // Status as a polite live region with a labelled progress bar; the gallery one tab stop.
+      assert.equal(await page.getAttribute('#status', 'role'), 'status');
+      assert.equal(await page.getAttribute('#status', 'aria-live'), 'polite');
+      assert.match((await page.getAttribute('#progress', 'aria-label')) ?? '', /progress/);
+      assert.equal(await page.getAttribute('#error', 'role'), 'alert');
+      assert.equal(await page.locator('#gallery button[tabindex="0"]').count(), 1);
+      assert.equal(await page.getAttribute('#gallery button[data-index="3"]', 'aria-pressed'), 'true');
+      assert.match((await page.getAttribute('#gallery button[data-index="3"]', 'aria-label'))!, /^image 3: cat$/);
       assert.deepEqual(page.errors, []);
       await page.screenshot({ path: `${artifacts}/web-page-${viewport.name}-start.png` });
     });
@@ -150,6 +163,13 @@ for (const viewport of VIEWPORTS) {
         assert.equal(await figure.getAttribute('role'), 'img');
       }
       assert.match((await page.getAttribute('#spectrum-figure', 'aria-label'))!, /4096 singular values .* above 1/);
+      // A caption under each figure, inside the viewport too.
+      for (const figure of await page.locator('figure:has(.figure[data-figure])').all()) {
+        const [chart, caption] = await Promise.all([figure.locator('.figure').boundingBox(), figure.locator('figcaption').boundingBox()]);
+        assert.ok(chart && caption && caption.y >= chart.y + chart.height - 0.5, 'the caption is under its figure');
+        assert.ok((await figure.locator('figcaption').textContent())!.trim().length > 40, 'the caption says what to look at');
+      }
+      assert.equal(await assertInsideWidth(page, 'figure figcaption', viewport.width), 4);
       await assertNoHorizontalScroll(page);
       await page.screenshot({ path: `${artifacts}/web-page-${viewport.name}-done.png`, fullPage: true });
 
@@ -197,6 +217,34 @@ test('a model switch keeps the unit by its label, or resets it with a visible no
   await page.waitForFunction(() => !document.querySelector('#unit option[value="3.18"]'));
   assert.equal(await page.inputValue('#unit'), '3.1');
   assert.match((await page.textContent('#unit-note'))!, /Unit 3\.12 does not exist in ResNet-56.*3\.1/);
+
+  // A model switch during a run leaves the run's status and Cancel alone; Compute waits for both.
+  await page.selectOption('#unit', '3.3');
+  await page.click('#run');
+  await page.waitForSelector('#status[data-state="running"]');
+  await page.selectOption('#model', 'resnet110');
+  const during = await page.evaluate(() => ({
+    state: document.getElementById('status')!.dataset.state,
+    run: (document.getElementById('run') as HTMLButtonElement).disabled,
+    cancel: (document.getElementById('cancel') as HTMLButtonElement).disabled,
+  }));
+  assert.deepEqual(during, { state: 'running', run: true, cancel: false });
+  await page.waitForSelector('#status[data-state="done"]', { timeout: 280_000 });
+  await page.waitForSelector('#unit option[value="3.18"]', { state: 'attached', timeout: 120_000 });
+  await page.waitForFunction(() => !(document.getElementById('run') as HTMLButtonElement).disabled);
+  assert.equal(await page.inputValue('#unit'), '3.3');
+  assert.match((await page.textContent('#top-title'))!, /unit 3\.3/);
+
+  // Cancel while a model is loading: it is loaded again in the new worker.
+  await page.selectOption('#unit', '1.1');
+  await page.click('#run');
+  await page.waitForSelector('#status[data-state="running"]');
+  await page.setInputFiles('#model-file', [`${repoRoot}models/resnet56/model.json`, `${repoRoot}models/resnet56/weights.bin`]);
+  await page.click('#cancel');
+  await page.waitForFunction(() => /yours/.test(document.querySelector<HTMLSelectElement>('#model')!.selectedOptions[0].textContent ?? ''), undefined, { timeout: 120_000 });
+  await page.waitForSelector('#status[data-state="ready"]', { timeout: 120_000 });
+  assert.equal(await page.isDisabled('#run'), false);
+  assert.deepEqual(page.errors, []);
 });
 
 /** softmax of the CLI's logits for sample `index` with `--model model`. */
@@ -364,9 +412,31 @@ test('an uploaded 32x32 PNG gives the same top-5 as the CIFAR-10 image it holds;
   const node = await nodeTop5('resnet56', IMAGE, UNIT);
   pageValues.forEach((v, i) => assert.ok(Math.abs(v - node[i]) <= 1e-9 * node[0], `value ${i}: page ${v}, Node ${node[i]}`));
 
+  await page.setInputFiles('#image-file', { name: 'empty.png', mimeType: 'image/png', buffer: Buffer.alloc(0) });
+  await page.waitForSelector('#error:not([hidden])');
+  assert.equal(await page.textContent('#error'), 'empty.png: file is empty');
+
   const small = new PNG({ width: 16, height: 16 });
   small.data.fill(255);
   await page.setInputFiles('#image-file', { name: 'small.png', mimeType: 'image/png', buffer: PNG.sync.write(small) });
   await page.waitForSelector('#error:not([hidden])');
   assert.match((await page.textContent('#error'))!, /small\.png: .*16x16.*32x32|small\.png: .*32x32.*16x16/);
+});
+
+test('an uploaded JPEG is decoded on the page as decodeImage does in Node', { timeout: 120_000 }, async () => {
+  const page = await openPage(VIEWPORTS[1]);
+  const file = `${repoRoot}test/fixtures/progressive-32x32.jpg`;
+  await page.locator('#own-images summary').click();
+  await page.setInputFiles('#image-file', file);
+  await page.waitForFunction(() => document.getElementById('selected-label')!.textContent === 'progressive-32x32.jpg');
+  const shown = await page.evaluate(() => {
+    const data = (document.getElementById('selected-canvas') as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, 32, 32).data;
+    return Array.from(data);
+  });
+  const node = decodeImage(new Uint8Array(readFileSync(file)), 'progressive-32x32.jpg');
+  for (let p = 0; p < 1024; p++) {
+    for (let c = 0; c < 3; c++) assert.equal(shown[4 * p + c], Math.round(node[c * 1024 + p] * 255), `pixel ${p}, channel ${c}`);
+  }
+  assert.equal(await page.isDisabled('#run'), false);
+  assert.deepEqual(page.errors, []);
 });

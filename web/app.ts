@@ -20,8 +20,9 @@ import { isGzip, testBatchFromArchive } from '../src/web/cifar-archive.js';
 import {
   binCounts, formatValue, histogramData, histogramEdges, probabilitiesData, propagationData, spectrumData,
 } from '../src/web/figures.js';
-import type { ChosenFile } from '../src/web/model-files.js';
-import { checkPageInputs, INPUT_LIMITS } from '../src/web/page-inputs.js';
+import type { ChosenFile, PickedFile } from '../src/web/model-files.js';
+import { checkFileSize, checkPageInputs, INPUT_LIMITS } from '../src/web/page-inputs.js';
+import { InputError } from '../src/util/errors.js';
 import { clearFigure, drawFigure } from './charts.js';
 import type { DemoApi, ModelDescription } from './worker.js';
 
@@ -84,8 +85,10 @@ interface ChosenImage {
 interface ModelEntry {
   /** What the select shows. */
   title: string;
-  /** Shipped models are fetched on first use; chosen ones are read at once. */
+  /** Shipped models: their files, fetched on first use. */
   files?: ChosenFile[];
+  /** Models chosen from disk: the picked files, which the worker reads (and reads again after Cancel). */
+  picked?: PickedFile[];
   description?: ModelDescription;
 }
 
@@ -108,6 +111,9 @@ let image: ChosenImage | undefined;
 let uploads = 0;
 /** The model whose units fill the unit select. */
 let unitsModel: string | undefined;
+/** Number of the latest loadUnits call, and whether it is still loading (Compute waits for it). */
+let unitsCall = 0;
+let unitsLoading = false;
 
 /** Prediction and propagation per model, image and eps: they do not depend on the unit. */
 const predictions = new Map<string, number[]>();
@@ -128,8 +134,21 @@ function setState(state: string, text: string, fraction?: number): void {
   if (fraction === undefined) ui.progress.removeAttribute('value');
   else ui.progress.value = fraction;
   ui.progress.setAttribute('aria-valuetext', text);
-  ui.run.disabled = state === 'running' || state === 'loading' || !image || !unitsModel;
+  updateButtons();
+}
+
+function updateButtons(): void {
+  const state = ui.status.dataset.state;
+  ui.run.disabled = state === 'running' || state === 'loading' || unitsLoading || !image || !unitsModel;
   ui.cancel.disabled = state !== 'running';
+}
+
+const running = () => ui.status.dataset.state === 'running';
+
+/** Say what is loading, unless a run is in flight: its status and Cancel stay. */
+function setLoading(text: string, fraction?: number): void {
+  if (running()) updateButtons();
+  else setState('loading', text, fraction);
 }
 
 function showError(message: string | undefined): void {
@@ -145,9 +164,10 @@ function fail(err: unknown): void {
 // ---- models ----
 
 /** The files of model `key`: shipped models are fetched once (model.json and the weights it names). */
-async function modelFiles(key: string): Promise<ChosenFile[]> {
+async function modelFiles(key: string): Promise<{ files: ChosenFile[] } | { picked: PickedFile[] }> {
   const entry = models.get(key)!;
-  if (entry.files) return entry.files;
+  if (entry.picked) return { picked: entry.picked };
+  if (entry.files) return { files: entry.files };
   const base = new URL(`models/${key}/`, document.baseURI);
   const get = async (path: string): Promise<Uint8Array> => {
     const response = await fetch(new URL(path, base));
@@ -159,7 +179,7 @@ async function modelFiles(key: string): Promise<ChosenFile[]> {
   const paths = manifest.weightsManifest.flatMap((group) => group.paths);
   const weights = await Promise.all(paths.map(get));
   entry.files = [{ path: `${key}/model.json`, bytes: json }, ...paths.map((p, i) => ({ path: `${key}/${p}`, bytes: weights[i] }))];
-  return entry.files;
+  return { files: entry.files };
 }
 
 /** Make sure the current worker has model `key`, and return its description. */
@@ -179,11 +199,21 @@ async function ensureModel(key: string): Promise<ModelDescription> {
 
 /** Fill the unit select for the chosen model, keeping the unit by its label (or saying why not). */
 async function loadUnits(): Promise<void> {
+  const call = ++unitsCall;
   const key = ui.model.value;
   const previous = ui.unit.value;
-  setState('loading', `loading ${models.get(key)!.title}…`);
-  const { units } = await ensureModel(key);
-  if (ui.model.value !== key) return; // another model was chosen meanwhile
+  unitsLoading = true;
+  setLoading(`loading ${models.get(key)!.title}…`);
+  let units: ModelDescription['units'];
+  try {
+    units = (await ensureModel(key)).units;
+  } catch (err) {
+    if (call === unitsCall && key.startsWith('user-')) forgetUserModel(key);
+    throw err;
+  } finally {
+    if (call === unitsCall) unitsLoading = false;
+  }
+  if (call !== unitsCall) return; // another model was chosen meanwhile, or Cancel started a new worker
   ui.unit.replaceChildren(
     ...units.map((u, i) => Object.assign(document.createElement('option'), { value: u.label, textContent: `${u.label} (stage ${u.stage}, unit index ${i})` })),
   );
@@ -198,53 +228,31 @@ async function loadUnits(): Promise<void> {
   ui.unitNote.hidden = !note;
   ui.unitNote.textContent = note;
   unitsModel = key;
-  setState('ready', image ? 'ready' : 'choose an image', 0);
-}
-
-async function readChosen(list: FileList): Promise<ChosenFile[]> {
-  const all = Array.from(list);
-  const path = (f: File) => f.webkitRelativePath || f.name;
-  const json = all.find((f) => /\.json$/i.test(f.name));
-  if (!json) return Promise.all(all.slice(0, 1).map(async (f) => ({ path: path(f), bytes: new Uint8Array(await f.arrayBuffer()) })));
-  // A model folder: read model.json and only the files it names (a folder may hold much else).
-  const jsonBytes = new Uint8Array(await json.arrayBuffer());
-  const dir = path(json).slice(0, path(json).lastIndexOf('/') + 1);
-  let named: string[] = [];
-  try {
-    const manifest = JSON.parse(new TextDecoder().decode(jsonBytes)) as { weightsManifest?: { paths?: string[] }[] };
-    named = (manifest.weightsManifest ?? []).flatMap((g) => g.paths ?? []).map((p) => dir + p.replace(/^\.\//, ''));
-  } catch {
-    // the worker reports the invalid JSON with the file's name
-  }
-  const weights = all.filter((f) => named.includes(path(f)));
-  return [
-    { path: path(json), bytes: jsonBytes },
-    ...(await Promise.all(weights.map(async (f) => ({ path: path(f), bytes: new Uint8Array(await f.arrayBuffer()) })))),
-  ];
+  if (running()) updateButtons();
+  else setState('ready', image ? 'ready' : 'choose an image', 0);
 }
 
 async function addUserModel(input: HTMLInputElement): Promise<void> {
   if (!input.files?.length) return;
   showError(undefined);
-  const files = await readChosen(input.files);
+  const picked = Array.from(input.files, (file) => ({ path: file.webkitRelativePath || file.name, file }));
   input.value = '';
   const key = `user-${++userModels}`;
-  const json = files.find((f) => /\.json$/i.test(f.path));
-  const name = json ? (json.path.includes('/') ? json.path.slice(0, json.path.lastIndexOf('/') + 1) : json.path) : files[0].path;
-  models.set(key, { title: `${name} (yours)`, files });
-  const previous = ui.model.value;
-  try {
-    setState('loading', `reading ${name}…`);
-    await ensureModel(key);
-  } catch (err) {
-    models.delete(key);
-    registered.delete(key);
-    ui.model.value = previous;
-    throw err;
-  }
+  // A folder by its name, a model.json (and weights) by the manifest's, a checkpoint by its own.
+  const json = picked.find((f) => f.path.endsWith('/model.json')) ?? picked.find((f) => /\.json$/i.test(f.path));
+  const name = json ? (json.path.includes('/') ? json.path.slice(0, json.path.lastIndexOf('/') + 1) : json.path) : picked[0].path;
+  models.set(key, { title: `${name} (yours)`, picked });
   ui.model.append(Object.assign(document.createElement('option'), { value: key, textContent: models.get(key)!.title }));
   ui.model.value = key;
   await loadUnits();
+}
+
+/** A model from disk that could not be read: out of the select, back to the model whose units are shown. */
+function forgetUserModel(key: string): void {
+  models.delete(key);
+  registered.delete(key);
+  ui.model.querySelector(`option[value="${key}"]`)?.remove();
+  ui.model.value = unitsModel ?? 'resnet56';
 }
 
 // ---- images ----
@@ -336,13 +344,16 @@ async function loadCifarFile(file: File): Promise<void> {
   const head = new Uint8Array(await file.slice(0, 2).arrayBuffer());
   let bytes: Uint8Array;
   if (isGzip(file.name, head)) {
-    setState('loading', `unpacking ${file.name}…`, 0);
-    bytes = await testBatchFromArchive(file.stream(), file.name, (read) => setState('loading', `unpacking ${file.name}…`, read / file.size));
+    setLoading(`unpacking ${file.name}…`, 0);
+    bytes = await testBatchFromArchive(file.stream(), file.name, (read) => setLoading(`unpacking ${file.name}…`, read / file.size));
   } else {
+    const refused = checkFileSize('cifarBinary', file.name, file.size);
+    if (refused) throw new InputError(refused);
     bytes = new Uint8Array(await file.arrayBuffer());
   }
   useBatch(readCifarBatch(bytes, file.name));
-  setState('ready', image ? 'ready' : 'choose an image', 0);
+  if (running()) updateButtons();
+  else setState('ready', image ? 'ready' : 'choose an image', 0);
 }
 
 // ---- results ----
@@ -489,6 +500,8 @@ ui.imageFile.addEventListener('change', guard(async () => {
   showError(undefined);
   const file = ui.imageFile.files?.[0];
   if (!file) return;
+  const refused = checkFileSize('image', file.name, file.size);
+  if (refused) throw new InputError(refused);
   const pixels = decodeImage(new Uint8Array(await file.arrayBuffer()), file.name);
   chosenIndex = undefined;
   for (const b of ui.gallery.querySelectorAll('button')) b.setAttribute('aria-pressed', 'false');
@@ -538,6 +551,8 @@ ui.cancel.addEventListener('click', () => {
   runId++;
   worker.terminate();
   startWorker();
+  // A model that was loading in the old worker never answers: load it again in the new one.
+  if (unitsLoading) loadUnits().catch(fail);
   ui.results.dataset.state = ui.results.dataset.state === 'running' ? 'done' : ui.results.dataset.state;
   setState('cancelled', 'cancelled', 0);
 });

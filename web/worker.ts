@@ -1,8 +1,8 @@
 /**
  * The demo page's Web Worker: every computation of the page runs here (and tfjs only here), so the page
- * stays responsive and "Cancel" can simply terminate the worker. Models arrive as file bytes that the
- * page keeps (shipped or chosen from disk), so a fresh worker after Cancel decodes them again without
- * any download. It uses the library exactly as a user would.
+ * stays responsive and "Cancel" can simply terminate the worker. Models arrive as file bytes the page
+ * keeps (shipped models) or as the files picked from disk, which the page keeps too, so a fresh worker
+ * after Cancel decodes them again without any download. It uses the library exactly as a user would.
  */
 import * as Comlink from 'comlink';
 import { configureAssets } from '../src/web/assets.js';
@@ -11,7 +11,7 @@ import { loadKernels } from '../src/wasm/kernels.js';
 import type { ResNetModel } from '../src/model/model.js';
 import { predictLogits } from '../src/model/forward.js';
 import { unitLabel } from '../src/linearize/units.js';
-import { modelFromFiles, type ChosenFile } from '../src/web/model-files.js';
+import { modelFromFiles, readModelFiles, type ChosenFile, type PickedFile } from '../src/web/model-files.js';
 import { unitTopSpectrum } from '../src/web/unit-top-spectrum.js';
 import { unitSpectrum } from '../src/study/spectrum.js';
 import { unitDensity, withUnitLinearization } from '../src/study/spectrum-methods.js';
@@ -55,9 +55,13 @@ export interface ModelDescription {
 }
 
 export const demoApi = {
-  /** Hand the worker a model's files under `key`; nothing is decoded until the model is used. */
-  register(key: string, chosen: ChosenFile[]): void {
-    files.set(key, chosen);
+  /**
+   * Hand the worker a model under `key`: its files' bytes (a shipped model the page fetched), or files
+   * picked from disk, which are read here with the size limits of readModelFiles. Nothing is decoded
+   * until the model is used.
+   */
+  async register(key: string, source: { files: ChosenFile[] } | { picked: PickedFile[] }): Promise<void> {
+    files.set(key, 'files' in source ? source.files : await readModelFiles(source.picked));
     models.delete(key);
   },
 

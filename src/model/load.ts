@@ -53,7 +53,7 @@ const CHECKPOINT_EXTENSION = /\.(th|pt|pth|tar|safetensors)$/i;
 /** The largest checkpoint read or downloaded (a ResNet-110 checkpoint is 7 MB, ResNet-1202 78 MB). */
 export const MAX_CHECKPOINT_BYTES = 512 * 2 ** 20;
 /** The largest model.json read or downloaded (a ResNet-110 manifest is tens of kilobytes). */
-const MAX_MANIFEST_BYTES = 16 * 2 ** 20;
+export const MAX_MANIFEST_BYTES = 16 * 2 ** 20;
 
 function baseName(path: string): string {
   return path.replace(/[?#].*$/, '').replace(/\/+$/, '').split(/[\\/]/).pop() ?? path;
@@ -101,7 +101,12 @@ async function loadModelFromPath(path: string): Promise<ResNetModel> {
   return importCheckpointBytes(await readRegularFile(path, MAX_CHECKPOINT_BYTES, `model ${path}`), path);
 }
 
-function importCheckpointBytes(bytes: Uint8Array, source: string): ResNetModel {
+/**
+ * The model in a checkpoint's bytes, as loadModel imports a checkpoint file or URL; `source` (a path, URL
+ * or file name) names it in errors and gives the model its name. The demo page uses it for a checkpoint
+ * chosen from disk, so both recognise the same architectures.
+ */
+export function importCheckpointBytes(bytes: Uint8Array, source: string): ResNetModel {
   return modelFromStateDict(readWeightsFile(bytes, baseName(source)), baseName(source), {}, { name: modelNameFromCheckpoint(source) });
 }
 

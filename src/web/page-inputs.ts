@@ -34,3 +34,21 @@ export function checkPageInputs(raw: { k: string; eps: string; unit: string }, u
   }
   return { k, eps, unit: raw.unit };
 }
+
+/**
+ * The largest files the page reads from disk, as the CLI does (src/data): a CIFAR-10 binary of up to
+ * 60,000 records (all six batches together), a PNG/JPEG of up to 16 MiB. A .tar.gz archive is streamed
+ * and keeps only its test batch (src/web/cifar-archive.ts), so its own size is not limited.
+ */
+export const FILE_LIMITS = {
+  cifarBinary: 60_000 * 3073,
+  image: 16 * 2 ** 20,
+} as const;
+
+/** The message refusing a chosen file of `size` bytes as `kind`, or undefined when it may be read. */
+export function checkFileSize(kind: keyof typeof FILE_LIMITS, name: string, size: number): string | undefined {
+  const limit = FILE_LIMITS[kind];
+  if (size === 0) return `${name}: file is empty`;
+  if (size > limit) return `${name}: ${size} bytes, more than the ${limit} bytes a ${kind === 'image' ? 'PNG/JPEG image' : 'CIFAR-10 binary file'} may have here`;
+  return undefined;
+}
