@@ -13,7 +13,17 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
+// The Node bundles load tfjs' gradient registry from build/ when the backend starts (model/backend.ts)
+// instead of carrying its 7,000 lines: every command, even `--version`, would parse them at startup.
+const gradientsBesideBundle = {
+  name: 'tfjs-gradients-external',
+  setup(b) {
+    b.onResolve({ filter: /\/build\/tfjs-gradients\.js$/ }, () => ({ path: '../../build/tfjs-gradients.js', external: true }));
+  },
+};
+
 const node = {
+  plugins: [gradientsBesideBundle],
   bundle: true,
   format: 'esm',
   sourcemap: true,

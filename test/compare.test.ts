@@ -101,9 +101,10 @@ test('the comparison page is self-contained: an <svg> per figure, a column per m
 
 test('compare makes the same comparison from the two reports', async () => {
   const again = join(tmp, 'again');
-  const result = await runCli(['compare', join(out, 'resnet56'), join(out, 'resnet110', 'report.json'), '--out', again]);
+  const result = await runCli(['compare', join(out, 'resnet56'), join(out, 'resnet110', 'report.json'), '--out', again, '--json']);
   assert.equal(result.code, 0, result.stderr);
   const made = JSON.parse(readFileSync(join(again, 'comparison.json'), 'utf8'));
+  assert.deepEqual(JSON.parse(result.stdout), made, '--json prints what comparison.json holds');
   assert.deepEqual(made.findings, comparison.findings);
   assert.deepEqual(made.figures, comparison.figures);
   assert.deepEqual(made.models.map((m: Json) => m.report), ['../both/resnet56/report.html', '../both/resnet110/report.html']);

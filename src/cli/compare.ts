@@ -2,7 +2,7 @@
  * `resnet-stability compare <report dir or report.json>... --out <dir>`: put the reports of several
  * models side by side in <out>/comparison.html and <out>/comparison.json (src/report/comparison.ts).
  * For studies run separately — on different machines, or a paper-preset run per model; `report` with
- * several models writes the same page itself.
+ * several models writes the same page itself. `--json` also prints comparison.json to stdout.
  */
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
@@ -16,11 +16,13 @@ import { readRegularFile } from '../util/read-file.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { UsageError } from './errors.js';
 
-/** Writes <out>/comparison.json and <out>/comparison.html. */
-export async function writeComparison(out: string, compared: ComparedModel[]): Promise<void> {
+/** Writes <out>/comparison.json and <out>/comparison.html; returns the JSON text written. */
+export async function writeComparison(out: string, compared: ComparedModel[]): Promise<string> {
   const { html, json } = await buildComparison(compared, { version: PACKAGE_VERSION, created: new Date().toISOString() });
-  await writeFileAtomic(join(out, 'comparison.json'), JSON.stringify(json) + '\n');
+  const text = JSON.stringify(json) + '\n';
+  await writeFileAtomic(join(out, 'comparison.json'), text);
   await writeFileAtomic(join(out, 'comparison.html'), html);
+  return text;
 }
 
 /**
@@ -53,7 +55,8 @@ export function compareCommand(): Command {
     .description('put the reports of several models side by side: <out>/comparison.html and comparison.json')
     .argument('<reports...>', 'report directories (each with the report.json that "report" wrote) or report.json files')
     .requiredOption('--out <dir>', 'output directory')
-    .action(async (paths: string[], opts: { out: string }) => {
+    .option('--json', 'also print comparison.json to stdout')
+    .action(async (paths: string[], opts: { out: string; json?: boolean }) => {
       if (paths.length < 2) throw new UsageError(`compare needs at least two reports, got ${paths.length}`);
       const reports = [];
       for (const path of paths) reports.push(await readReport(path));
@@ -66,7 +69,8 @@ export function compareCommand(): Command {
         const href = existsSync(page) ? relative(resolve(opts.out), resolve(page)).split('\\').join('/') : undefined;
         return { study, meta, href };
       });
-      await writeComparison(opts.out, compared);
+      const json = await writeComparison(opts.out, compared);
+      if (opts.json) process.stdout.write(json);
       process.stderr.write(`compared ${names.join(', ')}: wrote ${join(opts.out, 'comparison.html')} and comparison.json\n`);
     });
 }

@@ -4,12 +4,13 @@
  * The SIMD build is used wherever the runtime supports SIMD; the threaded SIMD build only where the
  * runtime allows shared memory threads (cross-origin isolated pages) — Node uses our own worker pool.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-// Gradients (attacks, gradient checks) need tfjs' gradient registry, which tfjs-core leaves optional.
-import '../../build/tfjs-gradients.js';
+import type * as Tf from '@tensorflow/tfjs-core';
 
-let ready: Promise<typeof tf> | undefined;
+/*
+ * tfjs is imported on first use, not with this module: loading it takes longer than a command that
+ * never runs the network (`--help`, `merge`, `compare`) should wait.
+ */
+let ready: Promise<typeof Tf> | undefined;
 
 export interface BackendOptions {
   /** Prefix URL (ending in '/') where tfjs-backend-wasm*.wasm are served (browsers, edge). */
@@ -23,8 +24,11 @@ export function setDefaultBackendOptions(options: BackendOptions): void {
   defaultOptions = options;
 }
 
-export function initBackend(options: BackendOptions = defaultOptions): Promise<typeof tf> {
+export function initBackend(options: BackendOptions = defaultOptions): Promise<typeof Tf> {
   ready ??= (async () => {
+    const [tf, { setWasmPaths }] = await Promise.all([import('@tensorflow/tfjs-core'), import('@tensorflow/tfjs-backend-wasm')]);
+    // Gradients (attacks, gradient checks) need tfjs' gradient registry, which tfjs-core leaves optional.
+    await import('../../build/tfjs-gradients.js');
     if (options.wasmPaths) setWasmPaths(options.wasmPaths);
     const ok = await tf.setBackend('wasm');
     if (!ok) throw new Error('cannot initialise the tfjs WebAssembly backend');

@@ -4,20 +4,19 @@
  * scene graph to SVG. Specs must carry their data inline (`data.values`); the loader refuses any URL,
  * so a spec can never make the report depend on something fetched at view time.
  */
-import * as vega from 'vega';
-import * as vl from 'vega-lite';
+import type * as Vega from 'vega';
 import type { TopLevelSpec } from 'vega-lite';
 
 export type { TopLevelSpec };
 
 /** A loader that refuses every load and sanitize: figures have inline data only. */
-function offlineLoader(): vega.Loader {
+function offlineLoader(vega: typeof Vega): Vega.Loader {
   const loader = vega.loader();
   const refuse = async (uri: string): Promise<never> => {
     throw new Error(`report figures take inline data only (asked to load ${uri})`);
   };
-  loader.load = refuse as unknown as vega.Loader['load'];
-  loader.sanitize = refuse as unknown as vega.Loader['sanitize'];
+  loader.load = refuse as unknown as Vega.Loader['load'];
+  loader.sanitize = refuse as unknown as Vega.Loader['sanitize'];
   return loader;
 }
 
@@ -26,8 +25,10 @@ function offlineLoader(): vega.Loader {
  * gradients) and every reference to one, so that several SVGs inlined in one page cannot collide.
  */
 export async function renderSvg(spec: TopLevelSpec, idPrefix = ''): Promise<string> {
+  // Imported on first use: vega and vega-lite take longer to load than commands without figures should wait.
+  const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
   const compiled = vl.compile(spec).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none', loader: offlineLoader() });
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none', loader: offlineLoader(vega) });
   try {
     const svg = await view.toSVG();
     if (!idPrefix) return svg;
