@@ -17,8 +17,8 @@ import { PACKAGE_VERSION } from '../version.js';
 import { UsageError } from './errors.js';
 
 /** Writes <out>/comparison.json and <out>/comparison.html. */
-export async function writeComparison(out: string, compared: ComparedModel[]): Promise<void> {
-  const { html, json } = await buildComparison(compared, { version: PACKAGE_VERSION, created: new Date().toISOString() });
+export async function writeComparison(out: string, compared: ComparedModel[], created = new Date().toISOString()): Promise<void> {
+  const { html, json } = await buildComparison(compared, { version: PACKAGE_VERSION, created });
   await writeFileAtomic(join(out, 'comparison.json'), JSON.stringify(json) + '\n');
   await writeFileAtomic(join(out, 'comparison.html'), html);
 }
