@@ -36,7 +36,7 @@ test('report --preset test writes report.html and report.json, progress on stder
   assert.match(run.stderr, /report: \[1\/\d+, \d+ s\] spectrum of unit 3\.2/);
   assert.ok(existsSync(join(out, 'report.html')));
   assert.ok(existsSync(join(out, 'report.json')));
-  for (const dir of [out, join(out, 'spectra')]) {
+  for (const dir of [out, join(out, 'jobs')]) {
     assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), [], `temporary files left in ${dir}`);
   }
 });

@@ -17,8 +17,8 @@ import { PACKAGE_VERSION } from '../version.js';
 import { UsageError } from './errors.js';
 
 /** Writes <out>/comparison.json and <out>/comparison.html; returns the JSON text written. */
-export async function writeComparison(out: string, compared: ComparedModel[]): Promise<string> {
-  const { html, json } = await buildComparison(compared, { version: PACKAGE_VERSION, created: new Date().toISOString() });
+export async function writeComparison(out: string, compared: ComparedModel[], created = new Date().toISOString()): Promise<string> {
+  const { html, json } = await buildComparison(compared, { version: PACKAGE_VERSION, created });
   const text = JSON.stringify(json) + '\n';
   await writeFileAtomic(join(out, 'comparison.json'), text);
   await writeFileAtomic(join(out, 'comparison.html'), html);

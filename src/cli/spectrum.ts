@@ -15,14 +15,16 @@
  * unit, how much the sorted spectrum varies across images (the standard deviation at each rank,
  * summarized by its maximum and mean). (unit, image) pairs are jobs spread over a worker pool
  * (--workers). --out writes summary.json, summary.csv, study.json and jobs/<unit,image>.json (+ .f64
- * values for full/topk); --resume skips finished jobs; --shard k/N runs a deterministic slice whose
- * directory `resnet-stability merge` combines with the others into what one run writes.
+ * values for full/topk); --resume skips finished jobs; --shard k/N runs a deterministic slice (jobs dealt
+ * by estimated cost, src/study/job-cost.ts, so that shards finish together) whose directory
+ * `resnet-stability merge` combines with the others into what one run writes.
  */
 import { Command, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadModel } from '../model/load.js';
 import { ONE_TOLERANCE, ZERO_TOLERANCE } from '../study/spectrum.js';
+import { jobCost } from '../study/job-cost.js';
 import { parseShard, runJobs, type JobRecord, type Shard } from '../study/jobs.js';
 import {
   spectrumJobKey, spectrumStudySummary, type SpectrumJobOptions, type SpectrumMethod, type SpectrumRecord,
@@ -138,6 +140,7 @@ export function spectrumCommand(): Command {
       try {
         const records = (await runJobs({
           manifest, jobs, keyOf, outDir: opts.out, resume: opts.resume, concurrency: workers,
+          cost: (job) => jobCost(model, { kind: 'spectrum', unit: job.unit, method: opts.method, k: opts.k }),
           async run(job) {
             const pixels = selection.pixels.slice(job.i * 3072, (job.i + 1) * 3072);
             const result = await executor.run(model, { kind: 'spectrum', pixels, unit: job.unit, image: job.image, options: jobOptions });

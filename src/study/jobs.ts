@@ -9,15 +9,18 @@
  *   or cut short after it was written); leftover temporary files of an interrupted run are removed;
  * - one run at a time writes to an output directory: `<out>/.lock` names its process, a second run is
  *   refused with one line, and the lock of a process that no longer exists is taken over;
- * - `shard` {index k (1-based), count N} runs only the jobs at positions p with p mod N = k - 1, a
- *   deterministic slice; `mergeShards` gathers the job files of all N shard directories, so the final
- *   summary is built from exactly the same records as an unsharded run's, byte for byte.
+ * - `shard` {index k (1-based), count N} runs only the jobs dealt to shard k: by estimated cost (`cost`,
+ *   LPT assignment of src/study/job-cost.ts, so that the shards finish together), or at positions p
+ *   with p mod N = k - 1 when no cost is given; either way a deterministic slice. `mergeShards` gathers
+ *   the job files of all N shard directories, so the final summary is built from exactly the same
+ *   records as an unsharded run's, byte for byte.
  *
  * Results always pass through their JSON form before a summary is built from them, so a summary
  * never depends on whether a record came from memory, from disk, or from another shard.
  */
 import { InputError, UsageError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { assignShards } from './job-cost.js';
 
 export interface Shard {
   index: number;
@@ -48,6 +51,8 @@ export interface RunJobsOptions<J> {
   manifest: StudyManifest;
   jobs: J[];
   keyOf(job: J): string;
+  /** Estimated cost of a job (src/study/job-cost.ts): shards are dealt by it when given. */
+  cost?(job: J): number;
   /** Computes one job: its JSON record and optional side files (name -> bytes, written beside it). */
   run(job: J): Promise<{ record: JobRecord; files?: Record<string, Uint8Array> }>;
   outDir?: string;
@@ -98,6 +103,8 @@ async function readVerifiedJob(jobsDir: string, key: string): Promise<JobRecord 
   try {
     const sums = JSON.parse(await fs.readFile(join(jobsDir, `${key}.sum`), 'utf8')) as JobSums;
     if (!sums[`${key}.json`]) return 'damaged';
+    // A job's files live in its jobs folder: a name that would lead out of it is damage, not a file.
+    if (Object.keys(sums).some((name) => /[\\/]/.test(name) || name === '..' || name === '.')) return 'damaged';
     for (const [name, expected] of Object.entries(sums)) {
       const bytes = name === `${key}.json` ? recordBytes : await fs.readFile(join(jobsDir, name));
       if (bytes.length !== expected.bytes || (await sha256(bytes)) !== expected.sha256) return 'damaged';
@@ -196,6 +203,13 @@ async function checkManifest(outDir: string, manifest: StudyManifest): Promise<v
   if (!existing) await writeFileAtomic(path, JSON.stringify(manifest) + '\n');
 }
 
+/** The jobs of `shard` (all without one), in job order: LPT by `cost` when given, else round-robin. */
+export function shardJobs<J>(jobs: J[], shard: Shard | undefined, cost?: (job: J) => number): J[] {
+  if (!shard) return jobs;
+  const assigned = cost ? assignShards(jobs.map(cost), shard.count) : jobs.map((_, p) => p % shard.count);
+  return jobs.filter((_, p) => assigned[p] === shard.index - 1);
+}
+
 /**
  * Run the jobs of this shard (all when no shard is given), writing each job's record as it finishes;
  * returns the records of this shard's jobs in job order.
@@ -204,7 +218,7 @@ export async function runJobs<J>(options: RunJobsOptions<J>): Promise<JobRecord[
   const { manifest, outDir } = options;
   const { join } = await import('node:path');
   const shard = manifest.shard;
-  const mine = options.jobs.filter((_, p) => !shard || p % shard.count === shard.index - 1);
+  const mine = shardJobs(options.jobs, shard, options.cost);
   const unlock = outDir ? await lockOutputDir(outDir) : undefined;
   try {
     if (outDir) {
@@ -293,8 +307,9 @@ export async function mergeShards(shardDirs: string[], outDir: string): Promise<
     }
     // Copied only once every job has a verified record, so a refused merge writes nothing.
     for (const { dir, key } of sources) {
-      const files = (await fs.readdir(join(dir, 'jobs'))).filter((n) => n.startsWith(`${key}.`) && !n.includes('.tmp-'));
-      for (const name of files) await writeFileAtomic(join(outDir, 'jobs', name), await fs.readFile(join(dir, 'jobs', name)));
+      // Exactly the files the job's .sum names (a prefix match would also take unit1-alpha0.5 for unit1-alpha0).
+      const files = Object.keys(JSON.parse(await fs.readFile(join(dir, 'jobs', `${key}.sum`), 'utf8')) as JobSums);
+      for (const name of [...files.filter((n) => n !== `${key}.json`), `${key}.sum`, `${key}.json`]) await writeFileAtomic(join(outDir, 'jobs', name), await fs.readFile(join(dir, 'jobs', name)));
     }
     const manifest: StudyManifest = { study: study! };
     await writeFileAtomic(join(outDir, 'study.json'), JSON.stringify(manifest) + '\n');

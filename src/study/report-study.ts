@@ -29,12 +29,14 @@
 import { unitLabel } from '../linearize/units.js';
 import type { ResNetModel } from '../model/model.js';
 import { InputError } from '../util/errors.js';
-import { evaluateAccuracy, pixelsOf, type LabelledImages } from './accuracy.js';
-import { InProcessExecutor, runLimited, type StudyExecutor } from './executor.js';
+import { evaluateAccuracy, pixelsOf, type AccuracyResult, type LabelledImages } from './accuracy.js';
+import { InProcessExecutor, type StudyExecutor } from './executor.js';
+import { jobCost } from './job-cost.js';
+import { runJobs, shardJobs, type JobRecord, type Shard, type StudyManifest } from './jobs.js';
 import type { AttackName } from './perturbations.js';
 import { projectPerturbations } from './projection.js';
 import type { PropagationResult } from './propagation.js';
-import { scalingSweep, type ScaledParameter } from './scaling.js';
+import { scaledModel, type ScaledParameter } from './scaling.js';
 import { spectrumSummary, ONE_TOLERANCE, ZERO_TOLERANCE, type UnitSpectrum } from './spectrum.js';
 import { rankStatistics } from './spectrum-study.js';
 
@@ -247,19 +249,22 @@ export interface ReportStudy {
   seconds: Record<string, number>;
 }
 
-/** Where computed spectra go, and where a resumed run finds them (see src/cli/report.ts). */
-export interface SpectrumStore {
-  load(key: string): Promise<{ entry: Omit<SpectrumEntry, 'histogram' | 'sorted'>; values: Float64Array } | undefined>;
-  save(entry: SpectrumEntry, values: Float64Array): Promise<void>;
-}
-
 export interface ReportStudyOptions {
   preset: ReportPresetName;
   seed?: number;
   /** Runs spectra, accuracy batches and propagation chunks (default: this thread). */
   executor?: StudyExecutor;
-  store?: SpectrumStore;
-  /** Called with (step, total steps, message) before each step. */
+  /** Keeps every finished job in <outDir>/jobs (with study.json): resumable, shardable, mergeable. */
+  outDir?: string;
+  /** Reuse the verified jobs already in outDir. */
+  resume?: boolean;
+  /** Run only this shard's jobs (dealt by estimated cost); the study is then built by `merge`. */
+  shard?: Shard;
+  /** What else identifies the study in study.json (model spec, weights fingerprint, data). */
+  identity?: Record<string, unknown>;
+  /** Durations written as 0, so that two runs give the same bytes. */
+  reproducible?: boolean;
+  /** Called with (step, total steps, message) before each job this run computes. */
   onProgress?: (step: number, total: number, message: string) => void;
 }
 
@@ -358,125 +363,251 @@ export function curveSummary(curves: number[][]): CurveSummary {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The study
+// The study as independent jobs
 
-export async function runReportStudy(model: ResNetModel, data: LabelledImages, options: ReportStudyOptions): Promise<ReportStudy> {
-  const plan = reportPlan(model, options.preset, data.count);
-  const seed = options.seed ?? 0;
-  const n = model.params.n;
-  const stageOf = (u: number) => Math.floor(u / n) + 1;
-  const seconds: Record<string, number> = {};
-  const started = performance.now();
+/** Images per propagation job. */
+export const PROPAGATION_CHUNK = 25;
 
-  // Steps, for progress: each spectrum, each accuracy value, each propagation chunk, each projection image.
-  const chunk = 25;
-  const sweepSpectrumValues = plan.sweep.spectrumValues.filter((v) => v !== 1);
-  const accuracyRuns = 1 + 2 * 2 * plan.sweep.accuracyValues.filter((v) => v !== 1).length;
-  const total =
-    plan.spectra.reduce((t, g) => t + g.units.length * g.images.length, 0) +
-    2 * sweepSpectrumValues.length + accuracyRuns +
-    (plan.spectra.some((g) => g.units.includes(plan.sweep.unit) && g.images.includes(plan.sweep.image)) ? 0 : 1) +
-    plan.propagation.attacks.length * Math.ceil(plan.propagation.images.length / chunk) +
-    plan.projection.images.length;
-  let step = 0;
-  const progress = (message: string) => options.onProgress?.(Math.min(++step, total), total, message);
+/**
+ * One job of a report study. Every job's result depends only on the model, the data, the plan and the
+ * seed, so jobs can run in any order, on any machine, and be resumed one by one.
+ */
+export type ReportJob =
+  | { kind: 'spectrum'; key: string; unit: number; image: number; alpha: number; beta: number }
+  | { kind: 'accuracy'; key: string; parameter: ScaledParameter | 'none'; scope: 'unit' | 'network'; value: number }
+  | { kind: 'propagation'; key: string; attack: AttackName; start: number }
+  | { kind: 'projection'; key: string; image: number };
 
-  const pixelsOfImage = (image: number) => pixelsOf(data, image, image + 1);
-
-  // Spectra, computed once per (unit, image, alpha, beta), also for the sweep's unscaled value.
-  const values = new Map<string, Float64Array>();
-  const entries = new Map<string, Promise<SpectrumEntry>>();
-  const executor = options.executor ?? new InProcessExecutor();
-  /** All values of one spectrum, on the executor. */
-  const compute = (unit: number, image: number, alpha: number, beta: number) =>
-    executor.run(model, { kind: 'unitSpectrum', pixels: pixelsOfImage(image), unit, alpha, beta });
-  const spectrum = (unit: number, image: number, alpha = 1, beta = 1): Promise<SpectrumEntry> => {
+/**
+ * The jobs of a plan, in the order an unsharded run computes them: the spectra at clean images, the
+ * sweep's unscaled spectrum (when not among them), clean accuracy, accuracy at each scaled value, the
+ * sweep's spectra, the propagation chunks, the projection images. Keys are unique and file-name safe.
+ */
+export function reportJobs(plan: ReportPlan): ReportJob[] {
+  const jobs: ReportJob[] = [];
+  const seen = new Set<string>();
+  const spectrum = (unit: number, image: number, alpha = 1, beta = 1) => {
     const key = spectrumKey(unit, image, alpha, beta);
-    const known = entries.get(key);
-    if (known) return known;
-    const promise = (async () => {
-      const label = unitLabel(model, unit);
-      progress(`spectrum of unit ${label} (${unit}) at image ${image}${alpha !== 1 ? `, alpha ${alpha}` : ''}${beta !== 1 ? `, beta ${beta}` : ''}`);
-      const stored = await options.store?.load(key);
-      const base = { key, unit, unitLabel: label, stage: stageOf(unit), image, alpha, beta };
-      let entry: SpectrumEntry;
-      let v: Float64Array;
-      if (stored && stored.entry.unit === unit && stored.entry.image === image && stored.entry.alpha === alpha && stored.entry.beta === beta) {
-        v = stored.values;
-        entry = describeSpectrum({ ...base, shape: stored.entry.shape, activeRows: stored.entry.activeRows, seconds: stored.entry.seconds }, v);
-      } else {
-        const c = await compute(unit, image, alpha, beta);
-        v = c.values;
-        entry = describeSpectrum({ ...base, shape: c.shape, activeRows: c.activeRows, seconds: c.seconds }, v);
-        await options.store?.save(entry, v);
-      }
-      values.set(key, v);
-      return entry;
-    })();
-    entries.set(key, promise);
-    return promise;
+    if (!seen.has(key)) jobs.push({ kind: 'spectrum', key, unit, image, alpha, beta });
+    seen.add(key);
   };
-  const concurrency = executor.concurrency;
-
-  // 1-2. Spectra at clean images and their variation across images.
-  let t = performance.now();
-  const jobs = plan.spectra.flatMap((g) => g.units.flatMap((unit) => g.images.map((image) => () => spectrum(unit, image))));
-  const spectra = await runLimited(jobs, concurrency);
-  const variation: SpectrumVariation[] = [];
-  for (const unit of [...new Set(spectra.map((e) => e.unit))]) {
-    const own = spectra.filter((e) => e.unit === unit);
-    if (own.length > 1) variation.push(rankVariation(model, unit, own, own.map((e) => values.get(e.key)!)));
-  }
-  seconds.spectra = (performance.now() - t) / 1000;
-
-  // 3. The alpha/beta sweep of one unit: accuracy (that unit scaled, and every unit scaled) and spectra.
-  t = performance.now();
-  const { unit: sweepUnit, image: sweepImage } = plan.sweep;
-  progress(`accuracy of the unscaled model on ${plan.sweep.accuracyImages} images`);
-  const clean = await evaluateAccuracy(model, data, { limit: plan.sweep.accuracyImages, executor });
-  const accuracy: SweepAccuracy[] = [];
+  for (const g of plan.spectra) for (const unit of g.units) for (const image of g.images) spectrum(unit, image);
+  const { unit, image } = plan.sweep;
+  spectrum(unit, image);
+  jobs.push({ kind: 'accuracy', key: 'accuracy-clean', parameter: 'none', scope: 'network', value: 1 });
   for (const parameter of ['alpha', 'beta'] as const) {
     for (const scope of ['unit', 'network'] as const) {
-      const scaled = plan.sweep.accuracyValues.filter((v) => v !== 1);
-      if (plan.sweep.accuracyValues.includes(1)) accuracy.push({ parameter, scope, value: 1, ...clean });
-      for (const value of scaled) {
-        progress(`accuracy with ${parameter} = ${value} in ${scope === 'unit' ? `unit ${unitLabel(model, sweepUnit)}` : 'every unit'}`);
-        const result = await scalingSweep(model, data, {
-          parameter, values: [value], units: scope === 'unit' ? [sweepUnit] : [], limit: plan.sweep.accuracyImages, executor,
-        });
-        accuracy.push({ parameter, scope, ...result.accuracy[0] });
+      for (const value of plan.sweep.accuracyValues.filter((v) => v !== 1)) {
+        jobs.push({ kind: 'accuracy', key: `accuracy-${parameter}-${scope}-${value}`, parameter, scope, value });
       }
     }
   }
-  const baseline = await spectrum(sweepUnit, sweepImage);
-  const baselineValues = values.get(baseline.key)!;
-  const sweepJobs = (['alpha', 'beta'] as const).flatMap((parameter) =>
-    plan.sweep.spectrumValues.map((value) => async (): Promise<SweepSpectrum> => {
-      const entry = await spectrum(sweepUnit, sweepImage, parameter === 'alpha' ? value : 1, parameter === 'beta' ? value : 1);
-      return { ...entry, parameter, value, relativeChange: relativeL1(values.get(entry.key)!, baselineValues) };
-    }));
-  const sweepSpectra = await runLimited(sweepJobs, concurrency);
-  const order = (a: SweepAccuracy) => `${a.parameter}-${a.scope === 'unit' ? 0 : 1}`;
-  accuracy.sort((a, b) => order(a).localeCompare(order(b)) || a.value - b.value);
-  seconds.sweep = (performance.now() - t) / 1000;
-
-  // 4. Propagation of FGSM and random perturbations, with the first-order prediction.
-  t = performance.now();
-  const { images: propagationImages, eps } = plan.propagation;
-  const labels = propagationImages.map((i) => data.labels[i]);
-  const attacks: PropagationAttack[] = [];
+  for (const parameter of ['alpha', 'beta'] as const) {
+    for (const value of plan.sweep.spectrumValues) spectrum(unit, image, parameter === 'alpha' ? value : 1, parameter === 'beta' ? value : 1);
+  }
   for (const attack of plan.propagation.attacks) {
-    const starts = range(0, Math.ceil(propagationImages.length / chunk)).map((c) => c * chunk);
-    const chunks = await runLimited(starts.map((start) => async (): Promise<PropagationResult[]> => {
-      const ids = propagationImages.slice(start, start + chunk);
-      const chunkLabels = labels.slice(start, start + ids.length);
-      progress(`propagation of ${attack} perturbations, images ${ids[0]}-${ids.at(-1)}`);
+    for (let start = 0; start < plan.propagation.images.length; start += PROPAGATION_CHUNK) {
+      jobs.push({ kind: 'propagation', key: `propagation-${attack}-${start}`, attack, start });
+    }
+  }
+  for (const image of plan.projection.images) jobs.push({ kind: 'projection', key: `projection-image${image}`, image });
+  return jobs;
+}
+
+/** Estimated cost of a job (src/study/job-cost.ts), for dealing jobs to shards. */
+export function reportJobCost(model: ResNetModel, plan: ReportPlan, job: ReportJob): number {
+  switch (job.kind) {
+    case 'spectrum':
+      return jobCost(model, { kind: 'spectrum', unit: job.unit, method: 'full' });
+    case 'accuracy':
+      return jobCost(model, { kind: 'accuracy', images: plan.sweep.accuracyImages });
+    case 'propagation':
+      return jobCost(model, { kind: 'propagation', images: plan.propagation.images.slice(job.start, job.start + PROPAGATION_CHUNK).length });
+    case 'projection':
+      return jobCost(model, { kind: 'projection', k: plan.projection.k, attacks: plan.propagation.attacks.length });
+  }
+}
+
+function describeJob(model: ResNetModel, job: ReportJob, plan: ReportPlan): string {
+  switch (job.kind) {
+    case 'spectrum':
+      return `spectrum of unit ${unitLabel(model, job.unit)} (${job.unit}) at image ${job.image}${job.alpha !== 1 ? `, alpha ${job.alpha}` : ''}${job.beta !== 1 ? `, beta ${job.beta}` : ''}`;
+    case 'accuracy':
+      return job.parameter === 'none'
+        ? `accuracy of the unscaled model on ${plan.sweep.accuracyImages} images`
+        : `accuracy with ${job.parameter} = ${job.value} in ${job.scope === 'unit' ? `unit ${unitLabel(model, plan.sweep.unit)}` : 'every unit'}`;
+    case 'propagation': {
+      const ids = plan.propagation.images.slice(job.start, job.start + PROPAGATION_CHUNK);
+      return `propagation of ${job.attack} perturbations, images ${ids[0]}-${ids.at(-1)}`;
+    }
+    case 'projection':
+      return `projections at image ${job.image} (top ${plan.projection.k} right singular vectors of every unit)`;
+  }
+}
+
+function float64Bytes(values: Float64Array): Uint8Array {
+  // Typed arrays are little-endian on every platform Node runs on.
+  return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
+}
+
+/** Compute one job: its JSON record and, for a spectrum, all its values (descending) as `<key>.f64`. */
+export async function runReportJob(
+  model: ResNetModel, data: LabelledImages, plan: ReportPlan, seed: number, job: ReportJob, executor: StudyExecutor, reproducible = false,
+): Promise<{ record: JobRecord; files?: Record<string, Uint8Array> }> {
+  const started = performance.now();
+  const seconds = () => (reproducible ? 0 : (performance.now() - started) / 1000);
+  const pixelsOfImage = (image: number) => pixelsOf(data, image, image + 1);
+  const { eps } = plan.propagation;
+  switch (job.kind) {
+    case 'spectrum': {
+      const c = await executor.run(model, { kind: 'unitSpectrum', pixels: pixelsOfImage(job.image), unit: job.unit, alpha: job.alpha, beta: job.beta });
+      // A spectrum's own seconds are those of its computation, as measured where it ran.
+      const record = { ...job, shape: c.shape, activeRows: c.activeRows, seconds: reproducible ? 0 : c.seconds };
+      return { record, files: { [`${job.key}.f64`]: float64Bytes(c.values) } };
+    }
+    case 'accuracy': {
+      const scaled = job.parameter === 'none' ? model : scaledModel(model, job.parameter, job.value, job.scope === 'unit' ? [plan.sweep.unit] : []);
+      const result = await evaluateAccuracy(scaled, data, { limit: plan.sweep.accuracyImages, executor });
+      return { record: { ...job, ...result, seconds: seconds() } };
+    }
+    case 'propagation': {
+      const ids = plan.propagation.images.slice(job.start, job.start + PROPAGATION_CHUNK);
       const pixels = new Float32Array(ids.length * 3072);
       ids.forEach((id, i) => pixels.set(pixelsOfImage(id), i * 3072));
-      const perturbation = { attack, eps, norm: 'linf' as const, seed };
-      return executor.run(model, { kind: 'propagate', pixels, labels: chunkLabels, ids, perturbation, firstOrder: true });
-    }), concurrency);
-    const results = chunks.flat();
+      const perturbation = { attack: job.attack, eps, norm: 'linf' as const, seed };
+      const results = await executor.run(model, { kind: 'propagate', pixels, labels: ids.map((i) => data.labels[i]), ids, perturbation, firstOrder: true });
+      return { record: { ...job, results, seconds: seconds() } };
+    }
+    case 'projection': {
+      const perImage = await projectPerturbations(
+        model, pixelsOfImage(job.image), data.labels[job.image], job.image,
+        plan.propagation.attacks.map((attack) => ({ attack, eps, norm: 'linf' as const, seed })), plan.projection.k,
+      );
+      const rows: ProjectionRow[] = [];
+      for (const { attack, rows: unitRows } of perImage) {
+        for (const r of unitRows) rows.push({ image: job.image, unit: r.unit, attack: attack as AttackName, fraction: r.fraction, amplification: r.amplification });
+      }
+      return { record: { ...job, rows, seconds: seconds() } };
+    }
+  }
+}
+
+/** What identifies a report study in study.json: shards and resumed runs must match it exactly. */
+export function reportManifest(model: ResNetModel, plan: ReportPlan, seed: number, options: Pick<ReportStudyOptions, 'identity' | 'reproducible' | 'shard'>): StudyManifest {
+  return {
+    study: {
+      kind: 'report', model: model.name, ...options.identity, preset: plan.preset, seed, reproducible: Boolean(options.reproducible), plan,
+      jobs: reportJobs(plan).map((j) => j.key),
+    },
+    ...(options.shard ? { shard: options.shard } : {}),
+  };
+}
+
+/**
+ * Run the jobs of the study (of one shard, with `shard`), keeping each in `outDir` when given; the
+ * records of the jobs run, in job order, and the values of the spectra computed in this process.
+ */
+export async function runReportJobs(
+  model: ResNetModel, data: LabelledImages, options: ReportStudyOptions,
+): Promise<{ plan: ReportPlan; seed: number; records: JobRecord[]; values: Map<string, Float64Array> }> {
+  const plan = reportPlan(model, options.preset, data.count);
+  const seed = options.seed ?? 0;
+  const executor = options.executor ?? new InProcessExecutor();
+  const jobs = reportJobs(plan);
+  const cost = (job: ReportJob) => reportJobCost(model, plan, job);
+  const total = shardJobs(jobs, options.shard, cost).length;
+  const values = new Map<string, Float64Array>();
+  let step = 0;
+  const records = await runJobs({
+    manifest: reportManifest(model, plan, seed, options),
+    jobs, keyOf: (job) => job.key, cost, outDir: options.outDir, resume: options.resume, concurrency: executor.concurrency,
+    async run(job) {
+      options.onProgress?.(++step, total, describeJob(model, job, plan));
+      const result = await runReportJob(model, data, plan, seed, job, executor, options.reproducible);
+      const f64 = result.files?.[`${job.key}.f64`];
+      if (f64) values.set(job.key, new Float64Array(f64.buffer, f64.byteOffset, f64.byteLength / 8));
+      return result;
+    },
+  });
+  return { plan, seed, records, values };
+}
+
+/**
+ * The study from the records of all its jobs (from one run, or gathered from shards by `merge`) and the
+ * values of its spectra: the same records give the same study, number for number.
+ */
+export function assembleReportStudy(
+  model: ResNetModel, plan: ReportPlan, seed: number, records: JobRecord[], valuesOf: (key: string) => Float64Array,
+): ReportStudy {
+  const n = model.params.n;
+  const stageOf = (u: number) => Math.floor(u / n) + 1;
+  const byKey = new Map(records.map((r) => [r.key, r]));
+  const record = <T>(key: string): T & { seconds: number } => {
+    const r = byKey.get(key);
+    if (!r) throw new InputError(`the study has no record of job ${key}`);
+    return r as unknown as T & { seconds: number };
+  };
+  const sum = (keys: string[]) => keys.reduce((t, k) => t + record<object>(k).seconds, 0);
+  const seconds: Record<string, number> = {};
+
+  const spectrumValues = new Map<string, Float64Array>();
+  const entry = (unit: number, image: number, alpha = 1, beta = 1): SpectrumEntry => {
+    const key = spectrumKey(unit, image, alpha, beta);
+    const r = record<{ shape: [number, number]; activeRows?: number }>(key);
+    const v = spectrumValues.get(key) ?? valuesOf(key);
+    spectrumValues.set(key, v);
+    return describeSpectrum({ key, unit, unitLabel: unitLabel(model, unit), stage: stageOf(unit), image, alpha, beta, shape: r.shape, activeRows: r.activeRows, seconds: r.seconds }, v);
+  };
+
+  // 1-2. Spectra at clean images and their variation across images.
+  const spectra = plan.spectra.flatMap((g) => g.units.flatMap((unit) => g.images.map((image) => entry(unit, image))));
+  const variation: SpectrumVariation[] = [];
+  for (const unit of [...new Set(spectra.map((e) => e.unit))]) {
+    const own = spectra.filter((e) => e.unit === unit);
+    if (own.length > 1) variation.push(rankVariation(model, unit, own, own.map((e) => spectrumValues.get(e.key)!)));
+  }
+  seconds.spectra = sum([...new Set(spectra.map((e) => e.key))]);
+
+  // 3. The alpha/beta sweep of one unit.
+  const { unit: sweepUnit, image: sweepImage } = plan.sweep;
+  const clean = record<AccuracyResult>('accuracy-clean');
+  const cleanAccuracy = { images: clean.images, correct: clean.correct, accuracy: clean.accuracy };
+  const accuracy: SweepAccuracy[] = [];
+  const sweepKeys = ['accuracy-clean'];
+  for (const parameter of ['alpha', 'beta'] as const) {
+    for (const scope of ['unit', 'network'] as const) {
+      if (plan.sweep.accuracyValues.includes(1)) accuracy.push({ parameter, scope, value: 1, ...cleanAccuracy });
+      for (const value of plan.sweep.accuracyValues.filter((v) => v !== 1)) {
+        const key = `accuracy-${parameter}-${scope}-${value}`;
+        const r = record<AccuracyResult>(key);
+        accuracy.push({ parameter, scope, value, images: r.images, correct: r.correct, accuracy: r.accuracy });
+        sweepKeys.push(key);
+      }
+    }
+  }
+  const order = (a: SweepAccuracy) => `${a.parameter}-${a.scope === 'unit' ? 0 : 1}`;
+  accuracy.sort((a, b) => order(a).localeCompare(order(b)) || a.value - b.value);
+  const baseline = entry(sweepUnit, sweepImage);
+  const baselineValues = spectrumValues.get(baseline.key)!;
+  const sweepSpectra: SweepSpectrum[] = (['alpha', 'beta'] as const).flatMap((parameter) =>
+    plan.sweep.spectrumValues.map((value) => {
+      const e = entry(sweepUnit, sweepImage, parameter === 'alpha' ? value : 1, parameter === 'beta' ? value : 1);
+      return { ...e, parameter, value, relativeChange: relativeL1(spectrumValues.get(e.key)!, baselineValues) };
+    }));
+  const ownSpectra = new Set(spectra.map((e) => e.key));
+  seconds.sweep = sum(sweepKeys) + sum([...new Set([baseline, ...sweepSpectra].map((e) => e.key))].filter((k) => !ownSpectra.has(k)));
+
+  // 4. Propagation of FGSM and random perturbations, with the first-order prediction.
+  const { images: propagationImages, eps } = plan.propagation;
+  const attacks: PropagationAttack[] = [];
+  const propagationKeys: string[] = [];
+  for (const attack of plan.propagation.attacks) {
+    const results: PropagationResult[] = [];
+    for (let start = 0; start < propagationImages.length; start += PROPAGATION_CHUNK) {
+      const key = `propagation-${attack}-${start}`;
+      results.push(...record<{ results: PropagationResult[] }>(key).results);
+      propagationKeys.push(key);
+    }
     attacks.push({
       attack,
       results,
@@ -485,22 +616,12 @@ export async function runReportStudy(model: ResNetModel, data: LabelledImages, o
       flipped: results.filter((r) => r.predPerturbed !== r.predClean).length,
     });
   }
-  seconds.propagation = (performance.now() - t) / 1000;
+  seconds.propagation = sum(propagationKeys);
 
-  // 5. Projections onto the top right singular vectors of the unit linearizations (src/study/projection.ts).
-  t = performance.now();
+  // 5. Projections onto the top right singular vectors of the unit linearizations.
   const { k } = plan.projection;
-  const rows: ProjectionRow[] = [];
-  for (const image of plan.projection.images) {
-    progress(`projections at image ${image} (top ${k} right singular vectors of every unit)`);
-    const perImage = await projectPerturbations(
-      model, pixelsOfImage(image), data.labels[image], image,
-      plan.propagation.attacks.map((attack) => ({ attack, eps, norm: 'linf' as const, seed })), k,
-    );
-    for (const { attack, rows: unitRows } of perImage) {
-      for (const r of unitRows) rows.push({ image, unit: r.unit, attack: attack as AttackName, fraction: r.fraction, amplification: r.amplification });
-    }
-  }
+  const projectionKeys = plan.projection.images.map((image) => `projection-image${image}`);
+  const rows = projectionKeys.flatMap((key) => record<{ rows: ProjectionRow[] }>(key).rows);
   const projectionUnits: ProjectionUnit[] = range(0, model.unitCount).map((unit) => {
     const inputs = model.params.units[unit].inChannels * model.params.units[unit].inSize ** 2;
     return {
@@ -515,8 +636,8 @@ export async function runReportStudy(model: ResNetModel, data: LabelledImages, o
       }),
     };
   });
-  seconds.projection = (performance.now() - t) / 1000;
-  seconds.total = (performance.now() - started) / 1000;
+  seconds.projection = sum(projectionKeys);
+  seconds.total = seconds.spectra + seconds.sweep + seconds.propagation + seconds.projection;
 
   return {
     model: model.name,
@@ -526,7 +647,7 @@ export async function runReportStudy(model: ResNetModel, data: LabelledImages, o
     seed,
     plan,
     tolerances: { one: ONE_TOLERANCE, zero: ZERO_TOLERANCE, nearOne: NEAR_ONE },
-    cleanAccuracy: clean,
+    cleanAccuracy,
     spectra,
     variation,
     sweep: { unit: sweepUnit, unitLabel: unitLabel(model, sweepUnit), image: sweepImage, accuracy, spectra: sweepSpectra },
@@ -541,4 +662,33 @@ export async function runReportStudy(model: ResNetModel, data: LabelledImages, o
     projection: { available: true, k, rows, units: projectionUnits },
     seconds,
   };
+}
+
+/** Run the whole study (resuming from outDir when asked) and build it from its jobs' records. */
+export async function runReportStudy(model: ResNetModel, data: LabelledImages, options: ReportStudyOptions): Promise<ReportStudy> {
+  if (options.shard) throw new InputError('a sharded study is built by merge, not by runReportStudy');
+  const { plan, seed, records, values } = await runReportJobs(model, data, options);
+  const all = await spectrumValues(records, values, options.outDir);
+  return assembleReportStudy(model, plan, seed, records, (key) => all.get(key)!);
+}
+
+/**
+ * The values of every spectrum job among `records`: from `memory` when computed in this process, else
+ * from `<outDir>/jobs/<key>.f64` (a job found there was verified against its checksums).
+ */
+export async function spectrumValues(records: JobRecord[], memory: Map<string, Float64Array>, outDir?: string): Promise<Map<string, Float64Array>> {
+  const { readFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const all = new Map<string, Float64Array>();
+  for (const r of records) {
+    if (r.kind !== 'spectrum') continue;
+    let v = memory.get(r.key);
+    if (!v) {
+      if (!outDir) throw new InputError(`no values of spectrum ${r.key}`);
+      const bytes = await readFile(join(outDir, 'jobs', `${r.key}.f64`));
+      v = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    }
+    all.set(r.key, v);
+  }
+  return all;
 }
