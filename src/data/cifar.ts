@@ -5,6 +5,7 @@
  *
  * `readCifarBatch` parses bytes (any runtime); `loadCifar` finds and reads a file in Node.
  */
+import type { CifarBatch } from './cifar-batch.js';
 import { IMAGE_CHANNELS, IMAGE_SIZE } from '../model/types.js';
 import { InputError } from '../util/errors.js';
 import { fileKind, readRegularFile } from '../util/read-file.js';
@@ -26,16 +27,7 @@ export const CIFAR_TEST_FILE = 'test_batch.bin';
 export const CIFAR_ARCHIVE_DIR = 'cifar-10-batches-bin';
 
 /** A parsed CIFAR-10 file. */
-export interface CifarBatch {
-  /** Number of images. */
-  count: number;
-  /** count labels, each 0..9 (CIFAR-100: the fine label, 0..99). */
-  labels: Uint8Array;
-  /** count x 3 x 32 x 32 bytes (CHW per image), images back to back. */
-  pixels: Uint8Array;
-  /** Where the bytes came from (a path or a name), for messages. */
-  source: string;
-}
+export type { CifarBatch } from './cifar-batch.js';
 
 /**
  * Parse the bytes of a CIFAR-10 binary file. The labels and pixels are copied out of `bytes`.

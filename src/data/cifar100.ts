@@ -6,7 +6,7 @@
  */
 import { IMAGE_CHANNELS, IMAGE_SIZE } from '../model/types.js';
 import { InputError } from '../util/errors.js';
-import type { CifarBatch } from './cifar.js';
+import type { CifarBatch } from './cifar-batch.js';
 
 /** Bytes of one image: 3 x 32 x 32 (not imported from cifar.ts, which imports this module). */
 const CIFAR_IMAGE_BYTES = IMAGE_CHANNELS * IMAGE_SIZE * IMAGE_SIZE;

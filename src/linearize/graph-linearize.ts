@@ -19,7 +19,7 @@
 import type { Layer } from '../model/graph.js';
 import { checkPrecision } from '../util/checks.js';
 import { InputError } from '../util/errors.js';
-import { loadKernels, type Kernels, type WasmScope } from '../wasm/kernels.js';
+import { loadKernels, type Kernels, type ScopeKernels, type WasmScope } from '../wasm/kernels.js';
 import { graphUnitLabel, resolveGraphStage, resolveGraphUnit } from './graph-geometry.js';
 import { unitScales, type GraphTrajectory64, type LayerPoint } from './graph-forward64.js';
 import { JacobianOperator, ownOperator, type ArrayOf } from './operator.js';
@@ -52,7 +52,7 @@ class Builder {
     this.bytes = precision === 'f64' ? 8 : 4;
   }
 
-  get kernels(): Kernels {
+  get kernels(): ScopeKernels {
     return this.owner.kernels;
   }
 

@@ -21,7 +21,7 @@ import { withScope, type WasmScope } from './scope.js';
 
 export type { KernelExports, ThreadPoolExports } from './kernel-exports.generated.js';
 export { newFloatArray, type FloatArray, type Precision, type PrecisionKernels } from './precision.js';
-export { WasmScope, type CopyableArray } from './scope.js';
+export { WasmScope, type CopyableArray, type ScopeKernels } from './scope.js';
 
 export type WasmSource = BufferSource | WebAssembly.Module | URL | string;
 

@@ -9,8 +9,24 @@
  * with `keep` (its new owner releases it: `own` in an enclosing scope, or kernels.release), everything
  * with `keepAll`, a scope its holder closes (an operator's records, until dispose).
  */
-import type { Kernels } from './kernels.js';
-import type { Precision } from './precision.js';
+import type { KernelExports } from './kernel-exports.generated.js';
+import type { Precision, PrecisionKernels } from './precision.js';
+
+/**
+ * What a scope needs of the kernels it allocates from (the Kernels class of kernels.ts has all of it).
+ * Declared here rather than imported so that kernels.ts, which opens scopes, and this file do not
+ * import each other.
+ */
+export interface ScopeKernels {
+  readonly exports: KernelExports;
+  readonly memory: WebAssembly.Memory;
+  typed(precision: Precision): PrecisionKernels;
+  f64(ptr: number, count: number): Float64Array;
+  f32(ptr: number, count: number): Float32Array;
+  allocBytes(bytes: number): number;
+  release(ptr: number): void;
+  scope<T>(body: (scope: WasmScope) => T): T;
+}
 
 /** Typed arrays copied into WASM memory as they are (element type and layout kept). */
 export type CopyableArray = Float64Array | Float32Array | Int32Array | Uint32Array | Uint8Array;
@@ -20,7 +36,7 @@ export class WasmScope {
   readonly #owned: (number | (() => void))[] = [];
   #closed = false;
 
-  constructor(readonly kernels: Kernels) {}
+  constructor(readonly kernels: ScopeKernels) {}
 
   /** Room for `bytes` bytes, 16-byte aligned (not zeroed). */
   allocBytes(bytes: number): number {
@@ -138,7 +154,7 @@ export class WasmScope {
  * a promise, when that settles. Returns what the body returns. When the body fails, its error is the
  * one thrown (a failure to clean up after it would only hide it).
  */
-export function withScope<T>(kernels: Kernels, body: (scope: WasmScope) => T): T {
+export function withScope<T>(kernels: ScopeKernels, body: (scope: WasmScope) => T): T {
   const scope = new WasmScope(kernels);
   let result: T;
   try {
