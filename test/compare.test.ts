@@ -37,7 +37,7 @@ test('report with two models writes a report per model and the comparison, nothi
   for (const file of ['comparison.html', 'comparison.json', 'resnet56/report.html', 'resnet56/report.json', 'resnet110/report.html', 'resnet110/report.json']) {
     assert.ok(existsSync(join(out, file)), file);
   }
-  for (const dir of [out, join(out, 'resnet56'), join(out, 'resnet110'), join(out, 'resnet110', 'spectra')]) {
+  for (const dir of [out, join(out, 'resnet56'), join(out, 'resnet110'), join(out, 'resnet110', 'jobs')]) {
     assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), [], `temporary files left in ${dir}`);
   }
   assert.deepEqual(comparison.models.map((m: Json) => [m.model, m.units, m.report]), [['resnet56', 27, 'resnet56/report.html'], ['resnet110', 54, 'resnet110/report.html']]);

@@ -103,7 +103,7 @@ test('unit 19 at image 0: fractionOne and the stored spectrum match the PyTorch 
   assert.equal(entry.fractionOne, one);
   assert.equal(entry.fractionZero, zero);
   assert.ok(Math.abs(entry.smax - reference[0]) <= 1e-9 * reference[0]);
-  const bytes = readFileSync(join(out, 'spectra', `${entry.key}.f64`));
+  const bytes = readFileSync(join(out, 'jobs', `${entry.key}.f64`));
   const values = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   assert.equal(values.length, reference.length);
   values.forEach((v, i) => assert.ok(Math.abs(v - reference[i]) <= 1e-9 * reference[0], `rank ${i}`));

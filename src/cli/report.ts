@@ -1,12 +1,16 @@
 /**
- * `resnet-stability report --model m [m2 ...] [--data d] [--preset quick|depth|paper] [--out dir] [--seed s] [--resume] [--quiet]`
+ * `resnet-stability report --model m [m2 ...] [--data d] [--preset quick|depth|paper] [--out dir] [--seed s]
+ *  [--resume] [--shard k/N] [--reproducible] [--json] [--quiet]`
  *
  * Runs the study of src/study/report-study.ts and writes <out>/report.html (self-contained: inline SVG
  * figures rendered by vega from Vega-Lite specs, no scripts, nothing fetched at view time) and
- * <out>/report.json (every number behind it, with the findings and their verdicts). Each computed
- * spectrum is also kept as <out>/spectra/<key>.f64 (all values, descending, raw little-endian float64)
- * with <key>.json beside it; --resume reuses those, so an interrupted long run continues where it
- * stopped. Everything is written under temporary names and renamed when complete.
+ * <out>/report.json (every number behind it, with the findings and their verdicts). The study is a
+ * list of independent jobs kept in <out>/jobs/ (src/study/jobs.ts; a spectrum's values as <key>.f64,
+ * raw little-endian float64, descending) with <out>/study.json naming the study: --resume reuses the
+ * finished jobs, a directory holding another study is refused. --shard k/N (one model, --out required)
+ * runs only the jobs dealt to shard k by estimated cost and writes no report: `merge` builds it from
+ * the N directories, byte for byte what one run writes when every run has --reproducible (durations 0,
+ * the date from $SOURCE_DATE_EPOCH).
  *
  * With several models each gets its own report in <out>/<model name>/, one after another, and
  * <out>/comparison.html (+ comparison.json) puts them side by side (src/report/comparison.ts); the
