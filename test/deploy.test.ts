@@ -15,7 +15,8 @@ const FILES = ['deploy/k8s-report-job.yaml', 'deploy/k8s-report-merge.yaml'];
 
 function installed(name: string): boolean {
   try {
-    createRequire(import.meta.url).resolve(name);
+    // package.json rather than the bare name: kubernetes-models has no main entry, only subpaths.
+    createRequire(import.meta.url).resolve(`${name}/package.json`);
     return true;
   } catch {
     return false;
