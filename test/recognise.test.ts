@@ -10,6 +10,7 @@ import { readStateDict } from '../src/model/checkpoint/torch.js';
 import { describeNetwork, parseFamily, recogniseStateDict } from '../src/model/recognise.js';
 import type { StateDict } from '../src/model/types.js';
 import { InputError, UsageError } from '../src/util/errors.js';
+import { throwsInput } from './support/errors.js';
 
 const DIR = new URL('./fixtures/families/', import.meta.url);
 interface FamilyFixture {
@@ -23,16 +24,6 @@ const INDEX = JSON.parse(readFileSync(new URL('families.json', DIR), 'utf8')) as
 const TORCH_FIXTURES = Object.entries(INDEX.checkpoints).filter(([, f]) => f.format !== 'safetensors');
 
 const load = (name: string): StateDict => readStateDict(new Uint8Array(readFileSync(new URL(INDEX.checkpoints[name]!.file, DIR))), `${name}.pt`);
-
-function throwsInput(fn: () => unknown, expected: string | RegExp): void {
-  assert.throws(fn, (error: unknown) => {
-    assert.ok(error instanceof InputError, `expected an InputError, got ${String(error)}`);
-    assert.doesNotMatch(error.message, /\n/);
-    if (typeof expected === 'string') assert.equal(error.message, expected);
-    else assert.match(error.message, expected);
-    return true;
-  });
-}
 
 for (const [name, fixture] of TORCH_FIXTURES) {
   test(`${name}: recognised as ${fixture.expect.family as string} from key names and shapes`, () => {
