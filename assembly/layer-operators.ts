@@ -1,7 +1,7 @@
 /**
  * The linearized layers of any residual network as operators (assembly/operator.ts kind LAYER), f64
- * and f32, plus the two small kernels they need that no other file has: the option-A shortcut and
- * its adjoint. Each layer's Jacobian at a recorded point is one of
+ * and f32, plus the option-A shortcut and its adjoint as kernels of their own (unit.ts's shortcutBlock
+ * behind the shape checks below). Each layer's Jacobian at a recorded point is one of
  *
  *   CONV2D   y = W x          any KxK / stride S / padding P convolution (conv2d.ts), weights copied;
  *                             the caller folds beta (residual-weight scale) into W
@@ -22,7 +22,7 @@
  */
 import { conv2dForwardF32, conv2dForwardF64, conv2dOutputSize, conv2dTransposeF32, conv2dTransposeF64 } from "./conv2d";
 import { maxPool2dGatherF32, maxPool2dGatherF64, maxPool2dScatterF32, maxPool2dScatterF64 } from "./pool";
-import { applyMaskF32, applyMaskF64, channelScaleShiftF32, channelScaleShiftF64 } from "./unit";
+import { applyMaskF32, applyMaskF64, channelScaleShiftF32, channelScaleShiftF64, shortcutBlock } from "./unit";
 
 function checkOptionA(k: i32, cIn: i32, h: i32, w: i32, cOut: i32, stride: i32): void {
   if (k < 0 || cIn < 1 || h < 1 || w < 1 || stride < 1 || cOut < cIn || ((cOut - cIn) & 1) != 0) {
@@ -30,35 +30,10 @@ function checkOptionA(k: i32, cIn: i32, h: i32, w: i32, cOut: i32, stride: i32):
   }
 }
 
+// The same selection as the paper unit's shortcut (unit.ts), with the shape checks layers need first.
 function optionA<T>(x: usize, k: i32, cIn: i32, h: i32, w: i32, cOut: i32, stride: i32, out: usize, adjoint: bool): void {
   checkOptionA(k, cIn, h, w, cOut, stride);
-  const size = <usize>sizeof<T>();
-  const ho = (h + stride - 1) / stride, wo = (w + stride - 1) / stride;
-  const lo = (cOut - cIn) / 2;
-  const nIn = <usize>cIn * <usize>h * <usize>w, nOut = <usize>cOut * <usize>ho * <usize>wo;
-  for (let b = 0; b < k; b++) {
-    if (!adjoint) {
-      const src = x + <usize>b * nIn * size, dst = out + <usize>b * nOut * size;
-      memory.fill(dst, 0, nOut * size);
-      for (let i = 0; i < cIn; i++) {
-        for (let y = 0; y < ho; y++) {
-          const from = src + ((<usize>i * <usize>h + <usize>(stride * y)) * <usize>w) * size;
-          const to = dst + ((<usize>(i + lo) * <usize>ho + <usize>y) * <usize>wo) * size;
-          for (let c = 0; c < wo; c++) store<T>(to + <usize>c * size, load<T>(from + <usize>(stride * c) * size));
-        }
-      }
-    } else {
-      const src = x + <usize>b * nOut * size, dst = out + <usize>b * nIn * size;
-      memory.fill(dst, 0, nIn * size);
-      for (let i = 0; i < cIn; i++) {
-        for (let y = 0; y < ho; y++) {
-          const from = src + ((<usize>(i + lo) * <usize>ho + <usize>y) * <usize>wo) * size;
-          const to = dst + ((<usize>i * <usize>h + <usize>(stride * y)) * <usize>w) * size;
-          for (let c = 0; c < wo; c++) store<T>(to + <usize>(stride * c) * size, load<T>(from + <usize>c * size));
-        }
-      }
-    }
-  }
+  shortcutBlock<T>(adjoint, x, k, cIn, h, w, cOut, stride, out);
 }
 
 /** OPTIONASHORTCUT, f64: k tensors C_in x H x W at x to C_out x ceil(H/S) x ceil(W/S) at out (no overlap). */

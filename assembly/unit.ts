@@ -105,7 +105,7 @@ function shortcutPad(cIn: i32, cOut: i32): i32 {
   return (cOut - cIn) >> 1;
 }
 
-function shortcutBlock<T>(transpose: bool, x: usize, k: i32, cIn: i32, hIn: i32, wIn: i32, cOut: i32, stride: i32, out: usize): void {
+export function shortcutBlock<T>(transpose: bool, x: usize, k: i32, cIn: i32, hIn: i32, wIn: i32, cOut: i32, stride: i32, out: usize): void {
   const size = <usize>sizeof<T>();
   const pad = shortcutPad(cIn, cOut);
   const hOut = conv3x3OutputSize(hIn, stride), wOut = conv3x3OutputSize(wIn, stride);
