@@ -22,6 +22,7 @@
  */
 import { conv2dForwardF32, conv2dForwardF64, conv2dOutputSize, conv2dTransposeF32, conv2dTransposeF64 } from "./conv2d";
 import { maxPool2dGatherF32, maxPool2dGatherF64, maxPool2dScatterF32, maxPool2dScatterF64 } from "./pool";
+import { allocCopy } from "./lib/elements";
 import { applyMaskF32, applyMaskF64, channelScaleShiftF32, channelScaleShiftF64, shortcutBlock } from "./unit";
 
 function checkOptionA(k: i32, cIn: i32, h: i32, w: i32, cOut: i32, stride: i32): void {
@@ -82,12 +83,6 @@ export class LayerRecord {
   data: usize;
 }
 
-function copyBytes(src: usize, bytes: usize): usize {
-  const dst = heap.alloc(max<usize>(bytes, 16));
-  memory.copy(dst, src, bytes);
-  return dst;
-}
-
 /** A new layer record (data copied from `src`, `bytes` long); 0 when a size is not positive. */
 export function newLayer(
   op: i32, c: i32, h: i32, w: i32, cOut: i32, ho: i32, wo: i32, kernel: i32, stride: i32, pad: i32, src: usize, bytes: usize,
@@ -104,7 +99,7 @@ export function newLayer(
   r.kernel = kernel;
   r.stride = stride;
   r.pad = pad;
-  r.data = bytes > 0 ? copyBytes(src, bytes) : 0;
+  r.data = bytes > 0 ? allocCopy(src, bytes) : 0;
   return changetype<usize>(r);
 }
 

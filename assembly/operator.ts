@@ -39,6 +39,7 @@ import {
   unitOperatorRows,
 } from "./unit";
 import { lanesOf, vMulAdd, vSplat, vSum } from "./lib/simd";
+import { allocCopy } from "./lib/elements";
 import {
   LAYER_CONV2D, LAYER_MASK, LAYER_MAXPOOL, LAYER_OPTIONA, LAYER_SCALE, LayerRecord, layerApply, layerDestroy, newLayer, windowFits,
 } from "./layer-operators";
@@ -114,12 +115,6 @@ function newRecord(kind: i32, rows: i32, columns: i32, data: usize, count: i32, 
   return changetype<usize>(r);
 }
 
-function copyBytes(src: usize, bytes: usize): usize {
-  const dst = heap.alloc(max<usize>(bytes, 16));
-  memory.copy(dst, src, bytes);
-  return dst;
-}
-
 /** An operator for the m x n row-major f64 matrix at `matrix` (not copied: keep it alive). */
 export function operatorFromDenseF64(matrix: usize, rows: i32, columns: i32): usize {
   return newRecord(KIND_DENSE, rows, columns, matrix, 0, 8);
@@ -152,8 +147,8 @@ function newConv(
   c.wIn = wIn;
   c.cOut = cOut;
   c.stride = stride;
-  c.weight = copyBytes(weight, <usize>(cOut * cIn * 9) * <usize>elementSize);
-  c.mask = mask ? copyBytes(mask, <usize>m) : 0;
+  c.weight = allocCopy(weight, <usize>(cOut * cIn * 9) * <usize>elementSize);
+  c.mask = mask ? allocCopy(mask, <usize>m) : 0;
   return newRecord(KIND_CONV, m, cIn * hIn * wIn, changetype<usize>(c), 0, elementSize);
 }
 
@@ -178,7 +173,7 @@ function newHead(elementSize: i32, channels: i32, plane: i32, weight: usize, out
   h.channels = channels;
   h.plane = plane;
   h.outputs = outputs;
-  h.weight = copyBytes(weight, <usize>(outputs * channels) * <usize>elementSize);
+  h.weight = allocCopy(weight, <usize>(outputs * channels) * <usize>elementSize);
   return newRecord(KIND_HEAD, outputs, channels * plane, changetype<usize>(h), 0, elementSize);
 }
 

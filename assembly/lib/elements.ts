@@ -24,3 +24,12 @@ export function allocZeroedF64(count: usize): usize {
   memory.fill(p, 0, bytes);
   return p;
 }
+/**
+ * A copy of the `bytes` bytes at `src` on the runtime heap (room for at least 16 bytes, so that an
+ * empty copy is still a distinct block); release with heap.free.
+ */
+export function allocCopy(src: usize, bytes: usize): usize {
+  const dst = heap.alloc(max<usize>(bytes, 16));
+  memory.copy(dst, src, bytes);
+  return dst;
+}
