@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { cliPath } from '../support/cli.js';
-import { sharedPath } from '../support/shared.js';
+import { cifarTestFile } from '../support/shared.js';
 import { InputError } from '../../src/util/errors.js';
 
 /** Time a library call may take to refuse a hostile input (the machine may be busy: generous). */
@@ -82,7 +82,7 @@ export function runCliBounded(args: string[], options: { env?: Record<string, st
   return new Promise((resolve, reject) => {
     const start = performance.now();
     const child = spawn('/usr/bin/time', ['-f', '%M', '-o', rssFile, process.execPath, cliPath, ...args], {
-      env: { ...process.env, RESNET_STABILITY_DATA: process.env.RESNET_STABILITY_DATA ?? sharedPath('data/cifar10'), ...options.env },
+      env: { ...process.env, RESNET_STABILITY_DATA: cifarTestFile, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
