@@ -9,6 +9,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { ResNetModel } from '../src/model/model.js';
+import { firstOrderPropagation } from '../src/study/first-order.js';
+import { crossEntropyGradient, crossEntropyGradient64, perturbImages } from '../src/study/perturbations.js';
+import { propagatePerturbations } from '../src/study/propagation.js';
 import { stageSpectrum } from '../src/study/stage.js';
 import { runCli } from './support/cli.js';
 import { f32, f64, graphOfFixture, type FixtureFamily } from './support/graph-fixture.js';
@@ -46,6 +49,40 @@ for (const family of fixture.families) {
     const top = await stageSpectrum(model, pixels, family.stage.stage, 'topk', { k: 5 });
     top.values!.forEach((v, i) => assert.ok(Math.abs(v - want[i]) <= 1e-9 * want[0], `top ${i}: ${v} vs ${want[i]}`));
   });
+
+  test(`${family.name}: FGSM image, predictions, relative perturbation per unit (1e-4) and its first-order prediction (1e-9) equal PyTorch's`, async () => {
+    const { fgsm } = family;
+    const options = { attack: 'fgsm' as const, eps: fgsm.eps };
+    const perturbed = await perturbImages(model, pixels, [family.label], options);
+    const want = f32(fgsm.perturbed);
+    assert.equal(perturbed.length, want.length);
+    let differ = 0;
+    for (let i = 0; i < want.length; i++) if (perturbed[i] !== want[i]) differ++;
+    assert.equal(differ, 0, `${differ} pixels differ from PyTorch's FGSM image`);
+    const [result] = await propagatePerturbations(model, pixels, [family.label], ['fixture'], options, firstOrderPropagation);
+    assert.equal(result.predClean, fgsm.predClean);
+    assert.equal(result.predPerturbed, fgsm.predPerturbed);
+    assert.equal(result.relative.length, family.units.length + 1);
+    result.relative.forEach((v, k) => assert.ok(Math.abs(v - fgsm.relative[k]) <= 1e-4 * fgsm.relative[k], `relative ${k}: ${v} vs ${fgsm.relative[k]}`));
+    result.firstOrder.forEach((v, k) => assert.ok(Math.abs(v - fgsm.firstOrder[k]) <= 1e-9 * fgsm.firstOrder[k], `first order ${k}: ${v} vs ${fgsm.firstOrder[k]}`));
+  });
+
+  test(`${family.name}: the tfjs pixel gradient of the graph forward (PGD's) equals the float64 J^T gradient to 1e-4`, async () => {
+    const batch = new Float32Array(2 * pixels.length);
+    batch.set(pixels);
+    batch.set(f32(family.fgsm.perturbed), pixels.length);
+    const labels = [family.label, (family.label + 1) % 10];
+    const f32Gradient = await crossEntropyGradient(model, batch, labels);
+    const f64Gradient = await crossEntropyGradient64(model, batch, labels);
+    let diff = 0;
+    let size = 0;
+    // tfjs' loss is the mean over the batch: its gradient is each image's divided by the batch size.
+    for (let i = 0; i < batch.length; i++) {
+      diff = Math.max(diff, Math.abs(labels.length * f32Gradient[i] - f64Gradient[i]));
+      size = Math.max(size, Math.abs(f64Gradient[i]));
+    }
+    assert.ok(size > 0 && diff <= 1e-4 * size, `max difference ${diff} of max ${size}`);
+  });
 }
 
 test('stage on an imported family checkpoint: Lanczos equals the full spectrum, and a missing stage is refused naming the stages', async () => {
@@ -62,4 +99,17 @@ test('stage on an imported family checkpoint: Lanczos equals the full spectrum, 
   const bad = await runCli(['stage', '--model', model, '--image', '0', '--stage', '7', '--json']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /stage "?7"? is out of range.*stages 1, 2, 3/);
+});
+
+test('propagate on an imported torchvision checkpoint (PGD through the tfjs graph gradients, worker pool): one value per unit and the first-order prediction close at the stem', async () => {
+  const result = await runCli(['propagate', '--model', fixturePath('families/tv-basic.pt'), '--images', '0-1', '--attack', 'pgd', '--eps', '0.01', '--steps', '2', '--workers', '2', '--json']);
+  assert.equal(result.code, 0, result.stderr);
+  const out = JSON.parse(result.stdout);
+  assert.equal(out.results.length, 2);
+  for (const r of out.results) {
+    assert.equal(r.relative.length, r.firstOrder.length);
+    assert.ok(r.relative.length >= 2);
+    r.relative.forEach((v: number) => assert.ok(v > 0 && v < 10, `relative ${v}`));
+    assert.ok(Math.abs(r.firstOrder[0] - r.relative[0]) <= 0.2 * r.relative[0], `stem: ${r.firstOrder[0]} vs ${r.relative[0]}`);
+  }
 });
