@@ -1,0 +1,94 @@
+/**
+ * The report's plan and job costs for every family (issue 11): units, stages, labels, sizes and depth
+ * come from the model's graph, whatever its number of stages and units per stage. Expected values are
+ * derived by hand from the fixture networks' layouts (test/fixtures/families/families.json: widths,
+ * units per stage) and the cost formula of src/study/job-cost.ts, 2 K^2 C_in C_out H_out W_out per
+ * convolution; the paper family's plan is the one it has always had (unit indices of ResNet-56, n = 9).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { unitLabel } from '../src/linearize/units.js';
+import { loadModel } from '../src/model/load.js';
+import { ResNetModel } from '../src/model/model.js';
+import { fullSpectrumFits, jobCost, unitForwardCost, unitJacobianShape } from '../src/study/job-cost.js';
+import { reportJobs, reportPlan, stageEndDepths, type ReportPlan } from '../src/study/report-study.js';
+import { graphOfFixture, type FixtureFamily } from './support/graph-fixture.js';
+
+const family = (file: string) => loadModel(fileURLToPath(new URL(`./fixtures/families/${file}`, import.meta.url)));
+const labels = (model: ResNetModel, plan: ReportPlan) => plan.spectra.map((g) => g.units.map((u) => unitLabel(model, u)));
+
+test('the paper family keeps its plan: ResNet-56 units 3.2, 3.9, 2.2, the last of stages 1 and 2, every unit for paper', async () => {
+  const model = await loadModel('resnet56');
+  const stage = (s: number) => Array.from({ length: 9 }, (_, i) => (s - 1) * 9 + i);
+  assert.deepEqual(reportPlan(model, 'test', 1000).spectra, [{ units: [19], images: [0, 1] }]);
+  assert.equal(reportPlan(model, 'test', 1000).sweep.unit, 19);
+  const quick = reportPlan(model, 'quick', 1000);
+  assert.deepEqual(quick.spectra, [{ units: [19, 26], images: [0, 1] }, { units: [10], images: [0] }]);
+  assert.equal(quick.sweep.unit, 26);
+  assert.deepEqual(reportPlan(model, 'depth', 1000).spectra.at(-1), { units: [8, 17], images: [0] });
+  const paper = reportPlan(model, 'paper', 10000);
+  assert.deepEqual(paper.spectra.map((g) => g.units), [[...stage(3), ...stage(2)], stage(1)]);
+  assert.deepEqual(paper.sweep.spectrumValues, [0, 0.5, 0.75, 0.9, 1, 1.1, 1.25, 1.5, 2]);
+  assert.deepEqual(stageEndDepths(model), [9, 18, 27]);
+  // 2 * 9 * C_out * H_out^2 * (C_in + C_out): unit 1.1 (16 -> 16 at 32x32) and unit 2.1 (16 -> 32 at 16x16).
+  assert.equal(unitForwardCost(model, 0), 2 * 9 * 16 * 1024 * (16 + 16));
+  assert.equal(unitForwardCost(model, 9), 2 * 9 * 32 * 256 * (16 + 32));
+});
+
+test('pre-activation ResNet with four stages of 2, 1, 1, 1 units: the last stage\'s only unit, 3.1 for quick, every stage', async () => {
+  const model = await family('preact-bn.pt');
+  assert.deepEqual(stageEndDepths(model), [2, 3, 4, 5]);
+  assert.deepEqual(labels(model, reportPlan(model, 'test', 1000)), [['4.1']]);
+  const quick = reportPlan(model, 'quick', 1000);
+  assert.deepEqual(labels(model, quick), [['4.1'], ['3.1']]);
+  assert.equal(unitLabel(model, quick.sweep.unit), '4.1');
+  assert.deepEqual(labels(model, reportPlan(model, 'depth', 1000)), [['4.1'], ['3.1'], ['1.2', '2.1', '3.1']]);
+  assert.deepEqual(labels(model, reportPlan(model, 'paper', 10000)), [['4.1', '3.1', '2.1'], ['1.1', '1.2']]);
+  // The jobs name units by index; the unscaled sweep spectrum is the test spectrum of 4.1 at image 0.
+  const jobs = reportJobs(reportPlan(model, 'test', 1000)).filter((j) => j.kind === 'spectrum').map((j) => j.key);
+  assert.deepEqual(jobs, ['unit4-image0', 'unit4-image1', 'unit4-image0-alpha0.5', 'unit4-image0-beta0.5']);
+});
+
+test('WRN-16 (three stages of 2): units 3.2 and 2.2, Jacobian shapes and costs from its graph', async () => {
+  const model = await family('wrn.pt');
+  assert.deepEqual(stageEndDepths(model), [2, 4, 6]);
+  assert.deepEqual(labels(model, reportPlan(model, 'quick', 1000)), [['3.2'], ['2.2']]);
+  assert.deepEqual(labels(model, reportPlan(model, 'test', 1000)), [['3.2']]);
+  // Unit 1.1: 4x32x32 -> 8x32x32, convs 3x3 4->8, 3x3 8->8 and the 1x1 4->8 shortcut, all at 32x32.
+  assert.deepEqual(unitJacobianShape(model, 0), [8 * 1024, 4 * 1024]);
+  assert.equal(unitForwardCost(model, 0), 2 * 1024 * (9 * 4 * 8 + 9 * 8 * 8 + 4 * 8));
+  // Unit 2.1: 8x32x32 -> 16x16x16, convs 3x3/2 8->16, 3x3 16->16 and the 1x1/2 shortcut 8->16 at 16x16.
+  assert.deepEqual(unitJacobianShape(model, 2), [16 * 256, 8 * 1024]);
+  assert.equal(unitForwardCost(model, 2), 2 * 256 * (9 * 8 * 16 + 9 * 16 * 16 + 8 * 16));
+  const network = [0, 1, 2, 3, 4, 5].reduce((t, u) => t + unitForwardCost(model, u), 0);
+  assert.equal(jobCost(model, { kind: 'accuracy', images: 3 }), 3 * network);
+  // Full spectrum of 2.1: n products plus m n min(m, n) for the SVD.
+  assert.equal(jobCost(model, { kind: 'spectrum', unit: 2, method: 'full' }), 8192 * unitForwardCost(model, 2) + 4096 * 8192 * 4096);
+});
+
+test('torchvision basic ResNet (7x7/2 stem and max-pool): units 1.1 at 8x8 and 4.1 at 1x1', async () => {
+  const model = await family('tv-basic.pt');
+  assert.deepEqual(unitJacobianShape(model, 0), [8 * 64, 8 * 64]);
+  assert.deepEqual(unitJacobianShape(model, 4), [64, 32 * 4]);
+  // Unit 4.1: 32x2x2 -> 64x1x1, convs 3x3/2 32->64, 3x3 64->64, 1x1/2 32->64.
+  assert.equal(unitForwardCost(model, 4), 2 * (9 * 32 * 64 + 9 * 64 * 64 + 32 * 64));
+  assert.deepEqual(labels(model, reportPlan(model, 'quick', 1000)), [['4.1'], ['3.1']]);
+});
+
+test('full spectra only where the largest route fits: the cheaper of dense and operator-Gram with every row active', async () => {
+  const model = await family('wrn.pt');
+  // Unit 1.1, m = 8192, n = 4096: dense 8 (2 m n + n^2) = 671088640, Gram 8 (m^2 + 3m + 32 (m + n)) = 540213248 bytes.
+  assert.equal(fullSpectrumFits(model, 0, 540213248), true);
+  assert.equal(fullSpectrumFits(model, 0, 540213247), false);
+  assert.equal(fullSpectrumFits(model, 0), true);
+});
+
+test('a model whose inputs are not CIFAR\'s 3x32x32 is refused with one line', () => {
+  const fixture = JSON.parse(readFileSync(new URL('./fixtures/graph-units-pytorch.json', import.meta.url), 'utf8')) as { families: FixtureFamily[] };
+  const wrn = fixture.families.find((f) => f.name === 'wrn')!;
+  const model = new ResNetModel(graphOfFixture(wrn), { name: 'wrn16' });
+  assert.throws(() => reportPlan(model, 'test', 1000), (e: Error) =>
+    e.name === 'InputError' && e.message === 'model wrn16 takes 3x16x16 inputs; the report runs on CIFAR\'s 3x32x32 images');
+});
