@@ -226,6 +226,29 @@ test('finding 4: FGSM must also grow more than random from the stem to the last 
   assert.equal(verdict(with_(propagation(attack('fgsm', curve(1)), attack('gaussian', curve(1)))), 4), 'not consistent');
 });
 
+test('finding 4 with four stages of 3, 2, 3 and 4 units (any family): the jump is sought in the last stage, units named by stage', () => {
+  // stageEnds 3, 5, 8, 12: stage 4 is depths 9..12, its last third (ceil(4/3) = 2 units) depths 11..12.
+  const units = 12;
+  const grown = (start: number, factors: Record<number, number> = {}) => {
+    const out = [start];
+    for (let k = 1; k <= units; k++) out.push(out[k - 1] * (factors[k] ?? 1));
+    return out;
+  };
+  const study = (fgsm: number[]) => with_({
+    units, depth: 26,
+    propagation: { eps: 2 / 255, norm: 'linf', images: [0], attacks: [attack('fgsm', fgsm), attack('gaussian', grown(1))], stageEnds: [3, 5, 8, 12] },
+  });
+  const atEnd = computeFindings(study(grown(1, { 11: 4 })))[3];
+  assert.equal(atEnd.verdict, 'consistent');
+  assert.match(atEnd.measurement, /Largest one-unit growth of the FGSM mean: x4\.00 at unit 4\.3; within stage 4 x4\.00 at unit 4\.3/);
+  assert.match(atEnd.reason, /within stage 4 is in its last 2 units/);
+  assert.equal(verdict(study(grown(1, { 10: 4 })), 4), 'partly consistent');
+  // depth 4 is after the first unit of stage 2 (stage 1 ends at depth 3)
+  const early = computeFindings(study(grown(1, { 4: 4, 12: 1.5 })))[3];
+  assert.match(early.measurement, /x4\.00 at unit 2\.1; within stage 4 x1\.50 at unit 4\.4/);
+  assert.equal(early.numbers.stage3JumpDepth, 12);
+});
+
 test('finding 4: without both FGSM and a random perturbation it is not computed', () => {
   assert.equal(verdict(emptyStudy(), 4), 'not computed');
   assert.equal(verdict(with_(propagation(attack('fgsm', curve(1, { 27: 4 })))), 4), 'not computed');

@@ -2,7 +2,7 @@
  * The report page: one self-contained HTML document (inline CSS and SVG, no scripts, no external
  * resources) from the study's numbers, the findings and the rendered figures.
  */
-import type { ReportStudy } from '../study/report-study.js';
+import { depthLabel, type ReportStudy } from '../study/report-study.js';
 import type { Figure } from './figures.js';
 import { THRESHOLDS, type Finding } from './findings.js';
 
@@ -93,13 +93,11 @@ export function reportHtml(study: ReportStudy, findings: Finding[], figures: Ren
     ['parameter', 'value', 's_max', 'at alpha', `within ${study.tolerances.nearOne} of 1`, 'zero', 'change of sorted spectrum vs. value 1', 'seconds'],
     sweep.spectra.map((s) => [s.parameter, s.value, s.smax, pct(s.fractionOne), pct(s.fractionNearOne), pct(s.fractionZero), pct(s.relativeChange), s.seconds]),
   );
-  const n = study.units / 3;
-  const depthLabel = (k: number) => (k === 0 ? 'stem' : `${Math.floor((k - 1) / n) + 1}.${((k - 1) % n) + 1}`);
   const attacks = study.propagation.attacks;
   const propagationTable = table(
     ['depth', 'after', ...attacks.flatMap((a) => [`${a.attack} mean`, `${a.attack} q10`, `${a.attack} median`, `${a.attack} q90`, `${a.attack} first order (mean)`])],
     (attacks[0]?.relative.mean ?? []).map((_, k) => [
-      k, depthLabel(k),
+      k, depthLabel(study.propagation.stageEnds, k),
       ...attacks.flatMap((a) => [a.relative.mean[k], a.relative.q10[k], a.relative.median[k], a.relative.q90[k], a.firstOrder.mean[k]]),
     ]),
   );

@@ -92,6 +92,17 @@ export function stageEndDepths(model: ResNetModel): number[] {
 }
 
 /**
+ * `stage.unit` of the unit after which depth k is measured (k >= 1; k = 0 is the stem), from the depths
+ * at which the stages end (ReportStudy.propagation.stageEnds): its stage is the first that ends at or
+ * after k. For the paper's family (ends n, 2n, 3n) depth k is unit ((k-1) div n + 1).((k-1) mod n + 1).
+ */
+export function depthLabel(stageEnds: readonly number[], k: number): string {
+  if (k === 0) return 'stem';
+  const stage = stageEnds.findIndex((end) => end >= k);
+  return `${stage + 1}.${k - (stage > 0 ? stageEnds[stage - 1] : 0)}`;
+}
+
+/**
  * The plan of a preset for a model, checked against the number of images available. Units are named
  * by position in their stage, counted from the last stage S (the paper's stage 3): `test` takes the
  * second unit of stage S (its only unit when it has one), `quick` that one, the last of stage S and the
