@@ -4,6 +4,8 @@
  * derived by hand from the fixture networks' layouts (test/fixtures/families/families.json: widths,
  * units per stage) and the cost formula of src/study/job-cost.ts, 2 K^2 C_in C_out H_out W_out per
  * convolution; the paper family's plan is the one it has always had (unit indices of ResNet-56, n = 9).
+ * The WRN's spectrum and accuracy jobs are checked against PyTorch float64 values
+ * (test/fixtures/families/report-wrn-pytorch.json, scripts/make-report-family-fixture.py).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -13,8 +15,11 @@ import { unitLabel } from '../src/linearize/units.js';
 import { loadModel } from '../src/model/load.js';
 import { ResNetModel } from '../src/model/model.js';
 import { fullSpectrumFits, jobCost, unitForwardCost, unitJacobianShape } from '../src/study/job-cost.js';
-import { reportJobs, reportPlan, stageEndDepths, type ReportPlan } from '../src/study/report-study.js';
-import { graphOfFixture, type FixtureFamily } from './support/graph-fixture.js';
+import { loadCifar } from '../src/data/cifar.js';
+import { InProcessExecutor } from '../src/study/executor.js';
+import { reportJobs, reportPlan, runReportJob, stageEndDepths, type ReportPlan } from '../src/study/report-study.js';
+import { f64, graphOfFixture, type FixtureFamily } from './support/graph-fixture.js';
+import { cifarSampleFile } from './support/shared.js';
 
 const family = (file: string) => loadModel(fileURLToPath(new URL(`./fixtures/families/${file}`, import.meta.url)));
 const labels = (model: ResNetModel, plan: ReportPlan) => plan.spectra.map((g) => g.units.map((u) => unitLabel(model, u)));
@@ -91,4 +96,44 @@ test('a model whose inputs are not CIFAR\'s 3x32x32 is refused with one line', (
   const model = new ResNetModel(graphOfFixture(wrn), { name: 'wrn16' });
   assert.throws(() => reportPlan(model, 'test', 1000), (e: Error) =>
     e.name === 'InputError' && e.message === 'model wrn16 takes 3x16x16 inputs; the report runs on CIFAR\'s 3x32x32 images');
+});
+
+interface WrnReference {
+  spectra: { unit: number; image: number; alpha: number; beta: number; shape: [number, number]; values: string }[];
+  accuracy: { parameter: string; scope: string; value: number; images: number; correct: number; smallestMargin: number }[];
+}
+
+test('WRN-16 test preset: its spectrum jobs are PyTorch\'s singular values, its accuracy jobs PyTorch\'s top-1 counts', async () => {
+  const reference = JSON.parse(readFileSync(new URL('./fixtures/families/report-wrn-pytorch.json', import.meta.url), 'utf8')) as WrnReference;
+  const model = await family('wrn.pt');
+  const data = await loadCifar(cifarSampleFile);
+  const plan = reportPlan(model, 'test', data.count);
+  const executor = new InProcessExecutor();
+  const jobs = reportJobs(plan);
+  for (const r of reference.spectra) {
+    const job = jobs.find((j) => j.kind === 'spectrum' && j.unit === r.unit && j.image === r.image && j.alpha === r.alpha && j.beta === r.beta);
+    assert.ok(job, `the plan has the spectrum of unit ${r.unit} at image ${r.image}, alpha ${r.alpha}, beta ${r.beta}`);
+    const { record, files } = await runReportJob(model, data, plan, 0, job, executor, true);
+    assert.deepEqual((record as unknown as { shape: number[] }).shape, r.shape);
+    const bytes = files![`${job.key}.f64`];
+    const values = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    const expected = f64(r.values);
+    assert.equal(values.length, expected.length);
+    let worst = 0;
+    for (let i = 0; i < values.length; i++) worst = Math.max(worst, Math.abs(values[i] - expected[i]));
+    assert.ok(worst <= 1e-10 * expected[0], `${job.key}: largest difference ${worst} against s_max ${expected[0]}`);
+  }
+  let checked = 0;
+  for (const r of reference.accuracy) {
+    // float32 logits can swap two classes whose float64 logits are this close: such sweeps are not asserted.
+    if (r.smallestMargin < 1e-3) continue;
+    const key = r.parameter === 'none' ? 'accuracy-clean' : `accuracy-${r.parameter}-${r.scope}-${r.value}`;
+    const job = jobs.find((j) => j.key === key);
+    assert.ok(job, `the plan has job ${key}`);
+    const { record } = await runReportJob(model, data, plan, 0, job, executor, true);
+    assert.equal((record as unknown as { correct: number }).correct, r.correct, key);
+    assert.equal((record as unknown as { images: number }).images, r.images, key);
+    checked++;
+  }
+  assert.ok(checked >= 5, `${checked} accuracy jobs checked`);
 });
