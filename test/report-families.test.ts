@@ -17,7 +17,9 @@ import { ResNetModel } from '../src/model/model.js';
 import { fullSpectrumFits, jobCost, unitForwardCost, unitJacobianShape } from '../src/study/job-cost.js';
 import { loadCifar } from '../src/data/cifar.js';
 import { InProcessExecutor } from '../src/study/executor.js';
-import { reportJobs, reportPlan, runReportJob, stageEndDepths, type ReportPlan } from '../src/study/report-study.js';
+import { computeFindings } from '../src/report/findings.js';
+import { reportHtml } from '../src/report/html.js';
+import { reportJobs, reportPlan, runReportJob, stageEndDepths, type ReportPlan, type ReportStudy } from '../src/study/report-study.js';
 import { f64, graphOfFixture, type FixtureFamily } from './support/graph-fixture.js';
 import { cifarSampleFile } from './support/shared.js';
 
@@ -136,4 +138,22 @@ test('WRN-16 test preset: its spectrum jobs are PyTorch\'s singular values, its 
     checked++;
   }
   assert.ok(checked >= 5, `${checked} accuracy jobs checked`);
+});
+
+test('the page of a non-paper model says what was recognised and the general form of a unit\'s linearization', async () => {
+  const model = await family('wrn.pt');
+  const study: ReportStudy = {
+    model: model.name, depth: model.depth, units: model.unitCount, architecture: model.graph.description, preset: 'test', seed: 0,
+    plan: {} as ReportStudy['plan'], tolerances: { one: 1e-6, zero: 1e-10, nearOne: 0.1 },
+    cleanAccuracy: { images: 100, correct: 10, accuracy: 0.1 }, spectra: [], variation: [],
+    sweep: { unit: 5, unitLabel: '3.2', image: 0, accuracy: [], spectra: [] },
+    propagation: { eps: 2 / 255, norm: 'linf', images: [], attacks: [], stageEnds: [2, 4, 6] },
+    projection: { available: false, reason: 'constructed' }, seconds: {},
+  };
+  const html = reportHtml(study, computeFindings(study), [], { version: 'v', data: 'd', created: 'c' });
+  assert.match(html, /Architecture: wide-resnet, depth 16, basic blocks, widths 8-16-32, units per stage 2-2-2 \(6 units, labelled stage\.unit\), shortcut conv, 10 classes\./);
+  assert.match(html, /J = Post \(alpha S \+ Body\) Pre/);
+  assert.doesNotMatch(html, /D_out \(alpha S \+ B2 W2 D_mid B1 W1\)/);
+  const { architecture: _a, ...paper } = study;
+  assert.match(reportHtml(paper, computeFindings(paper), [], { version: 'v', data: 'd', created: 'c' }), /J = D_out \(alpha S \+ B2 W2 D_mid B1 W1\)/);
 });

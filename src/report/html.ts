@@ -116,6 +116,17 @@ export function reportHtml(study: ReportStudy, findings: Finding[], figures: Ren
   };
   const thresholds = Object.entries(THRESHOLDS).map(([k, v]) => `<code>${k}</code> = ${Number.isInteger(v) ? v : Number(v).toFixed(3)}`).join(', ');
   const seconds = Object.entries(study.seconds).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ');
+  const a = study.architecture;
+  const architecture = a
+    ? `\nArchitecture: ${escapeHtml(a.family)}, depth ${a.depth}, ${a.block} blocks, widths ${a.widths.join('-')}, units per stage ${a.unitsPerStage.join('-')} ` +
+      `(${study.units} units, labelled stage.unit), shortcut ${escapeHtml(a.shortcut)}, ${a.classes} classes.`
+    : '';
+  // The paper's family's unit, or any family's (src/model/graph.ts): the layers' Jacobians in order.
+  const linearization = a
+    ? 'A unit\'s linearization is J = Post (alpha S + Body) Pre at the image\'s float64 trajectory: the Jacobians of its layers in order ' +
+      '(conv: its weights, times beta in the body; BN: its scale; ReLU: a 0/1 mask), Pre the pre-activation BN + ReLU (pre-activation families), ' +
+      'Post the output ReLU (post-activation families), S the shortcut (identity, or 1x1 conv [+ BN]);'
+    : 'A unit\'s linearization is J = D_out (alpha S + B2 W2 D_mid B1 W1) at the image\'s float64 trajectory;';
 
   return `<!DOCTYPE html>
 <html lang="en">
@@ -129,13 +140,13 @@ export function reportHtml(study: ReportStudy, findings: Finding[], figures: Ren
 <h1>Residual networks as nonlinear systems — ${escapeHtml(study.model)}</h1>
 <p class="meta">Measurements set beside Rothauge, Yao, Hu &amp; Mahoney, <i>Residual Networks as Nonlinear Systems: Stability
 Analysis using Linearization</i> (2019). Preset <b>${escapeHtml(study.preset)}</b>, seed ${study.seed}, data ${escapeHtml(meta.data)},
-resnet-stability ${escapeHtml(meta.version)}, ${escapeHtml(meta.created)}. Took ${escapeHtml(seconds)}.
+resnet-stability ${escapeHtml(meta.version)}, ${escapeHtml(meta.created)}. Took ${escapeHtml(seconds)}.${architecture}
 Every number is in <code>report.json</code> beside this file.</p>
 
 <h2 id="findings">Findings</h2>
 ${findingsTable(findings)}
 <p class="reason">Verdicts are computed from the measurements with these thresholds: ${thresholds}.
-A unit's linearization is J = D_out (alpha S + B2 W2 D_mid B1 W1) at the image's float64 trajectory;
+${linearization}
 "at 1" means |s - alpha| &lt; ${study.tolerances.one} (alpha = 1 unscaled), "zero" s &lt; ${study.tolerances.zero}.</p>
 
 <h2 id="spectra">1–2. Spectra of the unit linearizations</h2>

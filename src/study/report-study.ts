@@ -29,6 +29,7 @@
  * `store` so that an interrupted long run resumes where it stopped.
  */
 import { unitLabel } from '../linearize/units.js';
+import type { NetworkDescription } from '../model/graph.js';
 import type { ResNetModel } from '../model/model.js';
 import { InputError } from '../util/errors.js';
 import { evaluateAccuracy, pixelsOf, type AccuracyResult, type LabelledImages } from './accuracy.js';
@@ -285,6 +286,11 @@ export interface ReportStudy {
   model: string;
   depth: number;
   units: number;
+  /**
+   * What import recognised (family, widths, units per stage, shortcut, block, classes) for any network
+   * but the paper's family, whose reports have never carried it (so that their bytes stay the same).
+   */
+  architecture?: NetworkDescription;
   preset: ReportPresetName;
   seed: number;
   plan: ReportPlan;
@@ -693,6 +699,7 @@ export function assembleReportStudy(
     model: model.name,
     depth: model.depth,
     units: model.unitCount,
+    ...(model.hasParams ? {} : { architecture: model.graph.description }),
     preset: plan.preset,
     seed,
     plan,
