@@ -19,7 +19,7 @@ import { loadCifar } from '../src/data/cifar.js';
 import { InProcessExecutor } from '../src/study/executor.js';
 import { computeFindings } from '../src/report/findings.js';
 import { reportHtml } from '../src/report/html.js';
-import { reportJobs, reportPlan, runReportJob, stageEndDepths, type ReportPlan, type ReportStudy } from '../src/study/report-study.js';
+import { reportJobs, reportPlan, runReportJob, runReportJobs, stageEndDepths, type ReportPlan, type ReportStudy } from '../src/study/report-study.js';
 import { f64, graphOfFixture, type FixtureFamily } from './support/graph-fixture.js';
 import { cifarSampleFile } from './support/shared.js';
 
@@ -156,4 +156,14 @@ test('the page of a non-paper model says what was recognised and the general for
   assert.doesNotMatch(html, /D_out \(alpha S \+ B2 W2 D_mid B1 W1\)/);
   const { architecture: _a, ...paper } = study;
   assert.match(reportHtml(paper, computeFindings(paper), [], { version: 'v', data: 'd', created: 'c' }), /J = D_out \(alpha S \+ B2 W2 D_mid B1 W1\)/);
+});
+
+test('data whose labels are not all classes of the model (CIFAR-100 for a 10-class model) is refused in one line, before any job', async () => {
+  const model = await family('wrn.pt');
+  const few = { count: 3, labels: new Uint8Array(3), pixels: new Uint8Array(3 * 3072) };
+  await assert.rejects(runReportJobs(model, few, { preset: 'test' }), (e: Error) =>
+    e.name === 'InputError' && e.message === 'preset test needs at least 4 images, the data has 3');
+  const enough = { count: 200, labels: Uint8Array.from({ length: 200 }, (_, i) => i % 100), pixels: new Uint8Array(200 * 3072) };
+  await assert.rejects(runReportJobs(model, enough, { preset: 'test' }), (e: Error) =>
+    e.name === 'InputError' && e.message === 'the data has labels up to 99, model wrn has 10 classes (CIFAR-100 data for a CIFAR-10 model?)');
 });

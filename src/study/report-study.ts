@@ -566,6 +566,11 @@ export async function runReportJobs(
   model: ResNetModel, data: LabelledImages, options: ReportStudyOptions,
 ): Promise<{ plan: ReportPlan; seed: number; records: JobRecord[]; values: Map<string, Float64Array> }> {
   const plan = reportPlan(model, options.preset, data.count);
+  // Accuracy and FGSM need every label to be a class of the model (e.g. CIFAR-100 data, 10 classes).
+  const largest = data.labels.reduce((a, b) => Math.max(a, b), 0);
+  if (largest >= model.numClasses) {
+    throw new InputError(`the data has labels up to ${largest}, model ${model.name} has ${model.numClasses} classes (CIFAR-100 data for a CIFAR-10 model?)`);
+  }
   const seed = options.seed ?? 0;
   const executor = options.executor ?? new InProcessExecutor();
   const jobs = reportJobs(plan);
