@@ -63,6 +63,15 @@ test('finding 1: with the zeros counted below half, more than half of the nonzer
   assert.equal(verdict(with_({ spectra: [spectrum(0, 0)] }), 1), 'not consistent');
 });
 
+test('finding 1: exact zeros are put down to output ReLUs except for pre-activation families, which have none', () => {
+  const text = (architecture?: ReportStudy['architecture']) => computeFindings(with_({ spectra: [spectrum(0.3, 0.6)], architecture }))[0].measurement;
+  const description = { depth: 16, widths: [8, 16, 32], unitsPerStage: [2, 2, 2], shortcut: 'conv' as const, block: 'basic' as const, classes: 10 };
+  assert.match(text(), /40\.0 % exactly zero \(output ReLUs switched off\);/);
+  assert.match(text({ ...description, family: 'torchvision-resnet', shortcut: 'B' }), /exactly zero \(output ReLUs switched off\);/);
+  assert.match(text({ ...description, family: 'wide-resnet' }), /40\.0 % exactly zero; of the nonzero/);
+  assert.match(text({ ...description, family: 'preact-resnet' }), /exactly zero; of the nonzero/);
+});
+
 test('finding 1: the verdict is taken on the median over the unscaled spectra', () => {
   // medians: all values 0.6 (of 0.1, 0.6, 0.9) -> consistent, though one spectrum alone would say otherwise
   assert.equal(verdict(with_({ spectra: [spectrum(0.1, 0.2), spectrum(0.9, 0.95), spectrum(0.6, 0.7)] }), 1), 'consistent');

@@ -67,10 +67,13 @@ function findingOne(study: ReportStudy): Finding {
   const zero = median(entries.map((e) => e.fractionZero));
   const medianNonzero = median(entries.map((e) => e.medianNonzero));
   const units = [...new Set(entries.map((e) => e.unitLabel))].join(', ');
+  // Exact zeros come from a post-activation unit's output ReLU; a pre-activation unit has none.
+  const family = study.architecture?.family;
+  const zeroCause = family === 'preact-resnet' || family === 'wide-resnet' ? '' : ' (output ReLUs switched off)';
   const measurement =
     `Over ${entries.length} spectra (units ${units}), the median spectrum has ${pct(exact)} of its values at 1 ` +
-    `(|s - 1| < ${study.tolerances.one}), ${pct(near)} within ${NEAR_ONE} of 1, and ${pct(zero)} exactly zero ` +
-    `(output ReLUs switched off); of the nonzero values ${pct(nearNonzero)} lie within ${NEAR_ONE} of 1 ` +
+    `(|s - 1| < ${study.tolerances.one}), ${pct(near)} within ${NEAR_ONE} of 1, and ${pct(zero)} exactly zero` +
+    `${zeroCause}; of the nonzero values ${pct(nearNonzero)} lie within ${NEAR_ONE} of 1 ` +
     `(median nonzero value ${num(medianNonzero)}).`;
   let verdict: Verdict;
   let reason: string;
