@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { PNG } from 'pngjs';
+import { decodeImage } from '../src/data/image.js';
 import { imageToFloat, readCifarBatch } from '../src/data/cifar.js';
 import { loadModel } from '../src/model/load.js';
 import { unitTopSpectrum } from '../src/web/unit-top-spectrum.js';
@@ -145,13 +147,38 @@ for (const viewport of VIEWPORTS) {
       assert.deepEqual(await page.locator('#unit option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value)), ['1.1', '1.2', '2.1', '3.1', '4.1']);
       assert.ok((await assertFiguresFit(page, viewport.width)) >= 1);
       await assertPropagationShownOrExplained(page);
-      // Back to a shipped model: the note goes, the unit falls back with a note (1.1 exists in ResNet-56).
+      await page.screenshot({ path: `${artifacts}/web-page-families-${viewport.name}-tv24.png`, fullPage: true });
+
+      // An upload of the model's own size is taken as it is (no note), equal to Node on the decoded PNG.
+      const png = new PNG({ width: 24, height: 24 });
+      for (let p = 0; p < 576; p++) {
+        for (let c = 0; c < 3; c++) png.data[4 * p + c] = Math.round(255 * resized.pixels[c * 576 + p]);
+        png.data[4 * p + 3] = 255;
+      }
+      const bytes = PNG.sync.write(png);
+      await page.locator('#own-images summary').click();
+      await page.setInputFiles('#image-file', { name: 'cat-24.png', mimeType: 'image/png', buffer: bytes });
+      await page.waitForFunction(() => document.getElementById('selected-label')!.textContent === 'cat-24.png');
+      assert.equal(await page.isHidden('#input-note'), true, 'a 24x24 image for a 24x24 model: nothing resized');
+      await page.click('#run');
+      await page.waitForSelector('#status[data-state="done"], #status[data-state="error"]', { timeout: 280_000 });
+      assert.equal(await page.getAttribute('#status', 'data-state'), 'done', (await page.textContent('#error')) ?? '');
+      const uploaded = JSON.parse((await page.getAttribute('#top-values', 'data-values'))!) as number[];
+      const nodeUploaded = await unitTopSpectrum({ model, pixels: decodeImage(new Uint8Array(bytes), 'cat-24.png', [24, 24]), unit: '1.1', k: 5 });
+      assertClose(uploaded, nodeUploaded.values, 1e-9, 'uploaded 24x24 1.1');
+      // Any other size is refused with one line naming both sizes accepted.
+      const small = new PNG({ width: 16, height: 16 });
+      small.data.fill(255);
+      await page.setInputFiles('#image-file', { name: 'small.png', mimeType: 'image/png', buffer: PNG.sync.write(small) });
+      await page.waitForSelector('#error:not([hidden])');
+      assert.equal(await page.textContent('#error'), "small.png: image is 16x16 pixels; expected 32x32 or this model's 24x24");
+
+      // Back to a shipped model: the 24x24 upload is resized to its 32x32 (said so); unit 1.1 is kept by label.
       await page.selectOption('#model', 'resnet56');
-      await page.waitForSelector('#status[data-state="ready"]', { timeout: 120_000 });
-      assert.equal(await page.isHidden('#input-note'), true);
+      await page.waitForSelector('#status[data-state="ready"], #status[data-state="error"]', { timeout: 120_000 });
+      assert.match((await page.textContent('#input-note'))!, /takes 32×32 images: the chosen 24×24 image is resized to 32×32/);
       assert.equal(await page.inputValue('#unit'), '1.1');
       assert.deepEqual(page.errors, []);
-      await page.screenshot({ path: `${artifacts}/web-page-families-${viewport.name}-tv24.png`, fullPage: true });
     });
   });
 }

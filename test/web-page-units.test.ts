@@ -18,6 +18,7 @@ import { checkFileSize, checkPageInputs, FILE_LIMITS } from '../src/web/page-inp
 import { VEGA_SPECS } from '../web/vega-specs.js';
 import { imageToFloat, readCifarBatch } from '../src/data/cifar.js';
 import { resizeBilinear } from '../src/web/resize-image.js';
+import { imageDimensions } from '../src/data/image.js';
 import { fixturePath } from './support/shared.js';
 
 const LABELS = Array.from({ length: 27 }, (_, i) => `${Math.floor(i / 9) + 1}.${(i % 9) + 1}`);
@@ -291,4 +292,13 @@ test("resizing a 32x32 image to a model's input size equals PyTorch's bilinear i
   assert.equal(resizeBilinear(pixels, [3, 32, 32], [32, 32]), pixels, 'same size: the same array');
   assert.throws(() => resizeBilinear(pixels, [3, 32, 32], [0, 32]), /^InputError: resize: size 0x32 is not whole numbers from 1 to 512$/);
   assert.throws(() => resizeBilinear(pixels.subarray(1), [3, 32, 32], [8, 8]), /^InputError: resize: 3071 values for a 3x32x32 image$/);
+});
+
+test('imageDimensions reads [height, width] from a PNG or JPEG header, and names a file that is neither', () => {
+  assert.deepEqual(imageDimensions(readFileSync(fixturePath('gray-32x32.jpg')), 'gray.jpg'), [32, 32]);
+  // A PNG signature and IHDR of width 40, height 24 (color type 2), nothing after it.
+  const png = new Uint8Array(33);
+  png.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 40, 0, 0, 0, 24, 8, 2]);
+  assert.deepEqual(imageDimensions(png, 'wide.png'), [24, 40]);
+  assert.throws(() => imageDimensions(new Uint8Array([1, 2, 3]), 'notes.txt'), /^InputError: notes\.txt: not a PNG or JPEG file$/);
 });

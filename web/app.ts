@@ -17,7 +17,7 @@
  */
 import * as Comlink from 'comlink';
 import { CIFAR_CLASSES, imageToFloat, readCifarBatch, type CifarBatch } from '../src/data/cifar.js';
-import { decodeImage } from '../src/data/image.js';
+import { decodeImage, imageDimensions } from '../src/data/image.js';
 import { isGzip, testBatchFromArchive } from '../src/web/cifar-archive.js';
 import {
   binCounts, formatValue, histogramData, histogramEdges, probabilitiesData, propagationData, spectrumData,
@@ -82,8 +82,10 @@ const ui = {
 interface ChosenImage {
   /** Identifies the image in the result caches. */
   id: string;
-  /** 3 x 32 x 32 (CHW) in [0, 1]; resized for models of another input size (modelPixels). */
+  /** 3 x H x W (CHW) in [0, 1]; resized for models of another input size (modelPixels). */
   pixels: Float32Array;
+  /** [H, W]: 32 x 32 for CIFAR images, an upload's own size (32 x 32 or the model's input size). */
+  size: [number, number];
   /** The CIFAR-10 label, or undefined for an uploaded image (FGSM then uses the predicted class). */
   label?: number;
   name: string;
@@ -265,33 +267,36 @@ function forgetUserModel(key: string): void {
 
 // ---- images ----
 
-/** The model's input height and width when they are not the images' 32 x 32, else undefined. */
-function resizedTo(description: ModelDescription): [number, number] | undefined {
+/** The model's input height and width when they differ from the image's, else undefined. */
+function resizedTo(chosen: ChosenImage, description: ModelDescription): [number, number] | undefined {
   const [, h, w] = description.inputShape;
-  return h === 32 && w === 32 ? undefined : [h, w];
+  return h === chosen.size[0] && w === chosen.size[1] ? undefined : [h, w];
 }
 
-/** Say that (and how) the images are resized for the chosen model, or nothing. */
+/** Say that (and how) the chosen image is resized for the chosen model, or nothing. */
 function showInputNote(): void {
   const description = unitsModel ? models.get(unitsModel)?.description : undefined;
-  const size = description && resizedTo(description);
+  const size = description && image && resizedTo(image, description);
   ui.inputNote.hidden = !size;
   ui.inputNote.textContent = size
-    ? `This model takes ${size[0]}×${size[1]} images: the chosen 32×32 image is resized to ${size[0]}×${size[1]} (bilinear, as PyTorch's interpolate with align_corners=False) before every computation.`
+    ? `This model takes ${size[0]}×${size[1]} images: the chosen ${image!.size[0]}×${image!.size[1]} image is resized to ${size[0]}×${size[1]} (bilinear, as PyTorch's interpolate with align_corners=False) before every computation.`
     : '';
 }
 
-/** The image as the model takes it: its 32 x 32 pixels, or those resized to the model's input size. */
+/** The image as the model takes it: its own pixels, or those resized to the model's input size. */
 function modelPixels(chosen: ChosenImage, description: ModelDescription): Float32Array {
-  const size = resizedTo(description);
-  return size ? resizeBilinear(chosen.pixels, [3, 32, 32], size) : chosen.pixels;
+  const size = resizedTo(chosen, description);
+  return size ? resizeBilinear(chosen.pixels, [3, ...chosen.size], size) : chosen.pixels;
 }
 
-function drawImage(canvas: HTMLCanvasElement, pixels: Float32Array): void {
+/** Draw a 3 x H x W image (`size` [H, W]) at its own resolution; CSS scales the canvas. */
+function drawImage(canvas: HTMLCanvasElement, pixels: Float32Array, [height, width]: readonly [number, number] = [32, 32]): void {
+  if (canvas.width !== width || canvas.height !== height) Object.assign(canvas, { width, height });
   const context = canvas.getContext('2d')!;
-  const data = context.createImageData(32, 32);
-  for (let p = 0; p < 1024; p++) {
-    for (let c = 0; c < 3; c++) data.data[4 * p + c] = Math.round(pixels[c * 1024 + p] * 255);
+  const data = context.createImageData(width, height);
+  const plane = height * width;
+  for (let p = 0; p < plane; p++) {
+    for (let c = 0; c < 3; c++) data.data[4 * p + c] = Math.round(pixels[c * plane + p] * 255);
     data.data[4 * p + 3] = 255;
   }
   context.putImageData(data, 0, 0);
@@ -299,7 +304,8 @@ function drawImage(canvas: HTMLCanvasElement, pixels: Float32Array): void {
 
 function chooseImage(chosen: ChosenImage): void {
   image = chosen;
-  drawImage(ui.selectedCanvas, chosen.pixels);
+  drawImage(ui.selectedCanvas, chosen.pixels, chosen.size);
+  showInputNote();
   ui.selectedLabel.textContent = chosen.name;
   const state = ui.status.dataset.state;
   if (state !== 'running' && state !== 'loading') setState('ready', 'ready', 0);
@@ -309,7 +315,7 @@ function chooseFromBatch(index: number): void {
   if (!batch) return;
   chosenIndex = index;
   const label = batch.labels[index];
-  chooseImage({ id: `${batch.source}#${index}`, pixels: imageToFloat(batch, index), label, name: `image ${index} of ${batch.source} (${CIFAR_CLASSES[label]})` });
+  chooseImage({ id: `${batch.source}#${index}`, pixels: imageToFloat(batch, index), size: [32, 32], label, name: `image ${index} of ${batch.source} (${CIFAR_CLASSES[label]})` });
   for (const b of ui.gallery.querySelectorAll<HTMLButtonElement>('button')) b.setAttribute('aria-pressed', String(Number(b.dataset.index) === index));
 }
 
@@ -547,10 +553,18 @@ ui.imageFile.addEventListener('change', guard(async () => {
   if (!file) return;
   const refused = checkFileSize('image', file.name, file.size);
   if (refused) throw new InputError(refused);
-  const pixels = decodeImage(new Uint8Array(await file.arrayBuffer()), file.name);
+  // 32x32 as CIFAR-10, or the chosen model's own input size (then nothing is resized for it).
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const [height, width] = imageDimensions(bytes, file.name);
+  const description = unitsModel ? models.get(unitsModel)?.description : undefined;
+  const [, modelH, modelW] = description?.inputShape ?? [3, 32, 32];
+  if (!(height === 32 && width === 32) && !(height === modelH && width === modelW)) {
+    throw new InputError(`${file.name}: image is ${width}x${height} pixels; expected 32x32${modelH !== 32 || modelW !== 32 ? ` or this model's ${modelW}x${modelH}` : ''}`);
+  }
+  const pixels = decodeImage(bytes, file.name, [height, width]);
   chosenIndex = undefined;
   for (const b of ui.gallery.querySelectorAll('button')) b.setAttribute('aria-pressed', 'false');
-  chooseImage({ id: `upload ${++uploads}`, pixels, name: file.name });
+  chooseImage({ id: `upload ${++uploads}`, pixels, size: [height, width], name: file.name });
 }));
 
 ui.gallery.addEventListener('click', (event) => {
