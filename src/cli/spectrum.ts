@@ -112,7 +112,9 @@ export function spectrumCommand(): Command {
       const units = parseUnitList(model, opts.units ?? opts.unit!, opts.units ? '--units' : '--unit');
       const unitList = units.length ? units : Array.from({ length: model.unitCount }, (_, i) => i);
       const quiet = opts.quiet || opts.json;
-      const selection = await loadImageSelection(opts.data, opts.images ?? opts.image ?? '0', quiet, opts.images ? '--images' : '--image');
+      const [, height, width] = model.inputShape;
+      const selection = await loadImageSelection(opts.data, opts.images ?? opts.image ?? '0', quiet, opts.images ? '--images' : '--image', [height, width]);
+      const imageValues = 3 * height * width;
       const single = selection.ids.length === 1 && unitList.length === 1;
       if (opts.valuesOut && !single) throw new UsageError('--values-out takes one image and one unit (use --out for several)');
 
@@ -142,7 +144,7 @@ export function spectrumCommand(): Command {
           manifest, jobs, keyOf, outDir: opts.out, resume: opts.resume, concurrency: workers,
           cost: (job) => jobCost(model, { kind: 'spectrum', unit: job.unit, method: opts.method, k: opts.k }),
           async run(job) {
-            const pixels = selection.pixels.slice(job.i * 3072, (job.i + 1) * 3072);
+            const pixels = selection.pixels.slice(job.i * imageValues, (job.i + 1) * imageValues);
             const result = await executor.run(model, { kind: 'spectrum', pixels, unit: job.unit, image: job.image, options: jobOptions });
             if (result.values) memory.set(result.record.key, result.values);
             return { record: result.record as JobRecord, files: result.values ? { [`${result.record.key}.f64`]: float64Bytes(result.values) } : undefined };
