@@ -28,7 +28,7 @@ export function propagateCommand(): Command {
     .requiredOption('--eps <eps>', 'size: L-infinity radius (linf) or L2 radius (l2), pixels in [0,1]', (v) => parseFiniteNumber(v, '--eps'))
     .addOption(new Option('--norm <norm>', 'budget norm').choices(['linf', 'l2']).default('linf'))
     .option('--steps <k>', 'PGD steps', (v) => parsePositiveInteger(v, '--steps'), 10)
-    .option('--step-size <a>', 'PGD step size (default 2.5*eps/steps)', (v) => parseFiniteNumber(v, '--step-size'))
+    .option('--step-size <a>', 'PGD step size (default: 2.5*eps/steps)', (v) => parseFiniteNumber(v, '--step-size'))
     .option('--seed <s>', 'seed of every random choice (integer 0..4294967295)', (v) => parseSeed(v), 0)
     .addOption(new Option('--gradient <p>', 'precision of the loss gradient (default: f64 for fgsm, f32 for pgd)').choices(['f64', 'f32']))
     .option('--no-first-order', 'skip the linearized (first-order) prediction')
