@@ -27,15 +27,18 @@ import { axpyUnit, dotUnit, rotUnit } from "./lib/level1";
 import { lanesOf, vAdd, vMul, vSplat, vSum } from "./lib/simd";
 
 // ---------------------------------------------------------------------------------------------------
-// Blocking parameters. MR x NR is the register tile of the micro-kernel; with 16 v128 registers the
-// f64 kernel holds 6x4 = 12 accumulators (2 per row) plus 2 B vectors and 1 broadcast A value; the
-// f32 kernel likewise holds 6 x 8 (2 f32x4 per row). KC keeps a B sliver (KC*NR, 16 KiB) in L1 and an
-// A block (MC*KC, 96-192 KiB) in L2; NC bounds the packed B panel. KC = 512, MC = 48 were the best of
-// a sweep over the blocking parameters (GEMM rates: BENCHMARKS.md).
+// Blocking parameters. MR x NR is the register tile of the micro-kernel: 4 x 4 in f64 (8 f64x2
+// accumulators, 2 per row) and 4 x 8 in f32 (8 f32x4). With the 2 B vectors, the broadcast A value and
+// the product of each separate mul + add, that is 12 live v128 values: V8 on x64 allocates at most 15
+// xmm registers to WASM, and a 6-row tile (12 accumulators, 16 live values) spills accumulators to the
+// stack inside the k loop, which halved its rate. bench/gemm-micro.ts measures the shapes; 4 rows,
+// not unrolled, reached the peak kernel's rate (BENCHMARKS.md, issue 15).
+// KC keeps a B sliver (KC*NR, 16 KiB) in L1 and an A block (MC*KC, 96-192 KiB) in L2; NC bounds the
+// packed B panel. KC = 512, MC = 48 were the best of a sweep over the blocking parameters.
 
-const MR64: i32 = 6;
+const MR64: i32 = 4;
 const NR64: i32 = 4;
-const MR32: i32 = 6;
+const MR32: i32 = 4;
 const NR32: i32 = 8;
 const KC: i32 = 512;
 const MC: i32 = 48; // multiple of MR64 and MR32
@@ -143,8 +146,6 @@ function microF64(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i32, 
   let c10 = f64x2.splat(0), c11 = f64x2.splat(0);
   let c20 = f64x2.splat(0), c21 = f64x2.splat(0);
   let c30 = f64x2.splat(0), c31 = f64x2.splat(0);
-  let c40 = f64x2.splat(0), c41 = f64x2.splat(0);
-  let c50 = f64x2.splat(0), c51 = f64x2.splat(0);
   for (let p = 0; p < kc; p++) {
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
@@ -160,13 +161,7 @@ function microF64(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i32, 
     a = v128.load64_splat(ap, 24);
     c30 = f64x2.add(c30, f64x2.mul(a, b0));
     c31 = f64x2.add(c31, f64x2.mul(a, b1));
-    a = v128.load64_splat(ap, 32);
-    c40 = f64x2.add(c40, f64x2.mul(a, b0));
-    c41 = f64x2.add(c41, f64x2.mul(a, b1));
-    a = v128.load64_splat(ap, 40);
-    c50 = f64x2.add(c50, f64x2.mul(a, b0));
-    c51 = f64x2.add(c51, f64x2.mul(a, b1));
-    ap += 48;
+    ap += 32;
     bp += 32;
   }
   const full = rows == MR64 && cols == NR64;
@@ -178,8 +173,6 @@ function microF64(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i32, 
   mergeRowF64(out + outStride, c10, c11, outBeta);
   mergeRowF64(out + 2 * outStride, c20, c21, outBeta);
   mergeRowF64(out + 3 * outStride, c30, c31, outBeta);
-  mergeRowF64(out + 4 * outStride, c40, c41, outBeta);
-  mergeRowF64(out + 5 * outStride, c50, c51, outBeta);
   if (!full) {
     for (let r = 0; r < rows; r++) {
       for (let j = 0; j < cols; j++) {
@@ -210,8 +203,6 @@ function microF32(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i32, 
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  let c40 = f32x4.splat(0), c41 = f32x4.splat(0);
-  let c50 = f32x4.splat(0), c51 = f32x4.splat(0);
   for (let p = 0; p < kc; p++) {
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
@@ -227,13 +218,7 @@ function microF32(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i32, 
     a = v128.load32_splat(ap, 12);
     c30 = f32x4.add(c30, f32x4.mul(a, b0));
     c31 = f32x4.add(c31, f32x4.mul(a, b1));
-    a = v128.load32_splat(ap, 16);
-    c40 = f32x4.add(c40, f32x4.mul(a, b0));
-    c41 = f32x4.add(c41, f32x4.mul(a, b1));
-    a = v128.load32_splat(ap, 20);
-    c50 = f32x4.add(c50, f32x4.mul(a, b0));
-    c51 = f32x4.add(c51, f32x4.mul(a, b1));
-    ap += 24;
+    ap += 16;
     bp += 32;
   }
   const full = rows == MR32 && cols == NR32;
@@ -245,8 +230,6 @@ function microF32(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i32, 
   mergeRowF32(out + outStride, c10, c11, outBeta);
   mergeRowF32(out + 2 * outStride, c20, c21, outBeta);
   mergeRowF32(out + 3 * outStride, c30, c31, outBeta);
-  mergeRowF32(out + 4 * outStride, c40, c41, outBeta);
-  mergeRowF32(out + 5 * outStride, c50, c51, outBeta);
   if (!full) {
     for (let r = 0; r < rows; r++) {
       for (let j = 0; j < cols; j++) {
