@@ -61,7 +61,8 @@ function gemmError32(ta: i32, tb: i32, m: i32, n: i32, k: i32, alpha: f32, beta:
 
 describe("gemm", () => {
   it("f64 matches the naive product for all op variants and ragged sizes", () => {
-    const shapes: i32[] = [1, 1, 1, 7, 5, 3, 13, 17, 29, 6, 4, 600, 50, 9, 1, 97, 101, 520];
+    // m x n x k triples: full 4 x 4 tiles, every ragged remainder of rows (mod 4) and columns, past MC = 48 rows and KC = 512.
+    const shapes: i32[] = [1, 1, 1, 7, 5, 3, 13, 17, 29, 6, 4, 600, 50, 9, 1, 97, 101, 520, 4, 4, 3, 51, 8, 7, 48, 12, 2];
     for (let t = 0; t < 4; t++) {
       for (let s = 0; s < shapes.length; s += 3) {
         const err = gemmError64(t & 1, t >> 1, shapes[s], shapes[s + 1], shapes[s + 2], 0.75, t == 2 ? 0.0 : -1.5);
@@ -80,7 +81,8 @@ describe("gemm", () => {
     release(a); release(b); release(c);
   });
   it("f32 matches the naive product for all op variants and ragged sizes", () => {
-    const shapes: i32[] = [1, 1, 1, 7, 9, 3, 13, 17, 29, 6, 8, 600, 97, 101, 33];
+    // As the f64 test, for the 4 x 8 tiles.
+    const shapes: i32[] = [1, 1, 1, 7, 9, 3, 13, 17, 29, 6, 8, 600, 97, 101, 33, 4, 8, 5, 51, 16, 7, 48, 24, 2];
     for (let t = 0; t < 4; t++) {
       for (let s = 0; s < shapes.length; s += 3) {
         const err = gemmError32(t & 1, t >> 1, shapes[s], shapes[s + 1], shapes[s + 2], 1.25, t == 1 ? 0.0 : 0.5);
