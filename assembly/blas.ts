@@ -52,6 +52,58 @@ const EDGE_TILE_BYTES: usize = 8 * 8 * 8;
 // Packing
 
 /**
+ * Interleave 4 rows (row r at src + r*ld elements, kc contiguous values each) into dst with `stride`
+ * values per p: dst[p*stride + r] = scale * row_r[p] (scale multiplies only when `scaled`, so the values
+ * are bitwise those of the scalar loop). The SIMD body transposes 2 x 2 (f64) or 4 x 4 (f32) blocks in
+ * registers; the last kc mod lanes values go one by one.
+ */
+function interleave4<T>(src: usize, ld: i32, kc: i32, scale: T, scaled: bool, dst: usize, stride: i32): void {
+  const size = <usize>sizeof<T>();
+  const rowBytes = <usize>ld * size;
+  const r0 = src, r1 = src + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
+  const outStep = <usize>stride * size;
+  const sv = vSplat<T>(scale);
+  let p = 0;
+  if (sizeof<T>() == 8) {
+    for (; p + 2 <= kc; p += 2) {
+      const off = <usize>p << 3;
+      let v0 = v128.load(r0 + off), v1 = v128.load(r1 + off), v2 = v128.load(r2 + off), v3 = v128.load(r3 + off);
+      if (scaled) {
+        v0 = f64x2.mul(sv, v0); v1 = f64x2.mul(sv, v1); v2 = f64x2.mul(sv, v2); v3 = f64x2.mul(sv, v3);
+      }
+      const out = dst + <usize>p * outStep;
+      v128.store(out, v128.shuffle<f64>(v0, v1, 0, 2));
+      v128.store(out, v128.shuffle<f64>(v2, v3, 0, 2), 16);
+      v128.store(out + outStep, v128.shuffle<f64>(v0, v1, 1, 3));
+      v128.store(out + outStep, v128.shuffle<f64>(v2, v3, 1, 3), 16);
+    }
+  } else {
+    for (; p + 4 <= kc; p += 4) {
+      const off = <usize>p << 2;
+      let v0 = v128.load(r0 + off), v1 = v128.load(r1 + off), v2 = v128.load(r2 + off), v3 = v128.load(r3 + off);
+      if (scaled) {
+        v0 = f32x4.mul(sv, v0); v1 = f32x4.mul(sv, v1); v2 = f32x4.mul(sv, v2); v3 = f32x4.mul(sv, v3);
+      }
+      const t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
+      const t2 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+      const out = dst + <usize>p * outStep;
+      v128.store(out, v128.shuffle<f64>(t0, t1, 0, 2));
+      v128.store(out + outStep, v128.shuffle<f64>(t0, t1, 1, 3));
+      v128.store(out + 2 * outStep, v128.shuffle<f64>(t2, t3, 0, 2));
+      v128.store(out + 3 * outStep, v128.shuffle<f64>(t2, t3, 1, 3));
+    }
+  }
+  for (; p < kc; p++) {
+    const off = <usize>p * size;
+    const out = dst + <usize>p * outStep;
+    store<T>(out, scaled ? scale * load<T>(r0 + off) : load<T>(r0 + off));
+    store<T>(out + size, scaled ? scale * load<T>(r1 + off) : load<T>(r1 + off));
+    store<T>(out + 2 * size, scaled ? scale * load<T>(r2 + off) : load<T>(r2 + off));
+    store<T>(out + 3 * size, scaled ? scale * load<T>(r3 + off) : load<T>(r3 + off));
+  }
+}
+
+/**
  * Pack rows [i0, i0+mc) and inner indices [p0, p0+kc) of op(A) into MR-row slivers:
  * sliver s holds, for each p, the MR values op(A)[i0+s*MR+r, p0+p] contiguously, times alpha.
  * Rows past the end of op(A) are padded with zeros so the micro-kernel never branches on shape.
@@ -62,7 +114,10 @@ function packA<T>(transA: bool, a: usize, lda: i32, i0: i32, mc: i32, p0: i32, k
   for (let s = 0; s < mc; s += mr) {
     const rows = min(mr, mc - s);
     const sliver = dst + <usize>(s * kc) * size;
-    if (!transA) {
+    if (!transA && rows == 4 && mr == 4) {
+      // A full sliver of 4 rows: interleaved in registers.
+      interleave4<T>(a + (<usize>(i0 + s) * <usize>lda + <usize>p0) * size, lda, kc, alpha, alpha != 1, sliver, mr);
+    } else if (!transA) {
       // op(A)[i, p] = A[i*lda + p]: read each row contiguously, write with stride MR.
       for (let r = 0; r < rows; r++) {
         const src = a + (<usize>(i0 + s + r) * <usize>lda + <usize>p0) * size;
@@ -108,6 +163,11 @@ function packB<T>(transB: bool, b: usize, ldb: i32, p0: i32, kc: i32, j0: i32, n
           for (let c = 0; c < cols; c++) store<T>(out + <usize>c * size, load<T>(src + <usize>c * size));
           for (let c = cols; c < nr; c++) store<T>(out + <usize>c * size, <T>0);
         }
+      }
+    } else if (cols == nr && (nr & 3) == 0) {
+      // op(B)[p, j] = B[j*ldb + p], a full sliver: its stored rows interleaved 4 at a time in registers.
+      for (let c = 0; c < nr; c += 4) {
+        interleave4<T>(b + (<usize>(j0 + t + c) * <usize>ldb + <usize>p0) * size, ldb, kc, <T>1, false, sliver + <usize>c * size, nr);
       }
     } else {
       // op(B)[p, j] = B[j*ldb + p]: read each stored row contiguously, write with stride NR.
