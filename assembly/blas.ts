@@ -33,15 +33,16 @@ import { lanesOf, vAdd, vMul, vSplat, vSum } from "./lib/simd";
 // xmm registers to WASM, and a 6-row tile (12 accumulators, 16 live values) spills accumulators to the
 // stack inside the k loop, which halved its rate. bench/gemm-micro.ts measures the shapes; 4 rows,
 // not unrolled, reached the peak kernel's rate (BENCHMARKS.md, issue 15).
-// KC keeps a B sliver (KC*NR, 16 KiB) in L1 and an A block (MC*KC, 96-192 KiB) in L2; NC bounds the
-// packed B panel. KC = 512, MC = 48 were the best of a sweep over the blocking parameters.
+// KC keeps a B sliver (KC*NR, 16 KiB) in L1 and an A block (MC*KC, 192-384 KiB) in L2; NC bounds the
+// packed B panel. KC = 512 and NC = 2048 were the best of a sweep with the 6-row tiles; with 4-row
+// tiles MC = 96 (24 A slivers per B sliver) beat 48 and 192 (bench/before-after.ts, BENCHMARKS.md).
 
 const MR64: i32 = 4;
 const NR64: i32 = 4;
 const MR32: i32 = 4;
 const NR32: i32 = 8;
 const KC: i32 = 512;
-const MC: i32 = 48; // multiple of MR64 and MR32
+const MC: i32 = 96; // multiple of MR64 and MR32
 const NC: i32 = 2048;
 
 // Bytes of scratch for one ragged tile of C (the largest MR x NR over both types). It lives in each

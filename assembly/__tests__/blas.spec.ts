@@ -61,7 +61,7 @@ function gemmError32(ta: i32, tb: i32, m: i32, n: i32, k: i32, alpha: f32, beta:
 
 describe("gemm", () => {
   it("f64 matches the naive product for all op variants and ragged sizes", () => {
-    // m x n x k triples: full 4 x 4 tiles, every ragged remainder of rows (mod 4) and columns, past MC = 48 rows and KC = 512.
+    // m x n x k triples: full 4 x 4 tiles, every ragged remainder of rows (mod 4) and columns, past MC = 96 rows and KC = 512.
     const shapes: i32[] = [1, 1, 1, 7, 5, 3, 13, 17, 29, 6, 4, 600, 50, 9, 1, 97, 101, 520, 4, 4, 3, 51, 8, 7, 48, 12, 2];
     for (let t = 0; t < 4; t++) {
       for (let s = 0; s < shapes.length; s += 3) {
