@@ -462,9 +462,15 @@ function gemmLower<T>(
   heap.free(diag);
 }
 
+/** Height of the diagonal sub-blocks gemmLowerBlock computes square (a multiple of MR64 and MR32). */
+const LOWER_DIAG: i32 = 48;
+
 /**
- * Block rows [i0, i0 + LOWER_BLOCK) of gemmLower: the part left of the diagonal block by one GEMM, the
- * diagonal block into `diag` (LOWER_BLOCK^2 values) and its lower triangle merged into C.
+ * Block rows [i0, i0 + LOWER_BLOCK) of gemmLower: the part left of the diagonal block by one GEMM; then
+ * the diagonal block by sub-blocks of LOWER_DIAG rows, each the part left of its own diagonal by a GEMM
+ * into C and its LOWER_DIAG^2 diagonal square into `diag` (LOWER_BLOCK^2 values of scratch), of which
+ * the lower triangle is merged into C. The squares compute LOWER_DIAG/2 entries per row above the
+ * diagonal that are thrown away, instead of LOWER_BLOCK/2 for one square of the whole block.
  */
 function gemmLowerBlock<T>(
   transA: bool, transB: bool, n: i32, k: i32,
@@ -473,17 +479,24 @@ function gemmLowerBlock<T>(
 ): void {
   const size = <usize>sizeof<T>();
   const rows = min(LOWER_BLOCK, n - i0);
-  // Rows i0.. of op(A) (A advances by rows, or by columns when transposed); columns j0.. of op(B).
+  // Rows i.. of op(A) (A advances by rows, or by columns when transposed); columns j.. of op(B).
   const aBlock = a + (transA ? <usize>i0 : <usize>i0 * <usize>lda) * size;
   const bBlock = b + (transB ? <usize>i0 * <usize>ldb : <usize>i0) * size;
   const cBlock = c + <usize>i0 * <usize>ldc * size;
   if (i0 > 0) gemmOnBuffers<T>(transA, transB, rows, i0, k, alpha, aBlock, lda, b, ldb, beta, cBlock, ldc, packedA, packedB);
-  gemmOnBuffers<T>(transA, transB, rows, rows, k, alpha, aBlock, lda, bBlock, ldb, <T>0, diag, rows, packedA, packedB);
-  for (let i = 0; i < rows; i++) {
-    for (let j = 0; j <= i; j++) {
-      const cp = cBlock + (<usize>i * <usize>ldc + <usize>(i0 + j)) * size;
-      const v = load<T>(diag + <usize>(i * rows + j) * size);
-      store<T>(cp, beta == 0 ? v : v + beta * load<T>(cp));
+  for (let s = 0; s < rows; s += LOWER_DIAG) {
+    const h = min(LOWER_DIAG, rows - s);
+    const aSub = aBlock + (transA ? <usize>s : <usize>s * <usize>lda) * size;
+    const bSub = bBlock + (transB ? <usize>s * <usize>ldb : <usize>s) * size;
+    const cSub = cBlock + (<usize>s * <usize>ldc + <usize>i0) * size;
+    if (s > 0) gemmOnBuffers<T>(transA, transB, h, s, k, alpha, aSub, lda, bBlock, ldb, beta, cSub, ldc, packedA, packedB);
+    gemmOnBuffers<T>(transA, transB, h, h, k, alpha, aSub, lda, bSub, ldb, <T>0, diag, h, packedA, packedB);
+    for (let i = 0; i < h; i++) {
+      for (let j = 0; j <= i; j++) {
+        const cp = cSub + (<usize>i * <usize>ldc + <usize>(s + j)) * size;
+        const v = load<T>(diag + <usize>(i * h + j) * size);
+        store<T>(cp, beta == 0 ? v : v + beta * load<T>(cp));
+      }
     }
   }
 }

@@ -109,6 +109,28 @@ describe("gemm", () => {
     expect<i32>(touched).toBe(0);
     release(a); release(c);
   });
+  it("lower-triangle GEMM of a general product with alpha, beta, op(A) = A^T and k > KC, by diagonal sub-blocks", () => {
+    // n = 250: one full block of 192 rows (4 diagonal sub-blocks) and 58 rows (a sub-block of 48 and 10).
+    const n = 250, k = 530, alpha = 0.75, beta = -0.5;
+    const a = randomF64(k * n), b = randomF64(k * n), c = randomF64(n * n), c0 = allocate(<usize>(n * n) << 3);
+    memory.copy(c0, c, <usize>(n * n) << 3);
+    gemmLowerF64(1, 0, n, k, alpha, a, n, b, n, beta, c, n);
+    let err = 0.0, touched = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        if (j > i) {
+          if (at64(c, i * n + j) != at64(c0, i * n + j)) touched++;
+          continue;
+        }
+        let s = 0.0;
+        for (let p = 0; p < k; p++) s += at64(a, p * n + i) * at64(b, p * n + j);
+        err = max(err, abs(at64(c, i * n + j) - (alpha * s + beta * at64(c0, i * n + j))));
+      }
+    }
+    expect<f64>(err).toBeLessThan(1e-12);
+    expect<i32>(touched).toBe(0);
+    release(a); release(b); release(c); release(c0);
+  });
 });
 
 describe("gemv and ger", () => {
