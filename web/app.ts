@@ -525,7 +525,8 @@ async function showPropagation(p: Propagation, description: ModelDescription, un
   ui.propagationSummary.textContent = `eps = ${formatValue(eps)}. Prediction under FGSM: ${outcome(p.fgsm)}; under the random perturbation: ${outcome(p.gaussian)}.`;
   const top = (probs: number[]) => `${classes[argmax(probs)]} (${percent(Math.max(...probs))})`;
   await drawFigure(ui.probabilitiesFigure, 'probabilities', probabilitiesData(classes, clean, p.fgsm.probabilities, p.gaussian.probabilities),
-    `Bar chart of the class probabilities: clean image ${top(clean)}, FGSM ${top(p.fgsm.probabilities)}, random ${top(p.gaussian.probabilities)}.`);
+    `Bar chart of the class probabilities${classes.length > 10 ? ` (the 10 most probable of ${classes.length} classes)` : ''}: ` +
+      `clean image ${top(clean)}, FGSM ${top(p.fgsm.probabilities)}, random ${top(p.gaussian.probabilities)}.`);
 }
 
 // ---- wiring ----
