@@ -63,6 +63,15 @@ test('finding 1: with the zeros counted below half, more than half of the nonzer
   assert.equal(verdict(with_({ spectra: [spectrum(0, 0)] }), 1), 'not consistent');
 });
 
+test('finding 1: exact zeros are put down to output ReLUs except for pre-activation families, which have none', () => {
+  const text = (architecture?: ReportStudy['architecture']) => computeFindings(with_({ spectra: [spectrum(0.3, 0.6)], architecture }))[0].measurement;
+  const description = { depth: 16, widths: [8, 16, 32], unitsPerStage: [2, 2, 2], shortcut: 'conv' as const, block: 'basic' as const, classes: 10 };
+  assert.match(text(), /40\.0 % exactly zero \(output ReLUs switched off\);/);
+  assert.match(text({ ...description, family: 'torchvision-resnet', shortcut: 'B' }), /exactly zero \(output ReLUs switched off\);/);
+  assert.match(text({ ...description, family: 'wide-resnet' }), /40\.0 % exactly zero; of the nonzero/);
+  assert.match(text({ ...description, family: 'preact-resnet' }), /exactly zero; of the nonzero/);
+});
+
 test('finding 1: the verdict is taken on the median over the unscaled spectra', () => {
   // medians: all values 0.6 (of 0.1, 0.6, 0.9) -> consistent, though one spectrum alone would say otherwise
   assert.equal(verdict(with_({ spectra: [spectrum(0.1, 0.2), spectrum(0.9, 0.95), spectrum(0.6, 0.7)] }), 1), 'consistent');
@@ -224,6 +233,29 @@ test('finding 4: FGSM must also grow more than random from the stem to the last 
   // ... and without the jump at the end either: not consistent
   assert.equal(verdict(with_(propagation(attack('fgsm', curve(1, { 10: 4 })), attack('gaussian', curve(0.125, { 10: 8 })))), 4), 'not consistent');
   assert.equal(verdict(with_(propagation(attack('fgsm', curve(1)), attack('gaussian', curve(1)))), 4), 'not consistent');
+});
+
+test('finding 4 with four stages of 3, 2, 3 and 4 units (any family): the jump is sought in the last stage, units named by stage', () => {
+  // stageEnds 3, 5, 8, 12: stage 4 is depths 9..12, its last third (ceil(4/3) = 2 units) depths 11..12.
+  const units = 12;
+  const grown = (start: number, factors: Record<number, number> = {}) => {
+    const out = [start];
+    for (let k = 1; k <= units; k++) out.push(out[k - 1] * (factors[k] ?? 1));
+    return out;
+  };
+  const study = (fgsm: number[]) => with_({
+    units, depth: 26,
+    propagation: { eps: 2 / 255, norm: 'linf', images: [0], attacks: [attack('fgsm', fgsm), attack('gaussian', grown(1))], stageEnds: [3, 5, 8, 12] },
+  });
+  const atEnd = computeFindings(study(grown(1, { 11: 4 })))[3];
+  assert.equal(atEnd.verdict, 'consistent');
+  assert.match(atEnd.measurement, /Largest one-unit growth of the FGSM mean: x4\.00 at unit 4\.3; within stage 4 x4\.00 at unit 4\.3/);
+  assert.match(atEnd.reason, /within stage 4 is in its last 2 units/);
+  assert.equal(verdict(study(grown(1, { 10: 4 })), 4), 'partly consistent');
+  // depth 4 is after the first unit of stage 2 (stage 1 ends at depth 3)
+  const early = computeFindings(study(grown(1, { 4: 4, 12: 1.5 })))[3];
+  assert.match(early.measurement, /x4\.00 at unit 2\.1; within stage 4 x1\.50 at unit 4\.4/);
+  assert.equal(early.numbers.stage3JumpDepth, 12);
 });
 
 test('finding 4: without both FGSM and a random perturbation it is not computed', () => {

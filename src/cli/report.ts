@@ -15,6 +15,9 @@
  * With several models each gets its own report in <out>/<model name>/, one after another, and
  * <out>/comparison.html (+ comparison.json) puts them side by side (src/report/comparison.ts); the
  * `compare` command makes the same page from reports run separately.
+ *
+ * Any family import recognises (issue 11) is studied the same way: its units and stages come from its
+ * graph (src/study/report-study.ts reportPlan), and the model must take CIFAR's 32x32 images.
  */
 import { Command, Option } from 'commander';
 import { createHash } from 'node:crypto';
@@ -110,11 +113,11 @@ export function reportCommand(): Command {
     .addOption(
       new Option(
         '--preset <p>',
-        'quick: a few minutes on 2 cores (full spectra of two stage-3 units at 2 images and one stage-2 unit, ' +
+        'quick: a few minutes on 2 cores for ResNet-56 (full spectra of two units of the last stage at 2 images and one of the stage before, ' +
           '20 images propagated, a 500-image alpha/beta sweep of the last unit, projections at 3 images); ' +
           'depth: quick plus the full spectrum of the last unit of every stage at image 0 (for comparing networks ' +
           'of different depth: give several --model); ' +
-          'paper: the paper\'s scale — every unit\'s full spectrum (10 images in stages 2-3, 3 in stage 1), ' +
+          'paper: the paper\'s scale — every unit\'s full spectrum (10 images in stages 2 and later, 3 in stage 1), ' +
           '1000 images propagated, the full test set for each sweep value, projections at 100 images — ' +
           'this takes HOURS (2.5 h measured for ResNet-56 and about 5 h for ResNet-110 on 2 cores; --resume continues ' +
           'an interrupted run); test: a tiny run for the test suite',

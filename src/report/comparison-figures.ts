@@ -81,7 +81,11 @@ export function spectraByDepthRows(studies: ReportStudy[]): Row[] {
       }));
 }
 
-export function spectraByDepthSpec(rows: Row[], models: string[]): TopLevelSpec {
+/**
+ * `stageBoundaries`: where the x axis title says the stages end, e.g. "1/3, 2/3, 1" when every model
+ * has three stages of equal length (the paper's family); omitted when the models' stages differ.
+ */
+export function spectraByDepthSpec(rows: Row[], models: string[], stageBoundaries?: string): TopLevelSpec {
   return {
     $schema: SCHEMA,
     title: 'Spectra of the unit linearizations against depth (median over images)',
@@ -93,7 +97,7 @@ export function spectraByDepthSpec(rows: Row[], models: string[]): TopLevelSpec 
       height: 130,
       mark: { type: 'line', point: { size: 22 }, strokeWidth: 1.2 },
       encoding: {
-        x: { field: 'relativeDepth', type: 'quantitative', title: 'unit position (unit index / units; stages end at 1/3, 2/3, 1)', scale: { domain: [0, 1] } },
+        x: { field: 'relativeDepth', type: 'quantitative', title: `unit position (unit index / units${stageBoundaries ? `; stages end at ${stageBoundaries}` : ''})`, scale: { domain: [0, 1] } },
         y: { field: 'value', aggregate: 'median', type: 'quantitative', title: null, scale: { zero: false }, axis: { format: '~g' } },
         color: { field: 'model', type: 'nominal', title: 'model', sort: models },
       },
@@ -207,6 +211,19 @@ export function networkDepthSpec(rows: Row[]): TopLevelSpec {
   } as unknown as TopLevelSpec;
 }
 
+/** "1/3, 2/3, 1" when every study's stages end at the same fractions of its units (S equal stages: 1/S, ..., 1); else undefined. */
+function sharedStageBoundaries(studies: ReportStudy[]): string | undefined {
+  const fractions = (s: ReportStudy) => s.propagation.stageEnds.map((end) => end / s.units);
+  const first = fractions(studies[0]);
+  const count = first.length;
+  const equal = studies.every((s) => {
+    const f = fractions(s);
+    return f.length === count && f.every((x, i) => Math.abs(x - (i + 1) / count) < 1e-12);
+  });
+  if (!equal) return undefined;
+  return first.map((_, i) => (i + 1 === count ? '1' : `${i + 1}/${count}`)).join(', ');
+}
+
 /** Every figure of the comparison page, in order. */
 export function comparisonFigures(studies: ReportStudy[]): ComparisonFigure[] {
   const models = studies.map((s) => s.model);
@@ -228,7 +245,7 @@ export function comparisonFigures(studies: ReportStudy[]): ComparisonFigure[] {
       title: 'Spectra against depth, by model',
       caption: 'For each unit whose spectrum was computed, the median over images of: the fraction of its nonzero singular values within 0.1 of 1, ' +
         'the fraction exactly zero (output ReLUs off), and s_max. Units are placed at (index + 1) / units so that the two depths share an axis.',
-      spec: spectraByDepthSpec(spectra, models),
+      spec: spectraByDepthSpec(spectra, models, sharedStageBoundaries(studies)),
       rows: spectra,
     },
     {
@@ -247,7 +264,7 @@ export function comparisonFigures(studies: ReportStudy[]): ComparisonFigure[] {
       id: 'network-depth',
       title: 'Across network depth',
       caption: 'One point per model at its depth (lines join the medians at each depth). Top two panels: the median over the images computed of the ' +
-        'spectrum of the last unit of each stage (the `depth` preset computes all three; other presets only some). Bottom: mean relative perturbation ' +
+        'spectrum of the last unit of each stage (the `depth` preset computes it for every stage, other presets only for some). Bottom: mean relative perturbation ' +
         'after the last unit divided by that before it, per attack (the paper\'s adversarial jump at the end is the FGSM curve).',
       spec: networkDepthSpec(depth),
       rows: depth,

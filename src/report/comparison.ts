@@ -23,7 +23,7 @@ export interface ComparisonDocuments {
   html: string;
   json: {
     meta: Pick<ReportMeta, 'version' | 'created'>;
-    models: { model: string; depth: number; units: number; preset: string; seed: number; data: string; report?: string; cleanAccuracy: ReportStudy['cleanAccuracy'] }[];
+    models: { model: string; depth: number; units: number; family?: string; preset: string; seed: number; data: string; report?: string; cleanAccuracy: ReportStudy['cleanAccuracy'] }[];
     findings: { id: number; title: string; claim: string; byModel: ({ model: string } & Omit<Finding, 'id' | 'title' | 'claim'>)[] }[];
     thresholds: typeof THRESHOLDS;
     figures: { id: string; title: string; caption: string; rows: Row[] }[];
@@ -77,7 +77,7 @@ export async function buildComparison(compared: ComparedModel[], meta: Pick<Repo
 
   const modelList = compared
     .map(({ study: s, meta: m, href }) =>
-      `<li><b>${escapeHtml(s.model)}</b>: preset ${escapeHtml(s.preset)}, seed ${s.seed}, data ${escapeHtml(m.data)}, resnet-stability ${escapeHtml(m.version)}, ${escapeHtml(m.created)}` +
+      `<li><b>${escapeHtml(s.model)}</b>${s.architecture ? ` (${escapeHtml(s.architecture.family)}, depth ${s.architecture.depth}, ${s.units} units in stages of ${s.architecture.unitsPerStage.join('-')})` : ''}: preset ${escapeHtml(s.preset)}, seed ${s.seed}, data ${escapeHtml(m.data)}, resnet-stability ${escapeHtml(m.version)}, ${escapeHtml(m.created)}` +
       (href ? ` — <a href="${escapeHtml(href)}">its full report</a>` : '') + '</li>')
     .join('\n');
   const html = `<!DOCTYPE html>
@@ -114,7 +114,7 @@ ${rendered.map(figureHtml).join('\n')}
     json: {
       meta,
       models: compared.map(({ study: s, meta: m, href }) => ({
-        model: s.model, depth: s.depth, units: s.units, preset: s.preset, seed: s.seed, data: m.data, ...(href ? { report: href } : {}), cleanAccuracy: s.cleanAccuracy,
+        model: s.model, depth: s.depth, units: s.units, ...(s.architecture ? { family: s.architecture.family } : {}), preset: s.preset, seed: s.seed, data: m.data, ...(href ? { report: href } : {}), cleanAccuracy: s.cleanAccuracy,
       })),
       findings,
       thresholds: THRESHOLDS,

@@ -5,7 +5,7 @@
  * 'not consistent' otherwise, 'not computed' when the study has no data for it.
  */
 import type { ReportStudy, SpectrumEntry } from '../study/report-study.js';
-import { NEAR_ONE, quantile } from '../study/report-study.js';
+import { depthLabel, NEAR_ONE, quantile } from '../study/report-study.js';
 
 export type Verdict = 'consistent' | 'partly consistent' | 'not consistent' | 'not computed';
 
@@ -37,7 +37,7 @@ export const THRESHOLDS = {
   accuracyDrop: 0.01,
   /** Adversarial perturbations "grow" where random ones "stay small": final relative size at least this ratio. */
   adversarialRatio: 2,
-  /** "A jump near the end of the last stage": stage 3's largest one-unit growth lies in its last this-fraction of units. */
+  /** "A jump near the end of the last stage": the last stage's (the paper's stage 3) largest one-unit growth lies in its last this-fraction of units. */
   jumpWindow: 1 / 3,
   /** Projections "more strongly": FGSM energy fraction at least this ratio of the random one (averaged over units) ... */
   projectionRatio: 1.5,
@@ -67,10 +67,13 @@ function findingOne(study: ReportStudy): Finding {
   const zero = median(entries.map((e) => e.fractionZero));
   const medianNonzero = median(entries.map((e) => e.medianNonzero));
   const units = [...new Set(entries.map((e) => e.unitLabel))].join(', ');
+  // Exact zeros come from a post-activation unit's output ReLU; a pre-activation unit has none.
+  const family = study.architecture?.family;
+  const zeroCause = family === 'preact-resnet' || family === 'wide-resnet' ? '' : ' (output ReLUs switched off)';
   const measurement =
     `Over ${entries.length} spectra (units ${units}), the median spectrum has ${pct(exact)} of its values at 1 ` +
-    `(|s - 1| < ${study.tolerances.one}), ${pct(near)} within ${NEAR_ONE} of 1, and ${pct(zero)} exactly zero ` +
-    `(output ReLUs switched off); of the nonzero values ${pct(nearNonzero)} lie within ${NEAR_ONE} of 1 ` +
+    `(|s - 1| < ${study.tolerances.one}), ${pct(near)} within ${NEAR_ONE} of 1, and ${pct(zero)} exactly zero` +
+    `${zeroCause}; of the nonzero values ${pct(nearNonzero)} lie within ${NEAR_ONE} of 1 ` +
     `(median nonzero value ${num(medianNonzero)}).`;
   let verdict: Verdict;
   let reason: string;
@@ -174,36 +177,43 @@ function findingFour(study: ReportStudy): Finding {
   const growthF = finalF / fgsm.relative.mean[0];
   const growthR = finalR / random.relative.mean[0];
   const growth = (k: number) => fgsm.relative.mean[k] / fgsm.relative.mean[k - 1];
-  const n = study.units / 3;
+  // Stages from the depths at which they end (the paper's family: n, 2n, 3n); the last stage S is the
+  // paper's stage 3, depths lastStart + 1 .. last.
+  const ends = study.propagation.stageEnds;
+  const lastStage = ends.length;
+  const lastStart = ends.length > 1 ? ends[ends.length - 2] : 0;
+  const lastStageUnits = (ends.at(-1) ?? study.units) - lastStart;
   const argmax = (from: number, to: number) => {
     let best = from;
     for (let k = from; k <= to; k++) if (growth(k) > growth(best)) best = k;
     return best;
   };
-  // Depth index k >= 1 is after unit k - 1; stage 3 is depths 2n+1 .. 3n.
+  // Depth index k >= 1 is after unit k - 1.
   const kStar = argmax(1, last);
-  const kStar3 = argmax(2 * n + 1, last);
+  const kStar3 = argmax(lastStart + 1, last);
   const medianGrowth = median(Array.from({ length: last }, (_, i) => growth(i + 1)));
-  const windowUnits = Math.max(1, Math.ceil(n * THRESHOLDS.jumpWindow));
+  const windowUnits = Math.max(1, Math.ceil(lastStageUnits * THRESHOLDS.jumpWindow));
   const jumpAtEnd = kStar3 > last - windowUnits && growth(kStar3) > medianGrowth;
   const ratio = finalF / finalR;
   const firstOrderGap = (a: typeof fgsm) => Math.abs(a.firstOrder.mean[last] - a.relative.mean[last]) / a.relative.mean[last];
-  const unitOf = (k: number) => (k === 0 ? 'stem' : `unit ${Math.floor((k - 1) / n) + 1}.${((k - 1) % n) + 1}`);
+  const unitOf = (k: number) => (k === 0 ? 'stem' : `unit ${depthLabel(ends, k)}`);
   const measurement =
     `eps = ${num(study.propagation.eps, 5)} (L-inf; random = Gaussian of the same L2 size), ${fgsm.results.length} images. ` +
     `Mean relative perturbation after the stem -> after the last unit: FGSM ${num(fgsm.relative.mean[0])} -> ${num(finalF)} (x${growthF.toFixed(2)}), ` +
     `random ${num(random.relative.mean[0])} -> ${num(finalR)} (x${growthR.toFixed(2)}); at the end FGSM is ${ratio.toFixed(1)}x random. ` +
-    `Largest one-unit growth of the FGSM mean: x${growth(kStar).toFixed(2)} at ${unitOf(kStar)}; within stage 3 x${growth(kStar3).toFixed(2)} at ${unitOf(kStar3)} ` +
+    `Largest one-unit growth of the FGSM mean: x${growth(kStar).toFixed(2)} at ${unitOf(kStar)}; within stage ${lastStage} x${growth(kStar3).toFixed(2)} at ${unitOf(kStar3)} ` +
     `(median over all units x${medianGrowth.toFixed(3)}). FGSM changed ${fgsm.flipped} of ${fgsm.results.length} predictions, random ${random.flipped}. ` +
     `The first-order prediction is off by ${pct(firstOrderGap(fgsm))} (FGSM) and ${pct(firstOrderGap(random))} (random) at the last unit.`;
   const grows = ratio >= THRESHOLDS.adversarialRatio && growthF > growthR;
   const verdict: Verdict = grows && jumpAtEnd ? 'consistent' : grows || jumpAtEnd ? 'partly consistent' : 'not consistent';
   const reason =
     `FGSM ${grows ? 'ends' : 'does not end'} at least ${THRESHOLDS.adversarialRatio}x the random size with the larger growth; ` +
-    `the largest one-unit growth within stage 3 is ${jumpAtEnd ? '' : 'not '}in its last ${windowUnits} units (and above the median growth)`;
+    `the largest one-unit growth within stage ${lastStage} is ${jumpAtEnd ? '' : 'not '}in its last ${windowUnits} units (and above the median growth)`;
   return {
     ...base, measurement, verdict, reason,
-    numbers: { finalFgsm: finalF, finalRandom: finalR, ratio, growthFgsm: growthF, growthRandom: growthR, largestGrowthDepth: kStar, largestGrowth: growth(kStar), stage3JumpDepth: kStar3, stage3Jump: growth(kStar3), medianGrowth, jumpAtEnd, flippedFgsm: fgsm.flipped, flippedRandom: random.flipped },
+    numbers: { finalFgsm: finalF, finalRandom: finalR, ratio, growthFgsm: growthF, growthRandom: growthR, largestGrowthDepth: kStar, largestGrowth: growth(kStar),
+      // stage3*: the last stage (stage 3 of the paper's family), named so for report.json's readers
+      stage3JumpDepth: kStar3, stage3Jump: growth(kStar3), medianGrowth, jumpAtEnd, flippedFgsm: fgsm.flipped, flippedRandom: random.flipped },
   };
 }
 

@@ -2,7 +2,7 @@
  * The report page: one self-contained HTML document (inline CSS and SVG, no scripts, no external
  * resources) from the study's numbers, the findings and the rendered figures.
  */
-import type { ReportStudy } from '../study/report-study.js';
+import { depthLabel, type ReportStudy } from '../study/report-study.js';
 import type { Figure } from './figures.js';
 import { THRESHOLDS, type Finding } from './findings.js';
 
@@ -93,13 +93,11 @@ export function reportHtml(study: ReportStudy, findings: Finding[], figures: Ren
     ['parameter', 'value', 's_max', 'at alpha', `within ${study.tolerances.nearOne} of 1`, 'zero', 'change of sorted spectrum vs. value 1', 'seconds'],
     sweep.spectra.map((s) => [s.parameter, s.value, s.smax, pct(s.fractionOne), pct(s.fractionNearOne), pct(s.fractionZero), pct(s.relativeChange), s.seconds]),
   );
-  const n = study.units / 3;
-  const depthLabel = (k: number) => (k === 0 ? 'stem' : `${Math.floor((k - 1) / n) + 1}.${((k - 1) % n) + 1}`);
   const attacks = study.propagation.attacks;
   const propagationTable = table(
     ['depth', 'after', ...attacks.flatMap((a) => [`${a.attack} mean`, `${a.attack} q10`, `${a.attack} median`, `${a.attack} q90`, `${a.attack} first order (mean)`])],
     (attacks[0]?.relative.mean ?? []).map((_, k) => [
-      k, depthLabel(k),
+      k, depthLabel(study.propagation.stageEnds, k),
       ...attacks.flatMap((a) => [a.relative.mean[k], a.relative.q10[k], a.relative.median[k], a.relative.q90[k], a.firstOrder.mean[k]]),
     ]),
   );
@@ -118,6 +116,17 @@ export function reportHtml(study: ReportStudy, findings: Finding[], figures: Ren
   };
   const thresholds = Object.entries(THRESHOLDS).map(([k, v]) => `<code>${k}</code> = ${Number.isInteger(v) ? v : Number(v).toFixed(3)}`).join(', ');
   const seconds = Object.entries(study.seconds).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ');
+  const a = study.architecture;
+  const architecture = a
+    ? `\nArchitecture: ${escapeHtml(a.family)}, depth ${a.depth}, ${a.block} blocks, widths ${a.widths.join('-')}, units per stage ${a.unitsPerStage.join('-')} ` +
+      `(${study.units} units, labelled stage.unit), shortcut ${escapeHtml(a.shortcut)}, ${a.classes} classes.`
+    : '';
+  // The paper's family's unit, or any family's (src/model/graph.ts): the layers' Jacobians in order.
+  const linearization = a
+    ? 'A unit\'s linearization is J = Post (alpha S + Body) Pre at the image\'s float64 trajectory: the Jacobians of its layers in order ' +
+      '(conv: its weights, times beta in the body; BN: its scale; ReLU: a 0/1 mask), Pre the pre-activation BN + ReLU (pre-activation families), ' +
+      'Post the output ReLU (post-activation families), S the shortcut (identity, or 1x1 conv [+ BN]);'
+    : 'A unit\'s linearization is J = D_out (alpha S + B2 W2 D_mid B1 W1) at the image\'s float64 trajectory;';
 
   return `<!DOCTYPE html>
 <html lang="en">
@@ -131,13 +140,13 @@ export function reportHtml(study: ReportStudy, findings: Finding[], figures: Ren
 <h1>Residual networks as nonlinear systems — ${escapeHtml(study.model)}</h1>
 <p class="meta">Measurements set beside Rothauge, Yao, Hu &amp; Mahoney, <i>Residual Networks as Nonlinear Systems: Stability
 Analysis using Linearization</i> (2019). Preset <b>${escapeHtml(study.preset)}</b>, seed ${study.seed}, data ${escapeHtml(meta.data)},
-resnet-stability ${escapeHtml(meta.version)}, ${escapeHtml(meta.created)}. Took ${escapeHtml(seconds)}.
+resnet-stability ${escapeHtml(meta.version)}, ${escapeHtml(meta.created)}. Took ${escapeHtml(seconds)}.${architecture}
 Every number is in <code>report.json</code> beside this file.</p>
 
 <h2 id="findings">Findings</h2>
 ${findingsTable(findings)}
 <p class="reason">Verdicts are computed from the measurements with these thresholds: ${thresholds}.
-A unit's linearization is J = D_out (alpha S + B2 W2 D_mid B1 W1) at the image's float64 trajectory;
+${linearization}
 "at 1" means |s - alpha| &lt; ${study.tolerances.one} (alpha = 1 unscaled), "zero" s &lt; ${study.tolerances.zero}.</p>
 
 <h2 id="spectra">1–2. Spectra of the unit linearizations</h2>

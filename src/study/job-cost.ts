@@ -9,8 +9,9 @@
  * costs about 40 times a stage-3 one (4096 x 4096), and a whole-network job (an accuracy batch, a
  * propagation chunk, a projection image) scales with the number of images and the network's forward
  * cost. The estimates:
- * - unit forward: two 3x3 convolutions, 2 * 9 * C_in * C_out * H_out^2 multiply-adds each (plus a 1x1
- *   shortcut on a downsampling unit, negligible); network forward: the sum over units;
+ * - unit forward: 2 * K^2 * C_in * C_out * H_out * W_out for each convolution of the unit (pre-activation,
+ *   body and shortcut, read from the model's graph; for the paper's family the two 3x3 convolutions of
+ *   the body); network forward: the sum over units;
  * - full spectrum of a unit's m x n linearization J: forming J (n Jacobian-vector products, each a unit
  *   forward) plus the dense SVD, m * n * min(m, n);
  * - top-k (Golub-Kahan-Lanczos, about 3k steps of one product with J and one with J^T), density
@@ -24,7 +25,10 @@
  * shard with the least work so far. Its makespan is at most (4/3 - 1/(3N)) times the optimum, and it is
  * deterministic: ties in cost go by job position, ties in load to the lowest shard.
  */
+import { layerOutputShape } from '../linearize/graph-geometry.js';
+import type { Layer, Shape3 } from '../model/graph.js';
 import type { ResNetModel } from '../model/model.js';
+import { DEFAULT_MEMORY_LIMIT } from '../spectrum/full.js';
 
 /** One job's description, as far as its cost is concerned. */
 export type CostedJob =
@@ -33,11 +37,24 @@ export type CostedJob =
   | { kind: 'propagation'; images: number }
   | { kind: 'projection'; k: number; attacks: number };
 
-/** Multiply-adds of one forward pass of unit `u` for one image. */
+/** Multiply-adds of one forward pass of unit `u` for one image: 2 K^2 C_in C_out H_out W_out per convolution. */
 export function unitForwardCost(model: ResNetModel, u: number): number {
-  const p = model.params.units[u];
-  const out = p.outChannels * p.outSize * p.outSize;
-  return 2 * 9 * out * (p.inChannels + p.outChannels);
+  const unit = model.graph.units[u];
+  const where = `unit ${unit.stage}.${unit.indexInStage + 1}`;
+  // Walks the layers for their output sizes: the cost of their convolutions and the shape they give.
+  const walk = (layers: Layer[], input: Shape3, part: string): { cost: number; shape: Shape3 } => {
+    let shape = input;
+    let cost = 0;
+    layers.forEach((layer, i) => {
+      shape = layerOutputShape(layer, shape, `${where} ${part} layer ${i}`);
+      if (layer.op === 'conv') cost += 2 * layer.kernel * layer.kernel * layer.inChannels * layer.outChannels * shape[1] * shape[2];
+    });
+    return { cost, shape };
+  };
+  const pre = walk(unit.pre, unit.inShape, 'pre');
+  const body = walk(unit.body, pre.shape, 'body');
+  const shortcut = walk(unit.shortcut, unit.shortcutFrom === 'pre' ? pre.shape : unit.inShape, 'shortcut');
+  return pre.cost + body.cost + shortcut.cost;
 }
 
 /** Multiply-adds of one forward pass of the network (its residual units) for one image. */
@@ -47,10 +64,25 @@ export function networkForwardCost(model: ResNetModel): number {
   return total;
 }
 
+const volume = (shape: Shape3) => shape[0] * shape[1] * shape[2];
+
 /** Rows m and columns n of unit u's linearization J (outputs x inputs). */
 export function unitJacobianShape(model: ResNetModel, u: number): [number, number] {
-  const p = model.params.units[u];
-  return [p.outChannels * p.outSize * p.outSize, p.inChannels * p.inSize * p.inSize];
+  const unit = model.graph.units[u];
+  return [volume(unit.outShape), volume(unit.inShape)];
+}
+
+/**
+ * Whether `--method full` fits the memory limit for unit u whatever its active rows: the cheaper of
+ * spectrum/full.ts's dense and operator-Gram routes with every one of the m rows active, within
+ * DEFAULT_MEMORY_LIMIT (every unit of the CIFAR families does; torchvision's stage-1 units at
+ * 224x224, 200704 x 200704, do not).
+ */
+export function fullSpectrumFits(model: ResNetModel, u: number, memoryLimit = DEFAULT_MEMORY_LIMIT): boolean {
+  const [m, n] = unitJacobianShape(model, u);
+  const dense = 8 * (2 * m * n + Math.min(m, n) ** 2);
+  const gram = 8 * (m * m + 3 * m + 32 * (m + n));
+  return Math.min(dense, gram) <= memoryLimit;
 }
 
 /** Estimated work of one job, in multiply-adds (relative values are what matters). */

@@ -23,15 +23,18 @@
  * Presets (`reportPlan`): `test` (a tiny run for the test suite), `quick` (a few units and images),
  * `depth` (quick plus the last unit of every stage, for comparisons across network depth),
  * `paper` (the paper's scale: every unit, more images, the full test set for accuracy); the
- * durations of quick and paper are in BENCHMARKS.md. Spectra can be stored and reloaded through
+ * durations of quick and paper are in BENCHMARKS.md. Stages and units come from the model's graph,
+ * so every family of issue 11 (any number of stages, of units per stage) has a plan; the model must
+ * take CIFAR's 3x32x32 images. Spectra can be stored and reloaded through
  * `store` so that an interrupted long run resumes where it stopped.
  */
 import { unitLabel } from '../linearize/units.js';
+import type { NetworkDescription } from '../model/graph.js';
 import type { ResNetModel } from '../model/model.js';
 import { InputError } from '../util/errors.js';
 import { evaluateAccuracy, pixelsOf, type AccuracyResult, type LabelledImages } from './accuracy.js';
 import { InProcessExecutor, type StudyExecutor } from './executor.js';
-import { jobCost } from './job-cost.js';
+import { fullSpectrumFits, jobCost } from './job-cost.js';
 import { runJobs, shardJobs, type JobRecord, type Shard, type StudyManifest } from './jobs.js';
 import type { AttackName } from './perturbations.js';
 import { projectPerturbations } from './projection.js';
@@ -70,20 +73,64 @@ export interface ReportPlan {
 
 const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
 
-/** The plan of a preset for a model, checked against the number of images available. */
+/**
+ * The network-order indices of the units of each stage, stages in order (stage K = torchvision's
+ * `layerK`): any number of stages and of units per stage, read from the model's graph.
+ */
+export function stageUnitLists(model: ResNetModel): number[][] {
+  const stages = new Map<number, number[]>();
+  model.graph.units.forEach((unit, u) => {
+    if (!stages.has(unit.stage)) stages.set(unit.stage, []);
+    stages.get(unit.stage)!.push(u);
+  });
+  return [...stages.keys()].sort((a, b) => a - b).map((stage) => stages.get(stage)!);
+}
+
+/** Depth index k (0 = the stem, k = after unit k - 1) at which each stage ends: cumulative units per stage. */
+export function stageEndDepths(model: ResNetModel): number[] {
+  let end = 0;
+  return stageUnitLists(model).map((units) => (end += units.length));
+}
+
+/**
+ * `stage.unit` of the unit after which depth k is measured (k >= 1; k = 0 is the stem), from the depths
+ * at which the stages end (ReportStudy.propagation.stageEnds): its stage is the first that ends at or
+ * after k. For the paper's family (ends n, 2n, 3n) depth k is unit ((k-1) div n + 1).((k-1) mod n + 1).
+ */
+export function depthLabel(stageEnds: readonly number[], k: number): string {
+  if (k === 0) return 'stem';
+  const stage = stageEnds.findIndex((end) => end >= k);
+  return `${stage + 1}.${k - (stage > 0 ? stageEnds[stage - 1] : 0)}`;
+}
+
+/**
+ * The plan of a preset for a model, checked against the number of images available. Units are named
+ * by position in their stage, counted from the last stage S (the paper's stage 3): `test` takes the
+ * second unit of stage S (its only unit when it has one), `quick` that one, the last of stage S and the
+ * second of stage S - 1, `depth` adds the last unit of every earlier stage, `paper` every unit. Units
+ * whose full spectrum would not fit the memory limit (job-cost.ts fullSpectrumFits) are left out of the
+ * spectra and of the sweep's spectra (never for the CIFAR families; the accuracy sweep stays).
+ */
 export function reportPlan(model: ResNetModel, preset: ReportPresetName, imageCount: number): ReportPlan {
-  const n = model.params.n;
-  const unit = (stage: number, u: number) => (stage - 1) * n + (u - 1);
-  const stage = (s: number) => range((s - 1) * n, n);
+  const [channels, height, width] = model.inputShape;
+  if (channels !== 3 || height !== 32 || width !== 32) {
+    throw new InputError(`model ${model.name} takes ${channels}x${height}x${width} inputs; the report runs on CIFAR's 3x32x32 images`);
+  }
+  const stages = stageUnitLists(model);
+  const last = stages.length;
+  const stage = (s: number) => (s >= 1 ? stages[s - 1] : []);
+  // Unit u (1-based) of stage s, or the stage's last unit when it has fewer.
+  const unit = (s: number, u: number) => stage(s)[Math.min(u, stage(s).length) - 1];
+  const lastOf = (s: number) => stage(s)[stage(s).length - 1];
   const eps = 2 / 255;
   let plan: ReportPlan;
   switch (preset) {
     case 'test':
       plan = {
         preset,
-        spectra: [{ units: [unit(3, 2)], images: [0, 1] }],
+        spectra: [{ units: [unit(last, 2)], images: [0, 1] }],
         propagation: { images: range(0, 4), eps, attacks: ['fgsm', 'gaussian'] },
-        sweep: { unit: unit(3, 2), image: 0, accuracyImages: 100, accuracyValues: [0.5, 1, 1.5], spectrumValues: [0.5, 1] },
+        sweep: { unit: unit(last, 2), image: 0, accuracyImages: 100, accuracyValues: [0.5, 1, 1.5], spectrumValues: [0.5, 1] },
         projection: { images: [0], k: 5 },
       };
       break;
@@ -91,11 +138,11 @@ export function reportPlan(model: ResNetModel, preset: ReportPresetName, imageCo
       plan = {
         preset,
         spectra: [
-          { units: [unit(3, 2), unit(3, n)], images: [0, 1] },
-          { units: [unit(2, 2)], images: [0] },
+          { units: [...new Set([unit(last, 2), lastOf(last)])], images: [0, 1] },
+          { units: last > 1 ? [unit(last - 1, 2)] : [], images: [0] },
         ],
         propagation: { images: range(0, 20), eps, attacks: ['fgsm', 'gaussian'] },
-        sweep: { unit: unit(3, n), image: 0, accuracyImages: 500, accuracyValues: [0.5, 0.9, 1, 1.1, 1.5], spectrumValues: [0.5, 1, 1.5] },
+        sweep: { unit: lastOf(last), image: 0, accuracyImages: 500, accuracyValues: [0.5, 0.9, 1, 1.1, 1.5], spectrumValues: [0.5, 1, 1.5] },
         projection: { images: range(0, 3), k: 10 },
       };
       break;
@@ -104,18 +151,18 @@ export function reportPlan(model: ResNetModel, preset: ReportPresetName, imageCo
       // comparison across network depth (ResNet-20 ... 110) plots, at a fraction of the paper's cost.
       plan = reportPlan(model, 'quick', imageCount);
       plan.preset = preset;
-      plan.spectra.push({ units: [unit(1, n), unit(2, n)], images: [0] });
+      plan.spectra.push({ units: range(1, last - 1).map(lastOf), images: [0] });
       break;
     case 'paper':
       plan = {
         preset,
         spectra: [
-          { units: [...stage(3), ...stage(2)], images: range(0, 10) },
+          { units: range(2, last - 1).reverse().flatMap(stage), images: range(0, 10) },
           { units: stage(1), images: range(0, 3) },
         ],
         propagation: { images: range(0, 1000), eps, attacks: ['fgsm', 'gaussian'] },
         sweep: {
-          unit: unit(3, n), image: 0, accuracyImages: 10000,
+          unit: lastOf(last), image: 0, accuracyImages: 10000,
           accuracyValues: [0, 0.25, 0.5, 0.75, 0.9, 1, 1.1, 1.25, 1.5, 2], spectrumValues: [0, 0.5, 0.75, 0.9, 1, 1.1, 1.25, 1.5, 2],
         },
         projection: { images: range(0, 100), k: 10 },
@@ -124,6 +171,9 @@ export function reportPlan(model: ResNetModel, preset: ReportPresetName, imageCo
     default:
       throw new InputError(`unknown preset "${String(preset)}" (expected ${REPORT_PRESETS.join(', ')})`);
   }
+  for (const group of plan.spectra) group.units = group.units.filter((u) => fullSpectrumFits(model, u));
+  plan.spectra = plan.spectra.filter((group) => group.units.length > 0);
+  if (!fullSpectrumFits(model, plan.sweep.unit)) plan.sweep.spectrumValues = [];
   const needed = Math.max(
     ...plan.spectra.flatMap((g) => g.images), ...plan.propagation.images, plan.sweep.image, ...plan.projection.images,
   ) + 1;
@@ -236,6 +286,11 @@ export interface ReportStudy {
   model: string;
   depth: number;
   units: number;
+  /**
+   * What import recognised (family, widths, units per stage, shortcut, block, classes) for any network
+   * but the paper's family, whose reports have never carried it (so that their bytes stay the same).
+   */
+  architecture?: NetworkDescription;
   preset: ReportPresetName;
   seed: number;
   plan: ReportPlan;
@@ -393,7 +448,7 @@ export function reportJobs(plan: ReportPlan): ReportJob[] {
   };
   for (const g of plan.spectra) for (const unit of g.units) for (const image of g.images) spectrum(unit, image);
   const { unit, image } = plan.sweep;
-  spectrum(unit, image);
+  if (plan.sweep.spectrumValues.length) spectrum(unit, image);
   jobs.push({ kind: 'accuracy', key: 'accuracy-clean', parameter: 'none', scope: 'network', value: 1 });
   for (const parameter of ['alpha', 'beta'] as const) {
     for (const scope of ['unit', 'network'] as const) {
@@ -511,6 +566,11 @@ export async function runReportJobs(
   model: ResNetModel, data: LabelledImages, options: ReportStudyOptions,
 ): Promise<{ plan: ReportPlan; seed: number; records: JobRecord[]; values: Map<string, Float64Array> }> {
   const plan = reportPlan(model, options.preset, data.count);
+  // Accuracy and FGSM need every label to be a class of the model (e.g. CIFAR-100 data, 10 classes).
+  const largest = data.labels.reduce((a, b) => Math.max(a, b), 0);
+  if (largest >= model.numClasses) {
+    throw new InputError(`the data has labels up to ${largest}, model ${model.name} has ${model.numClasses} classes (CIFAR-100 data for a CIFAR-10 model?)`);
+  }
   const seed = options.seed ?? 0;
   const executor = options.executor ?? new InProcessExecutor();
   const jobs = reportJobs(plan);
@@ -539,8 +599,7 @@ export async function runReportJobs(
 export function assembleReportStudy(
   model: ResNetModel, plan: ReportPlan, seed: number, records: JobRecord[], valuesOf: (key: string) => Float64Array,
 ): ReportStudy {
-  const n = model.params.n;
-  const stageOf = (u: number) => Math.floor(u / n) + 1;
+  const stageOf = (u: number) => model.graph.units[u].stage;
   const byKey = new Map(records.map((r) => [r.key, r]));
   const record = <T>(key: string): T & { seconds: number } => {
     const r = byKey.get(key);
@@ -587,15 +646,16 @@ export function assembleReportStudy(
   }
   const order = (a: SweepAccuracy) => `${a.parameter}-${a.scope === 'unit' ? 0 : 1}`;
   accuracy.sort((a, b) => order(a).localeCompare(order(b)) || a.value - b.value);
-  const baseline = entry(sweepUnit, sweepImage);
-  const baselineValues = spectrumValues.get(baseline.key)!;
-  const sweepSpectra: SweepSpectrum[] = (['alpha', 'beta'] as const).flatMap((parameter) =>
+  // No sweep spectra when the unit's full spectrum does not fit (reportPlan): accuracy only.
+  const baseline = plan.sweep.spectrumValues.length ? entry(sweepUnit, sweepImage) : undefined;
+  const sweepSpectra: SweepSpectrum[] = !baseline ? [] : (['alpha', 'beta'] as const).flatMap((parameter) =>
     plan.sweep.spectrumValues.map((value) => {
       const e = entry(sweepUnit, sweepImage, parameter === 'alpha' ? value : 1, parameter === 'beta' ? value : 1);
-      return { ...e, parameter, value, relativeChange: relativeL1(spectrumValues.get(e.key)!, baselineValues) };
+      return { ...e, parameter, value, relativeChange: relativeL1(spectrumValues.get(e.key)!, spectrumValues.get(baseline.key)!) };
     }));
   const ownSpectra = new Set(spectra.map((e) => e.key));
-  seconds.sweep = sum(sweepKeys) + sum([...new Set([baseline, ...sweepSpectra].map((e) => e.key))].filter((k) => !ownSpectra.has(k)));
+  const sweepSpectrumKeys = baseline ? [baseline, ...sweepSpectra].map((e) => e.key) : [];
+  seconds.sweep = sum(sweepKeys) + sum([...new Set(sweepSpectrumKeys)].filter((k) => !ownSpectra.has(k)));
 
   // 4. Propagation of FGSM and random perturbations, with the first-order prediction.
   const { images: propagationImages, eps } = plan.propagation;
@@ -623,7 +683,8 @@ export function assembleReportStudy(
   const projectionKeys = plan.projection.images.map((image) => `projection-image${image}`);
   const rows = projectionKeys.flatMap((key) => record<{ rows: ProjectionRow[] }>(key).rows);
   const projectionUnits: ProjectionUnit[] = range(0, model.unitCount).map((unit) => {
-    const inputs = model.params.units[unit].inChannels * model.params.units[unit].inSize ** 2;
+    const [inChannels, inHeight, inWidth] = model.graph.units[unit].inShape;
+    const inputs = inChannels * inHeight * inWidth;
     return {
       unit,
       unitLabel: unitLabel(model, unit),
@@ -641,8 +702,9 @@ export function assembleReportStudy(
 
   return {
     model: model.name,
-    depth: model.params.depth,
+    depth: model.depth,
     units: model.unitCount,
+    ...(model.hasParams ? {} : { architecture: model.graph.description }),
     preset: plan.preset,
     seed,
     plan,
@@ -657,7 +719,7 @@ export function assembleReportStudy(
       images: propagationImages,
       attacks,
       // depth index k of the last unit of each stage (k = 0 is the stem)
-      stageEnds: [1, 2, 3].map((s) => s * n),
+      stageEnds: stageEndDepths(model),
     },
     projection: { available: true, k, rows, units: projectionUnits },
     seconds,
