@@ -12,8 +12,9 @@
  *
  * For tests: #status carries data-state (loading | ready | running | done | cancelled | error),
  * #results data-state (empty | running | done), #top-values data-values and #prediction
- * data-probabilities (the top-k values and the class probabilities as JSON, at full precision), and
- * every figure element data-figure.
+ * data-probabilities (the top-k values and the class probabilities as JSON, at full precision),
+ * #propagation-figure data-relative ({fgsm, gaussian}: the relative perturbation after the stem and each
+ * unit), and every figure element data-figure.
  */
 import * as Comlink from 'comlink';
 import { CIFAR_CLASSES, imageToFloat, readCifarBatch, type CifarBatch } from '../src/data/cifar.js';
@@ -402,6 +403,7 @@ function clearResults(): void {
   ui.topValues.removeAttribute('data-values');
   ui.propagationSummary.textContent = '';
   ui.propagationSummary.removeAttribute('data-unavailable');
+  ui.propagationFigure.removeAttribute('data-relative');
   ui.propagationBlock.hidden = ui.probabilitiesBlock.hidden = false;
   for (const f of [ui.spectrumFigure, ui.histogramFigure, ui.propagationFigure, ui.probabilitiesFigure]) clearFigure(f);
 }
@@ -495,7 +497,7 @@ async function compute(): Promise<void> {
     try {
       propagation = await api.propagate(key, pixels, chosen.label ?? predicted, eps);
     } catch (err) {
-      // A model the propagation does not support yet (a usage error, one line) keeps its spectrum.
+      // A model the propagation refuses (a usage error, one line) keeps its spectrum and shows that line.
       if ((err as Error)?.name !== 'UsageError') throw err;
       if (!current()) return;
       ui.propagationSummary.textContent = `Perturbation growth is not available for this model: ${(err as Error).message.split('\n')[0]}`;
@@ -517,6 +519,7 @@ async function showPropagation(p: Propagation, description: ModelDescription, un
   const { classes, units } = description;
   const labels = units.map((u) => u.label);
   const last = (r: Propagation['fgsm']) => r.relative.at(-1)!;
+  ui.propagationFigure.dataset.relative = JSON.stringify({ fgsm: p.fgsm.relative, gaussian: p.gaussian.relative });
   await drawFigure(ui.propagationFigure, 'propagation', propagationData(p, labels, unit),
     `Line chart, log scale, of the relative perturbation after the stem and each of the ${labels.length} units, unit ${labels[unit]} marked. ` +
       `FGSM: ${formatValue(p.fgsm.relative[0])} after the stem, ${formatValue(last(p.fgsm))} after the last unit; ` +
