@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { decodeImage } from '../src/data/image.js';
+import { resizeBilinear } from '../src/web/resize-image.js';
 import { imageToFloat, readCifarBatch } from '../src/data/cifar.js';
 import { loadModel } from '../src/model/load.js';
 import type { ResNetModel } from '../src/model/model.js';
@@ -41,7 +42,9 @@ before(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install chromium), or set CHROMIUM_PATH`);
   // A torchvision ResNet imported by the CLI for 24x24 inputs: a model folder a visitor picks.
   modelsDir = mkdtempSync(join(tmpdir(), 'web-families-'));
-  execFileSync(process.execPath, [`${repoRoot}dist/node/cli.js`, 'import', fixturePath('families/tv-basic.pt'), '--out', join(modelsDir, 'tv-basic-24'), '--input-size', '24x24', '--quiet']);
+  for (const size of [24, 400]) {
+    execFileSync(process.execPath, [`${repoRoot}dist/node/cli.js`, 'import', fixturePath('families/tv-basic.pt'), '--out', join(modelsDir, `tv-basic-${size}`), '--input-size', `${size}x${size}`, '--quiet']);
+  }
   server = await serveStatic('dist/web');
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -192,3 +195,30 @@ for (const viewport of VIEWPORTS) {
     });
   });
 }
+
+test('a unit too large for a density in the tab (80000 x 80000): top-5 equal to Node, the spectrum replaced by a one-line note', { timeout: 600_000 }, async () => {
+  const page = await openPage(VIEWPORTS[0]);
+  const dir = join(modelsDir, 'tv-basic-400');
+  const values = await runOwnModel(page, '#model-file', [join(dir, 'model.json'), join(dir, 'weights.bin')], /\(yours\)/, '1.1');
+  const model = await loadModel(dir);
+  // The page's own resize (tested against PyTorch in web-page-units.test.ts) of sample 3 to 400 x 400.
+  const pixels = resizeBilinear(imageToFloat(samples, IMAGE), [3, 32, 32], [400, 400]);
+  const node = await unitTopSpectrum({ model, pixels, unit: '1.1', k: 5 });
+  assert.deepEqual(node.shape, [80000, 80000]);
+  assertClose(values, node.values, 1e-9, 'tv-basic-400 1.1');
+  assert.equal(await page.isVisible('#spectrum-note'), true);
+  assert.match((await page.textContent('#spectrum-note'))!, /^unit 1\.1 is a 80000 × 80000 linearization, too large for its spectrum here \(more than 65536 rows or columns\)/);
+  assert.equal(await page.isHidden('#histogram-block'), true);
+  assert.equal(await page.isHidden('#spectrum-block'), true);
+  assert.equal(await page.locator('#histogram-figure svg').count(), 0);
+  assert.equal(await page.locator('#propagation-figure svg').count(), 1, 'the perturbation growth is still drawn');
+  // Unit 3.1 (16x50x50 = 40000 to 32x25x25 = 20000) gets its density again, the note gone.
+  await page.selectOption('#unit', '3.1');
+  await page.click('#run');
+  await page.waitForSelector('#status[data-state="done"], #status[data-state="error"]', { timeout: 280_000 });
+  assert.equal(await page.getAttribute('#status', 'data-state'), 'done', (await page.textContent('#error')) ?? '');
+  assert.equal(await page.isHidden('#spectrum-note'), true);
+  assert.equal(await page.locator('#histogram-figure svg').count(), 1);
+  assert.deepEqual(page.errors, []);
+  await page.screenshot({ path: `${artifacts}/web-page-families-desktop-tv400.png`, fullPage: true });
+});
