@@ -48,6 +48,8 @@ export interface SpectrumHandlerOptions {
   /**
    * The largest k a request may ask for (default 20: at most 64 MiB of WebAssembly memory on any unit of
    * a CIFAR ResNet, so it fits the common 128 MiB isolate limit; k = 50 on a stage-1 unit needs 128 MiB).
+   * Memory grows with the unit's size: a model at 224 x 224 (a torchvision ResNet's layer1 unit is
+   * 200704 wide) needs several hundred MiB whatever k, more than such isolates allow.
    */
   maxK?: number;
   /** The kernels as a compiled module, for runtimes that import .wasm files as modules. */

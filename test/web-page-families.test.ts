@@ -3,7 +3,8 @@
  * and a torchvision ResNet imported at a 24x24 input, at 1280 x 800 and 375 x 812 in Debian's Chromium.
  * The top singular values equal the library's in Node for the same model, image and unit (the WRN's
  * at the 32x32 sample; the torchvision model's at the sample resized by PyTorch, fixture
- * resize-pytorch.json), and every figure drawn fits the viewport. Screenshots in test-artifacts/.
+ * resize-pytorch.json), so do the perturbation growths, and every figure drawn fits the viewport.
+ * Screenshots in test-artifacts/.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -14,8 +15,11 @@ import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { decodeImage } from '../src/data/image.js';
+import { resizeBilinear } from '../src/web/resize-image.js';
 import { imageToFloat, readCifarBatch } from '../src/data/cifar.js';
 import { loadModel } from '../src/model/load.js';
+import type { ResNetModel } from '../src/model/model.js';
+import { propagatePerturbations } from '../src/study/propagation.js';
 import { unitTopSpectrum } from '../src/web/unit-top-spectrum.js';
 import { fixturePath } from './support/shared.js';
 import { repoRoot, serveStatic, type StaticServer } from './support/static-server.js';
@@ -38,7 +42,9 @@ before(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install chromium), or set CHROMIUM_PATH`);
   // A torchvision ResNet imported by the CLI for 24x24 inputs: a model folder a visitor picks.
   modelsDir = mkdtempSync(join(tmpdir(), 'web-families-'));
-  execFileSync(process.execPath, [`${repoRoot}dist/node/cli.js`, 'import', fixturePath('families/tv-basic.pt'), '--out', join(modelsDir, 'tv-basic-24'), '--input-size', '24x24', '--quiet']);
+  for (const size of [24, 400]) {
+    execFileSync(process.execPath, [`${repoRoot}dist/node/cli.js`, 'import', fixturePath('families/tv-basic.pt'), '--out', join(modelsDir, `tv-basic-${size}`), '--input-size', `${size}x${size}`, '--quiet']);
+  }
   server = await serveStatic('dist/web');
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -97,14 +103,21 @@ async function assertFiguresFit(page: Page, width: number): Promise<number> {
   return boxes.length;
 }
 
-/** The perturbation-growth part: drawn, or (while propagation supports only the paper's family) a one-line note. */
-async function assertPropagationShownOrExplained(page: Page): Promise<void> {
-  if ((await page.getAttribute('#propagation-summary', 'data-unavailable')) === 'true') {
-    assert.match((await page.textContent('#propagation-summary'))!, /^Perturbation growth is not available for this model: model .* supports only/);
-    assert.equal(await page.isHidden('#propagation-block'), true, 'no empty figure');
-    assert.equal(await page.isHidden('#probabilities-block'), true, 'no empty figure');
-  } else {
-    assert.equal(await page.locator('#propagation-figure svg').count(), 1);
+/**
+ * The perturbation growth drawn for the model (probabilities too), its relative perturbations after the
+ * stem and each unit equal to Node's propagatePerturbations for the same image, label and eps (FGSM from
+ * a float32 tfjs gradient in both: 1e-4 relative).
+ */
+async function assertPropagationAsNode(page: Page, model: ResNetModel, pixels: Float32Array, label: number): Promise<void> {
+  assert.equal(await page.getAttribute('#propagation-summary', 'data-unavailable'), null, (await page.textContent('#propagation-summary')) ?? '');
+  assert.equal(await page.locator('#propagation-figure svg').count(), 1);
+  assert.equal(await page.locator('#probabilities-figure svg').count(), 1);
+  const shown = JSON.parse((await page.getAttribute('#propagation-figure', 'data-relative'))!) as { fgsm: number[]; gaussian: number[] };
+  const eps = Number(await page.inputValue('#eps'));
+  for (const attack of ['fgsm', 'gaussian'] as const) {
+    const [node] = await propagatePerturbations(model, pixels, [label], [0], { attack, eps, seed: 0 });
+    assert.equal(shown[attack].length, model.unitCount + 1, `${attack}: after the stem and each unit`);
+    shown[attack].forEach((v, i) => assert.ok(Math.abs(v - node.relative[i]) <= 1e-4 * node.relative[i], `${attack} ${i}: page ${v}, Node ${node.relative[i]}`));
   }
 }
 
@@ -123,7 +136,7 @@ for (const viewport of VIEWPORTS) {
       assert.equal(await page.isHidden('#input-note'), true, 'a 32x32 model: no resize note');
       assert.ok((await assertFiguresFit(page, viewport.width)) >= 1, 'the spectrum figure is drawn');
       assert.match((await page.getAttribute('#histogram-figure', 'aria-label'))!, /singular values of unit 2\.1/);
-      await assertPropagationShownOrExplained(page);
+      await assertPropagationAsNode(page, model, imageToFloat(samples, IMAGE), samples.labels[IMAGE]);
       assert.deepEqual(page.errors, []);
       await page.screenshot({ path: `${artifacts}/web-page-families-${viewport.name}-wrn.png`, fullPage: true });
     });
@@ -146,7 +159,7 @@ for (const viewport of VIEWPORTS) {
       assertClose(values, node.values, 1e-6, 'tv-basic-24 1.1');
       assert.deepEqual(await page.locator('#unit option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value)), ['1.1', '1.2', '2.1', '3.1', '4.1']);
       assert.ok((await assertFiguresFit(page, viewport.width)) >= 1);
-      await assertPropagationShownOrExplained(page);
+      await assertPropagationAsNode(page, model, Float32Array.from(resized.pixels), samples.labels[IMAGE]);
       await page.screenshot({ path: `${artifacts}/web-page-families-${viewport.name}-tv24.png`, fullPage: true });
 
       // An upload of the model's own size is taken as it is (no note), equal to Node on the decoded PNG.
@@ -182,3 +195,30 @@ for (const viewport of VIEWPORTS) {
     });
   });
 }
+
+test('a unit too large for a density in the tab (80000 x 80000): top-5 equal to Node, the spectrum replaced by a one-line note', { timeout: 600_000 }, async () => {
+  const page = await openPage(VIEWPORTS[0]);
+  const dir = join(modelsDir, 'tv-basic-400');
+  const values = await runOwnModel(page, '#model-file', [join(dir, 'model.json'), join(dir, 'weights.bin')], /\(yours\)/, '1.1');
+  const model = await loadModel(dir);
+  // The page's own resize (tested against PyTorch in web-page-units.test.ts) of sample 3 to 400 x 400.
+  const pixels = resizeBilinear(imageToFloat(samples, IMAGE), [3, 32, 32], [400, 400]);
+  const node = await unitTopSpectrum({ model, pixels, unit: '1.1', k: 5 });
+  assert.deepEqual(node.shape, [80000, 80000]);
+  assertClose(values, node.values, 1e-9, 'tv-basic-400 1.1');
+  assert.equal(await page.isVisible('#spectrum-note'), true);
+  assert.match((await page.textContent('#spectrum-note'))!, /^unit 1\.1 is a 80000 × 80000 linearization, too large for its spectrum here \(more than 65536 rows or columns\)/);
+  assert.equal(await page.isHidden('#histogram-block'), true);
+  assert.equal(await page.isHidden('#spectrum-block'), true);
+  assert.equal(await page.locator('#histogram-figure svg').count(), 0);
+  assert.equal(await page.locator('#propagation-figure svg').count(), 1, 'the perturbation growth is still drawn');
+  // Unit 3.1 (16x50x50 = 40000 to 32x25x25 = 20000) gets its density again, the note gone.
+  await page.selectOption('#unit', '3.1');
+  await page.click('#run');
+  await page.waitForSelector('#status[data-state="done"], #status[data-state="error"]', { timeout: 280_000 });
+  assert.equal(await page.getAttribute('#status', 'data-state'), 'done', (await page.textContent('#error')) ?? '');
+  assert.equal(await page.isHidden('#spectrum-note'), true);
+  assert.equal(await page.locator('#histogram-figure svg').count(), 1);
+  assert.deepEqual(page.errors, []);
+  await page.screenshot({ path: `${artifacts}/web-page-families-desktop-tv400.png`, fullPage: true });
+});

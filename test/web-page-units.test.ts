@@ -10,7 +10,7 @@ import * as vega from 'vega';
 import { InputError } from '../src/util/errors.js';
 import { ARCHIVE_MEMBER, testBatchFromArchive } from '../src/web/cifar-archive.js';
 import {
-  binCounts, histogramData, histogramEdges, PAGE_FIGURES, probabilitiesData, propagationData, referenceLines, spectrumData, type FigureData,
+  binCounts, histogramData, histogramEdges, PAGE_FIGURES, probabilitiesData, propagationData, referenceLines, shownClasses, spectrumData, type FigureData,
 } from '../src/web/figures.js';
 import { loadModel } from '../src/model/load.js';
 import { modelFromFiles, readModelFiles, type PickedFile } from '../src/web/model-files.js';
@@ -301,4 +301,17 @@ test('imageDimensions reads [height, width] from a PNG or JPEG header, and names
   png.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 40, 0, 0, 0, 24, 8, 2]);
   assert.deepEqual(imageDimensions(png, 'wide.png'), [24, 40]);
   assert.throws(() => imageDimensions(new Uint8Array([1, 2, 3]), 'notes.txt'), /^InputError: notes\.txt: not a PNG or JPEG file$/);
+});
+
+test('class probabilities of a 100-class model: the 10 classes most probable under any image, in class order', () => {
+  const clean = Array.from({ length: 100 }, (_, c) => (c === 42 ? 0.5 : c === 7 ? 0.2 : 0.003));
+  const fgsm = Array.from({ length: 100 }, (_, c) => (c === 99 ? 0.6 : 0.004));
+  const random = Array.from({ length: 100 }, (_, c) => (c < 8 ? 0.05 + c / 1000 : 0.001));
+  // Ranked: 99 (0.6), 42 (0.5), 7 (0.2), then 0..6 by random's 0.05 + c/1000 (6, 5, ..., 0), 10 in all.
+  assert.deepEqual(shownClasses(100, clean, fgsm, random), [0, 1, 2, 3, 4, 5, 6, 7, 42, 99]);
+  const names = Array.from({ length: 100 }, (_, c) => `class ${c}`);
+  const rows = probabilitiesData(names, clean, fgsm, random).probabilities as { class: string; image: string; probability: number }[];
+  assert.equal(rows.length, 30);
+  assert.deepEqual(rows.filter((r) => r.class === 'class 42').map((r) => r.probability), [0.5, 0.004, 0.001]);
+  assert.deepEqual(shownClasses(10, clean, fgsm, random), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'ten or fewer: all');
 });

@@ -2,7 +2,7 @@
  * The demo page: choose a model (shipped, or your own from disk), an image (50 shipped CIFAR-10 test
  * images, a CIFAR-10 batch or archive, or a PNG/JPEG) and a unit; the page shows the prediction, the
  * unit's top-k singular values, its spectrum (all values when the unit's linearization is at most
- * 4096 x 4096, a stochastic-Lanczos density for the larger ones) and how an FGSM and a random
+ * 4096 x 4096, a stochastic-Lanczos density up to 65536, a note beyond) and how an FGSM and a random
  * perturbation grow from unit to unit. All computation runs in one Web Worker (web/worker.ts), the only
  * place tfjs is loaded; Cancel terminates it and starts a fresh one, to which the page hands the model
  * files it keeps. Prediction and propagation are kept per (model, image, eps), so changing only the
@@ -12,8 +12,9 @@
  *
  * For tests: #status carries data-state (loading | ready | running | done | cancelled | error),
  * #results data-state (empty | running | done), #top-values data-values and #prediction
- * data-probabilities (the top-k values and the class probabilities as JSON, at full precision), and
- * every figure element data-figure.
+ * data-probabilities (the top-k values and the class probabilities as JSON, at full precision),
+ * #propagation-figure data-relative ({fgsm, gaussian}: the relative perturbation after the stem and each
+ * unit), and every figure element data-figure.
  */
 import * as Comlink from 'comlink';
 import { CIFAR_CLASSES, imageToFloat, readCifarBatch, type CifarBatch } from '../src/data/cifar.js';
@@ -34,6 +35,12 @@ const PAGE_SIZE = 50;
 const GALLERY_COLUMNS = 10;
 /** Units whose linearization has at most this many rows and columns get all their singular values. */
 const FULL_SPECTRUM_LIMIT = 4096;
+/**
+ * Units with more rows or columns than this get no density in the tab: stochastic Lanczos quadrature
+ * keeps ~ 41 x 8 vectors of that length (172 MB at 65536) and takes 640 products with J and J^T (a
+ * torchvision ResNet's layer1 at 224 x 224 is 200704 wide). The CIFAR families' units all fit.
+ */
+const DENSITY_LIMIT = 65536;
 const SAMPLES = 'samples/cifar10-test-0-49.bin';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -69,6 +76,8 @@ const ui = {
   topValues: $<HTMLOListElement>('top-values'),
   spectrumTitle: $<HTMLHeadingElement>('spectrum-title'),
   spectrumBlock: $<HTMLElement>('spectrum-block'),
+  spectrumNote: $<HTMLParagraphElement>('spectrum-note'),
+  histogramBlock: $<HTMLElement>('histogram-block'),
   spectrumFigure: $<HTMLDivElement>('spectrum-figure'),
   histogramFigure: $<HTMLDivElement>('histogram-figure'),
   histogramCaption: $<HTMLElement>('histogram-caption'),
@@ -402,7 +411,11 @@ function clearResults(): void {
   ui.topValues.removeAttribute('data-values');
   ui.propagationSummary.textContent = '';
   ui.propagationSummary.removeAttribute('data-unavailable');
+  ui.propagationFigure.removeAttribute('data-relative');
   ui.propagationBlock.hidden = ui.probabilitiesBlock.hidden = false;
+  ui.histogramBlock.hidden = false;
+  ui.spectrumNote.hidden = true;
+  ui.spectrumNote.textContent = '';
   for (const f of [ui.spectrumFigure, ui.histogramFigure, ui.propagationFigure, ui.probabilitiesFigure]) clearFigure(f);
 }
 
@@ -477,6 +490,13 @@ async function compute(): Promise<void> {
       `Line chart of the ${values.length} singular values of ${unitName}, sorted: from ${formatValue(values[0])} down to ${formatValue(values[values.length - 1])}; ${above} of them are above 1.`);
     await drawFigure(ui.histogramFigure, 'histogram', histogramData(edges, binCounts(values, edges), values.length, top.alpha),
       `Histogram of the singular values of ${unitName} from 0 to ${formatValue(edges.at(-1)!)}; ${percent(above / values.length)} of them are above 1.`);
+  } else if (Math.max(...top.shape) > DENSITY_LIMIT) {
+    ui.spectrumTitle.textContent = `Spectrum of ${unitName}: not computed in this tab`;
+    ui.spectrumBlock.hidden = ui.histogramBlock.hidden = true;
+    ui.spectrumNote.hidden = false;
+    ui.spectrumNote.textContent =
+      `${unitName} is a ${top.shape[0]} × ${top.shape[1]} linearization, too large for its spectrum here (more than ${DENSITY_LIMIT} rows or columns); ` +
+      `its largest values are above. The command line estimates its density: resnet-stability spectrum --unit ${labels[unit]} --method density.`;
   } else {
     const density = await api.density(key, pixels, unit, edges);
     if (!current()) return;
@@ -495,7 +515,7 @@ async function compute(): Promise<void> {
     try {
       propagation = await api.propagate(key, pixels, chosen.label ?? predicted, eps);
     } catch (err) {
-      // A model the propagation does not support yet (a usage error, one line) keeps its spectrum.
+      // A model the propagation refuses (a usage error, one line) keeps its spectrum and shows that line.
       if ((err as Error)?.name !== 'UsageError') throw err;
       if (!current()) return;
       ui.propagationSummary.textContent = `Perturbation growth is not available for this model: ${(err as Error).message.split('\n')[0]}`;
@@ -517,6 +537,7 @@ async function showPropagation(p: Propagation, description: ModelDescription, un
   const { classes, units } = description;
   const labels = units.map((u) => u.label);
   const last = (r: Propagation['fgsm']) => r.relative.at(-1)!;
+  ui.propagationFigure.dataset.relative = JSON.stringify({ fgsm: p.fgsm.relative, gaussian: p.gaussian.relative });
   await drawFigure(ui.propagationFigure, 'propagation', propagationData(p, labels, unit),
     `Line chart, log scale, of the relative perturbation after the stem and each of the ${labels.length} units, unit ${labels[unit]} marked. ` +
       `FGSM: ${formatValue(p.fgsm.relative[0])} after the stem, ${formatValue(last(p.fgsm))} after the last unit; ` +
@@ -525,7 +546,8 @@ async function showPropagation(p: Propagation, description: ModelDescription, un
   ui.propagationSummary.textContent = `eps = ${formatValue(eps)}. Prediction under FGSM: ${outcome(p.fgsm)}; under the random perturbation: ${outcome(p.gaussian)}.`;
   const top = (probs: number[]) => `${classes[argmax(probs)]} (${percent(Math.max(...probs))})`;
   await drawFigure(ui.probabilitiesFigure, 'probabilities', probabilitiesData(classes, clean, p.fgsm.probabilities, p.gaussian.probabilities),
-    `Bar chart of the class probabilities: clean image ${top(clean)}, FGSM ${top(p.fgsm.probabilities)}, random ${top(p.gaussian.probabilities)}.`);
+    `Bar chart of the class probabilities${classes.length > 10 ? ` (the 10 most probable of ${classes.length} classes)` : ''}: ` +
+      `clean image ${top(clean)}, FGSM ${top(p.fgsm.probabilities)}, random ${top(p.gaussian.probabilities)}.`);
 }
 
 // ---- wiring ----

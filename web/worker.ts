@@ -119,10 +119,6 @@ export const demoApi = {
    */
   async propagate(key: string, pixels: Float32Array, label: number, eps: number) {
     const m = await model(key);
-    // The propagation (src/study) reads the paper family's parameters: for any other family this throws
-    // its one-line UsageError now, before a pass that could fail on the image size with a less clear one.
-    // The page then shows the spectrum and that line.
-    void m.params;
     const run = async (attack: 'fgsm' | 'gaussian') => {
       const options = { attack, eps, seed: 0 } as const;
       const [result] = await propagatePerturbations(m, pixels, [label], [0], options, firstOrderPropagation);

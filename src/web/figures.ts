@@ -230,9 +230,21 @@ export function propagationData(curves: PropagationCurves, units: readonly strin
   return { curves: rows, stages, chosen: [{ position: chosenUnit + 1, label: `unit ${units[chosenUnit]}` }] };
 }
 
-export function probabilitiesData(classes: readonly string[], clean: number[], fgsm: number[], random: number[]): FigureData {
+/**
+ * The most probable classes, at most `maxClasses` (a CIFAR-100 or ImageNet model has 100 or 1000): those
+ * with the largest probability under any of the three images, in class order.
+ */
+export function shownClasses(classCount: number, clean: number[], fgsm: number[], random: number[], maxClasses = 10): number[] {
+  const all = Array.from({ length: classCount }, (_, c) => c);
+  if (classCount <= maxClasses) return all;
+  const score = (c: number) => Math.max(clean[c], fgsm[c], random[c]);
+  return all.sort((a, b) => score(b) - score(a) || a - b).slice(0, maxClasses).sort((a, b) => a - b);
+}
+
+export function probabilitiesData(classes: readonly string[], clean: number[], fgsm: number[], random: number[], maxClasses = 10): FigureData {
   const rows: object[] = [];
-  classes.forEach((name, c) => {
+  shownClasses(classes.length, clean, fgsm, random, maxClasses).forEach((c) => {
+    const name = classes[c];
     rows.push({ class: name, image: 'clean', probability: clean[c] });
     rows.push({ class: name, image: ATTACK_NAMES.fgsm, probability: fgsm[c] });
     rows.push({ class: name, image: ATTACK_NAMES.gaussian, probability: random[c] });
