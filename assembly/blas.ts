@@ -27,18 +27,22 @@ import { axpyUnit, dotUnit, rotUnit } from "./lib/level1";
 import { lanesOf, vAdd, vMul, vSplat, vSum } from "./lib/simd";
 
 // ---------------------------------------------------------------------------------------------------
-// Blocking parameters. MR x NR is the register tile of the micro-kernel; with 16 v128 registers the
-// f64 kernel holds 6x4 = 12 accumulators (2 per row) plus 2 B vectors and 1 broadcast A value; the
-// f32 kernel likewise holds 6 x 8 (2 f32x4 per row). KC keeps a B sliver (KC*NR, 16 KiB) in L1 and an
-// A block (MC*KC, 96-192 KiB) in L2; NC bounds the packed B panel. KC = 512, MC = 48 were the best of
-// a sweep over the blocking parameters (GEMM rates: BENCHMARKS.md).
+// Blocking parameters. MR x NR is the register tile of the micro-kernel: 4 x 4 in f64 (8 f64x2
+// accumulators, 2 per row) and 4 x 8 in f32 (8 f32x4). With the 2 B vectors, the broadcast A value and
+// the product of each separate mul + add, that is 12 live v128 values: V8 on x64 allocates at most 15
+// xmm registers to WASM, and a 6-row tile (12 accumulators, 16 live values) spills accumulators to the
+// stack inside the k loop, which halved its rate. bench/gemm-micro.ts measures the shapes; 4 rows,
+// not unrolled, reached the peak kernel's rate (BENCHMARKS.md, issue 15).
+// KC keeps a B sliver (KC*NR, 16 KiB) in L1 and an A block (MC*KC, 192-384 KiB) in L2; NC bounds the
+// packed B panel. KC = 512 and NC = 2048 were the best of a sweep with the 6-row tiles; with 4-row
+// tiles MC = 96 (24 A slivers per B sliver) beat 48 and 192 (bench/before-after.ts, BENCHMARKS.md).
 
-const MR64: i32 = 6;
+const MR64: i32 = 4;
 const NR64: i32 = 4;
-const MR32: i32 = 6;
+const MR32: i32 = 4;
 const NR32: i32 = 8;
 const KC: i32 = 512;
-const MC: i32 = 48; // multiple of MR64 and MR32
+const MC: i32 = 96; // multiple of MR64 and MR32
 const NC: i32 = 2048;
 
 // Bytes of scratch for one ragged tile of C (the largest MR x NR over both types). It lives in each
@@ -47,6 +51,58 @@ const EDGE_TILE_BYTES: usize = 8 * 8 * 8;
 
 // ---------------------------------------------------------------------------------------------------
 // Packing
+
+/**
+ * Interleave 4 rows (row r at src + r*ld elements, kc contiguous values each) into dst with `stride`
+ * values per p: dst[p*stride + r] = scale * row_r[p] (scale multiplies only when `scaled`, so the values
+ * are bitwise those of the scalar loop). The SIMD body transposes 2 x 2 (f64) or 4 x 4 (f32) blocks in
+ * registers; the last kc mod lanes values go one by one.
+ */
+function interleave4<T>(src: usize, ld: i32, kc: i32, scale: T, scaled: bool, dst: usize, stride: i32): void {
+  const size = <usize>sizeof<T>();
+  const rowBytes = <usize>ld * size;
+  const r0 = src, r1 = src + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
+  const outStep = <usize>stride * size;
+  const sv = vSplat<T>(scale);
+  let p = 0;
+  if (sizeof<T>() == 8) {
+    for (; p + 2 <= kc; p += 2) {
+      const off = <usize>p << 3;
+      let v0 = v128.load(r0 + off), v1 = v128.load(r1 + off), v2 = v128.load(r2 + off), v3 = v128.load(r3 + off);
+      if (scaled) {
+        v0 = f64x2.mul(sv, v0); v1 = f64x2.mul(sv, v1); v2 = f64x2.mul(sv, v2); v3 = f64x2.mul(sv, v3);
+      }
+      const out = dst + <usize>p * outStep;
+      v128.store(out, v128.shuffle<f64>(v0, v1, 0, 2));
+      v128.store(out, v128.shuffle<f64>(v2, v3, 0, 2), 16);
+      v128.store(out + outStep, v128.shuffle<f64>(v0, v1, 1, 3));
+      v128.store(out + outStep, v128.shuffle<f64>(v2, v3, 1, 3), 16);
+    }
+  } else {
+    for (; p + 4 <= kc; p += 4) {
+      const off = <usize>p << 2;
+      let v0 = v128.load(r0 + off), v1 = v128.load(r1 + off), v2 = v128.load(r2 + off), v3 = v128.load(r3 + off);
+      if (scaled) {
+        v0 = f32x4.mul(sv, v0); v1 = f32x4.mul(sv, v1); v2 = f32x4.mul(sv, v2); v3 = f32x4.mul(sv, v3);
+      }
+      const t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
+      const t2 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+      const out = dst + <usize>p * outStep;
+      v128.store(out, v128.shuffle<f64>(t0, t1, 0, 2));
+      v128.store(out + outStep, v128.shuffle<f64>(t0, t1, 1, 3));
+      v128.store(out + 2 * outStep, v128.shuffle<f64>(t2, t3, 0, 2));
+      v128.store(out + 3 * outStep, v128.shuffle<f64>(t2, t3, 1, 3));
+    }
+  }
+  for (; p < kc; p++) {
+    const off = <usize>p * size;
+    const out = dst + <usize>p * outStep;
+    store<T>(out, scaled ? scale * load<T>(r0 + off) : load<T>(r0 + off));
+    store<T>(out + size, scaled ? scale * load<T>(r1 + off) : load<T>(r1 + off));
+    store<T>(out + 2 * size, scaled ? scale * load<T>(r2 + off) : load<T>(r2 + off));
+    store<T>(out + 3 * size, scaled ? scale * load<T>(r3 + off) : load<T>(r3 + off));
+  }
+}
 
 /**
  * Pack rows [i0, i0+mc) and inner indices [p0, p0+kc) of op(A) into MR-row slivers:
@@ -59,7 +115,10 @@ function packA<T>(transA: bool, a: usize, lda: i32, i0: i32, mc: i32, p0: i32, k
   for (let s = 0; s < mc; s += mr) {
     const rows = min(mr, mc - s);
     const sliver = dst + <usize>(s * kc) * size;
-    if (!transA) {
+    if (!transA && rows == 4 && mr == 4) {
+      // A full sliver of 4 rows: interleaved in registers.
+      interleave4<T>(a + (<usize>(i0 + s) * <usize>lda + <usize>p0) * size, lda, kc, alpha, alpha != 1, sliver, mr);
+    } else if (!transA) {
       // op(A)[i, p] = A[i*lda + p]: read each row contiguously, write with stride MR.
       for (let r = 0; r < rows; r++) {
         const src = a + (<usize>(i0 + s + r) * <usize>lda + <usize>p0) * size;
@@ -106,6 +165,11 @@ function packB<T>(transB: bool, b: usize, ldb: i32, p0: i32, kc: i32, j0: i32, n
           for (let c = cols; c < nr; c++) store<T>(out + <usize>c * size, <T>0);
         }
       }
+    } else if (cols == nr && (nr & 3) == 0) {
+      // op(B)[p, j] = B[j*ldb + p], a full sliver: its stored rows interleaved 4 at a time in registers.
+      for (let c = 0; c < nr; c += 4) {
+        interleave4<T>(b + (<usize>(j0 + t + c) * <usize>ldb + <usize>p0) * size, ldb, kc, <T>1, false, sliver + <usize>c * size, nr);
+      }
     } else {
       // op(B)[p, j] = B[j*ldb + p]: read each stored row contiguously, write with stride NR.
       for (let c = 0; c < cols; c++) {
@@ -143,8 +207,6 @@ function microF64(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i32, 
   let c10 = f64x2.splat(0), c11 = f64x2.splat(0);
   let c20 = f64x2.splat(0), c21 = f64x2.splat(0);
   let c30 = f64x2.splat(0), c31 = f64x2.splat(0);
-  let c40 = f64x2.splat(0), c41 = f64x2.splat(0);
-  let c50 = f64x2.splat(0), c51 = f64x2.splat(0);
   for (let p = 0; p < kc; p++) {
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
@@ -160,13 +222,7 @@ function microF64(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i32, 
     a = v128.load64_splat(ap, 24);
     c30 = f64x2.add(c30, f64x2.mul(a, b0));
     c31 = f64x2.add(c31, f64x2.mul(a, b1));
-    a = v128.load64_splat(ap, 32);
-    c40 = f64x2.add(c40, f64x2.mul(a, b0));
-    c41 = f64x2.add(c41, f64x2.mul(a, b1));
-    a = v128.load64_splat(ap, 40);
-    c50 = f64x2.add(c50, f64x2.mul(a, b0));
-    c51 = f64x2.add(c51, f64x2.mul(a, b1));
-    ap += 48;
+    ap += 32;
     bp += 32;
   }
   const full = rows == MR64 && cols == NR64;
@@ -178,8 +234,6 @@ function microF64(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i32, 
   mergeRowF64(out + outStride, c10, c11, outBeta);
   mergeRowF64(out + 2 * outStride, c20, c21, outBeta);
   mergeRowF64(out + 3 * outStride, c30, c31, outBeta);
-  mergeRowF64(out + 4 * outStride, c40, c41, outBeta);
-  mergeRowF64(out + 5 * outStride, c50, c51, outBeta);
   if (!full) {
     for (let r = 0; r < rows; r++) {
       for (let j = 0; j < cols; j++) {
@@ -210,8 +264,6 @@ function microF32(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i32, 
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  let c40 = f32x4.splat(0), c41 = f32x4.splat(0);
-  let c50 = f32x4.splat(0), c51 = f32x4.splat(0);
   for (let p = 0; p < kc; p++) {
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
@@ -227,13 +279,7 @@ function microF32(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i32, 
     a = v128.load32_splat(ap, 12);
     c30 = f32x4.add(c30, f32x4.mul(a, b0));
     c31 = f32x4.add(c31, f32x4.mul(a, b1));
-    a = v128.load32_splat(ap, 16);
-    c40 = f32x4.add(c40, f32x4.mul(a, b0));
-    c41 = f32x4.add(c41, f32x4.mul(a, b1));
-    a = v128.load32_splat(ap, 20);
-    c50 = f32x4.add(c50, f32x4.mul(a, b0));
-    c51 = f32x4.add(c51, f32x4.mul(a, b1));
-    ap += 24;
+    ap += 16;
     bp += 32;
   }
   const full = rows == MR32 && cols == NR32;
@@ -245,8 +291,6 @@ function microF32(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i32, 
   mergeRowF32(out + outStride, c10, c11, outBeta);
   mergeRowF32(out + 2 * outStride, c20, c21, outBeta);
   mergeRowF32(out + 3 * outStride, c30, c31, outBeta);
-  mergeRowF32(out + 4 * outStride, c40, c41, outBeta);
-  mergeRowF32(out + 5 * outStride, c50, c51, outBeta);
   if (!full) {
     for (let r = 0; r < rows; r++) {
       for (let j = 0; j < cols; j++) {
@@ -418,9 +462,15 @@ function gemmLower<T>(
   heap.free(diag);
 }
 
+/** Height of the diagonal sub-blocks gemmLowerBlock computes square (a multiple of MR64 and MR32). */
+const LOWER_DIAG: i32 = 48;
+
 /**
- * Block rows [i0, i0 + LOWER_BLOCK) of gemmLower: the part left of the diagonal block by one GEMM, the
- * diagonal block into `diag` (LOWER_BLOCK^2 values) and its lower triangle merged into C.
+ * Block rows [i0, i0 + LOWER_BLOCK) of gemmLower: the part left of the diagonal block by one GEMM; then
+ * the diagonal block by sub-blocks of LOWER_DIAG rows, each the part left of its own diagonal by a GEMM
+ * into C and its LOWER_DIAG^2 diagonal square into `diag` (LOWER_BLOCK^2 values of scratch), of which
+ * the lower triangle is merged into C. The squares compute LOWER_DIAG/2 entries per row above the
+ * diagonal that are thrown away, instead of LOWER_BLOCK/2 for one square of the whole block.
  */
 function gemmLowerBlock<T>(
   transA: bool, transB: bool, n: i32, k: i32,
@@ -429,17 +479,24 @@ function gemmLowerBlock<T>(
 ): void {
   const size = <usize>sizeof<T>();
   const rows = min(LOWER_BLOCK, n - i0);
-  // Rows i0.. of op(A) (A advances by rows, or by columns when transposed); columns j0.. of op(B).
+  // Rows i.. of op(A) (A advances by rows, or by columns when transposed); columns j.. of op(B).
   const aBlock = a + (transA ? <usize>i0 : <usize>i0 * <usize>lda) * size;
   const bBlock = b + (transB ? <usize>i0 * <usize>ldb : <usize>i0) * size;
   const cBlock = c + <usize>i0 * <usize>ldc * size;
   if (i0 > 0) gemmOnBuffers<T>(transA, transB, rows, i0, k, alpha, aBlock, lda, b, ldb, beta, cBlock, ldc, packedA, packedB);
-  gemmOnBuffers<T>(transA, transB, rows, rows, k, alpha, aBlock, lda, bBlock, ldb, <T>0, diag, rows, packedA, packedB);
-  for (let i = 0; i < rows; i++) {
-    for (let j = 0; j <= i; j++) {
-      const cp = cBlock + (<usize>i * <usize>ldc + <usize>(i0 + j)) * size;
-      const v = load<T>(diag + <usize>(i * rows + j) * size);
-      store<T>(cp, beta == 0 ? v : v + beta * load<T>(cp));
+  for (let s = 0; s < rows; s += LOWER_DIAG) {
+    const h = min(LOWER_DIAG, rows - s);
+    const aSub = aBlock + (transA ? <usize>s : <usize>s * <usize>lda) * size;
+    const bSub = bBlock + (transB ? <usize>s * <usize>ldb : <usize>s) * size;
+    const cSub = cBlock + (<usize>s * <usize>ldc + <usize>i0) * size;
+    if (s > 0) gemmOnBuffers<T>(transA, transB, h, s, k, alpha, aSub, lda, bBlock, ldb, beta, cSub, ldc, packedA, packedB);
+    gemmOnBuffers<T>(transA, transB, h, h, k, alpha, aSub, lda, bSub, ldb, <T>0, diag, h, packedA, packedB);
+    for (let i = 0; i < h; i++) {
+      for (let j = 0; j <= i; j++) {
+        const cp = cSub + (<usize>i * <usize>ldc + <usize>(s + j)) * size;
+        const v = load<T>(diag + <usize>(i * h + j) * size);
+        store<T>(cp, beta == 0 ? v : v + beta * load<T>(cp));
+      }
     }
   }
 }

@@ -453,7 +453,7 @@ export function gramTridiagonalizeF64(n: i32, a: usize, lda: i32, d: usize, e: u
   heap.free(storage);
 }
 
-/** Block height of the symmetric products (multiple of blas.ts MC = 48). */
+/** Block height of the symmetric products (multiple of blas.ts MC = 96). */
 const SYMM_BLOCK: i32 = 288;
 
 /**

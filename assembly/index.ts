@@ -1,20 +1,20 @@
 // The one WASM module of resnet-stability: numerical kernels only, no knowledge of files, models or
 // JSON. Every export takes raw pointers into linear memory (see memory.ts) plus explicit shapes.
 //
-// Exported are exactly the kernels the TypeScript side calls (src/, web/, bench/, test/); everything
-// else stays internal to the module, where the as-pect specs (assembly/__tests__) test it directly
-// and the exported kernels use it. Export one more name here when TypeScript needs it.
+// Exported are exactly the kernels the package's TypeScript (src/) calls — scripts/kernel-usage.mjs
+// lists them, and test/kernel-exports.test.ts fails on an export src/ does not use; everything else
+// stays internal to the module, where the as-pect specs (assembly/__tests__) test it directly and the
+// exported kernels use it. Kernels only the Node tests and benchmarks call (F32 twins, the pool's
+// JVP/VJP, a dense operator) are exported by the testing build instead (assembly/testing.ts).
+// Export one more name here when src/ needs it.
 export { allocate, release, allocatedBlocks } from "./memory";
 export { conv3x3ForwardF64 } from "./conv";
-// Building blocks of general units: any KxK/stride/padding convolution and max-pool, with their
-// JVP/VJP; BN in inference (channelScaleShift) and ReLU masks (applyMask) are in unit.ts.
-export { conv2dOutputSize, conv2dForwardF64, conv2dForwardF32, conv2dTransposeF64, conv2dTransposeF32 } from "./conv2d";
+// The float64 forward of general units (src/linearize/graph-forward64.ts, trajectory64.ts): any
+// KxK/stride/padding convolution and max-pool, BN in inference (channelScaleShift, in unit.ts).
+export { conv2dForwardF64 } from "./conv2d";
+export { maxPool2dForwardF64 } from "./pool";
 export {
-  maxPool2dForwardF64, maxPool2dForwardF32, maxPool2dGatherF64, maxPool2dGatherF32, maxPool2dScatterF64,
-  maxPool2dScatterF32,
-} from "./pool";
-export {
-  channelScaleShiftF64, channelScaleShiftF32, applyMaskF64, applyMaskF32, unitForwardF64, unitOperatorCreateF64,
+  channelScaleShiftF64, unitForwardF64, unitOperatorCreateF64,
   unitOperatorCreateF32, unitOperatorDestroy, unitOperatorRows, unitOperatorActiveRows, unitJacobianRowBlockF64,
   unitJacobianRowBlockF32, unitJacobianRowsF64, unitJacobianRowsF32,
 } from "./unit";
@@ -26,20 +26,19 @@ export {
 export { bdsqrF64, bdsqrF32 } from "./bidiagonal";
 export { sterfF64, sterfF32 } from "./tridiagonal";
 export {
-  operatorFromDenseF64, operatorFromUnitF64, operatorFromUnitF32, operatorFromConvF64, operatorFromConvF32,
+  operatorFromUnitF64, operatorFromUnitF32, operatorFromConvF64, operatorFromConvF32,
   operatorFromHeadF64, operatorFromHeadF32, operatorChain, operatorRows, operatorColumns, operatorElementSize,
   operatorDestroy, operatorApplyF64, operatorApplyTransposeF64, operatorApplyF32, operatorApplyTransposeF32,
   operatorFromConv2dF64, operatorFromConv2dF32, operatorFromChannelScaleF64, operatorFromChannelScaleF32,
   operatorFromMask, operatorFromMaxPool, operatorFromOptionA, operatorSum,
 } from "./operator";
-// The general linearization (src/linearize/graph-*.ts): option-A shortcut kernels for the float64 forward.
-export { optionAShortcutF64, optionAShortcutF32, optionAAdjointF64, optionAAdjointF32 } from "./layer-operators";
-// The reverse-communication protocol of gkl.ts and slq.ts, with its request and status codes.
+// The general linearization (src/linearize/graph-forward64.ts): the option-A shortcut of the float64 forward.
+export { optionAShortcutF64 } from "./layer-operators";
+// The reverse-communication protocol of gkl.ts and slq.ts, with the request and status codes
+// src/spectrum/lanczos.ts reads (any request other than DONE and APPLY is a transpose).
+export { REQUEST_DONE, REQUEST_APPLY, lanczosRequestCount, lanczosRequestInput, lanczosRequestOutput } from "./lanczos";
 export {
-  REQUEST_DONE, REQUEST_APPLY, REQUEST_TRANSPOSE, lanczosRequestCount, lanczosRequestInput, lanczosRequestOutput,
-} from "./lanczos";
-export {
-  GKL_CONVERGED, GKL_MAX_STEPS, GKL_RUNNING, gklCreate, gklBlock, gklSubspace, gklDestroy, gklStep, gklRun,
+  GKL_CONVERGED, gklCreate, gklBlock, gklSubspace, gklDestroy, gklStep, gklRun,
   gklStatus, gklSteps, gklRestarts, gklResults,
 } from "./gkl";
 export { slqCreate, slqDestroy, slqStep, slqRun, slqResults } from "./slq";

@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { loadKernels } from '../src/wasm/kernels.js';
+import { loadTestingKernels } from '../test/support/testing-kernels.js';
 import { SeededRandom } from '../src/util/random.js';
 import { benchDir, median } from './support.js';
 
@@ -110,7 +110,9 @@ for (const kernel of ['peakF64MulAdd', 'peakF32MulAdd', 'peakF64Relaxed', 'peakF
 }
 
 // Our kernels, one thread, against the plain mul+add peak of one core (they are written with mul+add).
-const kernels = await loadKernels();
+// The testing build: the same kernels plus the f32 convolution and the convolution's VJP, which the
+// shipped module does not export (src/ runs convolutions through operators).
+const kernels = await loadTestingKernels();
 const random = new SeededRandom(15);
 const rows: { name: string; precision: 'f64' | 'f32'; gflops: number }[] = [];
 for (const precision of ['f64', 'f32'] as const) {

@@ -23,6 +23,7 @@ LinearOperator of jvp/vjp.
 
 Arrays are base64 of little-endian float32 ("f32") or float64 ("f64") values.
 Regenerate with: /usr/bin/python3 scripts/make-graph-fixtures.py (needs torch, scipy; not run by tests).
+With --study it writes test/fixtures/graph-study-pytorch.json instead (see study() below).
 """
 import base64
 import json
@@ -371,5 +372,151 @@ def main():
     print(path, os.path.getsize(path), "bytes")
 
 
+# ---------------------------------------------------------------------------------------------------
+# --study: test/fixtures/graph-study-pytorch.json, the references of the studies (src/study/stage.ts,
+# propagation.ts, perturbations.ts, first-order.ts, projection.ts, scaling.ts; test/graph-study.test.ts)
+# for one network per family (alpha = beta = 1, their own seed, graph-units-pytorch.json untouched):
+# pixels in [0, 1] normalized with the families' mean/std, and
+#   stage       all singular values of the Jacobian of stage 2 (the product of its units)
+#   fgsm        FGSM (L-infinity, eps) at `label`: pixel gradient of the cross-entropy in float64,
+#               x~ = clip(x + eps sign(g), 0, 1) rounded to float32 (as the package stores images),
+#               the predictions, ||h~_k - h_k|| / ||h_k|| after the stem and every unit ("relative"),
+#               and the same ratio for the first-order prediction J_{stem..k} (x~ - x) ("firstOrder")
+#   projection  per unit, the perturbation entering it (h~ - h before the unit) projected on the top
+#               PROJECT_K right singular vectors of the unit's Jacobian: energy fraction and
+#               amplification sum s_i^2 <v_i, dh>^2 / ||dh||^2
+#   scale       a labelled set of random byte images; for beta = each value in unit SCALE_UNIT only,
+#               every image's float64 logits and all singular values of that unit at image 0
+
+STUDY_SEED = 2222
+MEAN = [0.485, 0.456, 0.406]
+STD = [0.229, 0.224, 0.225]
+EPS = 0.01
+LABEL = 3
+PROJECT_K = 3
+SCALE_UNIT = 1
+SCALE_VALUES = [0.5, 1.5]
+SCALE_IMAGES = 6
+
+
+def study_family(name, built, size):
+    module, units, stem_fn, stem, head_fn, head = built
+    randomize(module)
+    module.eval()
+    module.float()
+    module.double()
+    for _, block, _, _ in units:
+        block.alpha, block.beta = 1.0, 1.0
+    mean = torch.tensor(MEAN, dtype=torch.float32).double().view(1, 3, 1, 1)
+    std = torch.tensor(STD, dtype=torch.float32).double().view(1, 3, 1, 1)
+
+    def states(pixels):
+        """Logits and the states after the stem and after every unit, of pixels in [0, 1]."""
+        h = stem_fn(module, (pixels - mean) / std)
+        out = [h]
+        for _, block, _, _ in units:
+            h = block(h)
+            out.append(h)
+        return head_fn(module, h), out
+
+    pixels = torch.rand(1, 3, size, size, dtype=torch.float32).double()
+    x = pixels.clone().requires_grad_(True)
+    logits, _ = states(x)
+    loss = F.cross_entropy(logits, torch.tensor([LABEL]))
+    (grad,) = torch.autograd.grad(loss, x)
+    adv = (pixels + EPS * torch.sign(grad)).clamp(0, 1).float().double()
+    with torch.no_grad():
+        logits, clean = states(pixels)
+        adv_logits, noisy = states(adv)
+    relative = [float((a - c).norm() / c.norm()) for a, c in zip(noisy, clean)]
+    dx = adv - pixels
+    _, jvps = torch.autograd.functional.jvp(lambda p: tuple(states(p)[1]), pixels, dx)
+    first_order = [float(j.norm() / c.norm()) for j, c in zip(jvps, clean)]
+
+    def unit_fn(block):
+        return lambda v: block(v.unsqueeze(0)).squeeze(0)
+
+    projection = []
+    for k, (_, block, _, _) in enumerate(units):
+        h = clean[k].squeeze(0).detach()
+        J = torch.autograd.functional.jacobian(unit_fn(block), h).reshape(clean[k + 1].numel(), h.numel())
+        _, s, vh = torch.linalg.svd(J)
+        dh = (noisy[k] - clean[k]).reshape(-1)
+        dots = vh[:PROJECT_K] @ dh
+        n2 = float(dh @ dh)
+        projection.append({"unit": k, "fraction": float((dots ** 2).sum()) / n2,
+                           "amplification": float((s[:PROJECT_K] ** 2 * dots ** 2).sum()) / n2})
+
+    stage_units = [k for k, (_, _, st, _) in enumerate(units) if st == 2]
+    first, last = stage_units[0], stage_units[-1]
+
+    def stage_fn(v):
+        h = v.unsqueeze(0)
+        for k in range(first, last + 1):
+            h = units[k][1](h)
+        return h.squeeze(0)
+    hs = clean[first].squeeze(0).detach()
+    Js = torch.autograd.functional.jacobian(stage_fn, hs).reshape(clean[last + 1].numel(), hs.numel())
+
+    images = torch.randint(0, 256, (SCALE_IMAGES, 3, size, size), dtype=torch.uint8)
+    labels = torch.randint(0, 10, (SCALE_IMAGES,))
+    scaled_pixels = (images.double() / 255).float().double()
+    scale = []
+    for value in SCALE_VALUES:
+        units[SCALE_UNIT][1].beta = value
+        with torch.no_grad():
+            z, hs_scaled = states(scaled_pixels)
+        h0 = hs_scaled[SCALE_UNIT][0].detach()
+        J = torch.autograd.functional.jacobian(unit_fn(units[SCALE_UNIT][1]), h0).reshape(hs_scaled[SCALE_UNIT + 1][0].numel(), h0.numel())
+        scale.append({"value": value, "logits": b64(z, np.float64), "singularValues": b64(torch.linalg.svdvals(J), np.float64)})
+        units[SCALE_UNIT][1].beta = 1.0
+
+    state = {k: v for k, v in module.state_dict().items() if not k.endswith("num_batches_tracked")}
+    graph_units = []
+    for idx, (prefix, block, stage, i) in enumerate(units):
+        g = unit_layers(prefix, block)
+        g.update({"stage": stage, "indexInStage": i, "source": prefix,
+                  "inShape": list(clean[idx].shape[1:]), "outShape": list(clean[idx + 1].shape[1:])})
+        graph_units.append(g)
+    return {
+        "name": name, "alpha": 1.0, "beta": 1.0, "inputShape": [3, size, size],
+        "weights": {k: {"shape": list(v.shape), "f32": b64(v.float(), np.float32)} for k, v in state.items()},
+        "stem": stem, "units": graph_units, "head": head,
+        "normalization": {"mean": MEAN, "std": STD},
+        "pixels": b64(pixels, np.float32), "label": LABEL, "logits": b64(logits, np.float64),
+        "stage": {"stage": 2, "rows": Js.shape[0], "columns": Js.shape[1], "singularValues": b64(torch.linalg.svdvals(Js), np.float64)},
+        "fgsm": {"eps": EPS, "perturbed": b64(adv, np.float32), "predClean": int(logits.argmax()), "predPerturbed": int(adv_logits.argmax()),
+                 "relative": relative, "firstOrder": first_order},
+        "projection": {"k": PROJECT_K, "attack": "fgsm", "rows": projection},
+        "scale": {"parameter": "beta", "unit": SCALE_UNIT, "values": SCALE_VALUES, "images": b64(images, np.uint8),
+                  "labels": [int(v) for v in labels], "results": scale},
+    }
+
+
+def study():
+    torch.set_default_dtype(torch.float64)
+    torch.manual_seed(STUDY_SEED)
+    np.random.seed(STUDY_SEED)
+    out = {
+        "generator": f"scripts/make-graph-fixtures.py --study, torch {torch.__version__}, float64, seed {STUDY_SEED}",
+        "families": [
+            study_family("cifar-a", cifar("A", n=2), 16),
+            study_family("cifar-b", cifar("B", n=2), 16),
+            study_family("preact", preact(n=2), 16),
+            study_family("wrn", wrn(), 16),
+            study_family("tv-basic", torchvision(False, n=2), 32),
+            study_family("tv-bottleneck", torchvision(True), 32),
+        ],
+    }
+    path = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures", "graph-study-pytorch.json")
+    with open(path, "w") as f:
+        json.dump(out, f, separators=(",", ":"))
+    print(path, os.path.getsize(path), "bytes")
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+    if sys.argv[1:] == ["--study"]:
+        study()
+    else:
+        main()

@@ -3,22 +3,28 @@
  * `export default { fetch }` module): a unit's top-k singular values inside one request handler, with
  * no workers, no file system and no Node built-ins. The WebAssembly kernels are inlined in this bundle;
  * runtimes that forbid compiling WebAssembly from bytes pass their imported module as `kernels`.
- * Models are fetched by URL once per isolate and cached.
+ * Models are fetched by URL once per isolate and cached: the shipped ones, model directories written
+ * by `resnet-stability import` (any family the package imports) served beside them and named in
+ * `modelNames`, and, when allowed, any model directory, model.json or checkpoint by URL.
  *
  *   import { createSpectrumHandler } from 'resnet-stability/edge';
- *   export default createSpectrumHandler({ models: 'https://example.org/models/' });
+ *   export default createSpectrumHandler({ models: 'https://example.org/models/', modelNames: ['wrn-16-4'] });
  *
- *   POST /?model=resnet56&unit=3.1&k=5   body: a 32x32 PNG/JPEG, or 3072 raw bytes (CHW, as in CIFAR-10)
+ *   POST /?model=resnet56&unit=3.1&k=5   body: a PNG/JPEG of the model's input size (32x32 for CIFAR
+ *        models), or its raw bytes (CHW; 3072 for 32x32, as in CIFAR-10)
  *   -> {"model","unit","unitLabel","shape","alpha","beta","values":[...],"converged","seconds","wasmMemoryBytes"}
+ *
+ * An image of another size is refused (400, naming both sizes), never resized: the values must be
+ * those of the image sent.
  */
 import kernelBytes from '../build/resnet-stability.wasm';
 import { CIFAR_IMAGE_BYTES, CIFAR_RECORD_BYTES } from './data/cifar.js';
 import { decodeImage, detectImageFormat } from './data/image.js';
 import { modelCache, SHIPPED_MODELS, shippedModelUrl } from './model/load.js';
-import type { ResNetModel } from './model/model.js';
 import { InputError } from './util/errors.js';
 import { loadKernels, setDefaultKernelSource, type WasmSource } from './wasm/kernels.js';
 import { unitTopSpectrum } from './web/unit-top-spectrum.js';
+import type { Shape3 } from './model/graph.js';
 
 export { unitTopSpectrum, type UnitTopSpectrum, type UnitTopSpectrumRequest } from './web/unit-top-spectrum.js';
 export { loadModel, SHIPPED_MODELS, setShippedModelsBase } from './model/load.js';
@@ -29,7 +35,15 @@ export { InputError } from './util/errors.js';
 export interface SpectrumHandlerOptions {
   /** Folder URL holding the shipped models as <name>/model.json (default: the package's models/). */
   models?: URL | string;
-  /** Accept `model=<http(s) URL of a model.json or checkpoint>` in requests (default false). */
+  /**
+   * Further model directories in the `models` folder (`<models>/<name>/model.json`, as `resnet-stability
+   * import --out` writes them), which requests may name besides the shipped ones (default none).
+   */
+  modelNames?: readonly string[];
+  /**
+   * Accept `model=<http(s) URL of a model directory, model.json or checkpoint>` in requests (default
+   * false): any family the package imports.
+   */
   allowModelUrls?: boolean;
   /**
    * The largest k a request may ask for (default 20: at most 64 MiB of WebAssembly memory on any unit of
@@ -122,15 +136,20 @@ function useKernels(kernels?: WasmSource): void {
   kernelSourceSet = true;
 }
 
-/** Pixels of one image from a request body: PNG/JPEG, a 3072-byte CHW image or a 3073-byte CIFAR record. */
-export function pixelsFromBody(bytes: Uint8Array): Float32Array {
-  if (detectImageFormat(bytes)) return decodeImage(bytes, 'request body');
-  if (bytes.length === CIFAR_IMAGE_BYTES || bytes.length === CIFAR_RECORD_BYTES) {
-    const image = bytes.subarray(bytes.length - CIFAR_IMAGE_BYTES);
-    return Float32Array.from(image, (v) => v / 255);
+/**
+ * Pixels of one image of `shape` (C x H x W, default CIFAR's 3 x 32 x 32) from a request body: a PNG or
+ * JPEG of H x W, C*H*W raw bytes (CHW), or for 32x32 models a 3073-byte CIFAR-10 record.
+ */
+export function pixelsFromBody(bytes: Uint8Array, shape: Readonly<Shape3> = [3, 32, 32]): Float32Array {
+  const [channels, height, width] = shape;
+  const raw = channels * height * width;
+  const cifar = raw === CIFAR_IMAGE_BYTES && height === width;
+  if (detectImageFormat(bytes)) return decodeImage(bytes, 'request body', [height, width]);
+  if (bytes.length === raw || (cifar && bytes.length === CIFAR_RECORD_BYTES)) {
+    return Float32Array.from(bytes.subarray(bytes.length - raw), (v) => v / 255);
   }
   throw new InputError(
-    `request body: expected a 32x32 PNG or JPEG, ${CIFAR_IMAGE_BYTES} raw bytes (CHW) or a ${CIFAR_RECORD_BYTES}-byte CIFAR-10 record, got ${bytes.length} bytes`,
+    `request body: expected a ${height}x${width} PNG or JPEG, ${raw} raw bytes (CHW)${cifar ? ` or a ${CIFAR_RECORD_BYTES}-byte CIFAR-10 record` : ''}, got ${bytes.length} bytes`,
   );
 }
 
@@ -153,18 +172,22 @@ export function createSpectrumHandler(options: SpectrumHandlerOptions = {}): { f
   const maxBodyBytes = options.maxBodyBytes ?? 2 ** 20;
   const slots = semaphore(options.maxConcurrent ?? 1, options.maxQueued ?? 8);
 
-  function model(spec: string): Promise<ResNetModel> {
-    const shipped = (SHIPPED_MODELS as readonly string[]).includes(spec);
-    if (!shipped && !(options.allowModelUrls && /^https?:\/\//.test(spec))) {
-      throw new InputError(`model: expected one of ${SHIPPED_MODELS.join(', ')}${options.allowModelUrls ? ' or an http(s) URL' : ''}, got ${spec}`);
-    }
-    return cached(spec, shipped && options.models ? shippedModelUrl(spec, options.models) : spec);
+  const names = [...SHIPPED_MODELS, ...(options.modelNames ?? [])];
+  for (const name of options.modelNames ?? []) {
+    if (!/^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/.test(name)) throw new InputError(`modelNames: ${JSON.stringify(name)} is not a folder name (letters, digits, _ . -)`);
+  }
+
+  /** Where model `spec` is loaded from; refuses (before any download) a name or URL not allowed. */
+  function modelSource(spec: string): string | URL {
+    if (names.includes(spec)) return shippedModelUrl(spec, options.models);
+    if (options.allowModelUrls && /^https?:\/\//.test(spec)) return spec;
+    throw new InputError(`model: expected one of ${names.join(', ')}${options.allowModelUrls ? ' or an http(s) URL' : ''}, got ${spec}`);
   }
 
   return {
     async fetch(request: Request): Promise<Response> {
       if (request.method !== 'POST') {
-        return json({ error: 'POST an image (32x32 PNG/JPEG or 3072 raw CHW bytes) to ?model=resnet56&unit=3.1&k=5' }, 405);
+        return json({ error: "POST an image (a PNG/JPEG of the model's input size, or its raw CHW bytes: 3072 for 32x32) to ?model=resnet56&unit=3.1&k=5" }, 405);
       }
       try {
         useKernels(options.kernels);
@@ -173,16 +196,19 @@ export function createSpectrumHandler(options: SpectrumHandlerOptions = {}): { f
         if (!unit) throw new InputError('unit: missing (an index such as 45 or stage.unit such as 3.1)');
         const k = numberParam(params, 'k') ?? 5;
         if (!Number.isInteger(k) || k < 1 || k > maxK) throw new InputError(`k must be an integer in 1..${maxK}, got ${k}`);
-        const pixels = pixelsFromBody(await readBody(request, maxBodyBytes));
+        const spec = params.get('model') ?? 'resnet56';
+        const source = modelSource(spec);
+        const body = await readBody(request, maxBodyBytes);
         const alpha = numberParam(params, 'alpha');
         const beta = numberParam(params, 'beta');
         const acquiring = slots.acquire();
         if (!acquiring) throw new HttpError(503, 'busy: too many requests in progress; retry later');
         const release = await acquiring;
         try {
+          const chosen = await cached(spec, source);
           const result = await unitTopSpectrum({
-            model: await model(params.get('model') ?? 'resnet56'),
-            pixels,
+            model: chosen,
+            pixels: pixelsFromBody(body, chosen.inputShape),
             unit: /^\d+$/.test(unit) ? Number(unit) : unit,
             k,
             alpha,

@@ -1,6 +1,7 @@
 /**
  * The general convolution and max-pool kernels (assembly/conv2d.ts, assembly/pool.ts) through the
- * TypeScript seam: `kernels.typed(precision)` inside `kernels.scope`, against
+ * TypeScript seam: `kernels.typed(precision)` inside `kernels.scope`, on the testing build (its F32
+ * twins and adjoints are not shipped: test/support/testing-kernels.ts), against
  * - a naive JavaScript convolution written from PyTorch's definition, for every (K, S, P) the ResNet
  *   families use, odd and even sizes, channel counts on and off the SIMD widths;
  * - PyTorch float64 values (test/fixtures/conv2d-pytorch.json, scripts/make-conv2d-fixture.py): one
@@ -11,10 +12,11 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
-import { loadKernels, type Precision } from '../src/wasm/kernels.js';
+import { type Precision } from '../src/wasm/kernels.js';
 import { mulberry32 } from './support/random.js';
+import { loadTestingKernels } from './support/testing-kernels.js';
 
-const kernels = await loadKernels();
+const kernels = await loadTestingKernels();
 
 interface Shape {
   batch: number;

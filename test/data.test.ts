@@ -480,7 +480,7 @@ describe('default data source', () => {
     await assert.rejects(
       resolveCifarSource('cifar10', { env: {}, cacheDir, fetchImpl: serve(gz).fetchImpl, archiveMd5: expected }),
       inputError(
-        `cannot download CIFAR-10 (checksum mismatch: MD5 ${md5(gz)}, expected ${expected}): ` +
+        `--data cifar10: cannot download CIFAR-10 (checksum mismatch: MD5 ${md5(gz)}, expected ${expected}): ` +
           `get cifar-10-batches-bin/test_batch.bin from ${OFFICIAL} and put test_batch.bin in ${cacheDir}, set RESNET_STABILITY_DATA, or pass --data <file or directory>`,
       ),
     );
@@ -494,7 +494,7 @@ describe('default data source', () => {
     await assert.rejects(
       resolveCifarSource('cifar10', { env: {}, cacheDir, fetchImpl }),
       inputError(
-        'cannot download CIFAR-10 (fetch failed: getaddrinfo ENOTFOUND www.cs.toronto.edu): ' +
+        '--data cifar10: cannot download CIFAR-10 (fetch failed: getaddrinfo ENOTFOUND www.cs.toronto.edu): ' +
           `get cifar-10-batches-bin/test_batch.bin from ${OFFICIAL} and put test_batch.bin in ${cacheDir}, set RESNET_STABILITY_DATA, or pass --data <file or directory>`,
       ),
     );
@@ -508,28 +508,28 @@ describe('default data source', () => {
 
     await assert.rejects(
       attempt(new Uint8Array(10), 404),
-      inputError(`cannot download CIFAR-10 (HTTP 404 from https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz)${tail}`),
+      inputError(`--data cifar10: cannot download CIFAR-10 (HTTP 404 from https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz)${tail}`),
     );
     await assert.rejects(
       attempt(await archive('no-member', { 'data_batch_1.bin': records }, 'gnu')),
-      inputError(`cannot download CIFAR-10 (the archive has no ${member})${tail}`),
+      inputError(`--data cifar10: cannot download CIFAR-10 (the archive has no ${member})${tail}`),
     );
     await assert.rejects(
       attempt(await archive('bad-member', { 'test_batch.bin': records.subarray(0, 3073 + 5) }, 'gnu')),
       inputError(
-        `cannot download CIFAR-10 (${member}: length 3078 is not a multiple of the 3073-byte CIFAR-10 record ` +
+        `--data cifar10: cannot download CIFAR-10 (${member}: length 3078 is not a multiple of the 3073-byte CIFAR-10 record ` +
           `(remainder 5); not a CIFAR-10 binary file, or truncated)${tail}`,
       ),
     );
     const good = await archive('cut', { 'test_batch.bin': records }, 'gnu');
-    await assert.rejects(attempt(good.subarray(0, good.length >> 1)), inputError(/^cannot download CIFAR-10 \(.+\): get .+ and put test_batch\.bin in /));
+    await assert.rejects(attempt(good.subarray(0, good.length >> 1)), inputError(/^--data cifar10: cannot download CIFAR-10 \(.+\): get .+ and put test_batch\.bin in /));
     await assert.rejects(readdir(cacheDir), { code: 'ENOENT' });
 
     const blocked = join(work, 'a-file');
     await writeFile(blocked, 'not a directory');
     await assert.rejects(
       attempt(good, 200, join(blocked, 'cache')),
-      inputError(/^cannot download CIFAR-10 \(cannot write .+test_batch\.bin: .+\): get .+ and put test_batch\.bin in /),
+      inputError(/^--data cifar10: cannot download CIFAR-10 \(cannot write .+test_batch\.bin: .+\): get .+ and put test_batch\.bin in /),
     );
   });
 });

@@ -17,7 +17,7 @@ import {
   bandedCountBelow, bandedGramFromCsr, bandedGramFromRows, countSingularValues, countSingularValuesBanded, pixelMajorOrder,
   type CsrMatrix,
 } from '../src/spectrum/count.js';
-import { loadKernels, type Kernels } from '../src/wasm/kernels.js';
+import { loadTestingKernels, type TestingKernels } from './support/testing-kernels.js';
 import { InputError } from '../src/util/errors.js';
 import { mulberry32 } from './support/random.js';
 
@@ -224,12 +224,15 @@ function denseFromCsr(csr: CsrMatrix): Float64Array {
   return a;
 }
 
-/** A WASM dense operator for a row-major matrix (released by the returned function). */
-function wasmDense(kernels: Kernels, a: Float64Array, m: number, n: number): { op: { shape: [number, number]; wasmHandle: number }; free(): void } {
+/**
+ * A WASM dense operator for a row-major matrix (released by the returned function), in the testing
+ * build (the shipped module has no dense operator); the operator carries its kernels.
+ */
+function wasmDense(kernels: TestingKernels, a: Float64Array, m: number, n: number): { op: { shape: [number, number]; wasmHandle: number; kernels: TestingKernels }; free(): void } {
   const ptr = kernels.copyIn(a);
   const handle = kernels.exports.operatorFromDenseF64(ptr, m, n);
   return {
-    op: { shape: [m, n], wasmHandle: handle },
+    op: { shape: [m, n], wasmHandle: handle, kernels },
     free() {
       kernels.exports.operatorDestroy(handle);
       kernels.release(ptr);
@@ -292,7 +295,7 @@ test('top-20 singular triplets of a 4096 x 4096 dense matrix with known spectrum
   for (let i = 0; i < n; i++) s[i] = i < 20 ? 10 * 0.9 ** i : random();
   const structured = new ReflectedDiagonal(n, n, s, 12);
   const a = structured.dense();
-  const kernels = await loadKernels();
+  const kernels = await loadTestingKernels();
   const { op, free } = wasmDense(kernels, a, n, n);
   try {
     const k = 20;
@@ -348,7 +351,7 @@ test('largest triplets through a JavaScript operator, tall and wide, and with bl
 });
 
 test('smallest singular triplets of smaller matrices (tall dense WASM, wide JS)', async () => {
-  const kernels = await loadKernels();
+  const kernels = await loadTestingKernels();
   const random = mulberry32(31);
   const small = [0.01, 0.02, 0.035, 0.05];
   const s = new Float64Array(400);
@@ -394,10 +397,10 @@ test('topSingularTriplets rejects bad input with one-line InputErrors', async ()
   await rejects(topSingularTriplets(op, 2, { maxIterations: 0 }), /maxIterations must be an integer >= 1/);
   const broken: JsLinearOperator = { shape: [20, 10], apply: () => new Float64Array(3), applyTranspose: op.applyTranspose.bind(op) };
   await rejects(topSingularTriplets(broken, 2), /operator\.apply returned 3 values, expected a Float64Array of 1 x 20 = 20/);
-  const kernels = await loadKernels();
+  const kernels = await loadTestingKernels();
   const { op: wasmOp, free } = wasmDense(kernels, new Float64Array(12), 3, 4);
   try {
-    await rejects(topSingularTriplets({ shape: [4, 3], wasmHandle: wasmOp.wasmHandle }, 1), /handle is 3 x 4 but its shape says 4 x 3/);
+    await rejects(topSingularTriplets({ shape: [4, 3], wasmHandle: wasmOp.wasmHandle, kernels }, 1), /handle is 3 x 4 but its shape says 4 x 3/);
   } finally {
     free();
   }
@@ -417,7 +420,7 @@ function trueHistogram(s: Float64Array, edges: number[]): number[] {
 }
 
 test('spectral density by SLQ is within its stated error of the true histogram', async () => {
-  const kernels = await loadKernels();
+  const kernels = await loadTestingKernels();
   const random = mulberry32(41);
   // 1200 x 800: a bulk uniform in [0, 2), a cluster near 3, a few large values.
   const s = new Float64Array(800);
@@ -501,7 +504,7 @@ test('dense interval counts are exact (matrix, dense() source, WASM and JS opera
   const structured = new ReflectedDiagonal(320, 250, s, 52);
   const a = structured.dense();
   const ends = midpoints(s, 10, random);
-  const kernels = await loadKernels();
+  const kernels = await loadTestingKernels();
   const { op, free } = wasmDense(kernels, a, 320, 250);
   try {
     for (let t = 0; t + 1 < ends.length; t++) {

@@ -16,6 +16,10 @@ import { loadModel } from '../src/model/load.js';
 import { modelFromFiles, readModelFiles, type PickedFile } from '../src/web/model-files.js';
 import { checkFileSize, checkPageInputs, FILE_LIMITS } from '../src/web/page-inputs.js';
 import { VEGA_SPECS } from '../web/vega-specs.js';
+import { imageToFloat, readCifarBatch } from '../src/data/cifar.js';
+import { resizeBilinear } from '../src/web/resize-image.js';
+import { imageDimensions } from '../src/data/image.js';
+import { fixturePath } from './support/shared.js';
 
 const LABELS = Array.from({ length: 27 }, (_, i) => `${Math.floor(i / 9) + 1}.${(i % 9) + 1}`);
 
@@ -272,4 +276,29 @@ test('chosen CIFAR-10 binaries and images: empty or beyond the CLI\'s limits are
   assert.equal(checkFileSize('image', 'cat.png', 2000), undefined);
   assert.match(checkFileSize('image', 'big.png', 16 * 2 ** 20 + 1)!, /^big\.png: 16777217 bytes, more than the 16777216 bytes a PNG\/JPEG image may have here$/);
   assert.equal(checkFileSize('image', 'empty.png', 0), 'empty.png: file is empty');
+});
+
+test("resizing a 32x32 image to a model's input size equals PyTorch's bilinear interpolate (align_corners=False)", () => {
+  const fixture = JSON.parse(readFileSync(fixturePath('resize-pytorch.json'), 'utf8')) as { image: number; resized: { size: [number, number]; pixels: number[] }[] };
+  const samples = readCifarBatch(readFileSync(new URL('../web/samples/cifar10-test-0-49.bin', import.meta.url)), 'samples');
+  const pixels = imageToFloat(samples, fixture.image);
+  assert.equal(fixture.resized.length, 2);
+  for (const { size, pixels: expected } of fixture.resized) {
+    const resized = resizeBilinear(pixels, [3, 32, 32], size);
+    assert.equal(resized.length, expected.length, `${size}`);
+    // float32 storage of float64 values computed from float32 pixels (the fixture's are float64 of bytes / 255).
+    resized.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-6, `${size} value ${i}: ${v} vs ${expected[i]}`));
+  }
+  assert.equal(resizeBilinear(pixels, [3, 32, 32], [32, 32]), pixels, 'same size: the same array');
+  assert.throws(() => resizeBilinear(pixels, [3, 32, 32], [0, 32]), /^InputError: resize: size 0x32 is not whole numbers from 1 to 512$/);
+  assert.throws(() => resizeBilinear(pixels.subarray(1), [3, 32, 32], [8, 8]), /^InputError: resize: 3071 values for a 3x32x32 image$/);
+});
+
+test('imageDimensions reads [height, width] from a PNG or JPEG header, and names a file that is neither', () => {
+  assert.deepEqual(imageDimensions(readFileSync(fixturePath('gray-32x32.jpg')), 'gray.jpg'), [32, 32]);
+  // A PNG signature and IHDR of width 40, height 24 (color type 2), nothing after it.
+  const png = new Uint8Array(33);
+  png.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 40, 0, 0, 0, 24, 8, 2]);
+  assert.deepEqual(imageDimensions(png, 'wide.png'), [24, 40]);
+  assert.throws(() => imageDimensions(new Uint8Array([1, 2, 3]), 'notes.txt'), /^InputError: notes\.txt: not a PNG or JPEG file$/);
 });

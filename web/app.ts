@@ -6,7 +6,9 @@
  * perturbation grow from unit to unit. All computation runs in one Web Worker (web/worker.ts), the only
  * place tfjs is loaded; Cancel terminates it and starts a fresh one, to which the page hands the model
  * files it keeps. Prediction and propagation are kept per (model, image, eps), so changing only the
- * unit recomputes only the unit's spectrum.
+ * unit recomputes only the unit's spectrum. A model of any family the package imports is analysed
+ * alike (its own unit labels, any number of stages); a model whose input is not 32x32 gets each image
+ * resized to its input size (src/web/resize-image.ts, PyTorch's bilinear interpolate), with a note.
  *
  * For tests: #status carries data-state (loading | ready | running | done | cancelled | error),
  * #results data-state (empty | running | done), #top-values data-values and #prediction
@@ -15,13 +17,14 @@
  */
 import * as Comlink from 'comlink';
 import { CIFAR_CLASSES, imageToFloat, readCifarBatch, type CifarBatch } from '../src/data/cifar.js';
-import { decodeImage } from '../src/data/image.js';
+import { decodeImage, imageDimensions } from '../src/data/image.js';
 import { isGzip, testBatchFromArchive } from '../src/web/cifar-archive.js';
 import {
   binCounts, formatValue, histogramData, histogramEdges, probabilitiesData, propagationData, spectrumData,
 } from '../src/web/figures.js';
 import type { ChosenFile, PickedFile } from '../src/web/model-files.js';
 import { checkFileSize, checkPageInputs, INPUT_LIMITS } from '../src/web/page-inputs.js';
+import { resizeBilinear } from '../src/web/resize-image.js';
 import { InputError } from '../src/util/errors.js';
 import { clearFigure, drawFigure } from './charts.js';
 import type { DemoApi, ModelDescription } from './worker.js';
@@ -49,6 +52,7 @@ const ui = {
   selectedLabel: $<HTMLSpanElement>('selected-label'),
   unit: $<HTMLSelectElement>('unit'),
   unitNote: $<HTMLParagraphElement>('unit-note'),
+  inputNote: $<HTMLParagraphElement>('input-note'),
   k: $<HTMLInputElement>('k'),
   kLabel: $<HTMLLabelElement>('k-label'),
   eps: $<HTMLInputElement>('eps'),
@@ -70,13 +74,18 @@ const ui = {
   histogramCaption: $<HTMLElement>('histogram-caption'),
   propagationFigure: $<HTMLDivElement>('propagation-figure'),
   propagationSummary: $<HTMLParagraphElement>('propagation-summary'),
+  propagationBlock: $<HTMLElement>('propagation-block'),
+  probabilitiesBlock: $<HTMLElement>('probabilities-block'),
   probabilitiesFigure: $<HTMLDivElement>('probabilities-figure'),
 };
 
 interface ChosenImage {
   /** Identifies the image in the result caches. */
   id: string;
+  /** 3 x H x W (CHW) in [0, 1]; resized for models of another input size (modelPixels). */
   pixels: Float32Array;
+  /** [H, W]: 32 x 32 for CIFAR images, an upload's own size (32 x 32 or the model's input size). */
+  size: [number, number];
   /** The CIFAR-10 label, or undefined for an uploaded image (FGSM then uses the predicted class). */
   label?: number;
   name: string;
@@ -192,7 +201,7 @@ async function ensureModel(key: string): Promise<ModelDescription> {
   if (!entry.description) {
     entry.description = await api.describe(key);
     // Build the model's forward network in the worker now, while the visitor is still choosing.
-    api.predict(key, new Float32Array(3 * 32 * 32)).catch(() => undefined);
+    api.predict(key, new Float32Array(entry.description.inputShape.reduce((a, b) => a * b, 1))).catch(() => undefined);
   }
   return entry.description;
 }
@@ -228,6 +237,7 @@ async function loadUnits(): Promise<void> {
   ui.unitNote.hidden = !note;
   ui.unitNote.textContent = note;
   unitsModel = key;
+  showInputNote();
   if (running()) updateButtons();
   else setState('ready', image ? 'ready' : 'choose an image', 0);
 }
@@ -257,11 +267,36 @@ function forgetUserModel(key: string): void {
 
 // ---- images ----
 
-function drawImage(canvas: HTMLCanvasElement, pixels: Float32Array): void {
+/** The model's input height and width when they differ from the image's, else undefined. */
+function resizedTo(chosen: ChosenImage, description: ModelDescription): [number, number] | undefined {
+  const [, h, w] = description.inputShape;
+  return h === chosen.size[0] && w === chosen.size[1] ? undefined : [h, w];
+}
+
+/** Say that (and how) the chosen image is resized for the chosen model, or nothing. */
+function showInputNote(): void {
+  const description = unitsModel ? models.get(unitsModel)?.description : undefined;
+  const size = description && image && resizedTo(image, description);
+  ui.inputNote.hidden = !size;
+  ui.inputNote.textContent = size
+    ? `This model takes ${size[0]}×${size[1]} images: the chosen ${image!.size[0]}×${image!.size[1]} image is resized to ${size[0]}×${size[1]} (bilinear, as PyTorch's interpolate with align_corners=False) before every computation.`
+    : '';
+}
+
+/** The image as the model takes it: its own pixels, or those resized to the model's input size. */
+function modelPixels(chosen: ChosenImage, description: ModelDescription): Float32Array {
+  const size = resizedTo(chosen, description);
+  return size ? resizeBilinear(chosen.pixels, [3, ...chosen.size], size) : chosen.pixels;
+}
+
+/** Draw a 3 x H x W image (`size` [H, W]) at its own resolution; CSS scales the canvas. */
+function drawImage(canvas: HTMLCanvasElement, pixels: Float32Array, [height, width]: readonly [number, number] = [32, 32]): void {
+  if (canvas.width !== width || canvas.height !== height) Object.assign(canvas, { width, height });
   const context = canvas.getContext('2d')!;
-  const data = context.createImageData(32, 32);
-  for (let p = 0; p < 1024; p++) {
-    for (let c = 0; c < 3; c++) data.data[4 * p + c] = Math.round(pixels[c * 1024 + p] * 255);
+  const data = context.createImageData(width, height);
+  const plane = height * width;
+  for (let p = 0; p < plane; p++) {
+    for (let c = 0; c < 3; c++) data.data[4 * p + c] = Math.round(pixels[c * plane + p] * 255);
     data.data[4 * p + 3] = 255;
   }
   context.putImageData(data, 0, 0);
@@ -269,7 +304,8 @@ function drawImage(canvas: HTMLCanvasElement, pixels: Float32Array): void {
 
 function chooseImage(chosen: ChosenImage): void {
   image = chosen;
-  drawImage(ui.selectedCanvas, chosen.pixels);
+  drawImage(ui.selectedCanvas, chosen.pixels, chosen.size);
+  showInputNote();
   ui.selectedLabel.textContent = chosen.name;
   const state = ui.status.dataset.state;
   if (state !== 'running' && state !== 'loading') setState('ready', 'ready', 0);
@@ -279,7 +315,7 @@ function chooseFromBatch(index: number): void {
   if (!batch) return;
   chosenIndex = index;
   const label = batch.labels[index];
-  chooseImage({ id: `${batch.source}#${index}`, pixels: imageToFloat(batch, index), label, name: `image ${index} of ${batch.source} (${CIFAR_CLASSES[label]})` });
+  chooseImage({ id: `${batch.source}#${index}`, pixels: imageToFloat(batch, index), size: [32, 32], label, name: `image ${index} of ${batch.source} (${CIFAR_CLASSES[label]})` });
   for (const b of ui.gallery.querySelectorAll<HTMLButtonElement>('button')) b.setAttribute('aria-pressed', String(Number(b.dataset.index) === index));
 }
 
@@ -365,6 +401,8 @@ function clearResults(): void {
   ui.topValues.replaceChildren();
   ui.topValues.removeAttribute('data-values');
   ui.propagationSummary.textContent = '';
+  ui.propagationSummary.removeAttribute('data-unavailable');
+  ui.propagationBlock.hidden = ui.probabilitiesBlock.hidden = false;
   for (const f of [ui.spectrumFigure, ui.histogramFigure, ui.propagationFigure, ui.probabilitiesFigure]) clearFigure(f);
 }
 
@@ -388,6 +426,7 @@ async function compute(): Promise<void> {
   const { k, eps } = inputs;
   const unit = labels.indexOf(inputs.unit);
   const chosen = image;
+  const pixels = modelPixels(chosen, description);
   const classes = description.classes;
   clearResults();
 
@@ -401,7 +440,7 @@ async function compute(): Promise<void> {
   const imageKey = `${key}|${chosen.id}`;
   let probabilities = predictions.get(imageKey);
   if (!probabilities) {
-    probabilities = await api.predict(key, chosen.pixels);
+    probabilities = await api.predict(key, pixels);
     predictions.set(imageKey, probabilities);
   }
   if (!current()) return;
@@ -416,7 +455,7 @@ async function compute(): Promise<void> {
   if (known) await showPropagation(known, description, unit, probabilities, eps);
 
   step(1);
-  const top = await api.topSpectrum(key, chosen.pixels, unit, k);
+  const top = await api.topSpectrum(key, pixels, unit, k);
   if (!current()) return;
   const unitName = `unit ${labels[unit]}`;
   ui.topTitle.textContent = `Largest ${k} singular values of ${unitName} (${top.shape[0]} × ${top.shape[1]} linearization)`;
@@ -427,7 +466,7 @@ async function compute(): Promise<void> {
   const size = Math.min(...top.shape);
   const edges = histogramEdges(top.values[0]);
   if (Math.max(...top.shape) <= FULL_SPECTRUM_LIMIT) {
-    const full = await api.fullSpectrum(key, chosen.pixels, unit);
+    const full = await api.fullSpectrum(key, pixels, unit);
     if (!current()) return;
     const values = full.values;
     const above = values.filter((v) => v > 1).length;
@@ -439,7 +478,7 @@ async function compute(): Promise<void> {
     await drawFigure(ui.histogramFigure, 'histogram', histogramData(edges, binCounts(values, edges), values.length, top.alpha),
       `Histogram of the singular values of ${unitName} from 0 to ${formatValue(edges.at(-1)!)}; ${percent(above / values.length)} of them are above 1.`);
   } else {
-    const density = await api.density(key, chosen.pixels, unit, edges);
+    const density = await api.density(key, pixels, unit, edges);
     if (!current()) return;
     const total = density.counts.reduce((a, b) => a + b, 0);
     const above = density.counts.reduce((t, c, i) => t + (edges[i] >= 1 ? c : 0), 0);
@@ -453,7 +492,19 @@ async function compute(): Promise<void> {
   step(3);
   let propagation = propagations.get(propagationKey);
   if (!propagation) {
-    propagation = await api.propagate(key, chosen.pixels, chosen.label ?? predicted, eps);
+    try {
+      propagation = await api.propagate(key, pixels, chosen.label ?? predicted, eps);
+    } catch (err) {
+      // A model the propagation does not support yet (a usage error, one line) keeps its spectrum.
+      if ((err as Error)?.name !== 'UsageError') throw err;
+      if (!current()) return;
+      ui.propagationSummary.textContent = `Perturbation growth is not available for this model: ${(err as Error).message.split('\n')[0]}`;
+      ui.propagationSummary.dataset.unavailable = 'true';
+      ui.propagationBlock.hidden = ui.probabilitiesBlock.hidden = true;
+      ui.results.dataset.state = 'done';
+      setState('done', `done in ${((performance.now() - started) / 1000).toFixed(1)} s (without perturbation growth)`, 1);
+      return;
+    }
     if (!current()) return;
     propagations.set(propagationKey, propagation);
   }
@@ -502,10 +553,18 @@ ui.imageFile.addEventListener('change', guard(async () => {
   if (!file) return;
   const refused = checkFileSize('image', file.name, file.size);
   if (refused) throw new InputError(refused);
-  const pixels = decodeImage(new Uint8Array(await file.arrayBuffer()), file.name);
+  // 32x32 as CIFAR-10, or the chosen model's own input size (then nothing is resized for it).
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const [height, width] = imageDimensions(bytes, file.name);
+  const description = unitsModel ? models.get(unitsModel)?.description : undefined;
+  const [, modelH, modelW] = description?.inputShape ?? [3, 32, 32];
+  if (!(height === 32 && width === 32) && !(height === modelH && width === modelW)) {
+    throw new InputError(`${file.name}: image is ${width}x${height} pixels; expected 32x32${modelH !== 32 || modelW !== 32 ? ` or this model's ${modelW}x${modelH}` : ''}`);
+  }
+  const pixels = decodeImage(bytes, file.name, [height, width]);
   chosenIndex = undefined;
   for (const b of ui.gallery.querySelectorAll('button')) b.setAttribute('aria-pressed', 'false');
-  chooseImage({ id: `upload ${++uploads}`, pixels, name: file.name });
+  chooseImage({ id: `upload ${++uploads}`, pixels, size: [height, width], name: file.name });
 }));
 
 ui.gallery.addEventListener('click', (event) => {

@@ -49,9 +49,13 @@ function softmax(logits: ArrayLike<number>): number[] {
 
 export interface ModelDescription {
   name: string;
+  /** What the package recognised: the family (cifar-resnet, preact-resnet, wide-resnet, torchvision-resnet). */
+  family: string;
   classes: string[];
-  /** Unit labels ("1.1" ... "3.9") in network order, with the stage of each. */
+  /** Unit labels ("1.1" ... "3.9", or "4.2" for four stages) in network order, with the stage of each. */
   units: { label: string; stage: number }[];
+  /** [3, H, W] of an input image: the page resizes its 32x32 images to H x W. */
+  inputShape: [number, number, number];
 }
 
 export const demoApi = {
@@ -79,7 +83,7 @@ export const demoApi = {
       const label = unitLabel(m, u);
       return { label, stage: Number(label.split('.')[0]) };
     });
-    return { name: m.name, classes: [...m.classes], units };
+    return { name: m.name, family: m.graph.description.family, classes: [...m.classes], units, inputShape: [...m.inputShape] };
   },
 
   /** Class probabilities (softmax of the float32 tfjs-wasm forward pass). */
@@ -91,7 +95,10 @@ export const demoApi = {
     return unitTopSpectrum({ model: await model(key), pixels, unit, k });
   },
 
-  /** All singular values, descending (stage-3 units of the CIFAR ResNets: 4096 x 4096, a few seconds). */
+  /**
+   * All singular values, descending (stage-3 units of the CIFAR ResNets: 4096 x 4096, a few seconds);
+   * the paper's family by its unit kernels, any other by the general linearization.
+   */
   async fullSpectrum(key: string, pixels: Float32Array, unit: number): Promise<{ values: Float64Array; seconds: number }> {
     const s = await unitSpectrum(await model(key), pixels, unit);
     return Comlink.transfer({ values: s.values, seconds: s.seconds }, [s.values.buffer]);
@@ -112,6 +119,10 @@ export const demoApi = {
    */
   async propagate(key: string, pixels: Float32Array, label: number, eps: number) {
     const m = await model(key);
+    // The propagation (src/study) reads the paper family's parameters: for any other family this throws
+    // its one-line UsageError now, before a pass that could fail on the image size with a less clear one.
+    // The page then shows the spectrum and that line.
+    void m.params;
     const run = async (attack: 'fgsm' | 'gaussian') => {
       const options = { attack, eps, seed: 0 } as const;
       const [result] = await propagatePerturbations(m, pixels, [label], [0], options, firstOrderPropagation);

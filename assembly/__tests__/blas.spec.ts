@@ -61,7 +61,8 @@ function gemmError32(ta: i32, tb: i32, m: i32, n: i32, k: i32, alpha: f32, beta:
 
 describe("gemm", () => {
   it("f64 matches the naive product for all op variants and ragged sizes", () => {
-    const shapes: i32[] = [1, 1, 1, 7, 5, 3, 13, 17, 29, 6, 4, 600, 50, 9, 1, 97, 101, 520];
+    // m x n x k triples: full 4 x 4 tiles, every ragged remainder of rows (mod 4) and columns, past MC = 96 rows and KC = 512.
+    const shapes: i32[] = [1, 1, 1, 7, 5, 3, 13, 17, 29, 6, 4, 600, 50, 9, 1, 97, 101, 520, 4, 4, 3, 51, 8, 7, 48, 12, 2];
     for (let t = 0; t < 4; t++) {
       for (let s = 0; s < shapes.length; s += 3) {
         const err = gemmError64(t & 1, t >> 1, shapes[s], shapes[s + 1], shapes[s + 2], 0.75, t == 2 ? 0.0 : -1.5);
@@ -80,7 +81,8 @@ describe("gemm", () => {
     release(a); release(b); release(c);
   });
   it("f32 matches the naive product for all op variants and ragged sizes", () => {
-    const shapes: i32[] = [1, 1, 1, 7, 9, 3, 13, 17, 29, 6, 8, 600, 97, 101, 33];
+    // As the f64 test, for the 4 x 8 tiles.
+    const shapes: i32[] = [1, 1, 1, 7, 9, 3, 13, 17, 29, 6, 8, 600, 97, 101, 33, 4, 8, 5, 51, 16, 7, 48, 24, 2];
     for (let t = 0; t < 4; t++) {
       for (let s = 0; s < shapes.length; s += 3) {
         const err = gemmError32(t & 1, t >> 1, shapes[s], shapes[s + 1], shapes[s + 2], 1.25, t == 1 ? 0.0 : 0.5);
@@ -106,6 +108,28 @@ describe("gemm", () => {
     for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (at64(c, i * n + j) != 7.0) touched++;
     expect<i32>(touched).toBe(0);
     release(a); release(c);
+  });
+  it("lower-triangle GEMM of a general product with alpha, beta, op(A) = A^T and k > KC, by diagonal sub-blocks", () => {
+    // n = 250: one full block of 192 rows (4 diagonal sub-blocks) and 58 rows (a sub-block of 48 and 10).
+    const n = 250, k = 530, alpha = 0.75, beta = -0.5;
+    const a = randomF64(k * n), b = randomF64(k * n), c = randomF64(n * n), c0 = allocate(<usize>(n * n) << 3);
+    memory.copy(c0, c, <usize>(n * n) << 3);
+    gemmLowerF64(1, 0, n, k, alpha, a, n, b, n, beta, c, n);
+    let err = 0.0, touched = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        if (j > i) {
+          if (at64(c, i * n + j) != at64(c0, i * n + j)) touched++;
+          continue;
+        }
+        let s = 0.0;
+        for (let p = 0; p < k; p++) s += at64(a, p * n + i) * at64(b, p * n + j);
+        err = max(err, abs(at64(c, i * n + j) - (alpha * s + beta * at64(c0, i * n + j))));
+      }
+    }
+    expect<f64>(err).toBeLessThan(1e-12);
+    expect<i32>(touched).toBe(0);
+    release(a); release(b); release(c); release(c0);
   });
 });
 

@@ -3,16 +3,17 @@
  *  [--k 10] [--seed s] [--out dir] [--json]`: the perturbation entering each unit projected onto the
  * top-k right singular vectors of that unit's linearization, adversarial vs random of the same size.
  * --json prints {"model", "eps", "k", "results": [{"image", "attacks": [{"attack", "rows": [{"unit",
- * "fraction", "amplification"}]}]}]}.
+ * "fraction", "amplification"}]}]}]}. Any family; images of the model's input size.
  */
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { loadModel } from '../model/load.js';
-import { checkPerturbationOptions, type AttackName } from '../study/perturbations.js';
+import { checkPerturbationOptions, imageSize, type AttackName } from '../study/perturbations.js';
 import { projectPerturbations } from '../study/projection.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { toCsv } from '../util/csv.js';
 import { loadImageSelection, parsePositiveInteger, parseSeed, MODEL_HELP, CIFAR_DATA_HELP } from './inputs.js';
+import { UsageError } from './errors.js';
 import { createProgress } from './progress.js';
 
 export function projectCommand(): Command {
@@ -32,12 +33,14 @@ export function projectCommand(): Command {
     .action(async (opts: { model: string; data?: string; images: string; eps: number; attack: AttackName; random: AttackName; k: number; seed: number; out?: string; json?: boolean; quiet?: boolean }) => {
       const attacks = [opts.attack, opts.random].map((attack) => checkPerturbationOptions({ attack, eps: opts.eps, seed: opts.seed }));
       const model = await loadModel(opts.model);
-      const selection = await loadImageSelection(opts.data, opts.images, opts.quiet || opts.json);
+      const selection = await loadImageSelection(opts.data, opts.images, opts.quiet || opts.json, '--images', [model.inputShape[1], model.inputShape[2]]);
+      if (!selection.labels) throw new UsageError('project needs labelled images: use CIFAR data or an image folder (--data file or directory)');
+      const d = imageSize(model);
       const progress = createProgress('project', selection.ids.length, opts.quiet || opts.json);
       const results = [];
       for (let i = 0; i < selection.ids.length; i++) {
         const image = selection.ids[i] as number;
-        const projected = await projectPerturbations(model, selection.pixels.slice(i * 3072, (i + 1) * 3072), selection.labels![i], image, attacks, opts.k);
+        const projected = await projectPerturbations(model, selection.pixels.slice(i * d, (i + 1) * d), selection.labels![i], image, attacks, opts.k);
         results.push({ image, attacks: projected });
         progress.tick();
       }

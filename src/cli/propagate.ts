@@ -3,13 +3,13 @@
  *  [--norm linf|l2] [--steps k] [--step-size a] [--seed s] [--out dir] [--json]`
  *
  * With --json, stdout is {"model", "attack", "eps", "results": [{"image", "label", "predClean",
- * "predPerturbed", "relative": [3n+1], "firstOrder": [3n+1]}]}; `relative` is after the stem, then
- * after each unit. --out writes propagation.json and propagation.csv (one row per image and depth).
+ * "predPerturbed", "relative": [N+1], "firstOrder": [N+1]}]} (N units: 3n for the paper's family);
+ * `relative` is after the stem, then after each unit. Any family; images of the model's input size. --out writes propagation.json and propagation.csv (one row per image and depth).
  */
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { loadModel } from '../model/load.js';
-import { ATTACKS, checkPerturbationOptions, type AttackName, type PerturbationNorm } from '../study/perturbations.js';
+import { ATTACKS, checkPerturbationOptions, imageSize, type AttackName, type PerturbationNorm } from '../study/perturbations.js';
 import type { PropagationResult } from '../study/propagation.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { toCsv } from '../util/csv.js';
@@ -28,7 +28,7 @@ export function propagateCommand(): Command {
     .requiredOption('--eps <eps>', 'size: L-infinity radius (linf) or L2 radius (l2), pixels in [0,1]', (v) => parseFiniteNumber(v, '--eps'))
     .addOption(new Option('--norm <norm>', 'budget norm').choices(['linf', 'l2']).default('linf'))
     .option('--steps <k>', 'PGD steps', (v) => parsePositiveInteger(v, '--steps'), 10)
-    .option('--step-size <a>', 'PGD step size (default 2.5*eps/steps)', (v) => parseFiniteNumber(v, '--step-size'))
+    .option('--step-size <a>', 'PGD step size (default: 2.5*eps/steps)', (v) => parseFiniteNumber(v, '--step-size'))
     .option('--seed <s>', 'seed of every random choice (integer 0..4294967295)', (v) => parseSeed(v), 0)
     .addOption(new Option('--gradient <p>', 'precision of the loss gradient (default: f64 for fgsm, f32 for pgd)').choices(['f64', 'f32']))
     .option('--no-first-order', 'skip the linearized (first-order) prediction')
@@ -45,8 +45,9 @@ export function propagateCommand(): Command {
         gradient: opts.gradient,
       });
       const model = await loadModel(opts.model);
-      const selection = await loadImageSelection(opts.data, opts.images, opts.quiet || opts.json);
-      if (!selection.labels) throw new UsageError('propagate needs labelled images: use CIFAR-10 data (--data file or directory)');
+      const selection = await loadImageSelection(opts.data, opts.images, opts.quiet || opts.json, '--images', [model.inputShape[1], model.inputShape[2]]);
+      if (!selection.labels) throw new UsageError('propagate needs labelled images: use CIFAR data or an image folder (--data file or directory)');
+      const d = imageSize(model);
       const progress = createProgress(`propagate ${opts.attack}`, selection.ids.length, opts.quiet || opts.json);
       // Chunks of images go to the worker pool; each image's result depends only on the image and the
       // seed, so the output is the same for any number of workers.
@@ -58,7 +59,7 @@ export function propagateCommand(): Command {
       try {
         await Promise.all(starts.map(async (start, c) => {
           const end = Math.min(selection.ids.length, start + chunk);
-          const pixels = selection.pixels.slice(start * 3072, end * 3072);
+          const pixels = selection.pixels.slice(start * d, end * d);
           const labels = selection.labels!.slice(start, end);
           const ids = selection.ids.slice(start, end);
           byChunk[c] = await executor.run(model, { kind: 'propagate', pixels, labels, ids, perturbation, firstOrder: opts.firstOrder });

@@ -44,8 +44,8 @@ export function scaleCommand(): Command {
     .addOption(new Option('--param <p>', 'which scale to sweep').choices(['alpha', 'beta']).makeOptionMandatory())
     .requiredOption('--values <list>', 'comma-separated values, e.g. 0.5,0.9,1,1.1', parseValues)
     .option('--units <list>', 'units to scale: all, or indices / stage.unit / ranges (18-26)', 'all')
-    .option('--limit <n>', 'accuracy on the first n images (default all)', (v) => parsePositiveInteger(v, '--limit'))
-    .option('--spectrum-units <list>', 'units whose full spectra are summarized at each value', '')
+    .option('--limit <n>', 'accuracy on the first n images (default: all)', (v) => parsePositiveInteger(v, '--limit'))
+    .option('--spectrum-units <list>', 'units whose full spectra are summarized at each value (default: none)')
     .option('--spectrum-images <list>', 'images for those spectra', '0')
     .option('--workers <n>', 'worker threads for accuracy (default: one per core)', (v) => parsePositiveInteger(v, '--workers'))
     .option('--out <dir>', 'write scale.json and CSV tables here')
@@ -53,7 +53,7 @@ export function scaleCommand(): Command {
     .option('--quiet', 'no progress output')
     .action(async (opts: {
       model: string; data?: string; param: ScaledParameter; values: number[]; units: string; limit?: number;
-      spectrumUnits: string; spectrumImages: string; workers?: number; out?: string; json?: boolean; quiet?: boolean;
+      spectrumUnits?: string; spectrumImages: string; workers?: number; out?: string; json?: boolean; quiet?: boolean;
     }) => {
       const model = await loadModel(opts.model);
       const units = parseUnitList(model, opts.units, '--units');

@@ -4,7 +4,7 @@
  *
  * The full singular spectrum of one unit's linearization at one image (routes: study/spectrum.ts; 'auto',
  * the default, is the sparse Gram route unless its error estimate exceeds 1e-9 * s_max). --values-out writes all
- * min(m, n) values, descending, as raw little-endian float64. --json prints {"model", "image", "unit",
+ * min(m, n) values, descending: a NumPy .npy file when its name ends in .npy, else raw little-endian float64. --json prints {"model", "image", "unit",
  * "unitLabel", "shape", "alpha", "beta", "smax", "fractionZero", "fractionOne", "seconds"};
  * fractionOne counts |s - alpha| < 1e-6 and fractionZero s < 1e-10, both of min(m, n).
  *
@@ -31,16 +31,12 @@ import {
 } from '../study/spectrum-study.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { toCsv } from '../util/csv.js';
+import { float64FileBytes, rawFloat64 } from '../util/npy.js';
 import { availableCores, createExecutor } from '../workers/pool.js';
 import { UsageError } from './errors.js';
 import { loadImageSelection, parseFiniteNumber, parseNumberList, parsePositiveInteger, MODEL_HELP, imageDataHelp } from './inputs.js';
 import { createProgress } from './progress.js';
 import { parseUnitList } from './scale.js';
-
-function float64Bytes(values: ArrayLike<number>): Uint8Array {
-  // Typed arrays are little-endian on every platform Node and browsers run on.
-  return new Uint8Array(Float64Array.from(values).buffer);
-}
 
 async function readFloat64(path: string): Promise<Float64Array> {
   const bytes = await readFile(path);
@@ -76,13 +72,13 @@ export function spectrumCommand(): Command {
     .option('--units <list>', 'several units: indices, stage.unit, ranges (18-26), or all')
     .addOption(new Option('--method <m>', 'what to compute').choices(['full', 'topk', 'density', 'count']).default('full'))
     .option('--k <k>', 'topk: how many of the largest values', (v) => parsePositiveInteger(v, '--k'), 20)
-    .option('--bins <edges>', 'density: bin edges (default 40 bins over [0, s_max])', (v) => parseNumberList(v, '--bins'))
-    .option('--interval <lo,hi>', 'count: the interval [lo, hi) (default alpha -/+ 1e-3)', (v) => parseNumberList(v, '--interval'))
+    .option('--bins <edges>', 'density: bin edges (default: 40 bins over [0, s_max])', (v) => parseNumberList(v, '--bins'))
+    .option('--interval <lo,hi>', 'count: the interval [lo, hi) (default: alpha -/+ 1e-3)', (v) => parseNumberList(v, '--interval'))
     .option('--alpha <a>', "skip-connection scale of the unit (default: the model's)", (v) => parseFiniteNumber(v, '--alpha'))
     .option('--beta <b>', "residual-weight scale of the unit (default: the model's)", (v) => parseFiniteNumber(v, '--beta'))
     .addOption(new Option('--precision <p>', 'full: working precision').choices(['f64', 'f32']).default('f64'))
     .addOption(new Option('--route <r>', 'full: dense SVD route').choices(['auto', 'bidiagonal', 'gram']).default('auto'))
-    .option('--values-out <file>', 'one image and unit: write all values (descending) as raw little-endian float64')
+    .option('--values-out <file>', 'one image and unit: write all values (descending): NumPy .npy if FILE ends in .npy, else raw little-endian float64')
     .option('--out <dir>', 'write the study (summary.json, summary.csv, jobs/) here')
     .option('--resume', 'with --out: skip (unit, image) jobs already finished there')
     .option('--shard <k/N>', 'run only the k-th of N deterministic slices of the jobs (combine with merge)', parseShard)
@@ -112,7 +108,9 @@ export function spectrumCommand(): Command {
       const units = parseUnitList(model, opts.units ?? opts.unit!, opts.units ? '--units' : '--unit');
       const unitList = units.length ? units : Array.from({ length: model.unitCount }, (_, i) => i);
       const quiet = opts.quiet || opts.json;
-      const selection = await loadImageSelection(opts.data, opts.images ?? opts.image ?? '0', quiet, opts.images ? '--images' : '--image');
+      const [, height, width] = model.inputShape;
+      const selection = await loadImageSelection(opts.data, opts.images ?? opts.image ?? '0', quiet, opts.images ? '--images' : '--image', [height, width]);
+      const imageValues = 3 * height * width;
       const single = selection.ids.length === 1 && unitList.length === 1;
       if (opts.valuesOut && !single) throw new UsageError('--values-out takes one image and one unit (use --out for several)');
 
@@ -142,10 +140,10 @@ export function spectrumCommand(): Command {
           manifest, jobs, keyOf, outDir: opts.out, resume: opts.resume, concurrency: workers,
           cost: (job) => jobCost(model, { kind: 'spectrum', unit: job.unit, method: opts.method, k: opts.k }),
           async run(job) {
-            const pixels = selection.pixels.slice(job.i * 3072, (job.i + 1) * 3072);
+            const pixels = selection.pixels.slice(job.i * imageValues, (job.i + 1) * imageValues);
             const result = await executor.run(model, { kind: 'spectrum', pixels, unit: job.unit, image: job.image, options: jobOptions });
             if (result.values) memory.set(result.record.key, result.values);
-            return { record: result.record as JobRecord, files: result.values ? { [`${result.record.key}.f64`]: float64Bytes(result.values) } : undefined };
+            return { record: result.record as JobRecord, files: result.values ? { [`${result.record.key}.f64`]: rawFloat64(result.values) } : undefined };
           },
           onJobDone: () => progress.tick(),
         })) as SpectrumRecord[];
@@ -159,7 +157,7 @@ export function spectrumCommand(): Command {
         if (single && opts.method === 'full') {
           const r = records[0];
           const values = memory.get(r.key) ?? (opts.out ? await readFloat64(join(opts.out, 'jobs', `${r.key}.f64`)) : undefined);
-          if (opts.valuesOut && values) await writeFileAtomic(opts.valuesOut, float64Bytes(values));
+          if (opts.valuesOut && values) await writeFileAtomic(opts.valuesOut, float64FileBytes(opts.valuesOut, values));
           if (opts.out) await writeSpectrumSummary(opts.out, model.name, opts.method, records, memory);
           const out = {
             model: model.name, image: r.image, unit: r.unit, unitLabel: r.unitLabel, shape: r.shape, alpha: r.alpha, beta: r.beta,

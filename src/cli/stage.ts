@@ -1,13 +1,13 @@
 /**
  * `resnet-stability stage --model m [--data d] --image i --stage 1|2|3 [--method topk|density|full] [--k 20]
  *  [--bins e0,e1,...] [--out dir] [--json]`: the linearization of a whole stage (product of its units'
- * Jacobians) at one image. --json prints {"model", "image", "stage", "shape", "method", "values" | "density"}.
+ * Jacobians) at one image, for a model of any family (its stages are 1-based, stage K = `layerK`). --json prints {"model", "image", "stage", "shape", "method", "values" | "density"}.
  */
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { resolveStage } from '../linearize/units.js';
 import { loadModel } from '../model/load.js';
-import { stageSpectrum, type StageMethod } from '../study/stage.js';
+import { imageValues, stageSpectrum, type StageMethod } from '../study/stage.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UsageError } from './errors.js';
 import { loadImageSelection, parsePositiveInteger, MODEL_HELP, imageDataHelp } from './inputs.js';
@@ -18,7 +18,7 @@ export function stageCommand(): Command {
     .requiredOption('--model <model>', MODEL_HELP)
     .option('--data <data>', imageDataHelp(false))
     .option('--image <i>', 'image index', '0')
-    .requiredOption('--stage <s>', 'stage 1, 2 or 3')
+    .requiredOption('--stage <s>', 'stage number, 1-based (stage K = torchvision layerK, WRN blockK)')
     .addOption(new Option('--method <m>', 'what to compute').choices(['topk', 'density', 'full']).default('topk'))
     .option('--k <k>', 'topk: how many of the largest values', (v) => parsePositiveInteger(v, '--k'), 20)
     .option('--bins <edges>', 'density: bin edges', (v) => v.split(',').map(Number))
@@ -31,8 +31,8 @@ export function stageCommand(): Command {
       }
       const model = await loadModel(opts.model);
       const stage = resolveStage(model, /^\d+$/.test(opts.stage) ? Number(opts.stage) : opts.stage);
-      const selection = await loadImageSelection(opts.data, opts.image, opts.quiet || opts.json, '--image');
-      const result = await stageSpectrum(model, selection.pixels.subarray(0, 3072), stage, opts.method, { k: opts.k, bins: opts.bins });
+      const selection = await loadImageSelection(opts.data, opts.image, opts.quiet || opts.json, '--image', [model.inputShape[1], model.inputShape[2]]);
+      const result = await stageSpectrum(model, selection.pixels.subarray(0, imageValues(model)), stage, opts.method, { k: opts.k, bins: opts.bins });
       const out = { model: model.name, image: selection.ids[0], ...result };
       if (opts.out) await writeFileAtomic(join(opts.out, 'stage.json'), JSON.stringify(out) + '\n');
       if (opts.json) process.stdout.write(JSON.stringify({ ...out, data: selection.dataSet }) + '\n');

@@ -194,3 +194,14 @@ export function assertFiniteImage(x: ArrayLike<number>, source: string): void {
     }
   }
 }
+
+/**
+ * [height, width] of a PNG or JPEG, read from its header (nothing is decoded), so that a caller can
+ * choose the size to decode at. Throws InputError naming `source` for anything else.
+ */
+export function imageDimensions(bytes: Uint8Array, source: string): [number, number] {
+  const format = detectImageFormat(bytes);
+  if (!format) throw new InputError(`${source}: not a PNG or JPEG file`);
+  const header = format === 'png' ? pngHeader(bytes, source) : jpegHeader(bytes, source);
+  return [header.height, header.width];
+}

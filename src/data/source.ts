@@ -79,7 +79,8 @@ export function cifarCacheDir(env: Record<string, string | undefined>, platform:
  * directory (`locateCifarFile`).
  *
  * Throws InputError: for a missing path (naming it, and the variable if it came from there); when the
- * download fails, with one line giving the reason and telling where to get and put the file instead.
+ * download fails (offline, say), with one line naming `--data cifar10`, the reason, the official URL to
+ * get the file from and where to put it instead.
  */
 export async function resolveCifarData(spec?: string, opts: CifarSourceOptions = {}): Promise<CifarSource> {
   if (spec !== undefined && spec !== 'cifar10') return { path: await locateCifarFile(spec), origin: 'path' };
@@ -130,7 +131,7 @@ async function downloadCifarTest(cacheDir: string, opts: CifarSourceOptions): Pr
   const fetchImpl = opts.fetchImpl ?? ((u: string) => fetch(u));
   const fail = (reason: string): InputError =>
     new InputError(
-      `cannot download CIFAR-10 (${reason}): get ${CIFAR_ARCHIVE_DIR}/${CIFAR_TEST_FILE} from ${url} and ` +
+      `--data cifar10: cannot download CIFAR-10 (${reason}): get ${CIFAR_ARCHIVE_DIR}/${CIFAR_TEST_FILE} from ${url} and ` +
         `put ${CIFAR_TEST_FILE} in ${cacheDir}, set ${DATA_ENV}, or pass --data <file or directory>`,
     );
   const describe = (err: unknown): string => {

@@ -7,6 +7,7 @@
  *            J = Post (alpha S + Body) Pre        shortcut read from the pre-activation
  *   range    J_last ... J_first                   (a stage: its units)
  *   network  Head J_{N-1} ... J_0 Stem N          N = diag(1/std) of the input normalization
+ *   stem     Stem N                               (pixels -> input of the first unit)
  *
  * with conv -> its weights (times beta inside a body), BN -> diag(gamma / sqrt(var + eps)), ReLU ->
  * its 0/1 mask, max-pool -> the gather of its argmax, option A -> subsample and zero-pad, average
@@ -31,7 +32,8 @@ export type Segment =
   | { unit: number | string }
   | { stage: number | string }
   | { units: [number | string, number | string] }
-  | 'network';
+  | 'network'
+  | 'stem';
 
 export interface GraphLinearizeOptions<P extends Precision = Precision> {
   /** Working precision (default 'f64'). */
@@ -166,10 +168,10 @@ function sameScales(given: number | ArrayLike<number> | undefined, used: Float64
 }
 
 /** Which units a segment covers (first..last, inclusive) and its name. */
-function segmentUnits(point: GraphTrajectory64, segment: Segment): { first: number; last: number; name: string } | 'network' {
+function segmentUnits(point: GraphTrajectory64, segment: Segment): { first: number; last: number; name: string } | 'network' | 'stem' {
   const graph = point.graph;
-  if (segment === 'network') return 'network';
-  if (typeof segment !== 'object' || segment === null) throw new InputError(`segment must be 'network', {unit}, {stage} or {units}, got ${JSON.stringify(segment)}`);
+  if (segment === 'network' || segment === 'stem') return segment;
+  if (typeof segment !== 'object' || segment === null) throw new InputError(`segment must be 'network', 'stem', {unit}, {stage} or {units}, got ${JSON.stringify(segment)}`);
   if ('unit' in segment) {
     const k = resolveGraphUnit(graph, segment.unit);
     return { first: k, last: k, name: `unit ${graphUnitLabel(graph.units[k])} (${k})` };
@@ -184,7 +186,7 @@ function segmentUnits(point: GraphTrajectory64, segment: Segment): { first: numb
     if (last < first) throw new InputError(`units ${segment.units[0]}..${segment.units[1]}: the last comes before the first`);
     return { first, last, name: `units ${graphUnitLabel(graph.units[first])}-${graphUnitLabel(graph.units[last])}` };
   }
-  throw new InputError(`segment must be 'network', {unit}, {stage} or {units: [first, last]}, got ${JSON.stringify(segment)}`);
+  throw new InputError(`segment must be 'network', 'stem', {unit}, {stage} or {units: [first, last]}, got ${JSON.stringify(segment)}`);
 }
 
 /** The rows a ReLU at the end zeroes are structurally zero; the others are active. */
@@ -229,6 +231,10 @@ export async function linearize<P extends Precision = 'f64'>(
       point.units.forEach((_, k) => handles.push(build.unit(point, k)));
       handles.push(build.layers(point.head, 1, 'head'));
       last = point.head[point.head.length - 1];
+    } else if (range === 'stem') {
+      name = 'the stem (pixels -> first unit)';
+      handles.push(build.normalization(point), build.layers(point.stem, 1, 'stem'));
+      last = point.stem[point.stem.length - 1];
     } else {
       name = range.name;
       for (let k = range.first; k <= range.last; k++) handles.push(build.unit(point, k));

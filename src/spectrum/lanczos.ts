@@ -104,9 +104,6 @@ export interface SingularTriplets {
   converged: boolean;
 }
 
-const REQUEST_DONE = 0;
-const REQUEST_APPLY = 1;
-
 export function isWasmOperator(op: LinearOperator): op is WasmLinearOperator {
   return typeof (op as WasmLinearOperator).wasmHandle === 'number';
 }
@@ -153,7 +150,7 @@ export async function answerWithJs(kernels: Kernels, state: number, code: number
   const count = kernels.exports.lanczosRequestCount(state);
   const input = kernels.exports.lanczosRequestInput(state) >>> 0;
   const output = kernels.exports.lanczosRequestOutput(state) >>> 0;
-  const forward = code === REQUEST_APPLY;
+  const forward = code === kernels.exports.REQUEST_APPLY.value; // else a transpose
   const inLength = count * (forward ? n : m), outLength = count * (forward ? m : n);
   const operand = kernels.f64(input, inLength).slice();
   const result = forward ? await op.apply(operand, count) : await op.applyTranspose(operand, count);
@@ -177,7 +174,7 @@ export async function drive(
   }
   for (;;) {
     const code = step(state);
-    if (code === REQUEST_DONE) return;
+    if (code === kernels.exports.REQUEST_DONE.value) return;
     await answerWithJs(kernels, state, code, op, what);
   }
 }
@@ -245,7 +242,7 @@ export async function topSingularTriplets(
       restarts: exports.gklRestarts(state),
       block: exports.gklBlock(state),
       subspace: exports.gklSubspace(state),
-      converged: exports.gklStatus(state) === 0,
+      converged: exports.gklStatus(state) === exports.GKL_CONVERGED.value,
     };
   });
 }

@@ -7,7 +7,7 @@ import { argmaxRows } from './predictions.js';
 export interface LabelledImages {
   count: number;
   labels: Uint8Array;
-  /** count x 3 x 32 x 32 bytes (R, G, B planes), as in the CIFAR-10 binary format. */
+  /** count x 3 x H x W bytes (R, G, B planes; 32 x 32 in the CIFAR binary format). */
   pixels: Uint8Array;
 }
 
@@ -18,9 +18,9 @@ export interface AccuracyResult {
   accuracy: number;
 }
 
-/** Pixels in [0,1] (byte / 255) of images [start, end), as float32 B x 3 x 32 x 32. */
-export function pixelsOf(data: LabelledImages, start: number, end: number): Float32Array {
-  const bytes = data.pixels.subarray(start * IMAGE_VALUES, end * IMAGE_VALUES);
+/** Pixels in [0,1] (byte / 255) of images [start, end), as float32 B x 3 x H x W (`values` = 3 H W, default 32 x 32). */
+export function pixelsOf(data: LabelledImages, start: number, end: number, values = IMAGE_VALUES): Float32Array {
+  const bytes = data.pixels.subarray(start * values, end * values);
   const out = new Float32Array(bytes.length);
   for (let i = 0; i < bytes.length; i++) out[i] = bytes[i] / 255;
   return out;
@@ -43,7 +43,8 @@ export async function evaluateAccuracy(
   let done = 0;
   const runBatch = async (start: number): Promise<void> => {
     const end = Math.min(total, start + batchSize);
-    const logits = await executor.run(model, { kind: 'predict', pixels: pixelsOf(data, start, end) });
+    const [c, h, w] = model.inputShape;
+    const logits = await executor.run(model, { kind: 'predict', pixels: pixelsOf(data, start, end, c * h * w) });
     argmaxRows(logits, model.numClasses).forEach((p, i) => {
       if (p === data.labels[start + i]) correct++;
     });

@@ -4,8 +4,15 @@
  * (normalization, stem convolution and batch norm, stem ReLU mask) and J_k the unit linearizations
  * (src/linearize). Returns ||dh_k|| / ||h_k|| for k = 0 .. 3n, comparable with the actual relative
  * perturbation of src/study/propagation.ts.
+ *
+ * Any other family: the same chain through the general linearization (linearize/graph-linearize.ts)
+ * at the model's float64 point of the clean image — J_stem is then the `stem` segment (normalization,
+ * stem convolution, BN, ReLU, max-pool) and the norms ||h_k|| are the float64 ones.
  */
+import { linearize } from '../linearize/graph-linearize.js';
+import { modelTrajectory64 } from '../linearize/model-point.js';
 import { linearizeUnit } from '../linearize/unit.js';
+import { InputError } from '../util/errors.js';
 import type { ResNetModel } from '../model/model.js';
 import type { Trajectory } from '../model/trajectory.js';
 
@@ -47,7 +54,15 @@ export function stemJacobianVectorProduct(model: ResNetModel, stem: ArrayLike<nu
   return out;
 }
 
-export async function firstOrderPropagation(model: ResNetModel, clean: Trajectory, dx: Float64Array): Promise<number[]> {
+/**
+ * ||dh_k|| / ||h_k|| for k = 0 (stem) .. N (last unit). `pixels`, the clean image (the model's input
+ * shape, in [0, 1]), is needed for any family but the paper's, which reads the masks off `clean`.
+ */
+export async function firstOrderPropagation(model: ResNetModel, clean: Trajectory, dx: Float64Array, pixels?: Float32Array): Promise<number[]> {
+  if (!model.hasParams) {
+    if (!pixels) throw new InputError(`model ${model.name}: the first-order prediction needs the clean image's pixels`);
+    return graphFirstOrder(model, pixels, dx);
+  }
   let dh = stemJacobianVectorProduct(model, clean.stem, dx);
   const ratios = [norm(dh) / norm(clean.stem)];
   for (let k = 0; k < clean.units.length; k++) {
@@ -58,6 +73,30 @@ export async function firstOrderPropagation(model: ResNetModel, clean: Trajector
       unit.dispose();
     }
     ratios.push(norm(dh) / norm(clean.units[k].output));
+  }
+  return ratios;
+}
+
+/** firstOrderPropagation for a graph-only model: the chain at its float64 point. */
+async function graphFirstOrder(model: ResNetModel, pixels: Float32Array, dx: Float64Array): Promise<number[]> {
+  const point = await modelTrajectory64(model, pixels);
+  const stem = await linearize(point, 'stem');
+  let dh: Float64Array;
+  try {
+    dh = stem.apply(dx) as Float64Array;
+  } finally {
+    stem.dispose();
+  }
+  const first = point.units.length ? point.units[0].input : dh;
+  const ratios = [norm(dh) / norm(first)];
+  for (let k = 0; k < point.units.length; k++) {
+    const unit = await linearize(point, { unit: k });
+    try {
+      dh = unit.apply(dh) as Float64Array;
+    } finally {
+      unit.dispose();
+    }
+    ratios.push(norm(dh) / norm(point.units[k].output));
   }
   return ratios;
 }

@@ -1,5 +1,6 @@
 /**
- * Input perturbations in pixel space [0, 1], all clipped back to [0, 1] (d = 3*32*32 values per image):
+ * Input perturbations in pixel space [0, 1], all clipped back to [0, 1] (d = 3*H*W values per image, H x W
+ * the model's input size; 3*32*32 for the paper's family):
  *
  *   fgsm      x + eps * sign(g)               (norm linf)   x + eps * g / ||g||_2   (norm l2)
  *   pgd       `steps` projected steps of size `stepSize` from x (plus a uniform random start in the
@@ -16,14 +17,21 @@
  * gradients per image, takes it from tfjs in float32 (batched; near-zero components may differ in sign
  * from the float64 ones). `gradient` overrides the choice. Random and FGSM perturbations with the same eps therefore have
  * the same L2 size before clipping. Randomness comes only from `seed`.
+ *
+ * Any family: the tfjs gradient differentiates the model's graph forward (model/forward.ts
+ * logitsFromPixels), the float64 one is J^T of the general network linearization
+ * (linearize/graph-linearize.ts) at the model's float64 point; classes come from the model.
  */
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
+import { linearize } from '../linearize/graph-linearize.js';
+import { modelTrajectory64 } from '../linearize/model-point.js';
 import { linearizeNetwork } from '../linearize/network.js';
+import type { JacobianOperator } from '../linearize/operator.js';
 import { float64Trajectory } from '../linearize/trajectory64.js';
 import { initBackend } from '../model/backend.js';
 import { logitsFromPixels } from '../model/forward.js';
 import type { ResNetModel } from '../model/model.js';
-import { UsageError } from '../util/errors.js';
+import { InputError, UsageError } from '../util/errors.js';
 import { SeededRandom } from '../util/random.js';
 
 export const ATTACKS = ['fgsm', 'pgd', 'gaussian', 'sign'] as const;
@@ -45,7 +53,14 @@ export interface PerturbationOptions {
   gradient?: 'f64' | 'f32';
 }
 
+/** Values in one image of the paper's family (3 x 32 x 32). */
 export const IMAGE_SIZE = 3 * 32 * 32;
+
+/** Values in one image of `model` (3 x H x W of its input). */
+export function imageSize(model: ResNetModel): number {
+  const [c, h, w] = model.inputShape;
+  return c * h * w;
+}
 
 /** The largest perturbation size accepted. */
 export const MAX_EPS = 1e3;
@@ -69,13 +84,13 @@ export function checkPerturbationOptions(options: PerturbationOptions): Required
   return { attack, eps, norm, steps, stepSize, randomStart: options.randomStart ?? true, seed: options.seed ?? 0, gradient };
 }
 
-/** grad_x CE(f(x), label) for B images (float32, B x 3 x 32 x 32). */
+/** grad_x CE(f(x), label) for B images (float32, B x 3 x H x W, the model's input shape). */
 export async function crossEntropyGradient(model: ResNetModel, pixels: Float32Array, labels: ArrayLike<number>): Promise<Float32Array> {
   const tf = await initBackend();
-  const batch = pixels.length / IMAGE_SIZE;
+  const batch = pixels.length / imageSize(model);
   const grad = tf.tidy(() => {
-    const x = tf.tensor4d(pixels, [batch, 3, 32, 32]);
-    const onehot = tf.oneHot(tf.tensor1d(Array.from(labels), 'int32'), model.params.numClasses);
+    const x = tf.tensor4d(pixels, [batch, ...model.inputShape]);
+    const onehot = tf.oneHot(tf.tensor1d(Array.from(labels), 'int32'), model.numClasses);
     const loss = (p: Tensor) => tf.losses.softmaxCrossEntropy(onehot, logitsFromPixels(tf, model, p as Tensor4D));
     return tf.grad(loss)(x);
   });
@@ -92,16 +107,27 @@ export async function crossEntropyGradient(model: ResNetModel, pixels: Float32Ar
  */
 export async function crossEntropyGradient64(model: ResNetModel, pixels: Float32Array, labels: ArrayLike<number>): Promise<Float32Array> {
   const out = new Float32Array(pixels.length);
-  for (let b = 0; b * IMAGE_SIZE < pixels.length; b++) {
-    const point = await float64Trajectory(model, pixels.subarray(b * IMAGE_SIZE, (b + 1) * IMAGE_SIZE));
-    const network = await linearizeNetwork(model, point);
+  const d = imageSize(model);
+  for (let b = 0; b * d < pixels.length; b++) {
+    const image = pixels.subarray(b * d, (b + 1) * d);
+    let point: { logits: Float64Array };
+    let network: JacobianOperator;
+    if (model.hasParams) {
+      const paper = await float64Trajectory(model, image);
+      point = paper;
+      network = await linearizeNetwork(model, paper);
+    } else {
+      const graph = await modelTrajectory64(model, image);
+      point = graph;
+      network = await linearize(graph, 'network');
+    }
     try {
       const z = point.logits;
       const top = Math.max(...z);
       const e = Array.from(z, (v) => Math.exp(v - top));
       const sum = e.reduce((a, v) => a + v, 0);
       const residual = Float64Array.from(e, (v, c) => v / sum - (c === labels[b] ? 1 : 0));
-      out.set(network.applyTranspose(residual), b * IMAGE_SIZE);
+      out.set(network.applyTranspose(residual), b * d);
     } finally {
       network.dispose();
     }
@@ -115,18 +141,18 @@ async function lossGradient(model: ResNetModel, pixels: Float32Array, labels: Ar
 
 const clip01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
 
-function l2(values: Float32Array, start: number): number {
+function l2(values: Float32Array, start: number, d: number): number {
   let s = 0;
-  for (let i = start; i < start + IMAGE_SIZE; i++) s += values[i] * values[i];
+  for (let i = start; i < start + d; i++) s += values[i] * values[i];
   return Math.sqrt(s);
 }
 
 /** x + step * direction(g) per image: sign(g) for linf, g/||g|| for l2 (zero gradient: no move). */
-function ascend(x: Float32Array, grad: Float32Array, step: number, norm: PerturbationNorm): Float32Array {
+function ascend(x: Float32Array, grad: Float32Array, step: number, norm: PerturbationNorm, d: number): Float32Array {
   const out = new Float32Array(x.length);
-  for (let start = 0; start < x.length; start += IMAGE_SIZE) {
-    const scale = norm === 'l2' ? step / (l2(grad, start) || Infinity) : step;
-    for (let i = start; i < start + IMAGE_SIZE; i++) {
+  for (let start = 0; start < x.length; start += d) {
+    const scale = norm === 'l2' ? step / (l2(grad, start, d) || Infinity) : step;
+    for (let i = start; i < start + d; i++) {
       out[i] = x[i] + scale * (norm === 'l2' ? grad[i] : Math.sign(grad[i]));
     }
   }
@@ -134,20 +160,20 @@ function ascend(x: Float32Array, grad: Float32Array, step: number, norm: Perturb
 }
 
 /** Project y onto the eps-ball around x (per image), then clip to [0, 1]. */
-function project(y: Float32Array, x: Float32Array, eps: number, norm: PerturbationNorm): Float32Array {
+function project(y: Float32Array, x: Float32Array, eps: number, norm: PerturbationNorm, d: number): Float32Array {
   const out = new Float32Array(y.length);
-  for (let start = 0; start < y.length; start += IMAGE_SIZE) {
+  for (let start = 0; start < y.length; start += d) {
     let shrink = 1;
     if (norm === 'l2') {
       let s = 0;
-      for (let i = start; i < start + IMAGE_SIZE; i++) s += (y[i] - x[i]) ** 2;
+      for (let i = start; i < start + d; i++) s += (y[i] - x[i]) ** 2;
       const length = Math.sqrt(s);
       if (length > eps) shrink = eps / length;
     }
-    for (let i = start; i < start + IMAGE_SIZE; i++) {
-      let d = (y[i] - x[i]) * shrink;
-      if (norm === 'linf') d = Math.max(-eps, Math.min(eps, d));
-      out[i] = clip01(x[i] + d);
+    for (let i = start; i < start + d; i++) {
+      let move = (y[i] - x[i]) * shrink;
+      if (norm === 'linf') move = Math.max(-eps, Math.min(eps, move));
+      out[i] = clip01(x[i] + move);
     }
   }
   return out;
@@ -162,7 +188,7 @@ export function imageRandom(seed: number, imageKey: number): SeededRandom {
 }
 
 /**
- * The perturbed images (B x 3 x 32 x 32 in [0, 1]) for clean `pixels` with true `labels`;
+ * The perturbed images (B x 3 x H x W in [0, 1], the model's input shape) for clean `pixels` with true `labels`;
  * `imageKeys` (default 0..B-1) seed each image's random numbers (see imageRandom).
  */
 export async function perturbImages(
@@ -173,11 +199,14 @@ export async function perturbImages(
   imageKeys?: ArrayLike<number>,
 ): Promise<Float32Array> {
   const o = checkPerturbationOptions(options);
-  const d = IMAGE_SIZE;
+  const d = imageSize(model);
+  if (pixels.length === 0 || pixels.length % d !== 0) {
+    throw new InputError(`images of ${model.name} must be a multiple of ${model.inputShape.join('x')} = ${d} values, got ${pixels.length}`);
+  }
   const randomOf = (start: number) => imageRandom(o.seed, imageKeys ? imageKeys[start / d] : start / d);
   switch (o.attack) {
     case 'fgsm':
-      return ascend(pixels, await lossGradient(model, pixels, labels, o.gradient), o.eps, o.norm).map(clip01);
+      return ascend(pixels, await lossGradient(model, pixels, labels, o.gradient), o.eps, o.norm, d).map(clip01);
     case 'sign': {
       const scale = o.norm === 'l2' ? o.eps / Math.sqrt(d) : o.eps;
       const out = new Float32Array(pixels.length);
@@ -206,10 +235,10 @@ export async function perturbImages(
           const random = randomOf(start);
           for (let i = start; i < start + d; i++) begin[i] = pixels[i] + o.eps * (2 * random.uniform() - 1);
         }
-        x = project(begin, pixels, o.eps, o.norm);
+        x = project(begin, pixels, o.eps, o.norm, d);
       }
       for (let step = 0; step < o.steps; step++) {
-        x = project(ascend(x, await lossGradient(model, x, labels, o.gradient), o.stepSize, o.norm), pixels, o.eps, o.norm);
+        x = project(ascend(x, await lossGradient(model, x, labels, o.gradient), o.stepSize, o.norm, d), pixels, o.eps, o.norm, d);
       }
       return x;
     }

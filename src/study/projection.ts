@@ -7,13 +7,20 @@
  *
  * and the amplification of that part, sum_i s_i^2 <v_i, dh>^2 / ||dh||^2, says how strongly J_k
  * stretches it. Computed for every unit, for an adversarial and a random perturbation of the image.
+ *
+ * Any family: images of the model's input shape, its units' general linearizations at the model's
+ * float64 point (linearize/graph-linearize.ts); the entering perturbations come from the float32
+ * trajectories (model/forward.ts) as for the paper's family.
  */
+import { linearize } from '../linearize/graph-linearize.js';
+import { modelTrajectory64 } from '../linearize/model-point.js';
+import type { JacobianOperator } from '../linearize/operator.js';
 import { float64Trajectory } from '../linearize/trajectory64.js';
 import { linearizeUnit } from '../linearize/unit.js';
 import { forwardTrajectories } from '../model/forward.js';
 import type { ResNetModel } from '../model/model.js';
 import { topUnitSingularValues } from './spectrum-methods.js';
-import { perturbImages, type PerturbationOptions } from './perturbations.js';
+import { imageSize, perturbImages, type PerturbationOptions } from './perturbations.js';
 import { states } from './propagation.js';
 
 export interface ProjectionRow {
@@ -24,21 +31,26 @@ export interface ProjectionRow {
   amplification: number;
 }
 
-/** Projections, per unit, of the perturbations `attacks` make of one image (pixels in [0,1], 3x32x32). */
+/** Projections, per unit, of the perturbations `attacks` make of one image (pixels in [0,1], the model's input shape). */
 export async function projectPerturbations(
   model: ResNetModel, pixels: Float32Array, label: number, imageKey: number, attacks: PerturbationOptions[], k: number,
 ): Promise<{ attack: string; rows: ProjectionRow[] }[]> {
   const perturbed = await Promise.all(attacks.map((a) => perturbImages(model, pixels, [label], a, [imageKey])));
-  const batch = new Float32Array(3072 * (1 + attacks.length));
+  const d = imageSize(model);
+  const batch = new Float32Array(d * (1 + attacks.length));
   batch.set(pixels);
-  perturbed.forEach((p, i) => batch.set(p, 3072 * (i + 1)));
+  perturbed.forEach((p, i) => batch.set(p, d * (i + 1)));
   const trajectories = await forwardTrajectories(model, batch);
   const clean = states(trajectories[0]);
   const entering = trajectories.slice(1).map((t) => states(t).map((h, s) => Float64Array.from(h, (v, i) => v - clean[s][i])));
-  const point = await float64Trajectory(model, pixels);
+  // The paper's family: its unit kernels; any other: the general linearization.
+  const paperPoint = model.hasParams ? await float64Trajectory(model, pixels) : undefined;
+  const graphPoint = model.hasParams ? undefined : await modelTrajectory64(model, pixels);
+  const unitOperator = async (unit: number): Promise<JacobianOperator<Float64Array>> =>
+    paperPoint ? linearizeUnit(model, paperPoint, unit) : ((await linearize(graphPoint!, { unit })) as JacobianOperator<Float64Array>);
   const rows: ProjectionRow[][] = attacks.map(() => []);
   for (let unit = 0; unit < model.unitCount; unit++) {
-    const operator = await linearizeUnit(model, point, unit);
+    const operator = await unitOperator(unit);
     try {
       const n = operator.shape[1];
       const top = await topUnitSingularValues(operator, k, 1e-8);

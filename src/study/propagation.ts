@@ -6,12 +6,15 @@
  * of one image, for k = 0 (stem) .. 3n. `firstOrder[k]` is the same ratio for the linearized
  * prediction dh_k = J_k ... J_1 J_stem (x~ - x), the chain of unit linearizations along the clean
  * trajectory applied to the input perturbation.
+ *
+ * For a model of any family: images of its input shape, its classes, k = 0 .. N for its N units
+ * (trajectories from model/forward.ts's graph path, first order from first-order.ts's graph path).
  */
 import { forwardTrajectories } from '../model/forward.js';
 import type { ResNetModel } from '../model/model.js';
 import type { Trajectory } from '../model/trajectory.js';
 import { argmaxRows } from './predictions.js';
-import { perturbImages, IMAGE_SIZE, type PerturbationOptions } from './perturbations.js';
+import { imageSize, perturbImages, type PerturbationOptions } from './perturbations.js';
 
 export interface PropagationResult {
   image: number | string;
@@ -20,14 +23,19 @@ export interface PropagationResult {
   predPerturbed: number;
   /** ||x~ - x||_2 / ||x||_2 in pixel space. */
   inputRelative: number;
-  /** 3n + 1 entries: after the stem, then after each unit. */
+  /** N + 1 entries (N units; 3n + 1 for the paper's family): after the stem, then after each unit. */
   relative: number[];
-  /** 3n + 1 entries, the first-order (linearized) prediction of `relative`. */
+  /** N + 1 entries, the first-order (linearized) prediction of `relative`. */
   firstOrder: number[];
 }
 
-/** Computes the linearized perturbation after the stem and every unit (see src/linearize). */
-export type FirstOrderPropagator = (model: ResNetModel, clean: Trajectory, pixelPerturbation: Float64Array) => Promise<number[]>;
+/**
+ * Computes the linearized perturbation after the stem and every unit (see src/linearize); `pixels` is
+ * the clean image (needed by any family but the paper's).
+ */
+export type FirstOrderPropagator = (
+  model: ResNetModel, clean: Trajectory, pixelPerturbation: Float64Array, pixels?: Float32Array,
+) => Promise<number[]>;
 
 function relativeDistance(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let diff = 0;
@@ -45,7 +53,7 @@ export function states(t: Trajectory): Float32Array[] {
 }
 
 /**
- * Perturb B images (pixels in [0,1], B x 3 x 32 x 32) and follow both versions through the network.
+ * Perturb B images (pixels in [0,1], B x 3 x H x W, the model's input shape) and follow both versions through the network.
  * `ids` name the images in the results; `firstOrder` fills the linearized prediction when given.
  */
 export async function propagatePerturbations(
@@ -63,13 +71,14 @@ export async function propagatePerturbations(
   both.set(pixels);
   both.set(perturbed, pixels.length);
   const trajectories = await forwardTrajectories(model, both);
-  const classes = model.params.numClasses;
+  const classes = model.numClasses;
+  const d = imageSize(model);
   const results: PropagationResult[] = [];
   for (let b = 0; b < batch; b++) {
     const clean = trajectories[b];
     const noisy = trajectories[batch + b];
-    const x = pixels.subarray(b * IMAGE_SIZE, (b + 1) * IMAGE_SIZE);
-    const xt = perturbed.subarray(b * IMAGE_SIZE, (b + 1) * IMAGE_SIZE);
+    const x = pixels.subarray(b * d, (b + 1) * d);
+    const xt = perturbed.subarray(b * d, (b + 1) * d);
     const cleanStates = states(clean);
     const delta = Float64Array.from(xt, (v, i) => v - x[i]);
     results.push({
@@ -79,7 +88,7 @@ export async function propagatePerturbations(
       predPerturbed: argmaxRows(noisy.logits, classes)[0],
       inputRelative: relativeDistance(xt, x),
       relative: states(noisy).map((h, k) => relativeDistance(h, cleanStates[k])),
-      firstOrder: firstOrder ? await firstOrder(model, clean, delta) : [],
+      firstOrder: firstOrder ? await firstOrder(model, clean, delta, x) : [],
     });
   }
   return results;

@@ -6,11 +6,14 @@
  * For every value v of the swept parameter, the model gets alpha (or beta) = v in the chosen units
  * (all units when none are chosen) and 1 elsewhere; accuracy is measured on the first `limit` images,
  * and the full spectra of `spectrumUnits` at `spectrumImages` are summarized (src/study/spectrum.ts).
+ * Any family: accuracy through its forward pass (the graph forward for any but the paper's), spectra
+ * through its general linearization; `data` holds images of the model's input shape.
  */
 import type { ResNetModel } from '../model/model.js';
 import { InputError } from '../util/errors.js';
 import { evaluateAccuracy, type LabelledImages } from './accuracy.js';
 import type { StudyExecutor } from './executor.js';
+import { imageSize } from './perturbations.js';
 import { spectrumSummary, unitSpectrum } from './spectrum.js';
 
 export type ScaledParameter = 'alpha' | 'beta';
@@ -57,6 +60,10 @@ export function scaledModel(model: ResNetModel, parameter: ScaledParameter, valu
 
 export async function scalingSweep(model: ResNetModel, data: LabelledImages, options: ScalingSweepOptions): Promise<ScalingSweepResult> {
   if (options.values.length === 0) throw new InputError('no values to sweep');
+  const d = imageSize(model);
+  if (data.pixels.length !== data.count * d) {
+    throw new InputError(`the data's images are not ${model.inputShape.join('x')} (${data.pixels.length} bytes for ${data.count} images), the input of ${model.name}`);
+  }
   const units = options.units ?? [];
   const result: ScalingSweepResult = { parameter: options.parameter, units: units.length ? units : 'all', accuracy: [], spectra: [] };
   for (const value of options.values) {
@@ -67,8 +74,8 @@ export async function scalingSweep(model: ResNetModel, data: LabelledImages, opt
     for (const unit of options.spectrumUnits ?? []) {
       for (const image of options.spectrumImages ?? []) {
         options.onProgress?.(`${options.parameter} = ${value}: spectrum of unit ${unit} at image ${image}`);
-        const pixels = new Float32Array(3072);
-        for (let i = 0; i < 3072; i++) pixels[i] = data.pixels[image * 3072 + i] / 255;
+        const pixels = new Float32Array(d);
+        for (let i = 0; i < d; i++) pixels[i] = data.pixels[image * d + i] / 255;
         const spectrum = await unitSpectrum(scaled, pixels, unit);
         const s = spectrumSummary(spectrum);
         result.spectra.push({ value, unit, image, smax: s.smax, smallestNonzero: s.smallestNonzero, fractionOne: s.fractionOne, fractionZero: s.fractionZero });

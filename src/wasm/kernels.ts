@@ -17,18 +17,19 @@
 import { isNode } from '../util/runtime.js';
 import type { KernelExports } from './kernel-exports.generated.js';
 import { precisionKernels, type Precision, type PrecisionKernels } from './precision.js';
-import { withScope, type WasmScope } from './scope.js';
+import { withScope, type ScopeKernels, type WasmScope } from './scope.js';
 
-export type { KernelExports, ThreadPoolExports } from './kernel-exports.generated.js';
+export type { KernelExports, TestingExports, ThreadPoolExports } from './kernel-exports.generated.js';
 export { newFloatArray, type FloatArray, type Precision, type PrecisionKernels } from './precision.js';
 export { WasmScope, type CopyableArray, type ScopeKernels } from './scope.js';
 
 export type WasmSource = BufferSource | WebAssembly.Module | URL | string;
 
-export class Kernels {
-  readonly #families = new Map<Precision, PrecisionKernels>();
+/** The kernels of one instance; E is its exports (KernelExports, or more for the threads and testing builds). */
+export class Kernels<E extends KernelExports = KernelExports> {
+  readonly #families = new Map<Precision, PrecisionKernels<E>>();
 
-  constructor(readonly exports: KernelExports) {}
+  constructor(readonly exports: E) {}
 
   get memory(): WebAssembly.Memory {
     return this.exports.memory;
@@ -39,7 +40,7 @@ export class Kernels {
    * `bytes`, `view` and `array` of that precision. Errors: RangeError for a precision other than
    * 'f64' or 'f32'.
    */
-  typed(precision: Precision): PrecisionKernels {
+  typed(precision: Precision): PrecisionKernels<E> {
     let family = this.#families.get(precision);
     if (!family) {
       family = precisionKernels(this, precision);
@@ -53,7 +54,9 @@ export class Kernels {
    * when the body returns or throws, or when the promise an async body returns settles.
    */
   scope<T>(body: (scope: WasmScope) => T): T {
-    return withScope(this, body);
+    // A build with more exports (threads, testing) has every kernel of the shipped one, which is all a
+    // scope hands on; TypeScript cannot see that through the generic E.
+    return withScope(this as unknown as ScopeKernels, body);
   }
 
   /** Blocks allocated (by anyone, through `allocate`) and not yet released: the allocator's count. */

@@ -21,11 +21,11 @@ export function newFloatArray(precision: Precision, length: number): FloatArray 
   return precision === 'f64' ? new Float64Array(length) : new Float32Array(length);
 }
 
-/** `gebrd` for gebrdF64 when gebrdF32 exists too. */
-type TwinBase<N> = N extends `${infer Base}F64` ? (`${Base}F32` extends keyof KernelExports ? Base : never) : never;
-export type PrecisionKernelName = TwinBase<keyof KernelExports>;
+/** `gebrd` for gebrdF64 when gebrdF32 exists too (among the exports E). */
+type TwinBase<E, N> = N extends `${infer Base}F64` ? (`${Base}F32` extends keyof E ? Base : never) : never;
+export type PrecisionKernelName<E = KernelExports> = TwinBase<E, keyof E>;
 
-type Export<N> = N extends keyof KernelExports ? KernelExports[N] : never;
+type Export<E, N> = N extends keyof E ? E[N] : never;
 
 /** What a family holds besides the kernels (no kernel may take these names). */
 export interface PrecisionInfo {
@@ -38,9 +38,12 @@ export interface PrecisionInfo {
   array(count: number): FloatArray;
 }
 
-/** The kernels of one precision; each is the F64 or F32 export, and a call type-checks against both. */
-export type PrecisionKernels = PrecisionInfo & {
-  readonly [B in PrecisionKernelName]: Export<`${B}F64`> | Export<`${B}F32`>;
+/**
+ * The kernels of one precision; each is the F64 or F32 export, and a call type-checks against both.
+ * E is the module's exports: KernelExports for the shipped build (the testing build's tests widen it).
+ */
+export type PrecisionKernels<E = KernelExports> = PrecisionInfo & {
+  readonly [B in PrecisionKernelName<E>]: Export<E, `${B}F64`> | Export<E, `${B}F32`>;
 };
 
 // A kernel named like a family member would be shadowed: make that a type error.
@@ -49,14 +52,14 @@ const noClash: [Clash] extends [never] ? true : never = true;
 void noClash;
 
 /** Where a family reads the views from (the Kernels instance). */
-interface Memory {
-  readonly exports: KernelExports;
+interface Memory<E> {
+  readonly exports: E;
   f64(ptr: number, count: number): Float64Array;
   f32(ptr: number, count: number): Float32Array;
 }
 
 /** The family of `precision` over `kernels`' exports. Errors: RangeError for another precision. */
-export function precisionKernels(kernels: Memory, precision: Precision): PrecisionKernels {
+export function precisionKernels<E extends KernelExports>(kernels: Memory<E>, precision: Precision): PrecisionKernels<E> {
   checkPrecision(precision);
   const f64 = precision === 'f64';
   const suffix = f64 ? 'F64' : 'F32';
@@ -73,5 +76,5 @@ export function precisionKernels(kernels: Memory, precision: Precision): Precisi
     const base = name.slice(0, -3);
     if (typeof exports[`${base}F32`] === 'function') family[base] = exports[base + suffix];
   }
-  return family as unknown as PrecisionKernels;
+  return family as unknown as PrecisionKernels<E>;
 }

@@ -1,0 +1,115 @@
+/**
+ * Issue 15: two builds of the kernels side by side in one run, so a kernel change is measured under the
+ * same machine load (others share the cores): GEMM 1024^3 and the Gram route's lower-triangle rank-2k
+ * update (n = 1024, k = 256) in f64 and f32, one thread, calls of the two builds interleaved; then end to
+ * end, svdValues of a random 1024 x 1024 matrix (bidiagonal route) and of a 2048 x 2048 one (Gram route),
+ * each in its own child process per run, the two builds alternating.
+ *
+ *   node --import tsx bench/before-after.ts --before /path/to/old/resnet-stability.wasm [--after build/resnet-stability.wasm] [--runs 7] [--no-svd]
+ *
+ * Reports the median and the best of the runs (the best is the rate with a core to itself).
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { loadKernels, setDefaultKernelSource } from '../src/wasm/kernels.js';
+import { SeededRandom } from '../src/util/random.js';
+import { median } from './support.js';
+
+const argValue = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+
+async function child(wasm: string, which: string): Promise<void> {
+  setDefaultKernelSource(new Uint8Array(readFileSync(wasm)));
+  const { svdValues } = await import('../src/spectrum/svd.js');
+  const n = which === 'gram' ? 2048 : 1024;
+  const r = new SeededRandom(n);
+  const a = Float64Array.from({ length: n * n }, () => r.normal());
+  const t = performance.now();
+  await svdValues(a, n, n, { route: which === 'gram' ? 'gram' : 'bidiagonal' });
+  console.log(JSON.stringify({ seconds: (performance.now() - t) / 1000 }));
+}
+
+const childWasm = argValue('--child');
+if (childWasm) {
+  await child(childWasm, argValue('--case') ?? 'bidiagonal');
+} else {
+  const before = argValue('--before');
+  if (!before) {
+    console.error('before-after: --before <old resnet-stability.wasm> is required');
+    process.exit(2);
+  }
+  const after = argValue('--after') ?? fileURLToPath(new URL('../build/resnet-stability.wasm', import.meta.url));
+  const runs = Number(argValue('--runs') ?? 7);
+  const builds = { before, after } as const;
+  console.log(`CPU: ${cpus()[0].model} (${cpus().length} logical); node ${process.version}; load average at start ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(`before: ${before}\nafter: ${after}`);
+
+  const kernels = {
+    before: await loadKernels(new Uint8Array(readFileSync(before))),
+    after: await loadKernels(new Uint8Array(readFileSync(after))),
+  };
+  console.log('\n| kernel (1 thread) | precision | before GFLOP/s, median (best) | after GFLOP/s, median (best) | after / before (medians) |');
+  console.log('|---|---|---|---|---|');
+  for (const precision of ['f64', 'f32'] as const) {
+    const n = 1024, k2 = 256;
+    const rates = { gemm: { before: [] as number[], after: [] as number[] }, lower: { before: [] as number[], after: [] as number[] } };
+    // Each build gets its own copies of the same operands (its own memory); the calls alternate.
+    const cases = (['before', 'after'] as const).map((build) => {
+      const kk = kernels[build];
+      const k = kk.typed(precision);
+      const alloc = (count: number, seed: number) => {
+        const p = precision === 'f64' ? kk.allocF64(count) : kk.allocF32(count);
+        const view = k.view(p, count);
+        const r = new SeededRandom(seed);
+        for (let i = 0; i < count; i++) view[i] = r.normal();
+        return p;
+      };
+      const a = alloc(n * n, 1), b = alloc(n * n, 2), c = alloc(n * n, 3), vw = alloc(n * k2, 4), wv = alloc(n * k2, 5);
+      return {
+        build,
+        gemm: () => k.gemm(0, 0, n, n, n, 1, a, n, b, n, 0, c, n),
+        lower: () => k.gemmLower(0, 1, n, k2, 1, vw, k2, wv, k2, 1, c, n),
+        free: () => { for (const p of [a, b, c, vw, wv]) kk.release(p); },
+      };
+    });
+    const timed = (fn: () => void, flops: number) => {
+      const t = performance.now();
+      fn();
+      return flops / ((performance.now() - t) / 1000) / 1e9;
+    };
+    for (const cs of cases) { cs.gemm(); cs.lower(); }
+    for (let i = 0; i < runs; i++) {
+      for (const cs of cases) {
+        rates.gemm[cs.build].push(timed(cs.gemm, 2 * n ** 3));
+        rates.lower[cs.build].push(timed(cs.lower, n * (n + 1) * k2));
+      }
+    }
+    for (const cs of cases) cs.free();
+    for (const [name, label] of [['gemm', `GEMM ${n}^3`], ['lower', `lower-triangle GEMM n = ${n}, k = ${k2} (rank-2k update)`]] as const) {
+      const b = rates[name].before, a = rates[name].after;
+      console.log(`| ${label} | ${precision} | ${median(b).toFixed(1)} (${Math.max(...b).toFixed(1)}) | ${median(a).toFixed(1)} (${Math.max(...a).toFixed(1)}) | ${(median(a) / median(b)).toFixed(2)}x |`);
+    }
+  }
+
+  if (!process.argv.includes('--no-svd')) {
+    console.log('\n| end to end (1 thread, own process) | before s, median (best) | after s, median (best) | before / after (medians) |');
+    console.log('|---|---|---|---|');
+    const self = fileURLToPath(import.meta.url);
+    for (const [which, label] of [['bidiagonal', 'svdValues 1024 x 1024, bidiagonal route'], ['gram', 'svdValues 2048 x 2048, Gram route']] as const) {
+      const seconds = { before: [] as number[], after: [] as number[] };
+      for (let i = 0; i < runs; i++) {
+        for (const build of ['before', 'after'] as const) {
+          const out = execFileSync(process.execPath, ['--import', 'tsx', self, '--child', builds[build], '--case', which], { encoding: 'utf8' });
+          seconds[build].push((JSON.parse(out.trim().split('\n').pop()!) as { seconds: number }).seconds);
+        }
+      }
+      const b = seconds.before, a = seconds.after;
+      console.log(`| ${label} | ${median(b).toFixed(2)} (${Math.min(...b).toFixed(2)}) | ${median(a).toFixed(2)} (${Math.min(...a).toFixed(2)}) | ${(median(b) / median(a)).toFixed(2)}x |`);
+    }
+  }
+  console.log(`\nload average at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+}
