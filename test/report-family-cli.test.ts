@@ -193,3 +193,18 @@ test('report --preset quick on a pre-activation ResNet of four stages (2-1-1-1):
   assert.match(page, /<td class="n">5<\/td><td>4\.1<\/td>/);
   assert.deepEqual(report.projection.units.map((u: { unitLabel: string }) => u.unitLabel), ['1.1', '1.2', '2.1', '3.1', '4.1']);
 });
+
+test('WRN-16 report in two shards, merged: the one-machine run\'s bytes (merge loads the family\'s model from study.json)', async () => {
+  const common = ['report', '--model', fixture('families/wrn.pt'), '--preset', 'test', '--reproducible', '--workers', '1', '--quiet'];
+  for (const k of [1, 2]) {
+    const shard = await runCli([...common, '--shard', `${k}/2`, '--out', join(tmp, `shard${k}`)]);
+    assert.equal(shard.code, 0, shard.stderr);
+    assert.equal(existsSync(join(tmp, `shard${k}`, 'report.json')), false, 'a shard writes no report');
+  }
+  const merged = await runCli(['merge', join(tmp, 'shard1'), join(tmp, 'shard2'), '--out', join(tmp, 'merged'), '--json']);
+  assert.equal(merged.code, 0, merged.stderr);
+  assert.deepEqual(JSON.parse(merged.stdout).written, ['report.json', 'report.html']);
+  for (const file of ['report.json', 'report.html', 'study.json']) {
+    assert.ok(readFileSync(join(tmp, 'merged', file)).equals(readFileSync(join(wrnOut, file))), `${file} differs from the one-machine run`);
+  }
+});
