@@ -20,6 +20,8 @@ import { InProcessExecutor } from '../src/study/executor.js';
 import { comparisonFigures } from '../src/report/comparison-figures.js';
 import { buildReport } from '../src/report/documents.js';
 import { computeFindings } from '../src/report/findings.js';
+import { propagationSpec } from '../src/report/figures.js';
+import { renderSvg } from '../src/report/render.js';
 import { reportHtml } from '../src/report/html.js';
 import { depthLabel, reportJobs, reportPlan, runReportJob, runReportJobs, stageEndDepths, type ReportPlan, type ReportStudy } from '../src/study/report-study.js';
 import { f64, graphOfFixture, type FixtureFamily } from './support/graph-fixture.js';
@@ -200,4 +202,20 @@ test('comparison across families: the depth axis says where stages end only when
   assert.equal(title([bareStudy('tv', [2, 4, 6, 8]), bareStudy('preact', [1, 2, 3, 4])]), 'unit position (unit index / units; stages end at 1/4, 2/4, 3/4, 1)');
   assert.deepEqual([1, 2, 3, 4, 5].map((k) => depthLabel([2, 3, 4, 5], k)), ['1.1', '1.2', '2.1', '3.1', '4.1']);
   assert.equal(depthLabel([2, 3, 4, 5], 0), 'stem');
+});
+
+test('the propagation figure of a non-paper model labels every depth with the unit it follows; the paper family\'s keeps depth indices', async () => {
+  const mean = [1, 1.1, 1.2, 1.5, 1.6, 2, 3];
+  const attack = { attack: 'fgsm' as const, results: [], relative: { mean, q10: mean, median: mean, q90: mean }, firstOrder: { mean, q10: mean, median: mean, q90: mean }, flipped: 0 };
+  const model = await family('wrn.pt');
+  const study = bareStudy('wrn', [2, 4, 6], model.graph.description);
+  study.propagation.attacks = [attack];
+  const svg = await renderSvg(propagationSpec(study), 'p-');
+  const ticks = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+  for (const label of ['stem', '1.1', '1.2', '2.1', '2.2', '3.1', '3.2']) assert.ok(ticks.includes(label), `tick ${label} in ${ticks.join(' ')}`);
+  assert.ok(ticks.includes('after unit (stage.unit; dotted: stage boundaries)'));
+  const { architecture: _a, ...paper } = study;
+  const paperTicks = [...(await renderSvg(propagationSpec(paper), 'q-')).matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+  assert.ok(paperTicks.includes('depth (0 = stem, k = after unit k)'));
+  assert.ok(!paperTicks.includes('1.1') && !paperTicks.includes('stem'));
 });
