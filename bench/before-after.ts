@@ -7,7 +7,10 @@
  *
  *   node --import tsx bench/before-after.ts --before /path/to/old/resnet-stability.wasm [--after build/resnet-stability.wasm] [--runs 7] [--no-svd]
  *
- * Reports the median and the best of the runs (the best is the rate with a core to itself).
+ * Reports the median and the best of the runs. Under load a call of 0.1-0.3 s measures the share of a
+ * core the scheduler gave it; so the same kernels also run at sizes of a few ms (GEMM 256^3, rank-2k
+ * n = 512, k = 128), best of --trials interleaved calls, beside the peak kernel of bench/peak/peak.ts
+ * timed the same way: those are the rates with a core to ourselves, and their ratio the "% of peak".
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -15,7 +18,10 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadKernels, setDefaultKernelSource } from '../src/wasm/kernels.js';
 import { SeededRandom } from '../src/util/random.js';
-import { median } from './support.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { benchDir, median } from './support.js';
 
 const argValue = (name: string) => {
   const i = process.argv.indexOf(name);
@@ -44,6 +50,7 @@ if (childWasm) {
   }
   const after = argValue('--after') ?? fileURLToPath(new URL('../build/resnet-stability.wasm', import.meta.url));
   const runs = Number(argValue('--runs') ?? 7);
+  const trials = Number(argValue('--trials') ?? 60);
   const builds = { before, after } as const;
   console.log(`CPU: ${cpus()[0].model} (${cpus().length} logical); node ${process.version}; load average at start ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   console.log(`before: ${before}\nafter: ${after}`);
@@ -93,6 +100,54 @@ if (childWasm) {
       const b = rates[name].before, a = rates[name].after;
       console.log(`| ${label} | ${precision} | ${median(b).toFixed(1)} (${Math.max(...b).toFixed(1)}) | ${median(a).toFixed(1)} (${Math.max(...a).toFixed(1)}) | ${(median(a) / median(b)).toFixed(2)}x |`);
     }
+  }
+
+  // Short calls, best of `trials`, interleaved, beside the peak kernel timed in slices of the same length.
+  const asc = join(benchDir, '..', 'node_modules', '.bin', 'asc');
+  const peakDir = mkdtempSync(join(tmpdir(), 'peak-'));
+  execFileSync(asc, [join(benchDir, 'peak', 'peak.ts'), '-O3', '--noAssert', '--runtime', 'stub', '--enable', 'simd', '-o', join(peakDir, 'p.wasm')]);
+  const peakExports = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(join(peakDir, 'p.wasm'))),
+    { env: { abort() { throw new Error('abort'); }, seed: () => 0, trace() {} } }).exports as Record<string, (...a: number[]) => number>;
+  peakExports.fillTable(0.5);
+  const bestOf = (calls: (() => number)[]) => {
+    const best = calls.map(() => 0);
+    for (let i = 0; i < trials; i++) calls.forEach((call, j) => { best[j] = Math.max(best[j], call()); });
+    return best;
+  };
+  const rateOf = (flops: number, fn: () => void) => () => {
+    const t = performance.now();
+    fn();
+    return flops / ((performance.now() - t) / 1000) / 1e9;
+  };
+  console.log('\n| short calls, best of ' + trials + ' (1 thread) | precision | peak mul+add GFLOP/s | before GFLOP/s (% of peak) | after GFLOP/s (% of peak) |');
+  console.log('|---|---|---|---|---|');
+  for (const precision of ['f64', 'f32'] as const) {
+    const g = 256, n = 512, k2 = 128;
+    const cases = (['before', 'after'] as const).map((build) => {
+      const kk = kernels[build];
+      const k = kk.typed(precision);
+      const alloc = (count: number, seed: number) => {
+        const p = precision === 'f64' ? kk.allocF64(count) : kk.allocF32(count);
+        const view = k.view(p, count);
+        const r = new SeededRandom(seed);
+        for (let i = 0; i < count; i++) view[i] = r.normal();
+        return p;
+      };
+      const a = alloc(g * g, 1), b = alloc(g * g, 2), c = alloc(n * n, 3), vw = alloc(n * k2, 4), wv = alloc(n * k2, 5);
+      return {
+        gemm: rateOf(2 * g ** 3, () => k.gemm(0, 0, g, g, g, 1, a, g, b, g, 0, c, g)),
+        lower: rateOf(n * (n + 1) * k2, () => k.gemmLower(0, 1, n, k2, 1, vw, k2, wv, k2, 1, c, n)),
+        free: () => { for (const p of [a, b, c, vw, wv]) kk.release(p); },
+      };
+    });
+    const [flopsPerRound, kernel] = precision === 'f64' ? [48, 'peakF64MulAdd'] : [96, 'peakF32MulAdd'];
+    const rounds = Math.round(2 * g ** 3 / flopsPerRound); // the flops (so about the time) of one GEMM call
+    const peakCall = rateOf(rounds * flopsPerRound, () => peakExports[kernel](rounds, 1.5));
+    const [pg, bg, ag, bl, al] = bestOf([peakCall, cases[0].gemm, cases[1].gemm, cases[0].lower, cases[1].lower]);
+    for (const cs of cases) cs.free();
+    const pct = (x: number) => `${x.toFixed(1)} (${(100 * x / pg).toFixed(0)} %)`;
+    console.log(`| GEMM ${g}^3 | ${precision} | ${pg.toFixed(1)} | ${pct(bg)} | ${pct(ag)} |`);
+    console.log(`| lower-triangle GEMM n = ${n}, k = ${k2} (rank-2k update) | ${precision} | ${pg.toFixed(1)} | ${pct(bl)} | ${pct(al)} |`);
   }
 
   if (!process.argv.includes('--no-svd')) {

@@ -3,7 +3,7 @@
  * variants on packed panels only (no packing, no edges), beside the peak kernel of bench/peak/peak.ts and
  * the package's own GEMM, all in one run and one thread:
  *
- *   node --experimental-wasm-relaxed-simd --import tsx bench/gemm-micro.ts [--slice 0.005] [--trials 40] [--runs 5] [--only f64]
+ *   node --experimental-wasm-relaxed-simd --import tsx bench/gemm-micro.ts [--slice 0.005] [--trials 40] [--runs 5] [--only f64] [--variants REGEX]
  *
  * Every figure is the best of many short timings (see bestRate): on a shared machine that is the rate
  * with a core to ourselves; the package GEMM 1024^3 is the best of --runs calls.

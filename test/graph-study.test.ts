@@ -6,7 +6,10 @@
  * with the fixture's input normalization.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
 import { test } from 'node:test';
 import { ResNetModel } from '../src/model/model.js';
 import { firstOrderPropagation } from '../src/study/first-order.js';
@@ -187,5 +190,34 @@ test('scale and project on imported checkpoints of other families: units by stag
   for (const attack of result.attacks) {
     assert.ok(attack.rows.length >= 2);
     for (const row of attack.rows) assert.ok(row.fraction >= 0 && row.fraction <= 1 + 1e-12, `unit ${row.unit}: ${row.fraction}`);
+  }
+});
+
+test('scale reads an image folder at the model size: the same accuracy as the same images from the CIFAR file', async () => {
+  // CIFAR sample images 0-9 have classes 0-9: written as PNGs into folders c0..c9 (sorted: labels 0..9).
+  const sample = readFileSync(fixturePath('../../data/cifar10-sample/test_batch_1000.bin'));
+  const root = mkdtempSync(join(tmpdir(), 'rs-scale-folder-'));
+  try {
+    for (let i = 0; i < 10; i++) {
+      const record = sample.subarray(i * 3073, (i + 1) * 3073);
+      const image = new PNG({ width: 32, height: 32 });
+      for (let p = 0; p < 1024; p++) {
+        for (let c = 0; c < 3; c++) image.data[4 * p + c] = record[1 + c * 1024 + p];
+        image.data[4 * p + 3] = 255;
+      }
+      mkdirSync(join(root, `c${record[0]}`), { recursive: true });
+      writeFileSync(join(root, `c${record[0]}`, `${i}.png`), PNG.sync.write(image));
+    }
+    const run = async (data: string) => {
+      const result = await runCli(['scale', '--model', fixturePath('families/tv-basic.pt'), '--data', data, '--param', 'alpha', '--values', '0.5,1',
+        '--limit', '10', '--workers', '1', '--json']);
+      assert.equal(result.code, 0, result.stderr);
+      return JSON.parse(result.stdout).accuracy;
+    };
+    const fromFolder = await run(root);
+    assert.deepEqual(fromFolder.map((a: { images: number }) => a.images), [10, 10]);
+    assert.deepEqual(fromFolder, await run(fixturePath('../../data/cifar10-sample/test_batch_1000.bin')));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 });

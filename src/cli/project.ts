@@ -20,7 +20,7 @@ export function projectCommand(): Command {
   return new Command('project')
     .description('project the perturbation entering each unit onto its top right singular vectors')
     .requiredOption('--model <model>', MODEL_HELP)
-    .option('--data <cifar>', CIFAR_DATA_HELP)
+    .option('--data <data>', `${CIFAR_DATA_HELP}; or an image folder (one subfolder per class) of images of the model's input size`)
     .option('--images <list>', 'image indices, e.g. 0-9', '0')
     .requiredOption('--eps <eps>', 'perturbation size (L-infinity radius; random ones get the same L2 size)', Number)
     .addOption(new Option('--attack <a>', 'adversarial perturbation').choices(['fgsm', 'pgd']).default('fgsm'))

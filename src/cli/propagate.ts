@@ -22,7 +22,7 @@ export function propagateCommand(): Command {
   return new Command('propagate')
     .description('follow random or adversarial input perturbations through every residual unit')
     .requiredOption('--model <model>', MODEL_HELP)
-    .option('--data <cifar>', CIFAR_DATA_HELP)
+    .option('--data <data>', `${CIFAR_DATA_HELP}; or an image folder (one subfolder per class) of images of the model's input size`)
     .option('--images <list>', 'image indices, e.g. 0-9,15', '0')
     .addOption(new Option('--attack <name>', 'perturbation').choices(ATTACKS as unknown as string[]).makeOptionMandatory())
     .requiredOption('--eps <eps>', 'size: L-infinity radius (linf) or L2 radius (l2), pixels in [0,1]', (v) => parseFiniteNumber(v, '--eps'))

@@ -3,7 +3,9 @@
  *  [--limit N] [--spectrum-units 26] [--spectrum-images 0] [--out dir] [--json]`
  *
  * Sweeps the skip scale alpha or the residual weight scale beta (in the chosen units, or network-wide)
- * and reports accuracy per value and, when asked, the spectra summaries of some units. --out writes
+ * and reports accuracy per value and, when asked, the spectra summaries of some units. Any family:
+ * `--data` is CIFAR (32 x 32 models) or an image folder (one subfolder per class) of images of the
+ * model's input size. --out writes
  * scale.json, scale-accuracy.csv and scale-spectra.csv.
  */
 import { Command, Option } from 'commander';
@@ -16,8 +18,10 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { toCsv } from '../util/csv.js';
 import { availableCores, createExecutor } from '../workers/pool.js';
 import { parseIndexList } from '../data/indices.js';
+import { loadFolderImages, looksLikeImageFolder, scanImageFolder } from '../data/image-folder.js';
+import type { LabelledImages } from '../study/accuracy.js';
 import { UsageError } from './errors.js';
-import { announceData, loadCifarData, parsePositiveInteger, MODEL_HELP, CIFAR_DATA_HELP } from './inputs.js';
+import { announceData, loadCifarData, parsePositiveInteger, MODEL_HELP, CIFAR_DATA_HELP, type DataSetInfo } from './inputs.js';
 
 function parseValues(text: string): number[] {
   const values = text.split(',').map((v) => v.trim());
@@ -36,11 +40,33 @@ export function parseUnitList(model: ResNetModel, text: string, option: string):
   return [...new Set(units)];
 }
 
+/**
+ * The labelled images of `--data`: an image folder (its first `limit` images, or all, decoded at the
+ * model's input size and stored as bytes like CIFAR's; announced here), else the CIFAR test set
+ * (announced by the caller once the other inputs are checked).
+ */
+async function loadLabelledImages(
+  spec: string | undefined, model: ResNetModel, limit: number | undefined, quiet: boolean,
+): Promise<LabelledImages & { dataSet: DataSetInfo }> {
+  if (spec !== undefined && (await looksLikeImageFolder(spec))) {
+    const folder = await scanImageFolder(spec);
+    const ids = Array.from({ length: Math.min(limit ?? folder.files.length, folder.files.length) }, (_, i) => i);
+    if (!quiet) process.stderr.write(`data: ${spec} (image folder: ${folder.files.length} images, ${folder.classes.length} classes)\n`);
+    const pixels = await loadFolderImages(folder, ids, [model.inputShape[1], model.inputShape[2]]);
+    // Decoded pixels are byte / 255: back to the bytes LabelledImages holds, exactly.
+    const bytes = Uint8Array.from(pixels, (p) => Math.round(p * 255));
+    if (folder.classes.length > 256) throw new UsageError(`${spec}: ${folder.classes.length} classes; scale reads at most 256`);
+    const labels = Uint8Array.from(ids, (i) => folder.labels[i]!);
+    return { count: ids.length, labels, pixels: bytes, dataSet: { file: spec, origin: 'path', images: folder.files.length } };
+  }
+  return loadCifarData(spec, quiet);
+}
+
 export function scaleCommand(): Command {
   return new Command('scale')
     .description('sweep the skip scale alpha or residual weight scale beta: accuracy and unit spectra')
     .requiredOption('--model <model>', MODEL_HELP)
-    .option('--data <cifar>', CIFAR_DATA_HELP)
+    .option('--data <data>', `${CIFAR_DATA_HELP}; or an image folder (one subfolder per class) of images of the model's input size`)
     .addOption(new Option('--param <p>', 'which scale to sweep').choices(['alpha', 'beta']).makeOptionMandatory())
     .requiredOption('--values <list>', 'comma-separated values, e.g. 0.5,0.9,1,1.1', parseValues)
     .option('--units <list>', 'units to scale: all, or indices / stage.unit / ranges (18-26)', 'all')
@@ -58,9 +84,10 @@ export function scaleCommand(): Command {
       const model = await loadModel(opts.model);
       const units = parseUnitList(model, opts.units, '--units');
       const spectrumUnits = opts.spectrumUnits ? parseUnitList(model, opts.spectrumUnits, '--spectrum-units') : [];
-      const data = await loadCifarData(opts.data, opts.quiet || opts.json);
+      const data = await loadLabelledImages(opts.data, model, opts.limit, Boolean(opts.quiet || opts.json));
       const spectrumImages = parseIndexList(opts.spectrumImages, data.count, '--spectrum-images');
-      announceData(data.dataSet, opts.quiet || opts.json);
+      // CIFAR data (it has a source file) is announced now that the inputs are checked; a folder was already.
+      if ('source' in data) announceData(data.dataSet, opts.quiet || opts.json);
       const workers = opts.workers ?? (await availableCores());
       const executor = await createExecutor(workers);
       try {
