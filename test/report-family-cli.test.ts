@@ -208,3 +208,16 @@ test('WRN-16 report in two shards, merged: the one-machine run\'s bytes (merge l
     assert.ok(readFileSync(join(tmp, 'merged', file)).equals(readFileSync(join(wrnOut, file))), `${file} differs from the one-machine run`);
   }
 });
+
+test('a model of 64x64 inputs is refused in one line before any work, also as the second of two models; nothing written', async () => {
+  const model = join(tmp, 'tv64');
+  const imported = await runCli(['import', fixture('families/tv-basic.pt'), '--out', model, '--input-size', '64x64', '--quiet']);
+  assert.equal(imported.code, 0, imported.stderr);
+  for (const models of [[model], [fixture('checkpoints/resnet8-legacy.th'), model]]) {
+    const out = join(tmp, `refused-${models.length}`);
+    const result = await runCli(['report', '--model', ...models, '--preset', 'test', '--out', out]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.equal(result.stderr, 'resnet-stability: model tv-basic takes 3x64x64 inputs; the report runs on CIFAR\'s 3x32x32 images\n');
+    assert.equal(existsSync(out), false, `${out} was created`);
+  }
+});
