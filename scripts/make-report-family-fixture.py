@@ -15,7 +15,10 @@ in float64, and computes what the report's test preset measures, independently o
 
 A unit computes alpha * shortcut + body with every body conv weight times beta (the shortcut reads the
 pre-activated input where it is a 1x1 conv, the raw input where it is the identity), as in
-src/model/graph.ts. Arrays are base64 of little-endian float64.
+src/model/graph.ts. Also, for `report --preset quick` on the four-stage pre-activation fixture
+(families/preact-bn.pt, stages of 2, 1, 1, 1 units, `module.` prefix): all singular values of units 4.1
+at images 0 and 1 and 3.1 at image 0 (pytorch-cifar's PreActBlock as the unit, unscaled).
+Arrays are base64 of little-endian float64.
 Writes test/fixtures/families/report-wrn-pytorch.json. Run: /usr/bin/python3 scripts/make-report-family-fixture.py
 """
 import base64
@@ -102,6 +105,25 @@ def accuracy(model, alphas, betas):
     return int((logits.argmax(1) == labels).sum()), float((top[:, -1] - top[:, -2]).min())
 
 
+def preact_spectra():
+    model = families.PreActResNet([4, 8, 16, 32], [2, 1, 1, 1], 10, True)
+    state = torch.load('test/fixtures/families/preact-bn.pt')
+    model.load_state_dict({k[len('module.'):]: v for k, v in state.items()})
+    model = model.double().eval()
+    units = [b for s in range(model.stages) for b in getattr(model, f'layer{s + 1}')]
+    out = []
+    for index, label, image in [(4, '4.1', 0), (4, '4.1', 1), (3, '3.1', 0)]:
+        x, _ = images([image])
+        with torch.no_grad():
+            h = model.conv1(x)
+            for block in units[:index]:
+                h = block(h)
+        shape = h.shape
+        jac = torch.autograd.functional.jacobian(lambda v: units[index](v.view(shape)).reshape(-1), h.reshape(-1))
+        out.append({'unit': index, 'label': label, 'image': image, 'shape': list(jac.shape), 'values': b64(torch.linalg.svdvals(jac).numpy())})
+    return out
+
+
 def main():
     torch.manual_seed(0)
     model = load()
@@ -124,7 +146,8 @@ def main():
                 rows.append({'parameter': parameter, 'scope': scope, 'value': value, 'images': ACCURACY_IMAGES, 'correct': correct, 'smallestMargin': margin})
     with open(OUT, 'w') as f:
         json.dump({'generator': 'scripts/make-report-family-fixture.py', 'torch': torch.__version__, 'model': 'test/fixtures/families/wrn.pt',
-                   'normalization': {'mean': families.MEAN, 'std': families.STD}, 'spectra': spectra, 'accuracy': rows}, f, indent=1)
+                   'normalization': {'mean': families.MEAN, 'std': families.STD}, 'spectra': spectra, 'accuracy': rows,
+                   'preactQuick': {'model': 'test/fixtures/families/preact-bn.pt', 'spectra': preact_spectra()}}, f, indent=1)
         f.write('\n')
 
 

@@ -17,9 +17,13 @@ import { ResNetModel } from '../src/model/model.js';
 import { fullSpectrumFits, jobCost, unitForwardCost, unitJacobianShape } from '../src/study/job-cost.js';
 import { loadCifar } from '../src/data/cifar.js';
 import { InProcessExecutor } from '../src/study/executor.js';
+import { comparisonFigures } from '../src/report/comparison-figures.js';
+import { buildReport } from '../src/report/documents.js';
 import { computeFindings } from '../src/report/findings.js';
+import { propagationSpec } from '../src/report/figures.js';
+import { renderSvg } from '../src/report/render.js';
 import { reportHtml } from '../src/report/html.js';
-import { reportJobs, reportPlan, runReportJob, runReportJobs, stageEndDepths, type ReportPlan, type ReportStudy } from '../src/study/report-study.js';
+import { depthLabel, reportJobs, reportPlan, runReportJob, runReportJobs, stageEndDepths, type ReportPlan, type ReportStudy } from '../src/study/report-study.js';
 import { f64, graphOfFixture, type FixtureFamily } from './support/graph-fixture.js';
 import { cifarSampleFile } from './support/shared.js';
 
@@ -166,4 +170,52 @@ test('data whose labels are not all classes of the model (CIFAR-100 for a 10-cla
   const enough = { count: 200, labels: Uint8Array.from({ length: 200 }, (_, i) => i % 100), pixels: new Uint8Array(200 * 3072) };
   await assert.rejects(runReportJobs(model, enough, { preset: 'test' }), (e: Error) =>
     e.name === 'InputError' && e.message === 'the data has labels up to 99, model wrn has 10 classes (CIFAR-100 data for a CIFAR-10 model?)');
+});
+
+/** A study with no measurements, of a model with the given stage ends (the shape buildReport and compare read). */
+function bareStudy(model: string, stageEnds: number[], architecture?: ReportStudy['architecture']): ReportStudy {
+  const units = stageEnds.at(-1)!;
+  return {
+    model, depth: 2 * units + 2, units, ...(architecture ? { architecture } : {}), preset: 'test', seed: 0,
+    plan: {} as ReportStudy['plan'], tolerances: { one: 1e-6, zero: 1e-10, nearOne: 0.1 },
+    cleanAccuracy: { images: 100, correct: 10, accuracy: 0.1 }, spectra: [], variation: [],
+    sweep: { unit: units - 1, unitLabel: depthLabel(stageEnds, units), image: 0, accuracy: [], spectra: [] },
+    propagation: { eps: 2 / 255, norm: 'linf', images: [], attacks: [], stageEnds },
+    projection: { available: false, reason: 'constructed' }, seconds: { total: 0 },
+  };
+}
+
+test('a study without any full spectrum (no unit fits the memory limit) still makes a page: those findings not computed', async () => {
+  const study = bareStudy('huge', [2, 3, 4, 5]);
+  const report = await buildReport(study, { version: 'v', data: 'd', created: 'c' });
+  assert.deepEqual(report.findings.map((f) => f.verdict), ['not computed', 'not computed', 'not computed', 'not computed', 'not computed']);
+  assert.equal((report.html.match(/<svg[\s>]/g) ?? []).length, report.json.figures.length);
+});
+
+test('comparison across families: the depth axis says where stages end only when every model has equal thirds', () => {
+  const title = (studies: ReportStudy[]) => {
+    const figure = comparisonFigures(studies).find((f) => f.id === 'spectra-depth')!;
+    return (figure.spec as unknown as { spec: { encoding: { x: { title: string } } } }).spec.encoding.x.title;
+  };
+  assert.equal(title([bareStudy('resnet56', [9, 18, 27]), bareStudy('wrn', [2, 4, 6])]), 'unit position (unit index / units; stages end at 1/3, 2/3, 1)');
+  assert.equal(title([bareStudy('resnet56', [9, 18, 27]), bareStudy('preact', [2, 3, 4, 5])]), 'unit position (unit index / units)');
+  assert.equal(title([bareStudy('tv', [2, 4, 6, 8]), bareStudy('preact', [1, 2, 3, 4])]), 'unit position (unit index / units; stages end at 1/4, 2/4, 3/4, 1)');
+  assert.deepEqual([1, 2, 3, 4, 5].map((k) => depthLabel([2, 3, 4, 5], k)), ['1.1', '1.2', '2.1', '3.1', '4.1']);
+  assert.equal(depthLabel([2, 3, 4, 5], 0), 'stem');
+});
+
+test('the propagation figure of a non-paper model labels every depth with the unit it follows; the paper family\'s keeps depth indices', async () => {
+  const mean = [1, 1.1, 1.2, 1.5, 1.6, 2, 3];
+  const attack = { attack: 'fgsm' as const, results: [], relative: { mean, q10: mean, median: mean, q90: mean }, firstOrder: { mean, q10: mean, median: mean, q90: mean }, flipped: 0 };
+  const model = await family('wrn.pt');
+  const study = bareStudy('wrn', [2, 4, 6], model.graph.description);
+  study.propagation.attacks = [attack];
+  const svg = await renderSvg(propagationSpec(study), 'p-');
+  const ticks = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+  for (const label of ['stem', '1.1', '1.2', '2.1', '2.2', '3.1', '3.2']) assert.ok(ticks.includes(label), `tick ${label} in ${ticks.join(' ')}`);
+  assert.ok(ticks.includes('after unit (stage.unit; dotted: stage boundaries)'));
+  const { architecture: _a, ...paper } = study;
+  const paperTicks = [...(await renderSvg(propagationSpec(paper), 'q-')).matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+  assert.ok(paperTicks.includes('depth (0 = stem, k = after unit k)'));
+  assert.ok(!paperTicks.includes('1.1') && !paperTicks.includes('stem'));
 });

@@ -31,7 +31,7 @@ import { buildReport, type ReportMeta } from '../report/documents.js';
 import type { Finding } from '../report/findings.js';
 import { parseShard, type Shard } from '../study/jobs.js';
 import {
-  assembleReportStudy, runReportJobs, spectrumValues, REPORT_PRESETS, type ReportPresetName, type ReportStudy,
+  assembleReportStudy, checkReportInputs, runReportJobs, spectrumValues, REPORT_PRESETS, type ReportPresetName, type ReportStudy,
 } from '../study/report-study.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { PACKAGE_VERSION } from '../version.js';
@@ -144,6 +144,8 @@ export function reportCommand(): Command {
       const names = models.map((m) => m.name);
       if (new Set(names).size !== names.length) throw new UsageError(`two of the models are both called "${names.find((n, i) => names.indexOf(n) !== i)}": compare models with different names`);
       const data = await loadCifarData(opts.data, opts.quiet || opts.json);
+      // Every model must fit the study (its input size, the data's labels) before any work starts.
+      for (const model of models) checkReportInputs(model, data, opts.preset);
       announceData(data.dataSet, opts.quiet || opts.json);
       const out = opts.out ?? `report-${names.join('-vs-')}`;
       const workers = opts.workers ?? (await availableCores());

@@ -4,7 +4,7 @@
  * the study has not: they only reshape numbers into rows.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { ReportStudy, SpectrumEntry } from '../study/report-study.js';
+import { depthLabel, type ReportStudy, type SpectrumEntry } from '../study/report-study.js';
 
 export const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 const FONT = { font: 'Helvetica, Arial, sans-serif', labelFont: 'Helvetica, Arial, sans-serif', titleFont: 'Helvetica, Arial, sans-serif' };
@@ -163,14 +163,24 @@ export function sweepSpectraSpec(study: ReportStudy): TopLevelSpec {
 }
 
 /** Relative perturbation after the stem and each unit: mean (line), 10-90 % band, first order (dashed). */
-export function propagationSpec(study: Pick<ReportStudy, 'propagation' | 'units'>): TopLevelSpec {
+export function propagationSpec(study: Pick<ReportStudy, 'propagation' | 'units' | 'architecture'>): TopLevelSpec {
   const { propagation } = study;
+  // Any family but the paper's (whose figure has always shown depth indices): every depth labelled
+  // with the unit it follows, stage.unit from the model's stages.
+  const labels = Array.from({ length: study.units + 1 }, (_, k) => depthLabel(propagation.stageEnds, k));
+  const unitAxis = {
+    title: 'after unit (stage.unit; dotted: stage boundaries)',
+    axis: { values: labels.map((_, k) => k), labelExpr: `${JSON.stringify(labels)}[datum.value]`, labelAngle: labels.length > 20 ? -90 : 0 },
+  };
   const values = propagation.attacks.flatMap((a) =>
     a.relative.mean.flatMap((m, depth) => [
       { attack: attackName(a.attack), depth, kind: 'measured', mean: m, q10: a.relative.q10[depth], q90: a.relative.q90[depth] },
       { attack: attackName(a.attack), depth, kind: 'first order', mean: a.firstOrder.mean[depth], q10: a.firstOrder.q10[depth], q90: a.firstOrder.q90[depth] },
     ]));
-  const x = { field: 'depth', type: 'quantitative' as const, title: 'depth (0 = stem, k = after unit k)', scale: { domain: [0, study.units] } };
+  const x = {
+    field: 'depth', type: 'quantitative' as const, title: 'depth (0 = stem, k = after unit k)', scale: { domain: [0, study.units] },
+    ...(study.architecture ? unitAxis : {}),
+  };
   return {
     $schema: SCHEMA,
     title: `Relative perturbation ||h~_k - h_k|| / ||h_k|| (eps = ${propagation.eps.toFixed(5)}, ${propagation.images.length} images)`,

@@ -559,18 +559,29 @@ export function reportManifest(model: ResNetModel, plan: ReportPlan, seed: numbe
 }
 
 /**
+ * The plan of `preset` for the model on the data, refusing what the study cannot run: a model not of
+ * CIFAR's 32x32 images, too few images, or labels that are not classes of the model (CIFAR-100 data
+ * for a 10-class model). InputError naming the model or the data; `report` calls it for every model
+ * before any work starts.
+ */
+export function checkReportInputs(model: ResNetModel, data: LabelledImages, preset: ReportPresetName): ReportPlan {
+  const plan = reportPlan(model, preset, data.count);
+  // Accuracy and FGSM need every label to be a class of the model.
+  const largest = data.labels.reduce((a, b) => Math.max(a, b), 0);
+  if (largest >= model.numClasses) {
+    throw new InputError(`the data has labels up to ${largest}, model ${model.name} has ${model.numClasses} classes (CIFAR-100 data for a CIFAR-10 model?)`);
+  }
+  return plan;
+}
+
+/**
  * Run the jobs of the study (of one shard, with `shard`), keeping each in `outDir` when given; the
  * records of the jobs run, in job order, and the values of the spectra computed in this process.
  */
 export async function runReportJobs(
   model: ResNetModel, data: LabelledImages, options: ReportStudyOptions,
 ): Promise<{ plan: ReportPlan; seed: number; records: JobRecord[]; values: Map<string, Float64Array> }> {
-  const plan = reportPlan(model, options.preset, data.count);
-  // Accuracy and FGSM need every label to be a class of the model (e.g. CIFAR-100 data, 10 classes).
-  const largest = data.labels.reduce((a, b) => Math.max(a, b), 0);
-  if (largest >= model.numClasses) {
-    throw new InputError(`the data has labels up to ${largest}, model ${model.name} has ${model.numClasses} classes (CIFAR-100 data for a CIFAR-10 model?)`);
-  }
+  const plan = checkReportInputs(model, data, options.preset);
   const seed = options.seed ?? 0;
   const executor = options.executor ?? new InProcessExecutor();
   const jobs = reportJobs(plan);
