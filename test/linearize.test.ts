@@ -14,7 +14,7 @@ import { forwardTrajectories, logitsFromPixels } from '../src/model/forward.js';
 import { loadModel } from '../src/model/load.js';
 import type { ResNetModel } from '../src/model/model.js';
 import {
-  float64Trajectories, float64Trajectory, linearizeNetwork, linearizeStage, linearizeUnit, resolveUnit, unitLabel,
+  float64Trajectories, float64Trajectory, linearizeNetwork, linearizePaper, linearizeStage, linearizeUnit, resolveUnit, unitLabel,
   type JacobianOperator, type Trajectory64,
 } from '../src/linearize/index.js';
 import { svdValues } from '../src/spectrum/svd.js';
@@ -497,4 +497,41 @@ test('bad units, stages, vector lengths and foreign trajectories are one-line In
     op.dispose();
   }
   await assert.rejects(float64Trajectory(resnet56, new Float64Array(100)), /3x32x32 = 3072 values, got 100/);
+});
+
+test('linearizePaper: a range of units and the stem are exact on the linear region; bad segments are refused', async () => {
+  const t = await float64Trajectory(scaled56, pixels64([1]));
+  // Units 1.9 and 2.1 (8, 9): J_9 J_8 v against the difference quotient of unitForwardF64.
+  const range = await linearizePaper(scaled56, t, { units: ['1.9', '2.1'] }, { kernels });
+  try {
+    assert.deepEqual(range.shape, [8192, 16384]);
+    assert.equal(range.description, 'units 1.9-2.1 of resnet56');
+    const v = randomVector(16384, 31);
+    const { quotient } = exactDifference(scaled56, [8, 9], t.units[8].input, v);
+    const jv = range.apply(v);
+    assert.ok(maxAbsDiff(jv, quotient) <= 1e-6 * maxAbs(quotient), `units 8-9: ${maxAbsDiff(jv, quotient) / maxAbs(quotient)}`);
+    assert.deepEqual(range.activeRows(), Int32Array.from(Array.from(t.units[9].outputMask).flatMap((m, i) => (m ? [i] : []))));
+  } finally {
+    range.dispose();
+  }
+  // The stem (pixels -> first unit) against a difference quotient of the float64 stem without a mask flip.
+  const stem = await linearizePaper(scaled56, t, 'stem', { kernels });
+  try {
+    assert.deepEqual(stem.shape, [16384, 3072]);
+    const v = randomVector(3072, 32);
+    let step = 1e-4;
+    let moved = await float64Trajectory(scaled56, Float64Array.from(t.pixels, (x, i) => x + step * v[i]));
+    while (!sameMask(moved.stemMask, t.stemMask)) {
+      step /= 2;
+      moved = await float64Trajectory(scaled56, Float64Array.from(t.pixels, (x, i) => x + step * v[i]));
+    }
+    const quotient = Float64Array.from(moved.stem, (y, i) => (y - t.stem[i]) / step);
+    const jv = stem.apply(v);
+    assert.ok(maxAbsDiff(jv, quotient) <= 1e-6 * maxAbs(quotient), `stem: ${maxAbsDiff(jv, quotient) / maxAbs(quotient)}`);
+  } finally {
+    stem.dispose();
+  }
+  await assert.rejects(linearizePaper(scaled56, t, { units: [9, 8] }, { kernels }), /units 9\.\.8: the last comes before the first/);
+  await assert.rejects(linearizePaper(scaled56, t, 'all' as never, { kernels }), /^InputError: segment must be/);
+  await assert.rejects(linearizePaper(scaled56, t, { units: ['1.1', '3.10'] }, { kernels }), /unit 3\.10 is out of range/);
 });

@@ -10,6 +10,7 @@ export type { LinearizationPoint } from './point.js';
 export { linearizeUnit, type LinearizeOptions } from './unit.js';
 export { linearizeStage } from './stage.js';
 export { linearizeNetwork } from './network.js';
+export { linearizePaper } from './paper-linearize.js';
 export {
   graphTrajectory64, runUnit, unitScales, type GraphTrajectory64, type GraphUnitTrace, type LayerPoint,
   type GraphForwardOptions,

@@ -6,25 +6,16 @@
  * each J_k = D_out,k (alpha_k S_k + beta_k^2 B2 W2 D_mid,k B1 W1) at the trajectory's point (unit.ts).
  * It is the Jacobian of the stage's map h_first -> h_last+1 on the linear region around the trajectory,
  * exact there (no mask flips along the way). Shape: stage 1 16384 x 16384, stage 2 8192 x 16384 (its
- * first unit downsamples), stage 3 4096 x 8192. Products are chained inside WASM (operatorChain), so
- * `wasmHandle` serves Lanczos directly.
+ * first unit downsamples), stage 3 4096 x 8192. Built by paper-linearize.ts: the products are chained
+ * inside WASM (operatorChain), so `wasmHandle` serves Lanczos directly.
  */
-import { checkPrecision } from '../util/checks.js';
 import type { ResNetModel } from '../model/model.js';
-import { loadKernels, type WasmScope } from '../wasm/kernels.js';
-import { JacobianOperator, ownOperator, type ArrayOf } from './operator.js';
+import type { JacobianOperator, ArrayOf } from './operator.js';
+import { linearizePaper, type LinearizeOptions } from './paper-linearize.js';
 import type { Precision } from './parameters.js';
-import { checkPoint, type LinearizationPoint } from './point.js';
-import { buildUnitOperator, unitActiveRows, type LinearizeOptions } from './unit.js';
-import { resolveStage, stageUnits } from './units.js';
+import type { LinearizationPoint } from './point.js';
 
-/** Chain operator handles (first applied first) into one record owned by `owner`. */
-export function chainOperators(owner: WasmScope, handles: number[], what: string): number {
-  return owner.kernels.scope((s) => {
-    const list = s.copyIn(Uint32Array.from(handles));
-    return ownOperator(owner, owner.kernels.exports.operatorChain(list, handles.length), what);
-  });
-}
+export { chainOperators } from './paper-linearize.js';
 
 /**
  * LINEARIZESTAGE: the Jacobian of stage `stage` (1..3) at the point `point` as a JacobianOperator in
@@ -49,21 +40,5 @@ export async function linearizeStage(
 export async function linearizeStage<P extends Precision>(
   model: ResNetModel, point: LinearizationPoint, stage: number | string, options: LinearizeOptions<P> = {},
 ): Promise<JacobianOperator<ArrayOf<P>>> {
-  const s = resolveStage(model, stage);
-  checkPoint(model, point);
-  const precision: Precision = checkPrecision(options.precision) ?? 'f64';
-  const kernels = options.kernels ?? (await loadKernels());
-  return kernels.scope((owner) => {
-    const built = stageUnits(model, s).map((index) => buildUnitOperator(owner, model, point, index, precision));
-    const lastUnit = built[built.length - 1][0];
-    const handle = chainOperators(owner, built.map(([, op]) => op), `stage ${s}`);
-    return new JacobianOperator<ArrayOf<P>>({
-      owner: owner.keepAll(),
-      handle,
-      shape: [kernels.exports.operatorRows(handle), kernels.exports.operatorColumns(handle)],
-      precision,
-      description: `stage ${s} of ${model.name}`,
-      activeRows: () => unitActiveRows(kernels, lastUnit),
-    });
-  });
+  return linearizePaper(model, point, { stage }, options);
 }
