@@ -49,7 +49,7 @@ declare const __RESNET_STABILITY_WEB__: boolean | undefined;
  * none. The web bundles fold the condition to false, so src/wasm/threads.ts (and node:worker_threads)
  * is not even bundled into them.
  */
-async function threadedKernels(threads: number | undefined): Promise<Kernels & { threads: number } | undefined> {
+export async function threadedKernels(threads: number | undefined): Promise<Kernels & { threads: number } | undefined> {
   if ((typeof __RESNET_STABILITY_WEB__ === 'undefined' || !__RESNET_STABILITY_WEB__) && isNode) {
     const { defaultThreadCount, loadThreadedKernels } = await import('../wasm/threads.js');
     const wanted = threads ?? (await defaultThreadCount());

@@ -116,7 +116,7 @@ export async function unitSpectrum(
   if (route !== 'auto' && route !== 'bidiagonal' && route !== 'gram') {
     throw new InputError(`route must be 'auto', 'bidiagonal' or 'gram', got ${String(route)}`);
   }
-  if (!scaled.hasParams) return generalUnitSpectrum(model, scaled, pixels, unit, alpha, beta, started);
+  if (!scaled.hasParams) return generalUnitSpectrum(model, scaled, pixels, unit, alpha, beta, started, options);
   const trajectory = await float64Trajectory(scaled, pixels);
   const operator = await linearizeUnit(scaled, trajectory, unit, { precision });
   try {
@@ -175,11 +175,12 @@ export async function unitSpectrum(
  */
 async function generalUnitSpectrum(
   model: ResNetModel, scaled: ResNetModel, pixels: Float32Array, unit: number, alpha: number, beta: number, started: number,
+  options: UnitSpectrumOptions,
 ): Promise<UnitSpectrum> {
   const operator = await linearizeModelUnit(scaled, pixels, unit);
   try {
     const [m, n] = operator.shape as [number, number];
-    const { values } = await fullSingularValues(operator);
+    const { values } = await fullSingularValues(operator, { threads: options.threads, onPhase: options.onPhase });
     return {
       unit, unitLabel: unitLabel(model, unit), shape: [m, n], alpha, beta, values,
       activeRows: operator.activeRows().length, seconds: (performance.now() - started) / 1000,
