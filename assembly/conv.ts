@@ -372,31 +372,58 @@ export function conv3x3PrepareTransposeWeights(
 // Micro-kernels: dst pixel (NV v128) = sum over list entries e of
 // weights[e.weightOffset] * pixel(base + e.pixelOffset).
 
-function gather8<T>(count: i32, list: usize, weights: usize, base: usize, dst: usize): void {
-  // One tap per iteration: unrolling by two measured slower (the extra live registers spill).
+/**
+ * Two output channels at once: dst0 / dst1 (4 v128 each) = sums over the list of w0[e] * pixel and
+ * w1[e] * pixel, pixel = the 4 registers at base + e.pixelOffset.
+ * Eight accumulators, two weight splats and four pixel registers, plus the product, take 15 of V8's 15
+ * allocatable xmm registers: the widest tile that does not spill inside the tap loop (one channel of 8
+ * registers did: V8 loads all 8 pixel registers before the products, 17 live values). Each load now
+ * feeds two multiply-adds. Per accumulator the taps are added in list order, as before.
+ */
+@inline function gather2x4<T>(
+  count: i32, list: usize, w0: usize, w1: usize, base: usize, dst0: usize, dst1: usize,
+): void {
   let a0 = vZero(), a1 = vZero(), a2 = vZero(), a3 = vZero();
-  let a4 = vZero(), a5 = vZero(), a6 = vZero(), a7 = vZero();
+  let b0 = vZero(), b1 = vZero(), b2 = vZero(), b3 = vZero();
   const end = list + (<usize>count << 3);
   for (let e = list; e < end; e += 8) {
     const p = base + <usize>load<u32>(e);
-    const s = vSplatLoad<T>(weights + <usize>load<u32>(e, 4));
-    a0 = vAdd<T>(a0, vMul<T>(s, v128.load(p)));
-    a1 = vAdd<T>(a1, vMul<T>(s, v128.load(p, 16)));
-    a2 = vAdd<T>(a2, vMul<T>(s, v128.load(p, 32)));
-    a3 = vAdd<T>(a3, vMul<T>(s, v128.load(p, 48)));
-    a4 = vAdd<T>(a4, vMul<T>(s, v128.load(p, 64)));
-    a5 = vAdd<T>(a5, vMul<T>(s, v128.load(p, 80)));
-    a6 = vAdd<T>(a6, vMul<T>(s, v128.load(p, 96)));
-    a7 = vAdd<T>(a7, vMul<T>(s, v128.load(p, 112)));
+    const wo = <usize>load<u32>(e, 4);
+    const s = vSplatLoad<T>(w0 + wo);
+    const r = vSplatLoad<T>(w1 + wo);
+    const x0 = v128.load(p), x1 = v128.load(p, 16), x2 = v128.load(p, 32), x3 = v128.load(p, 48);
+    a0 = vAdd<T>(a0, vMul<T>(s, x0));
+    b0 = vAdd<T>(b0, vMul<T>(r, x0));
+    a1 = vAdd<T>(a1, vMul<T>(s, x1));
+    b1 = vAdd<T>(b1, vMul<T>(r, x1));
+    a2 = vAdd<T>(a2, vMul<T>(s, x2));
+    b2 = vAdd<T>(b2, vMul<T>(r, x2));
+    a3 = vAdd<T>(a3, vMul<T>(s, x3));
+    b3 = vAdd<T>(b3, vMul<T>(r, x3));
   }
-  v128.store(dst, a0);
-  v128.store(dst, a1, 16);
-  v128.store(dst, a2, 32);
-  v128.store(dst, a3, 48);
-  v128.store(dst, a4, 64);
-  v128.store(dst, a5, 80);
-  v128.store(dst, a6, 96);
-  v128.store(dst, a7, 112);
+  v128.store(dst0, a0);
+  v128.store(dst0, a1, 16);
+  v128.store(dst0, a2, 32);
+  v128.store(dst0, a3, 48);
+  v128.store(dst1, b0);
+  v128.store(dst1, b1, 16);
+  v128.store(dst1, b2, 32);
+  v128.store(dst1, b3, 48);
+}
+
+/**
+ * One pixel of nv >= 4 registers for two output channels (weights w0, w1; destination pixels dst0,
+ * dst1): in passes of 4 registers, each a 2-channel tile (gather2x4).
+ */
+@inline function gatherPair<T>(
+  pix: usize, count: i32, list: usize, w0: usize, w1: usize, base: usize, dst0: usize, dst1: usize,
+): void {
+  for (let r: usize = 0; r < pix; r += 64) gather2x4<T>(count, list, w0, w1, base + r, dst0 + r, dst1 + r);
+}
+
+/** One channel of a pixel of nv >= 4 registers, in passes of 4 registers (gather4). */
+@inline function gatherSingle<T>(pix: usize, count: i32, list: usize, w: usize, base: usize, dst: usize): void {
+  for (let r: usize = 0; r < pix; r += 64) gather4<T>(count, list, w, base + r, dst + r);
 }
 
 function gather4<T>(count: i32, list: usize, weights: usize, base: usize, dst: usize): void {
@@ -506,11 +533,18 @@ function gatherConv<T>(
       const d0 = dst + <usize>(y + 1) * dstRowBytes + <usize>(x + 1) * pix;
       if (dstMask == 0) {
         let d = d0, w = weights;
-        for (let co = 0; co < dstC; co++, d += dstPlaneBytes, w += weightStride) {
-          if (nv == 8) gather8<T>(count, list, w, base, d);
-          else if (nv == 4) gather4<T>(count, list, w, base, d);
-          else if (nv == 2) gather2<T>(count, list, w, base, d);
-          else gather1<T>(count, list, w, base, d);
+        let co = 0;
+        if (nv >= 4) {
+          // Output channels in pairs (2-channel register tiles), an odd last one alone.
+          for (; co + 1 < dstC; co += 2, d += 2 * dstPlaneBytes, w += 2 * weightStride) {
+            gatherPair<T>(pix, count, list, w, w + weightStride, base, d, d + dstPlaneBytes);
+          }
+          if (co < dstC) gatherSingle<T>(pix, count, list, w, base, d);
+        } else {
+          for (; co < dstC; co++, d += dstPlaneBytes, w += weightStride) {
+            if (nv == 2) gather2<T>(count, list, w, base, d);
+            else gather1<T>(count, list, w, base, d);
+          }
         }
       } else {
         // Split the channels into active and masked-out lists without branching on the mask (a
@@ -528,12 +562,19 @@ function gatherConv<T>(
           const d = d0 + <usize>load<i32>(inactiveList + (a << 2)) * dstPlaneBytes;
           for (let r: usize = 0; r < pix; r += 16) v128.store(d + r, zero);
         }
-        for (let a: usize = 0; a < active; a++) {
+        let a: usize = 0;
+        if (nv >= 4) {
+          for (; a + 1 < active; a += 2) {
+            const c0 = <usize>load<i32>(activeList + (a << 2)), c1 = <usize>load<i32>(activeList + (a << 2), 4);
+            gatherPair<T>(pix, count, list, weights + c0 * weightStride, weights + c1 * weightStride, base,
+              d0 + c0 * dstPlaneBytes, d0 + c1 * dstPlaneBytes);
+          }
+        }
+        for (; a < active; a++) {
           const co = <usize>load<i32>(activeList + (a << 2));
           const w = weights + co * weightStride;
           const dc = d0 + co * dstPlaneBytes;
-          if (nv == 8) gather8<T>(count, list, w, base, dc);
-          else if (nv == 4) gather4<T>(count, list, w, base, dc);
+          if (nv >= 4) gatherSingle<T>(pix, count, list, w, base, dc);
           else if (nv == 2) gather2<T>(count, list, w, base, dc);
           else gather1<T>(count, list, w, base, dc);
         }
