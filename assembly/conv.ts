@@ -19,7 +19,9 @@
  *     channel plane (C x (H+2) x (W+2) pixels), so every 3x3 window is in bounds.
  * A convolution is then a gather: each output pixel is sum_t w_t * in[base + offset_t] over a list of
  * taps (input channel, row, column) whose byte offsets are tabulated once per call; the micro-kernels
- * keep NV accumulators in registers and issue one splat + NV (load, mul, add) per tap. When the source
+ * keep 8 accumulators in registers, 2 output channels x 4 registers of a pixel (4 x 2 for 2-register
+ * panels), so each tap costs 2 (or 4) weight splats + 4 (or 2) pixel loads for 8 (mul, add): more
+ * accumulators than 8 spill in V8, which gives WASM 15 xmm registers on x64. When the source
  * is known to be zero on a mask (ReLU derivative 0 upstream), each pixel's tap list is first
  * compacted to the active taps, which halves the work again. Masks are never branched on per pixel
  * (random masks would mispredict half the time): channel and tap lists are built branch-free.
@@ -29,9 +31,10 @@
  * Accuracy: every output value is a sum of at most 9*C_in products (9*C_out for W^T) accumulated in
  * working precision, so |computed - exact| <= gamma_{9C} * sum |w| |x|, gamma_m ~ m*eps (in practice
  * ~sqrt(m)*eps). The order of summation is the tap order (input channel, kernel row, kernel column)
- * for panels of 4 and 8 registers; the narrow panels used for the last few vectors of a block (and
- * for k = 1) sum in 2 or 4 interleaved partial sums, so a vector's result may differ in the last bits
- * with its position in the block.
+ * for panels of 4 and 8 registers and for 2-register panels in groups of four output channels; the
+ * other output channels of 2-register panels and the 1-register panels (the last few vectors of a
+ * block, and k = 1) sum in 2 or 4 interleaved partial sums, so a vector's result may differ in the
+ * last bits with its position in the block.
  *
  * The exported `convPanel*` routines expose the panel layout to the residual-unit operator (unit.ts)
  * and to other WASM code; they take the element size (8 or 4) instead of a type suffix so that the
@@ -372,31 +375,58 @@ export function conv3x3PrepareTransposeWeights(
 // Micro-kernels: dst pixel (NV v128) = sum over list entries e of
 // weights[e.weightOffset] * pixel(base + e.pixelOffset).
 
-function gather8<T>(count: i32, list: usize, weights: usize, base: usize, dst: usize): void {
-  // One tap per iteration: unrolling by two measured slower (the extra live registers spill).
+/**
+ * Two output channels at once: dst0 / dst1 (4 v128 each) = sums over the list of w0[e] * pixel and
+ * w1[e] * pixel, pixel = the 4 registers at base + e.pixelOffset.
+ * Eight accumulators, two weight splats and four pixel registers, plus the product, take 15 of V8's 15
+ * allocatable xmm registers: the widest tile that does not spill inside the tap loop (one channel of 8
+ * registers did: V8 loads all 8 pixel registers before the products, 17 live values). Each load now
+ * feeds two multiply-adds. Per accumulator the taps are added in list order, as before.
+ */
+@inline function gather2x4<T>(
+  count: i32, list: usize, w0: usize, w1: usize, base: usize, dst0: usize, dst1: usize,
+): void {
   let a0 = vZero(), a1 = vZero(), a2 = vZero(), a3 = vZero();
-  let a4 = vZero(), a5 = vZero(), a6 = vZero(), a7 = vZero();
+  let b0 = vZero(), b1 = vZero(), b2 = vZero(), b3 = vZero();
   const end = list + (<usize>count << 3);
   for (let e = list; e < end; e += 8) {
     const p = base + <usize>load<u32>(e);
-    const s = vSplatLoad<T>(weights + <usize>load<u32>(e, 4));
-    a0 = vAdd<T>(a0, vMul<T>(s, v128.load(p)));
-    a1 = vAdd<T>(a1, vMul<T>(s, v128.load(p, 16)));
-    a2 = vAdd<T>(a2, vMul<T>(s, v128.load(p, 32)));
-    a3 = vAdd<T>(a3, vMul<T>(s, v128.load(p, 48)));
-    a4 = vAdd<T>(a4, vMul<T>(s, v128.load(p, 64)));
-    a5 = vAdd<T>(a5, vMul<T>(s, v128.load(p, 80)));
-    a6 = vAdd<T>(a6, vMul<T>(s, v128.load(p, 96)));
-    a7 = vAdd<T>(a7, vMul<T>(s, v128.load(p, 112)));
+    const wo = <usize>load<u32>(e, 4);
+    const s = vSplatLoad<T>(w0 + wo);
+    const r = vSplatLoad<T>(w1 + wo);
+    const x0 = v128.load(p), x1 = v128.load(p, 16), x2 = v128.load(p, 32), x3 = v128.load(p, 48);
+    a0 = vAdd<T>(a0, vMul<T>(s, x0));
+    b0 = vAdd<T>(b0, vMul<T>(r, x0));
+    a1 = vAdd<T>(a1, vMul<T>(s, x1));
+    b1 = vAdd<T>(b1, vMul<T>(r, x1));
+    a2 = vAdd<T>(a2, vMul<T>(s, x2));
+    b2 = vAdd<T>(b2, vMul<T>(r, x2));
+    a3 = vAdd<T>(a3, vMul<T>(s, x3));
+    b3 = vAdd<T>(b3, vMul<T>(r, x3));
   }
-  v128.store(dst, a0);
-  v128.store(dst, a1, 16);
-  v128.store(dst, a2, 32);
-  v128.store(dst, a3, 48);
-  v128.store(dst, a4, 64);
-  v128.store(dst, a5, 80);
-  v128.store(dst, a6, 96);
-  v128.store(dst, a7, 112);
+  v128.store(dst0, a0);
+  v128.store(dst0, a1, 16);
+  v128.store(dst0, a2, 32);
+  v128.store(dst0, a3, 48);
+  v128.store(dst1, b0);
+  v128.store(dst1, b1, 16);
+  v128.store(dst1, b2, 32);
+  v128.store(dst1, b3, 48);
+}
+
+/**
+ * One pixel of nv >= 4 registers for two output channels (weights w0, w1; destination pixels dst0,
+ * dst1): in passes of 4 registers, each a 2-channel tile (gather2x4).
+ */
+@inline function gatherPair<T>(
+  pix: usize, count: i32, list: usize, w0: usize, w1: usize, base: usize, dst0: usize, dst1: usize,
+): void {
+  for (let r: usize = 0; r < pix; r += 64) gather2x4<T>(count, list, w0, w1, base + r, dst0 + r, dst1 + r);
+}
+
+/** One channel of a pixel of nv >= 4 registers, in passes of 4 registers (gather4). */
+@inline function gatherSingle<T>(pix: usize, count: i32, list: usize, w: usize, base: usize, dst: usize): void {
+  for (let r: usize = 0; r < pix; r += 64) gather4<T>(count, list, w, base + r, dst + r);
 }
 
 function gather4<T>(count: i32, list: usize, weights: usize, base: usize, dst: usize): void {
@@ -414,6 +444,41 @@ function gather4<T>(count: i32, list: usize, weights: usize, base: usize, dst: u
   v128.store(dst, a1, 16);
   v128.store(dst, a2, 32);
   v128.store(dst, a3, 48);
+}
+
+/**
+ * Four output channels of a 2-register pixel (nv = 2 panels): dst_c (2 v128) = sum over the list of
+ * w_c[e] * pixel, c = 0..3. Eight accumulators, each a single chain in list order: 4 splats and 2 pixel
+ * loads per 8 multiply-adds, against 1 splat and 2 loads per 2 in the one-channel kernel (gather2).
+ */
+@inline function gather4x2<T>(
+  count: i32, list: usize, w0: usize, w1: usize, w2: usize, w3: usize, base: usize,
+  dst0: usize, dst1: usize, dst2: usize, dst3: usize,
+): void {
+  let a0 = vZero(), a1 = vZero(), b0 = vZero(), b1 = vZero();
+  let c0 = vZero(), c1 = vZero(), d0 = vZero(), d1 = vZero();
+  const end = list + (<usize>count << 3);
+  for (let e = list; e < end; e += 8) {
+    const p = base + <usize>load<u32>(e);
+    const wo = <usize>load<u32>(e, 4);
+    const x0 = v128.load(p), x1 = v128.load(p, 16);
+    let s = vSplatLoad<T>(w0 + wo);
+    a0 = vAdd<T>(a0, vMul<T>(s, x0));
+    a1 = vAdd<T>(a1, vMul<T>(s, x1));
+    s = vSplatLoad<T>(w1 + wo);
+    b0 = vAdd<T>(b0, vMul<T>(s, x0));
+    b1 = vAdd<T>(b1, vMul<T>(s, x1));
+    s = vSplatLoad<T>(w2 + wo);
+    c0 = vAdd<T>(c0, vMul<T>(s, x0));
+    c1 = vAdd<T>(c1, vMul<T>(s, x1));
+    s = vSplatLoad<T>(w3 + wo);
+    d0 = vAdd<T>(d0, vMul<T>(s, x0));
+    d1 = vAdd<T>(d1, vMul<T>(s, x1));
+  }
+  v128.store(dst0, a0); v128.store(dst0, a1, 16);
+  v128.store(dst1, b0); v128.store(dst1, b1, 16);
+  v128.store(dst2, c0); v128.store(dst2, c1, 16);
+  v128.store(dst3, d0); v128.store(dst3, d1, 16);
 }
 
 function gather2<T>(count: i32, list: usize, weights: usize, base: usize, dst: usize): void {
@@ -506,11 +571,25 @@ function gatherConv<T>(
       const d0 = dst + <usize>(y + 1) * dstRowBytes + <usize>(x + 1) * pix;
       if (dstMask == 0) {
         let d = d0, w = weights;
-        for (let co = 0; co < dstC; co++, d += dstPlaneBytes, w += weightStride) {
-          if (nv == 8) gather8<T>(count, list, w, base, d);
-          else if (nv == 4) gather4<T>(count, list, w, base, d);
-          else if (nv == 2) gather2<T>(count, list, w, base, d);
-          else gather1<T>(count, list, w, base, d);
+        let co = 0;
+        if (nv >= 4) {
+          // Output channels in pairs (2-channel register tiles), an odd last one alone.
+          for (; co + 1 < dstC; co += 2, d += 2 * dstPlaneBytes, w += 2 * weightStride) {
+            gatherPair<T>(pix, count, list, w, w + weightStride, base, d, d + dstPlaneBytes);
+          }
+          if (co < dstC) gatherSingle<T>(pix, count, list, w, base, d);
+        } else {
+          // 2-register panels: output channels in fours, the last one to three alone.
+          const ds = dstPlaneBytes, ws = weightStride;
+          if (nv == 2) {
+            for (; co + 3 < dstC; co += 4, d += 4 * ds, w += 4 * ws) {
+              gather4x2<T>(count, list, w, w + ws, w + 2 * ws, w + 3 * ws, base, d, d + ds, d + 2 * ds, d + 3 * ds);
+            }
+          }
+          for (; co < dstC; co++, d += dstPlaneBytes, w += weightStride) {
+            if (nv == 2) gather2<T>(count, list, w, base, d);
+            else gather1<T>(count, list, w, base, d);
+          }
         }
       } else {
         // Split the channels into active and masked-out lists without branching on the mask (a
@@ -528,12 +607,29 @@ function gatherConv<T>(
           const d = d0 + <usize>load<i32>(inactiveList + (a << 2)) * dstPlaneBytes;
           for (let r: usize = 0; r < pix; r += 16) v128.store(d + r, zero);
         }
-        for (let a: usize = 0; a < active; a++) {
+        let a: usize = 0;
+        if (nv >= 4) {
+          for (; a + 1 < active; a += 2) {
+            const c0 = <usize>load<i32>(activeList + (a << 2)), c1 = <usize>load<i32>(activeList + (a << 2), 4);
+            gatherPair<T>(pix, count, list, weights + c0 * weightStride, weights + c1 * weightStride, base,
+              d0 + c0 * dstPlaneBytes, d0 + c1 * dstPlaneBytes);
+          }
+        } else if (nv == 2) {
+          for (; a + 3 < active; a += 4) {
+            const q = activeList + (a << 2);
+            const c0 = <usize>load<i32>(q), c1 = <usize>load<i32>(q, 4), c2 = <usize>load<i32>(q, 8), c3 = <usize>load<i32>(q, 12);
+            const w0 = weights + c0 * weightStride, w1 = weights + c1 * weightStride;
+            const w2 = weights + c2 * weightStride, w3 = weights + c3 * weightStride;
+            const e0 = d0 + c0 * dstPlaneBytes, e1 = d0 + c1 * dstPlaneBytes;
+            const e2 = d0 + c2 * dstPlaneBytes, e3 = d0 + c3 * dstPlaneBytes;
+            gather4x2<T>(count, list, w0, w1, w2, w3, base, e0, e1, e2, e3);
+          }
+        }
+        for (; a < active; a++) {
           const co = <usize>load<i32>(activeList + (a << 2));
           const w = weights + co * weightStride;
           const dc = d0 + co * dstPlaneBytes;
-          if (nv == 8) gather8<T>(count, list, w, base, dc);
-          else if (nv == 4) gather4<T>(count, list, w, base, dc);
+          if (nv >= 4) gatherSingle<T>(pix, count, list, w, base, dc);
           else if (nv == 2) gather2<T>(count, list, w, base, dc);
           else gather1<T>(count, list, w, base, dc);
         }
