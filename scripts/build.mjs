@@ -10,7 +10,7 @@
 // Declarations come from tsc.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
 // The Node bundles load tfjs' gradient registry from build/ when the backend starts (model/backend.ts)
@@ -150,5 +150,7 @@ writeFileSync('build/meta-web.json', JSON.stringify(page.metafile));
 if (!process.argv.includes('--no-types')) {
   // The kernels' export interface the declarations refer to (regenerated only when assembly/ changed).
   execFileSync(process.execPath, ['scripts/kernel-types.mjs'], { stdio: 'inherit' });
+  // Emitted afresh, so that a renamed or deleted module leaves no stale declaration in the package.
+  rmSync('dist/types', { recursive: true, force: true });
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
 }

@@ -10,7 +10,7 @@ import { loadModel } from '../model/load.js';
 import { imageValues, stageSpectrum, type StageMethod } from '../study/stage.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UsageError } from './errors.js';
-import { loadImageSelection, parsePositiveInteger, MODEL_HELP, imageDataHelp } from './inputs.js';
+import { loadImageSelection, parseNumberList, parsePositiveInteger, MODEL_HELP, imageDataHelp } from './inputs.js';
 
 export function stageCommand(): Command {
   return new Command('stage')
@@ -21,13 +21,13 @@ export function stageCommand(): Command {
     .requiredOption('--stage <s>', 'stage number, 1-based (stage K = torchvision layerK, WRN blockK)')
     .addOption(new Option('--method <m>', 'what to compute').choices(['topk', 'density', 'full']).default('topk'))
     .option('--k <k>', 'topk: how many of the largest values', (v) => parsePositiveInteger(v, '--k'), 20)
-    .option('--bins <edges>', 'density: bin edges', (v) => v.split(',').map(Number))
+    .option('--bins <edges>', 'density: bin edges', (v) => parseNumberList(v, '--bins'))
     .option('--out <dir>', 'write stage.json here')
     .option('--json', 'print the result as one JSON object')
     .option('--quiet', 'no progress output')
     .action(async (opts: { model: string; data?: string; image: string; stage: string; method: StageMethod; k: number; bins?: number[]; out?: string; json?: boolean; quiet?: boolean }) => {
-      if (opts.bins && (opts.bins.length < 2 || opts.bins.some((e, i) => !Number.isFinite(e) || (i > 0 && !(e > opts.bins![i - 1]))))) {
-        throw new UsageError('--bins must be at least two strictly increasing numbers');
+      if (opts.bins && (opts.bins.length < 2 || opts.bins.some((e, i) => i > 0 && !(e > opts.bins![i - 1])))) {
+        throw new UsageError('--bins must be at least two strictly increasing edges');
       }
       const model = await loadModel(opts.model);
       const stage = resolveStage(model, /^\d+$/.test(opts.stage) ? Number(opts.stage) : opts.stage);

@@ -45,3 +45,11 @@ test('CLI: every command with --seed refuses the same bad seeds the same way, ex
   await cliFails(['project', '--model', 'resnet56', '--images', '0', '--eps', '0.01', '--seed', '-1', '--quiet'], 2, message('-1'), { unchanged: root });
   await cliFails(['report', '--model', 'resnet56', '--preset', 'test', '--seed', '4294967296', '--out', join(root, 'r')], 2, message('4294967296'), { unchanged: root });
 });
+
+test('CLI: stage --bins takes the same checked edge list as spectrum --bins', async () => {
+  const root = tempDir();
+  const stage = ['stage', '--model', 'resnet56', '--image', '0', '--stage', '1', '--method', 'density', '--quiet'];
+  await cliFails([...stage, '--bins', '0,,1'], 2, /^resnet-stability: --bins must be a number, got ""$/, { unchanged: root });
+  await cliFails([...stage, '--bins', '0,abc'], 2, /^resnet-stability: --bins must be a number, got "abc"$/, { unchanged: root });
+  await cliFails([...stage, '--bins', '1,0.5'], 2, /^resnet-stability: --bins must be at least two strictly increasing edges$/, { unchanged: root });
+});
