@@ -5,7 +5,8 @@
  * linear), with the model's skip scale alpha and residual-weight scale beta. tfjs works in NHWC;
  * images cross this module's boundary as B x 3 x H x W (CHW per image), pixels in [0, 1].
  *
- * The paper's family keeps its own fused path (forward.ts), which also records trajectories.
+ * The same steps serve gradients (`differentiable`: convolutions carry their own input gradient, for
+ * FGSM/PGD) and trajectories (`states`). The paper's family keeps its own fused path (forward.ts).
  */
 import type * as tfTypes from '@tensorflow/tfjs-core';
 import type { Layer } from './graph.js';
@@ -14,14 +15,14 @@ import type { ResNetModel } from './model.js';
 type Tf = typeof tfTypes;
 type Tensor4D = tfTypes.Tensor4D;
 
-/** A layer made ready for the backend: a function of the NHWC activation. */
-type Step = (x: Tensor4D) => Tensor4D;
+/** A graph layer on the backend: a function of the NHWC activation, with a cheap input gradient when asked. */
+type GraphStep = (x: Tensor4D, differentiable: boolean) => Tensor4D;
 
-interface CompiledGraph {
-  stem: Step[];
-  units: { pre: Step[]; body: Step[]; shortcut: Step[]; shortcutFrom: 'input' | 'pre'; post: Step[]; alpha: number }[];
-  /** Head layers up to the global average pool (BN, ReLU). */
-  headMaps: Step[];
+export interface GraphNetwork {
+  stem: GraphStep[];
+  units: { pre: GraphStep[]; body: GraphStep[]; shortcut: GraphStep[]; shortcutFrom: 'input' | 'pre'; post: GraphStep[]; alpha: number }[];
+  /** Head layers before the global average pool (BN, ReLU). */
+  headMaps: GraphStep[];
   classifierWeight: tfTypes.Tensor2D; // [in, classes]
   classifierBias: tfTypes.Tensor1D;
   mean: tfTypes.Tensor1D;
@@ -29,10 +30,16 @@ interface CompiledGraph {
   tensors: tfTypes.Tensor[];
 }
 
-const compiled = new Map<string, CompiledGraph>();
+const graphNetworks = new Map<string, GraphNetwork>();
 
-/** The layer as a step; conv weights times `scale` (beta for residual-branch convs). */
-function compileLayer(tf: Tf, layer: Layer, scale: number, tensors: tfTypes.Tensor[]): Step {
+/**
+ * One graph layer as a step; conv weights times `scale` (beta inside a body). A differentiable conv
+ * carries its own input gradient (see `conv` below): for stride 1 the forward convolution with the
+ * rotated, channel-swapped filter and padding K-1-P, else conv2dTranspose. The option-A shortcut is
+ * a 1x1 strided selection convolution (tfjs has no StridedSlice gradient); max-pool pads with the
+ * lowest float (PyTorch counts padding as -infinity) and keeps tfjs' own gradient.
+ */
+function graphStep(tf: Tf, layer: Layer, scale: number, tensors: tfTypes.Tensor[]): GraphStep {
   const kept = <T extends tfTypes.Tensor>(t: T): T => {
     tf.keep(t);
     tensors.push(t);
@@ -42,16 +49,33 @@ function compileLayer(tf: Tf, layer: Layer, scale: number, tensors: tfTypes.Tens
     case 'conv': {
       const { inChannels: ci, outChannels: co, kernel: k, stride, padding: p, weight } = layer;
       const hwio = new Float32Array(k * k * ci * co);
+      const rotated = new Float32Array(k * k * ci * co); // [k, k, co, ci], taps reversed
       for (let o = 0; o < co; o++) {
         for (let i = 0; i < ci; i++) {
-          for (let t = 0; t < k * k; t++) hwio[(t * ci + i) * co + o] = scale * weight[(o * ci + i) * k * k + t]!;
+          for (let t = 0; t < k * k; t++) {
+            const w = scale * weight[(o * ci + i) * k * k + t]!;
+            hwio[(t * ci + i) * co + o] = w;
+            rotated[((k * k - 1 - t) * co + o) * ci + i] = w;
+          }
         }
       }
       const filter = kept(tf.tensor4d(hwio, [k, k, ci, co]));
+      const adjoint = kept(tf.tensor4d(rotated, [k, k, co, ci]));
       const bias = layer.bias ? kept(tf.tensor1d(layer.bias)) : undefined;
-      // Explicit symmetric padding: tfjs 'same' pads stride-2 convolutions asymmetrically, PyTorch does not.
       const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [p, p], [p, p], [0, 0]];
-      return (x) => tf.fused.conv2d({ x, filter, strides: stride, pad, ...(bias ? { bias } : {}) }) as Tensor4D;
+      const back = k - 1 - p;
+      const forward = (x: Tensor4D) => tf.fused.conv2d({ x, filter, strides: stride, pad, ...(bias ? { bias } : {}) }) as Tensor4D;
+      return (x, differentiable) => {
+        if (!differentiable) return forward(x);
+        const withGradient = (input: tfTypes.Tensor) => ({
+          value: forward(input as Tensor4D),
+          gradFunc: (dy: tfTypes.Tensor) =>
+            stride === 1 && back >= 0
+              ? tf.conv2d(dy as Tensor4D, adjoint, 1, [[0, 0], [back, back], [back, back], [0, 0]])
+              : tf.conv2dTranspose(dy as Tensor4D, filter, (input as Tensor4D).shape, stride, p),
+        });
+        return tf.customGrad(withGradient as unknown as Parameters<Tf['customGrad']>[0])(x) as Tensor4D;
+      };
     }
     case 'bn': {
       const { weight, bias, runningMean, runningVar, eps } = layer.params;
@@ -69,17 +93,15 @@ function compileLayer(tf: Tf, layer: Layer, scale: number, tensors: tfTypes.Tens
       return (x) => tf.relu(x);
     case 'maxpool': {
       const { kernel, stride, padding: p } = layer;
-      // Padding counts as -infinity (PyTorch): pad with the lowest float, then pool without padding.
       return (x) => tf.maxPool(p > 0 ? tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], -3.4e38) : x, kernel, stride, 'valid');
     }
     case 'option-a': {
-      const { inChannels, outChannels, stride } = layer;
-      const pad = (outChannels - inChannels) / 2;
-      return (x) => {
-        const [b, h, w, c] = x.shape;
-        const sampled = tf.stridedSlice(x, [0, 0, 0, 0], [b, h, w, c], [1, stride, stride, 1]) as Tensor4D;
-        return pad > 0 ? tf.pad(sampled, [[0, 0], [0, 0], [0, 0], [pad, pad]]) : sampled;
-      };
+      const { inChannels: ci, outChannels: co, stride } = layer;
+      const pad = (co - ci) / 2;
+      const select = new Float32Array(ci * co);
+      for (let c = 0; c < ci; c++) select[c * co + c + pad] = 1;
+      const filter = kept(tf.tensor4d(select, [1, 1, ci, co]));
+      return (x) => tf.conv2d(x, filter, stride, 'valid');
     }
     case 'avgpool':
     case 'linear':
@@ -87,29 +109,25 @@ function compileLayer(tf: Tf, layer: Layer, scale: number, tensors: tfTypes.Tens
   }
 }
 
-function compile(tf: Tf, model: ResNetModel): CompiledGraph {
+export function graphNetwork(tf: Tf, model: ResNetModel): GraphNetwork {
   const key = model.fingerprint;
-  const cached = compiled.get(key);
+  const cached = graphNetworks.get(key);
   if (cached) return cached;
   const g = model.graph;
   const tensors: tfTypes.Tensor[] = [];
-  const steps = (layers: Layer[], scale = 1) => layers.map((l) => compileLayer(tf, l, l.op === 'conv' ? scale : 1, tensors));
-  const last = g.head[g.head.length - 1];
-  if (!last || last.op !== 'linear' || g.head[g.head.length - 2]?.op !== 'avgpool') throw new Error('a graph head must end in avgpool, linear');
   const keep = <T extends tfTypes.Tensor>(t: T): T => {
     tf.keep(t);
     tensors.push(t);
     return t;
   };
-  const net: CompiledGraph = {
+  const steps = (layers: Layer[], scale = 1) => layers.map((l) => graphStep(tf, l, l.op === 'conv' ? scale : 1, tensors));
+  const last = g.head[g.head.length - 1];
+  if (!last || last.op !== 'linear' || g.head[g.head.length - 2]?.op !== 'avgpool') throw new Error('a graph head must end in avgpool, linear');
+  const net: GraphNetwork = {
     stem: steps(g.stem),
     units: g.units.map((u, i) => ({
-      pre: steps(u.pre),
-      body: steps(u.body, model.beta[i]),
-      shortcut: steps(u.shortcut),
-      shortcutFrom: u.shortcutFrom,
-      post: steps(u.post),
-      alpha: model.alpha[i]!,
+      pre: steps(u.pre), body: steps(u.body, model.beta[i]), shortcut: steps(u.shortcut), shortcutFrom: u.shortcutFrom,
+      post: steps(u.post), alpha: model.alpha[i]!,
     })),
     headMaps: steps(g.head.slice(0, -2)),
     classifierWeight: keep(tf.transpose(tf.tensor2d(last.weight, [last.outFeatures, last.inFeatures]))),
@@ -118,34 +136,42 @@ function compile(tf: Tf, model: ResNetModel): CompiledGraph {
     invStd: keep(tf.tensor1d(model.normalization.std.map((s) => 1 / s))),
     tensors,
   };
-  compiled.set(key, net);
+  graphNetworks.set(key, net);
   return net;
 }
 
-/** Release the backend tensors compiled for a model (all scalings of its weights). */
-export function releaseCompiledGraph(model: ResNetModel): void {
-  for (const [key, net] of compiled) {
-    if (!key.startsWith(`${model.weightsId}:`)) continue;
-    for (const t of net.tensors) t.dispose();
-    compiled.delete(key);
-  }
-}
-
-const run = (steps: Step[], x: Tensor4D): Tensor4D => steps.reduce((h, step) => step(h), x);
-
-/** Logits (B x classes) of B images, pixels in [0, 1] as B x 3 x H x W; call inside tf.tidy. */
-export function graphLogits(tf: Tf, model: ResNetModel, pixels: Float32Array, batch: number): tfTypes.Tensor2D {
-  const net = compile(tf, model);
-  const [c, h, w] = model.inputShape;
-  const nchw = tf.tensor4d(pixels, [batch, c, h, w]);
-  let x = tf.mul(tf.sub(tf.transpose(nchw, [0, 2, 3, 1]), net.mean), net.invStd) as Tensor4D;
+/**
+ * A graph model's logits from pixels (NCHW tensor in [0, 1]); `states`, when given, receives the stem
+ * output and every unit's output (NHWC). Call inside tf.tidy (or tf.grad).
+ */
+export function graphForward(tf: Tf, model: ResNetModel, pixelsNCHW: Tensor4D, differentiable: boolean, states?: Tensor4D[]): tfTypes.Tensor2D {
+  const net = graphNetwork(tf, model);
+  const run = (list: GraphStep[], x: Tensor4D) => list.reduce((h, step) => step(h, differentiable), x);
+  let x = tf.mul(tf.sub(tf.transpose(pixelsNCHW, [0, 2, 3, 1]), net.mean), net.invStd) as Tensor4D;
   x = run(net.stem, x);
+  states?.push(x);
   for (const unit of net.units) {
     const p = run(unit.pre, x);
     const body = run(unit.body, p);
     const skip = run(unit.shortcut, unit.shortcutFrom === 'pre' ? p : x);
     x = run(unit.post, tf.add(unit.alpha === 1 ? skip : tf.mul(skip, unit.alpha), body) as Tensor4D);
+    states?.push(x);
   }
   const pooled = tf.mean(run(net.headMaps, x), [1, 2]) as tfTypes.Tensor2D;
   return tf.add(tf.matMul(pooled, net.classifierWeight), net.classifierBias) as tfTypes.Tensor2D;
+}
+
+/** Release the backend tensors compiled for a model (all scalings of its weights). */
+export function releaseCompiledGraph(model: ResNetModel): void {
+  for (const [key, net] of graphNetworks) {
+    if (!key.startsWith(`${model.weightsId}:`)) continue;
+    for (const t of net.tensors) t.dispose();
+    graphNetworks.delete(key);
+  }
+}
+
+/** Logits (B x classes) of B images, pixels in [0, 1] as B x 3 x H x W; call inside tf.tidy. */
+export function graphLogits(tf: Tf, model: ResNetModel, pixels: Float32Array, batch: number): tfTypes.Tensor2D {
+  const [c, h, w] = model.inputShape;
+  return graphForward(tf, model, tf.tensor4d(pixels, [batch, c, h, w]), false);
 }
