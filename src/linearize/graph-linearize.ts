@@ -23,9 +23,8 @@ import { InputError } from '../util/errors.js';
 import { loadKernels, type Kernels, type ScopeKernels, type WasmScope } from '../wasm/kernels.js';
 import { graphUnitLabel, resolveGraphStage, resolveGraphUnit } from './graph-geometry.js';
 import { unitScales, type GraphTrajectory64, type LayerPoint } from './graph-forward64.js';
-import { JacobianOperator, ownOperator, type ArrayOf } from './operator.js';
+import { chainOperators, JacobianOperator, ownOperator, type ArrayOf } from './operator.js';
 import { batchNormAffine, type Precision } from './parameters.js';
-import { chainOperators } from './stage.js';
 
 /** What to linearize: one unit, a stage, units first..last (inclusive) or the whole network. */
 export type Segment =

@@ -36,6 +36,14 @@ export function ownOperator(owner: WasmScope, handle: number, what: string): num
   return h;
 }
 
+/** Chain operator handles (first applied first) into one record owned by `owner`. */
+export function chainOperators(owner: WasmScope, handles: number[], what: string): number {
+  return owner.kernels.scope((s) => {
+    const list = s.copyIn(Uint32Array.from(handles));
+    return ownOperator(owner, owner.kernels.exports.operatorChain(list, handles.length), what);
+  });
+}
+
 /** Closes the records of operators that were garbage-collected without dispose(). */
 const registry = new FinalizationRegistry<WasmScope>((owner) => owner.close());
 

@@ -21,7 +21,7 @@ import { checkPrecision } from '../util/checks.js';
 import { InputError } from '../util/errors.js';
 import { loadKernels, newFloatArray, type Kernels, type WasmScope } from '../wasm/kernels.js';
 import type { Segment } from './graph-linearize.js';
-import { JacobianOperator, ownOperator, type ArrayOf, type DenseRowsKernel } from './operator.js';
+import { chainOperators, JacobianOperator, ownOperator, type ArrayOf, type DenseRowsKernel } from './operator.js';
 import { batchNormAffine, storedNormalization, unitKernelParameters, type Precision } from './parameters.js';
 import { checkPoint, stemMask, unitMasks, type LinearizationPoint } from './point.js';
 import { resolveStage, resolveUnit, stageUnits, unitLabel } from './units.js';
@@ -31,14 +31,6 @@ export interface LinearizeOptions<P extends Precision = Precision> {
   precision?: P;
   /** Kernel instance (default: the process-wide loadKernels()). */
   kernels?: Kernels;
-}
-
-/** Chain operator handles (first applied first) into one record owned by `owner`. */
-export function chainOperators(owner: WasmScope, handles: number[], what: string): number {
-  return owner.kernels.scope((s) => {
-    const list = s.copyIn(Uint32Array.from(handles));
-    return ownOperator(owner, owner.kernels.exports.operatorChain(list, handles.length), what);
-  });
 }
 
 /**

@@ -15,8 +15,6 @@ import { linearizePaper, type LinearizeOptions } from './paper-linearize.js';
 import type { Precision } from './parameters.js';
 import type { LinearizationPoint } from './point.js';
 
-export { chainOperators } from './paper-linearize.js';
-
 /**
  * LINEARIZESTAGE: the Jacobian of stage `stage` (1..3) at the point `point` as a JacobianOperator in
  * the requested precision (default f64): the product of the stage's unit Jacobians, of shape
