@@ -8,7 +8,7 @@
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { loadModel } from '../model/load.js';
-import { checkPerturbationOptions, imageSize, type AttackName } from '../study/perturbations.js';
+import { checkPerturbationOptions, type AttackName } from '../study/perturbations.js';
 import { projectPerturbations } from '../study/projection.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { toCsv } from '../util/csv.js';
@@ -35,7 +35,7 @@ export function projectCommand(): Command {
       const model = await loadModel(opts.model);
       const selection = await loadImageSelection(opts.data, opts.images, opts.quiet || opts.json, '--images', [model.inputShape[1], model.inputShape[2]]);
       if (!selection.labels) throw new UsageError('project needs labelled images: use CIFAR data or an image folder (--data file or directory)');
-      const d = imageSize(model);
+      const d = model.inputValues;
       const progress = createProgress('project', selection.ids.length, opts.quiet || opts.json);
       const results = [];
       for (let i = 0; i < selection.ids.length; i++) {

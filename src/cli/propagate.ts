@@ -9,7 +9,7 @@
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { loadModel } from '../model/load.js';
-import { ATTACKS, checkPerturbationOptions, imageSize, type AttackName, type PerturbationNorm } from '../study/perturbations.js';
+import { ATTACKS, checkPerturbationOptions, type AttackName, type PerturbationNorm } from '../study/perturbations.js';
 import type { PropagationResult } from '../study/propagation.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { toCsv } from '../util/csv.js';
@@ -47,7 +47,7 @@ export function propagateCommand(): Command {
       const model = await loadModel(opts.model);
       const selection = await loadImageSelection(opts.data, opts.images, opts.quiet || opts.json, '--images', [model.inputShape[1], model.inputShape[2]]);
       if (!selection.labels) throw new UsageError('propagate needs labelled images: use CIFAR data or an image folder (--data file or directory)');
-      const d = imageSize(model);
+      const d = model.inputValues;
       const progress = createProgress(`propagate ${opts.attack}`, selection.ids.length, opts.quiet || opts.json);
       // Chunks of images go to the worker pool; each image's result depends only on the image and the
       // seed, so the output is the same for any number of workers.

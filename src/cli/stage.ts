@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { resolveStage } from '../linearize/units.js';
 import { loadModel } from '../model/load.js';
-import { imageValues, stageSpectrum, type StageMethod } from '../study/stage.js';
+import { stageSpectrum, type StageMethod } from '../study/stage.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UsageError } from './errors.js';
 import { loadImageSelection, parseNumberList, parsePositiveInteger, MODEL_HELP, imageDataHelp } from './inputs.js';
@@ -32,7 +32,7 @@ export function stageCommand(): Command {
       const model = await loadModel(opts.model);
       const stage = resolveStage(model, /^\d+$/.test(opts.stage) ? Number(opts.stage) : opts.stage);
       const selection = await loadImageSelection(opts.data, opts.image, opts.quiet || opts.json, '--image', [model.inputShape[1], model.inputShape[2]]);
-      const result = await stageSpectrum(model, selection.pixels.subarray(0, imageValues(model)), stage, opts.method, { k: opts.k, bins: opts.bins });
+      const result = await stageSpectrum(model, selection.pixels.subarray(0, model.inputValues), stage, opts.method, { k: opts.k, bins: opts.bins });
       const out = { model: model.name, image: selection.ids[0], ...result };
       if (opts.out) await writeFileAtomic(join(opts.out, 'stage.json'), JSON.stringify(out) + '\n');
       if (opts.json) process.stdout.write(JSON.stringify({ ...out, data: selection.dataSet }) + '\n');

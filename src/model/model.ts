@@ -120,6 +120,12 @@ export class ResNetModel {
     return this.graph.inputShape;
   }
 
+  /** Values in one input image (3 x H x W). */
+  get inputValues(): number {
+    const [c, h, w] = this.graph.inputShape;
+    return c * h * w;
+  }
+
   /** True when every alpha and beta is 1 (the trained network). */
   get isUnscaled(): boolean {
     return this.alpha.every((a) => a === 1) && this.beta.every((b) => b === 1);

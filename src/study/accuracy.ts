@@ -43,8 +43,7 @@ export async function evaluateAccuracy(
   let done = 0;
   const runBatch = async (start: number): Promise<void> => {
     const end = Math.min(total, start + batchSize);
-    const [c, h, w] = model.inputShape;
-    const logits = await executor.run(model, { kind: 'predict', pixels: pixelsOf(data, start, end, c * h * w) });
+    const logits = await executor.run(model, { kind: 'predict', pixels: pixelsOf(data, start, end, model.inputValues) });
     argmaxRows(logits, model.numClasses).forEach((p, i) => {
       if (p === data.labels[start + i]) correct++;
     });

@@ -56,11 +56,6 @@ export interface PerturbationOptions {
 /** Values in one image of the paper's family (3 x 32 x 32). */
 export const IMAGE_SIZE = 3 * 32 * 32;
 
-/** Values in one image of `model` (3 x H x W of its input). */
-export function imageSize(model: ResNetModel): number {
-  const [c, h, w] = model.inputShape;
-  return c * h * w;
-}
 
 /** The largest perturbation size accepted. */
 export const MAX_EPS = 1e3;
@@ -87,7 +82,7 @@ export function checkPerturbationOptions(options: PerturbationOptions): Required
 /** grad_x CE(f(x), label) for B images (float32, B x 3 x H x W, the model's input shape). */
 export async function crossEntropyGradient(model: ResNetModel, pixels: Float32Array, labels: ArrayLike<number>): Promise<Float32Array> {
   const tf = await initBackend();
-  const batch = pixels.length / imageSize(model);
+  const batch = pixels.length / model.inputValues;
   const grad = tf.tidy(() => {
     const x = tf.tensor4d(pixels, [batch, ...model.inputShape]);
     const onehot = tf.oneHot(tf.tensor1d(Array.from(labels), 'int32'), model.numClasses);
@@ -107,7 +102,7 @@ export async function crossEntropyGradient(model: ResNetModel, pixels: Float32Ar
  */
 export async function crossEntropyGradient64(model: ResNetModel, pixels: Float32Array, labels: ArrayLike<number>): Promise<Float32Array> {
   const out = new Float32Array(pixels.length);
-  const d = imageSize(model);
+  const d = model.inputValues;
   for (let b = 0; b * d < pixels.length; b++) {
     const image = pixels.subarray(b * d, (b + 1) * d);
     let point: { logits: Float64Array };
@@ -199,7 +194,7 @@ export async function perturbImages(
   imageKeys?: ArrayLike<number>,
 ): Promise<Float32Array> {
   const o = checkPerturbationOptions(options);
-  const d = imageSize(model);
+  const d = model.inputValues;
   if (pixels.length === 0 || pixels.length % d !== 0) {
     throw new InputError(`images of ${model.name} must be a multiple of ${model.inputShape.join('x')} = ${d} values, got ${pixels.length}`);
   }

@@ -20,7 +20,7 @@ import { linearizeUnit } from '../linearize/unit.js';
 import { forwardTrajectories } from '../model/forward.js';
 import type { ResNetModel } from '../model/model.js';
 import { topUnitSingularValues } from './spectrum-methods.js';
-import { imageSize, perturbImages, type PerturbationOptions } from './perturbations.js';
+import { perturbImages, type PerturbationOptions } from './perturbations.js';
 import { states } from './propagation.js';
 
 export interface ProjectionRow {
@@ -36,7 +36,7 @@ export async function projectPerturbations(
   model: ResNetModel, pixels: Float32Array, label: number, imageKey: number, attacks: PerturbationOptions[], k: number,
 ): Promise<{ attack: string; rows: ProjectionRow[] }[]> {
   const perturbed = await Promise.all(attacks.map((a) => perturbImages(model, pixels, [label], a, [imageKey])));
-  const d = imageSize(model);
+  const d = model.inputValues;
   const batch = new Float32Array(d * (1 + attacks.length));
   batch.set(pixels);
   perturbed.forEach((p, i) => batch.set(p, d * (i + 1)));

@@ -14,7 +14,7 @@ import { forwardTrajectories } from '../model/forward.js';
 import type { ResNetModel } from '../model/model.js';
 import type { Trajectory } from '../model/trajectory.js';
 import { argmaxRows } from './predictions.js';
-import { imageSize, perturbImages, type PerturbationOptions } from './perturbations.js';
+import { perturbImages, type PerturbationOptions } from './perturbations.js';
 
 export interface PropagationResult {
   image: number | string;
@@ -72,7 +72,7 @@ export async function propagatePerturbations(
   both.set(perturbed, pixels.length);
   const trajectories = await forwardTrajectories(model, both);
   const classes = model.numClasses;
-  const d = imageSize(model);
+  const d = model.inputValues;
   const results: PropagationResult[] = [];
   for (let b = 0; b < batch; b++) {
     const clean = trajectories[b];

@@ -13,7 +13,6 @@ import type { ResNetModel } from '../model/model.js';
 import { InputError } from '../util/errors.js';
 import { evaluateAccuracy, type LabelledImages } from './accuracy.js';
 import type { StudyExecutor } from './executor.js';
-import { imageSize } from './perturbations.js';
 import { spectrumSummary, unitSpectrum } from './spectrum.js';
 
 export type ScaledParameter = 'alpha' | 'beta';
@@ -60,7 +59,7 @@ export function scaledModel(model: ResNetModel, parameter: ScaledParameter, valu
 
 export async function scalingSweep(model: ResNetModel, data: LabelledImages, options: ScalingSweepOptions): Promise<ScalingSweepResult> {
   if (options.values.length === 0) throw new InputError('no values to sweep');
-  const d = imageSize(model);
+  const d = model.inputValues;
   if (data.pixels.length !== data.count * d) {
     throw new InputError(`the data's images are not ${model.inputShape.join('x')} (${data.pixels.length} bytes for ${data.count} images), the input of ${model.name}`);
   }

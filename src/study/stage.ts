@@ -28,16 +28,10 @@ export interface StageSpectrum {
   density?: { edges: number[]; counts: number[]; error: number[] };
 }
 
-/** Values in one image of `model` (C x H x W of its input). */
-export function imageValues(model: ResNetModel): number {
-  const [c, h, w] = model.inputShape;
-  return c * h * w;
-}
-
 /** The f64 Jacobian of stage `stage` of `model` at `pixels` (one image of its input shape, in [0, 1]). */
 async function stageOperator(model: ResNetModel, pixels: Float32Array, stage: number): Promise<JacobianOperator<Float64Array>> {
-  if (pixels.length !== imageValues(model)) {
-    throw new InputError(`an image of ${model.name} must be ${model.inputShape.join('x')} = ${imageValues(model)} values, got ${pixels.length}`);
+  if (pixels.length !== model.inputValues) {
+    throw new InputError(`an image of ${model.name} must be ${model.inputShape.join('x')} = ${model.inputValues} values, got ${pixels.length}`);
   }
   if (model.hasParams) return linearizeStage(model, await float64Trajectory(model, pixels), stage);
   return (await linearize(await modelTrajectory64(model, pixels), { stage })) as JacobianOperator<Float64Array>;
