@@ -50,12 +50,13 @@ async function loadLabelledImages(
 ): Promise<LabelledImages & { dataSet: DataSetInfo }> {
   if (spec !== undefined && (await looksLikeImageFolder(spec))) {
     const folder = await scanImageFolder(spec);
+    // Labels are stored as bytes: refused before any image is decoded.
+    if (folder.classes.length > 256) throw new UsageError(`${spec}: ${folder.classes.length} classes; scale reads at most 256`);
     const ids = Array.from({ length: Math.min(limit ?? folder.files.length, folder.files.length) }, (_, i) => i);
     if (!quiet) process.stderr.write(`data: ${spec} (image folder: ${folder.files.length} images, ${folder.classes.length} classes)\n`);
     const pixels = await loadFolderImages(folder, ids, [model.inputShape[1], model.inputShape[2]]);
     // Decoded pixels are byte / 255: back to the bytes LabelledImages holds, exactly.
     const bytes = Uint8Array.from(pixels, (p) => Math.round(p * 255));
-    if (folder.classes.length > 256) throw new UsageError(`${spec}: ${folder.classes.length} classes; scale reads at most 256`);
     const labels = Uint8Array.from(ids, (i) => folder.labels[i]!);
     return { count: ids.length, labels, pixels: bytes, dataSet: { file: spec, origin: 'path', images: folder.files.length } };
   }
