@@ -26,6 +26,7 @@ import { reportHtml } from '../src/report/html.js';
 import { depthLabel, reportJobs, reportPlan, runReportJob, runReportJobs, stageEndDepths, type ReportPlan, type ReportStudy } from '../src/study/report-study.js';
 import { f64, graphOfFixture, type FixtureFamily } from './support/graph-fixture.js';
 import { cifarSampleFile } from './support/shared.js';
+import { parseNpyFloat64 } from '../src/util/npy.js';
 
 const family = (file: string) => loadModel(fileURLToPath(new URL(`./fixtures/families/${file}`, import.meta.url)));
 const labels = (model: ResNetModel, plan: ReportPlan) => plan.spectra.map((g) => g.units.map((u) => unitLabel(model, u)));
@@ -121,8 +122,7 @@ test('WRN-16 test preset: its spectrum jobs are PyTorch\'s singular values, its 
     assert.ok(job, `the plan has the spectrum of unit ${r.unit} at image ${r.image}, alpha ${r.alpha}, beta ${r.beta}`);
     const { record, files } = await runReportJob(model, data, plan, 0, job, executor, true);
     assert.deepEqual((record as unknown as { shape: number[] }).shape, r.shape);
-    const bytes = files![`${job.key}.f64`];
-    const values = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    const values = parseNpyFloat64(files![`${job.key}.npy`]!, job.key).values;
     const expected = f64(r.values);
     assert.equal(values.length, expected.length);
     let worst = 0;

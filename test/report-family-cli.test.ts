@@ -18,6 +18,7 @@ import { before, test } from 'node:test';
 import { computeFindings } from '../src/report/findings.js';
 import { runCli, type CliResult } from './support/cli.js';
 import { f64 } from './support/graph-fixture.js';
+import { parseNpyFloat64 } from '../src/util/npy.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rs-report-family-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -71,8 +72,7 @@ test('WRN-16 spectra: every value of unit 3.2 at images 0 and 1 within 1e-10 s_m
     assert.ok(entry, `unit 5 at image ${image}`);
     assert.deepEqual([entry.unitLabel, entry.stage, entry.shape], ['3.2', 3, [2048, 2048]]);
     const want = referenceValues(5, image);
-    const bytes = readFileSync(join(wrnOut, 'jobs', `${entry.key}.f64`));
-    const values = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    const values = parseNpyFloat64(readFileSync(join(wrnOut, 'jobs', `${entry.key}.npy`)), entry.key).values;
     assert.equal(values.length, want.length);
     values.forEach((v, i) => assert.ok(Math.abs(v - want[i]) <= 1e-10 * want[0], `image ${image}, rank ${i}: ${v} vs ${want[i]}`));
     assert.ok(Math.abs(entry.smax - want[0]) <= 1e-10 * want[0]);
@@ -179,8 +179,7 @@ test('report --preset quick on a pre-activation ResNet of four stages (2-1-1-1):
     const entry = report.spectra.find((e: { unit: number; image: number }) => e.unit === r.unit && e.image === r.image);
     assert.deepEqual(entry.shape, r.shape);
     const want = f64(r.values);
-    const bytes = readFileSync(join(out, 'jobs', `${entry.key}.f64`));
-    const values = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    const values = parseNpyFloat64(readFileSync(join(out, 'jobs', `${entry.key}.npy`)), entry.key).values;
     values.forEach((v, i) => assert.ok(Math.abs(v - want[i]) <= 1e-10 * want[0], `${r.label} image ${r.image} rank ${i}`));
     assert.equal(entry.fractionZero, want.filter((s) => s < 1e-10).length / want.length);
   }

@@ -12,6 +12,7 @@ import { before, test } from 'node:test';
 import { computeFindings } from '../src/report/findings.js';
 import { runCli, type CliResult } from './support/cli.js';
 import { readReferenceF64, readReferenceJson } from './support/shared.js';
+import { parseNpyFloat64 } from '../src/util/npy.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rs-report-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -103,8 +104,7 @@ test('unit 19 at image 0: fractionOne and the stored spectrum match the PyTorch 
   assert.equal(entry.fractionOne, one);
   assert.equal(entry.fractionZero, zero);
   assert.ok(Math.abs(entry.smax - reference[0]) <= 1e-9 * reference[0]);
-  const bytes = readFileSync(join(out, 'jobs', `${entry.key}.f64`));
-  const values = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  const values = parseNpyFloat64(readFileSync(join(out, 'jobs', `${entry.key}.npy`)), entry.key).values;
   assert.equal(values.length, reference.length);
   values.forEach((v, i) => assert.ok(Math.abs(v - reference[i]) <= 1e-9 * reference[0], `rank ${i}`));
   // The histogram counts every nonzero value once.

@@ -5,8 +5,8 @@
  * Runs the study of src/study/report-study.ts and writes <out>/report.html (self-contained: inline SVG
  * figures rendered by vega from Vega-Lite specs, no scripts, nothing fetched at view time) and
  * <out>/report.json (every number behind it, with the findings and their verdicts). The study is a
- * list of independent jobs kept in <out>/jobs/ (src/study/jobs.ts; a spectrum's values as <key>.f64,
- * raw little-endian float64, descending) with <out>/study.json naming the study: --resume reuses the
+ * list of independent jobs kept in <out>/jobs/ (src/study/jobs.ts; a spectrum's values as <key>.npy,
+ * a NumPy float64 vector, descending) with <out>/study.json naming the study: --resume reuses the
  * finished jobs, a directory holding another study is refused. --shard k/N (one model, --out required)
  * runs only the jobs dealt to shard k by estimated cost and writes no report: `merge` builds it from
  * the N directories, byte for byte what one run writes when every run has --reproducible (durations 0,

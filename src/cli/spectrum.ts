@@ -14,40 +14,34 @@
  * and prints {"model", "method", "results": [...], "variation": [...]} where `variation` gives, per
  * unit, how much the sorted spectrum varies across images (the standard deviation at each rank,
  * summarized by its maximum and mean). (unit, image) pairs are jobs spread over a worker pool
- * (--workers). --out writes summary.json, summary.csv, study.json and jobs/<unit,image>.json (+ .f64
- * values for full/topk); --resume skips finished jobs; --shard k/N runs a deterministic slice (jobs dealt
+ * (--workers). --out writes summary.json, summary.csv, study.json and jobs/<unit,image>.json (+ .npy
+ * values for full/topk, for numpy.load); --resume skips finished jobs; --shard k/N runs a deterministic slice (jobs dealt
  * by estimated cost, src/study/job-cost.ts, so that shards finish together) whose directory
  * `resnet-stability merge` combines with the others into what one run writes.
  */
 import { Command, Option } from 'commander';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadModel } from '../model/load.js';
 import { ONE_TOLERANCE, ZERO_TOLERANCE } from '../study/spectrum.js';
 import { jobCost } from '../study/job-cost.js';
-import { parseShard, runJobs, type JobRecord, type Shard } from '../study/jobs.js';
+import { jobValuesFile, parseShard, runJobs, type JobRecord, type Shard } from '../study/jobs.js';
 import {
   spectrumJobKey, spectrumStudySummary, type SpectrumJobOptions, type SpectrumMethod, type SpectrumRecord,
 } from '../study/spectrum-study.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { toCsv } from '../util/csv.js';
-import { float64FileBytes, rawFloat64 } from '../util/npy.js';
+import { float64FileBytes, npyFloat64, readFloat64File } from '../util/npy.js';
 import { availableCores, createExecutor } from '../workers/pool.js';
 import { UsageError } from './errors.js';
 import { loadImageSelection, parseFiniteNumber, parseNumberList, parsePositiveInteger, MODEL_HELP, imageDataHelp } from './inputs.js';
 import { createProgress } from './progress.js';
 import { parseUnitList } from './scale.js';
 
-async function readFloat64(path: string): Promise<Float64Array> {
-  const bytes = await readFile(path);
-  return new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-}
-
 /** summary.json and summary.csv of a spectrum study, from its records (shared with `merge`). */
 export async function writeSpectrumSummary(outDir: string | undefined, model: string, method: SpectrumMethod, records: SpectrumRecord[], memory?: Map<string, Float64Array>) {
   const values = new Map<string, ArrayLike<number>>();
   for (const r of records) {
-    const v = memory?.get(r.key) ?? (outDir && (method === 'full' || method === 'topk') ? await readFloat64(join(outDir, 'jobs', `${r.key}.f64`)) : undefined);
+    const v = memory?.get(r.key) ?? (outDir && (method === 'full' || method === 'topk') ? await readFloat64File(join(outDir, 'jobs', jobValuesFile(r.key))) : undefined);
     if (v) values.set(r.key, v);
   }
   const summary = spectrumStudySummary(model, method, records, (r) => values.get(r.key));
@@ -143,7 +137,7 @@ export function spectrumCommand(): Command {
             const pixels = selection.pixels.slice(job.i * imageValues, (job.i + 1) * imageValues);
             const result = await executor.run(model, { kind: 'spectrum', pixels, unit: job.unit, image: job.image, options: jobOptions });
             if (result.values) memory.set(result.record.key, result.values);
-            return { record: result.record as JobRecord, files: result.values ? { [`${result.record.key}.f64`]: rawFloat64(result.values) } : undefined };
+            return { record: result.record as JobRecord, files: result.values ? { [jobValuesFile(result.record.key)]: npyFloat64(result.values) } : undefined };
           },
           onJobDone: () => progress.tick(),
         })) as SpectrumRecord[];
@@ -156,7 +150,7 @@ export function spectrumCommand(): Command {
         }
         if (single && opts.method === 'full') {
           const r = records[0];
-          const values = memory.get(r.key) ?? (opts.out ? await readFloat64(join(opts.out, 'jobs', `${r.key}.f64`)) : undefined);
+          const values = memory.get(r.key) ?? (opts.out ? await readFloat64File(join(opts.out, 'jobs', jobValuesFile(r.key))) : undefined);
           if (opts.valuesOut && values) await writeFileAtomic(opts.valuesOut, float64FileBytes(opts.valuesOut, values));
           if (opts.out) await writeSpectrumSummary(opts.out, model.name, opts.method, records, memory);
           const out = {

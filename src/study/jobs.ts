@@ -6,7 +6,8 @@
  *   temporary name and renamed when complete, so a job file is either whole or absent; before the
  *   record, `<key>.sum` records the length and SHA-256 of every file of the job, the record included;
  * - `resume` skips jobs whose files all match their `.sum` and recomputes the others (a file damaged
- *   or cut short after it was written); leftover temporary files of an interrupted run are removed;
+ *   or cut short after it was written, or a job written before values were kept as `.npy`: its raw
+ *   `<key>.f64` is replaced by `<key>.npy`); leftover temporary files of an interrupted run are removed;
  * - one run at a time writes to an output directory: `<out>/.lock` names its process, a second run is
  *   refused with one line, and the lock of a process that no longer exists is taken over;
  * - `shard` {index k (1-based), count N} runs only the jobs dealt to shard k: by estimated cost (`cost`,
@@ -67,6 +68,20 @@ const roundTrip = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 /** A job's `.sum` file: every file of the job by name, with its length and SHA-256 when written. */
 type JobSums = Record<string, { bytes: number; sha256: string }>;
 
+/**
+ * The file of a job's float64 values (a spectrum's, descending): a NumPy .npy vector, so that a user's
+ * `numpy.load` reads it as is (src/util/npy.ts).
+ */
+export function jobValuesFile(key: string): string {
+  return `${key}.npy`;
+}
+
+/** Raw `.f64` values files: how jobs were kept before `.npy`; such a job is recomputed, not read. */
+const LEGACY_VALUES = /\.f64$/;
+
+/** A file name a `.sum` may name: one inside its jobs folder. */
+const isJobFileName = (name: string) => !/[\\/]/.test(name) && name !== '..' && name !== '.';
+
 async function sha256(bytes: Uint8Array): Promise<string> {
   const { createHash } = await import('node:crypto');
   return createHash('sha256').update(bytes).digest('hex');
@@ -77,6 +92,7 @@ async function sha256(bytes: Uint8Array): Promise<string> {
  * complete), each atomically.
  */
 async function writeJob(jobsDir: string, key: string, record: JobRecord, files: Record<string, Uint8Array>): Promise<void> {
+  const fs = await import('node:fs/promises');
   const { join } = await import('node:path');
   const all: Record<string, Uint8Array> = { ...files, [`${key}.json`]: new TextEncoder().encode(JSON.stringify(record) + '\n') };
   const sums: JobSums = {};
@@ -84,14 +100,18 @@ async function writeJob(jobsDir: string, key: string, record: JobRecord, files: 
   for (const [name, bytes] of Object.entries(files)) await writeFileAtomic(join(jobsDir, name), bytes);
   await writeFileAtomic(join(jobsDir, `${key}.sum`), JSON.stringify(sums) + '\n');
   await writeFileAtomic(join(jobsDir, `${key}.json`), all[`${key}.json`]!);
+  // The raw values of an older version's run, now replaced by the .npy, would be left over looking like
+  // results. Only this exact name: a .sum is input, and must not make us remove another job's files.
+  if (!(`${key}.f64` in sums)) await fs.rm(join(jobsDir, `${key}.f64`), { force: true });
 }
 
 /**
  * The record of job `key` in `jobsDir` when the job is complete and every one of its files still has
- * the length and checksum its `.sum` recorded; 'absent' when there is no record; 'damaged' otherwise
- * (a file changed, cut short or missing, or no `.sum`).
+ * the length and checksum its `.sum` recorded; 'absent' when there is no record; 'legacy' when its
+ * values are a raw `.f64` file (written before `.npy`); 'damaged' otherwise (a file changed, cut short
+ * or missing, or no `.sum`).
  */
-async function readVerifiedJob(jobsDir: string, key: string): Promise<JobRecord | 'absent' | 'damaged'> {
+async function readVerifiedJob(jobsDir: string, key: string): Promise<JobRecord | 'absent' | 'damaged' | 'legacy'> {
   const fs = await import('node:fs/promises');
   const { join } = await import('node:path');
   let recordBytes: Uint8Array;
@@ -104,11 +124,12 @@ async function readVerifiedJob(jobsDir: string, key: string): Promise<JobRecord 
     const sums = JSON.parse(await fs.readFile(join(jobsDir, `${key}.sum`), 'utf8')) as JobSums;
     if (!sums[`${key}.json`]) return 'damaged';
     // A job's files live in its jobs folder: a name that would lead out of it is damage, not a file.
-    if (Object.keys(sums).some((name) => /[\\/]/.test(name) || name === '..' || name === '.')) return 'damaged';
+    if (!Object.keys(sums).every(isJobFileName)) return 'damaged';
     for (const [name, expected] of Object.entries(sums)) {
       const bytes = name === `${key}.json` ? recordBytes : await fs.readFile(join(jobsDir, name));
       if (bytes.length !== expected.bytes || (await sha256(bytes)) !== expected.sha256) return 'damaged';
     }
+    if (Object.keys(sums).some((name) => LEGACY_VALUES.test(name))) return 'legacy';
     return JSON.parse(new TextDecoder().decode(recordBytes)) as JobRecord;
   } catch {
     return 'damaged';
@@ -292,6 +313,9 @@ export async function mergeShards(shardDirs: string[], outDir: string): Promise<
         const found = await readVerifiedJob(join(dir, 'jobs'), key);
         if (found === 'damaged') {
           throw new InputError(`${join(dir, 'jobs', `${key}.json`)}: damaged (its files differ from the lengths and checksums in ${key}.sum); rerun that shard with --resume`);
+        }
+        if (found === 'legacy') {
+          throw new InputError(`${join(dir, 'jobs', `${key}.json`)}: its values are a raw .f64 file of an older version (now .npy); rerun that shard with --resume`);
         }
         if (found !== 'absent') {
           record = found;

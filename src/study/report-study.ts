@@ -35,7 +35,8 @@ import { InputError } from '../util/errors.js';
 import { evaluateAccuracy, pixelsOf, type AccuracyResult, type LabelledImages } from './accuracy.js';
 import { InProcessExecutor, type StudyExecutor } from './executor.js';
 import { fullSpectrumFits, jobCost } from './job-cost.js';
-import { runJobs, shardJobs, type JobRecord, type Shard, type StudyManifest } from './jobs.js';
+import { jobValuesFile, runJobs, shardJobs, type JobRecord, type Shard, type StudyManifest } from './jobs.js';
+import { npyFloat64, readFloat64File } from '../util/npy.js';
 import type { AttackName } from './perturbations.js';
 import { projectPerturbations } from './projection.js';
 import type { PropagationResult } from './propagation.js';
@@ -500,15 +501,13 @@ function describeJob(model: ResNetModel, job: ReportJob, plan: ReportPlan): stri
   }
 }
 
-function float64Bytes(values: Float64Array): Uint8Array {
-  // Typed arrays are little-endian on every platform Node runs on.
-  return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
-}
-
-/** Compute one job: its JSON record and, for a spectrum, all its values (descending) as `<key>.f64`. */
+/**
+ * Compute one job: its JSON record and, for a spectrum, all its values (descending), as `values` and
+ * as the job's .npy file (jobValuesFile).
+ */
 export async function runReportJob(
   model: ResNetModel, data: LabelledImages, plan: ReportPlan, seed: number, job: ReportJob, executor: StudyExecutor, reproducible = false,
-): Promise<{ record: JobRecord; files?: Record<string, Uint8Array> }> {
+): Promise<{ record: JobRecord; files?: Record<string, Uint8Array>; values?: Float64Array }> {
   const started = performance.now();
   const seconds = () => (reproducible ? 0 : (performance.now() - started) / 1000);
   const pixelsOfImage = (image: number) => pixelsOf(data, image, image + 1);
@@ -518,7 +517,7 @@ export async function runReportJob(
       const c = await executor.run(model, { kind: 'unitSpectrum', pixels: pixelsOfImage(job.image), unit: job.unit, alpha: job.alpha, beta: job.beta });
       // A spectrum's own seconds are those of its computation, as measured where it ran.
       const record = { ...job, shape: c.shape, activeRows: c.activeRows, seconds: reproducible ? 0 : c.seconds };
-      return { record, files: { [`${job.key}.f64`]: float64Bytes(c.values) } };
+      return { record, files: { [jobValuesFile(job.key)]: npyFloat64(c.values) }, values: c.values };
     }
     case 'accuracy': {
       const scaled = job.parameter === 'none' ? model : scaledModel(model, job.parameter, job.value, job.scope === 'unit' ? [plan.sweep.unit] : []);
@@ -595,8 +594,7 @@ export async function runReportJobs(
     async run(job) {
       options.onProgress?.(++step, total, describeJob(model, job, plan));
       const result = await runReportJob(model, data, plan, seed, job, executor, options.reproducible);
-      const f64 = result.files?.[`${job.key}.f64`];
-      if (f64) values.set(job.key, new Float64Array(f64.buffer, f64.byteOffset, f64.byteLength / 8));
+      if (result.values) values.set(job.key, result.values);
       return result;
     },
   });
@@ -747,10 +745,10 @@ export async function runReportStudy(model: ResNetModel, data: LabelledImages, o
 
 /**
  * The values of every spectrum job among `records`: from `memory` when computed in this process, else
- * from `<outDir>/jobs/<key>.f64` (a job found there was verified against its checksums).
+ * from `<outDir>/jobs/<key>.npy` (a job found there was verified against its checksums; a header that
+ * does not fit the file is still a one-line InputError).
  */
 export async function spectrumValues(records: JobRecord[], memory: Map<string, Float64Array>, outDir?: string): Promise<Map<string, Float64Array>> {
-  const { readFile } = await import('node:fs/promises');
   const { join } = await import('node:path');
   const all = new Map<string, Float64Array>();
   for (const r of records) {
@@ -758,8 +756,7 @@ export async function spectrumValues(records: JobRecord[], memory: Map<string, F
     let v = memory.get(r.key);
     if (!v) {
       if (!outDir) throw new InputError(`no values of spectrum ${r.key}`);
-      const bytes = await readFile(join(outDir, 'jobs', `${r.key}.f64`));
-      v = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+      v = await readFloat64File(join(outDir, 'jobs', jobValuesFile(r.key)));
     }
     all.set(r.key, v);
   }
