@@ -90,6 +90,26 @@ export interface ImageSelection {
   dataSet: DataSetInfo;
 }
 
+/**
+ * The images `pick` chooses (indices into the folder's `count` images, in ImageFolder order) of the image
+ * folder `folder`, decoded at `size`, with their labels; announced on stderr unless `quiet`. A folder of
+ * more than `maxClasses` classes is refused (UsageError naming it and `command`) before any image is
+ * decoded.
+ */
+export async function loadFolderSelection(
+  folder: string, pick: (count: number) => number[], quiet: boolean, size: readonly [number, number],
+  limit?: { maxClasses: number; command: string },
+): Promise<ImageSelection & { ids: number[]; labels: number[] }> {
+  const scanned = await scanImageFolder(folder);
+  if (limit && scanned.classes.length > limit.maxClasses) {
+    throw new UsageError(`${folder}: ${scanned.classes.length} classes; ${limit.command} reads at most ${limit.maxClasses}`);
+  }
+  const ids = pick(scanned.files.length);
+  if (!quiet) process.stderr.write(`data: ${folder} (image folder: ${scanned.files.length} images, ${scanned.classes.length} classes)\n`);
+  const pixels = await loadFolderImages(scanned, ids, size);
+  return { ids, labels: ids.map((id) => scanned.labels[id]!), pixels, dataSet: { file: folder, origin: 'path', images: scanned.files.length } };
+}
+
 /** Images chosen by `--images` from a CIFAR file, or the PNG/JPEG files listed in `--data`. */
 export async function loadImageSelection(
   dataSpec: string | undefined,
@@ -108,11 +128,7 @@ export async function loadImageSelection(
   }
   // An image folder (one subfolder per class, as torchvision's ImageFolder): --images index its files.
   if (dataSpec !== undefined && files.length === 1 && (await looksLikeImageFolder(dataSpec))) {
-    const folder = await scanImageFolder(dataSpec);
-    const ids = parseIndexList(images, folder.files.length, option);
-    if (!quiet) process.stderr.write(`data: ${dataSpec} (image folder: ${folder.files.length} images, ${folder.classes.length} classes)\n`);
-    const pixels = await loadFolderImages(folder, ids, size);
-    return { ids, labels: ids.map((id) => folder.labels[id]!), pixels, dataSet: { file: dataSpec, origin: 'path', images: folder.files.length } };
+    return loadFolderSelection(dataSpec, (count) => parseIndexList(images, count, option), quiet, size);
   }
   const data = await loadCifarData(dataSpec, quiet);
   const ids = parseIndexList(images, data.count, option);

@@ -18,10 +18,10 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { toCsv } from '../util/csv.js';
 import { availableCores, createExecutor } from '../workers/pool.js';
 import { parseIndexList } from '../data/indices.js';
-import { loadFolderImages, looksLikeImageFolder, scanImageFolder } from '../data/image-folder.js';
+import { looksLikeImageFolder } from '../data/image-folder.js';
 import type { LabelledImages } from '../study/accuracy.js';
 import { UsageError } from './errors.js';
-import { announceData, loadCifarData, parsePositiveInteger, MODEL_HELP, CIFAR_DATA_HELP, type DataSetInfo } from './inputs.js';
+import { announceData, loadCifarData, loadFolderSelection, parsePositiveInteger, MODEL_HELP, CIFAR_DATA_HELP, type DataSetInfo } from './inputs.js';
 
 function parseValues(text: string): number[] {
   const values = text.split(',').map((v) => v.trim());
@@ -49,16 +49,12 @@ async function loadLabelledImages(
   spec: string | undefined, model: ResNetModel, limit: number | undefined, quiet: boolean,
 ): Promise<LabelledImages & { dataSet: DataSetInfo }> {
   if (spec !== undefined && (await looksLikeImageFolder(spec))) {
-    const folder = await scanImageFolder(spec);
-    // Labels are stored as bytes: refused before any image is decoded.
-    if (folder.classes.length > 256) throw new UsageError(`${spec}: ${folder.classes.length} classes; scale reads at most 256`);
-    const ids = Array.from({ length: Math.min(limit ?? folder.files.length, folder.files.length) }, (_, i) => i);
-    if (!quiet) process.stderr.write(`data: ${spec} (image folder: ${folder.files.length} images, ${folder.classes.length} classes)\n`);
-    const pixels = await loadFolderImages(folder, ids, [model.inputShape[1], model.inputShape[2]]);
+    const firstImages = (count: number) => Array.from({ length: Math.min(limit ?? count, count) }, (_, i) => i);
+    // Labels are stored as bytes: more classes are refused before any image is decoded.
+    const selection = await loadFolderSelection(spec, firstImages, quiet, [model.inputShape[1], model.inputShape[2]], { maxClasses: 256, command: 'scale' });
     // Decoded pixels are byte / 255: back to the bytes LabelledImages holds, exactly.
-    const bytes = Uint8Array.from(pixels, (p) => Math.round(p * 255));
-    const labels = Uint8Array.from(ids, (i) => folder.labels[i]!);
-    return { count: ids.length, labels, pixels: bytes, dataSet: { file: spec, origin: 'path', images: folder.files.length } };
+    const bytes = Uint8Array.from(selection.pixels, (p) => Math.round(p * 255));
+    return { count: selection.ids.length, labels: Uint8Array.from(selection.labels), pixels: bytes, dataSet: selection.dataSet };
   }
   return loadCifarData(spec, quiet);
 }
