@@ -103,3 +103,14 @@ test('CLI: compare refuses a report.json that is a FIFO, a directory or far too 
   await cliFails(['compare', reports[1]!, reports[0]!, '--out', out], 1, /folder\/report\.json: not a regular file \(a directory\)$/, { unchanged: dir });
   await cliFails(['compare', reports[2]!, reports[0]!, '--out', out], 1, /huge\/report\.json: 314572800 bytes, more than the 268435456 such a file may have$/, { unchanged: dir });
 });
+
+test('scale on an image folder of 257 classes is refused before any image is decoded (labels are bytes)', async () => {
+  const root = join(tempDir(), 'folder');
+  // Empty "images": decoding any of them would fail with another message, so the class count is checked first.
+  for (let c = 0; c < 257; c++) {
+    mkdirSync(join(root, `class${String(c).padStart(3, '0')}`), { recursive: true });
+    writeFileSync(join(root, `class${String(c).padStart(3, '0')}`, 'a.png'), '');
+  }
+  const model = new URL('../fixtures/families/tv-basic.pt', import.meta.url).pathname;
+  await cliFails(['scale', '--model', model, '--data', root, '--param', 'alpha', '--values', '1', '--workers', '1'], 2, /folder: 257 classes; scale reads at most 256$/, { unchanged: root });
+});
