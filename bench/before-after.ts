@@ -21,7 +21,7 @@ import { SeededRandom } from '../src/util/random.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchDir, median } from './support.js';
+import { benchDir, gflopsOf, interleaved, median } from './support.js';
 
 const argValue = (name: string) => {
   const i = process.argv.indexOf(name);
@@ -63,7 +63,6 @@ if (childWasm) {
   console.log('|---|---|---|---|---|');
   for (const precision of ['f64', 'f32'] as const) {
     const n = 1024, k2 = 256;
-    const rates = { gemm: { before: [] as number[], after: [] as number[] }, lower: { before: [] as number[], after: [] as number[] } };
     // Each build gets its own copies of the same operands (its own memory); the calls alternate.
     const cases = (['before', 'after'] as const).map((build) => {
       const kk = kernels[build];
@@ -83,18 +82,9 @@ if (childWasm) {
         free: () => { for (const p of [a, b, c, vw, wv]) kk.release(p); },
       };
     });
-    const timed = (fn: () => void, flops: number) => {
-      const t = performance.now();
-      fn();
-      return flops / ((performance.now() - t) / 1000) / 1e9;
-    };
     for (const cs of cases) { cs.gemm(); cs.lower(); }
-    for (let i = 0; i < runs; i++) {
-      for (const cs of cases) {
-        rates.gemm[cs.build].push(timed(cs.gemm, 2 * n ** 3));
-        rates.lower[cs.build].push(timed(cs.lower, n * (n + 1) * k2));
-      }
-    }
+    const [beforeGemm, beforeLower, afterGemm, afterLower] = interleaved(runs, cases.flatMap((cs) => [gflopsOf(2 * n ** 3, cs.gemm), gflopsOf(n * (n + 1) * k2, cs.lower)]));
+    const rates = { gemm: { before: beforeGemm, after: afterGemm }, lower: { before: beforeLower, after: afterLower } };
     for (const cs of cases) cs.free();
     for (const [name, label] of [['gemm', `GEMM ${n}^3`], ['lower', `lower-triangle GEMM n = ${n}, k = ${k2} (rank-2k update)`]] as const) {
       const b = rates[name].before, a = rates[name].after;
@@ -109,16 +99,7 @@ if (childWasm) {
   const peakExports = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(join(peakDir, 'p.wasm'))),
     { env: { abort() { throw new Error('abort'); }, seed: () => 0, trace() {} } }).exports as Record<string, (...a: number[]) => number>;
   peakExports.fillTable(0.5);
-  const bestOf = (calls: (() => number)[]) => {
-    const best = calls.map(() => 0);
-    for (let i = 0; i < trials; i++) calls.forEach((call, j) => { best[j] = Math.max(best[j], call()); });
-    return best;
-  };
-  const rateOf = (flops: number, fn: () => void) => () => {
-    const t = performance.now();
-    fn();
-    return flops / ((performance.now() - t) / 1000) / 1e9;
-  };
+  const bestOf = (calls: (() => number)[]) => interleaved(trials, calls).map((rates) => Math.max(...rates));
   console.log('\n| short calls, best of ' + trials + ' (1 thread) | precision | peak mul+add GFLOP/s | before GFLOP/s (% of peak) | after GFLOP/s (% of peak) |');
   console.log('|---|---|---|---|---|');
   for (const precision of ['f64', 'f32'] as const) {
@@ -135,14 +116,14 @@ if (childWasm) {
       };
       const a = alloc(g * g, 1), b = alloc(g * g, 2), c = alloc(n * n, 3), vw = alloc(n * k2, 4), wv = alloc(n * k2, 5);
       return {
-        gemm: rateOf(2 * g ** 3, () => k.gemm(0, 0, g, g, g, 1, a, g, b, g, 0, c, g)),
-        lower: rateOf(n * (n + 1) * k2, () => k.gemmLower(0, 1, n, k2, 1, vw, k2, wv, k2, 1, c, n)),
+        gemm: gflopsOf(2 * g ** 3, () => k.gemm(0, 0, g, g, g, 1, a, g, b, g, 0, c, g)),
+        lower: gflopsOf(n * (n + 1) * k2, () => k.gemmLower(0, 1, n, k2, 1, vw, k2, wv, k2, 1, c, n)),
         free: () => { for (const p of [a, b, c, vw, wv]) kk.release(p); },
       };
     });
     const [flopsPerRound, kernel] = precision === 'f64' ? [48, 'peakF64MulAdd'] : [96, 'peakF32MulAdd'];
     const rounds = Math.round(2 * g ** 3 / flopsPerRound); // the flops (so about the time) of one GEMM call
-    const peakCall = rateOf(rounds * flopsPerRound, () => peakExports[kernel](rounds, 1.5));
+    const peakCall = gflopsOf(rounds * flopsPerRound, () => peakExports[kernel](rounds, 1.5));
     const [pg, bg, ag, bl, al] = bestOf([peakCall, cases[0].gemm, cases[1].gemm, cases[0].lower, cases[1].lower]);
     for (const cs of cases) cs.free();
     const pct = (x: number) => `${x.toFixed(1)} (${(100 * x / pg).toFixed(0)} %)`;

@@ -19,7 +19,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SeededRandom } from '../src/util/random.js';
-import { benchDir, median } from './support.js';
+import { benchDir, gflopsOf, interleaved, median } from './support.js';
 
 const argValue = (name: string) => {
   const i = process.argv.indexOf(name);
@@ -63,11 +63,6 @@ peak.fillTable(0.5);
 console.log(`CPU: ${cpus()[0].model} (${cpus().length} logical); node ${process.version}; load average at start ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 console.log(`before: ${beforeRev} (${execFileSync('git', ['rev-parse', '--short', beforeRev], { cwd: root, encoding: 'utf8' }).trim()}); after: work tree; best and median of ${trials} interleaved calls`);
 const ch = 16, hw = 32, n = ch * hw * hw;
-const rateOf = (flops: number, fn: () => void) => () => {
-  const t = performance.now();
-  fn();
-  return flops / ((performance.now() - t) / 1000) / 1e9;
-};
 const rows: string[] = [];
 /** max |a - b| / max |a| (the new kernels may round differently where they change the order of a sum). */
 const maxAbsDifference = (a: number[], b: number[]) =>
@@ -96,9 +91,8 @@ for (const precision of ['f64', 'f32'] as const) {
         const call = () => m[`conv3x3${product}${suffix}`](x, batch, ch, hw, hw, w, ch, 1, y);
         return { call, output: () => view(y, batch * n).slice() };
       });
-      const calls = [rateOf(flops, () => peak[peakKernel](rounds, 1.5)), rateOf(flops, cases[0].call), rateOf(flops, cases[1].call)];
-      const rates: number[][] = calls.map(() => []);
-      for (let i = 0; i < trials; i++) calls.forEach((c, j) => rates[j].push(c()));
+      const calls = [gflopsOf(flops, () => peak[peakKernel](rounds, 1.5)), gflopsOf(flops, cases[0].call), gflopsOf(flops, cases[1].call)];
+      const rates = interleaved(trials, calls);
       const [before, after] = cases.map((c) => c.output());
       peakBest = Math.max(peakBest, ...rates[0]);
       results.push({

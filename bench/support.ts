@@ -27,3 +27,22 @@ export async function timeRuns(runs: number, fn: () => Promise<unknown>): Promis
   }
   return times;
 }
+
+/** `fn` as a timed call: each call of the result runs `fn` once and returns its rate in GFLOP/s. */
+export function gflopsOf(flops: number, fn: () => void): () => number {
+  return () => {
+    const start = performance.now();
+    fn();
+    return flops / ((performance.now() - start) / 1000) / 1e9;
+  };
+}
+
+/**
+ * `rounds` rounds of every call in turn (interleaved, so that a load that comes and goes falls on all
+ * alike); what each call returned, by call.
+ */
+export function interleaved(rounds: number, calls: (() => number)[]): number[][] {
+  const results: number[][] = calls.map(() => []);
+  for (let i = 0; i < rounds; i++) calls.forEach((call, j) => results[j].push(call()));
+  return results;
+}
