@@ -4,41 +4,24 @@
  * a Chromium module Web Worker. The demo page itself is tested in web-page.test.ts.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
 import { imageToFloat, loadCifar } from '../src/data/cifar.js';
 import { predictLogits } from '../src/model/forward.js';
 import { loadModel } from '../src/model/load.js';
 import { unitTopSpectrum } from '../src/web/unit-top-spectrum.js';
 import { cifarTestFile } from './support/shared.js';
-import { serveStatic, type StaticServer } from './support/static-server.js';
+import { useChromium } from './support/web-page.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-let server: StaticServer;
-let browser: Browser;
-
-before(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install chromium), or set CHROMIUM_PATH`);
-  server = await serveStatic('.');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const { browser, server } = useChromium('.');
 
 async function openDemo(): Promise<Page> {
   // A fresh context is a fresh, empty profile.
-  const page = await (await browser.newContext({ viewport: { width: 1280, height: 1000 } })).newPage();
+  const page = await (await browser().newContext({ viewport: { width: 1280, height: 1000 } })).newPage();
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
-  await page.goto(new URL('dist/web/', server.url).href);
+  await page.goto(new URL('dist/web/', server().url).href);
   await page.waitForSelector('#unit option', { state: 'attached' });
   assert.deepEqual(errors, []);
   return page;
@@ -57,7 +40,7 @@ test('the browser bundle runs the worker pool on Web Workers and predicts as Nod
     } finally {
       pool.close();
     }
-  }, { bundle: new URL('dist/browser/index.js', server.url).href, pixels });
+  }, { bundle: new URL('dist/browser/index.js', server().url).href, pixels });
   const nodeLogits = await predictLogits(await loadModel('resnet56'), Float32Array.from(pixels));
   assert.equal(browserLogits.length, 10);
   browserLogits.forEach((v, i) => assert.ok(Math.abs(v - nodeLogits[i]) < 1e-4, `logit ${i}: browser ${v}, Node ${nodeLogits[i]}`));
@@ -80,7 +63,7 @@ test('the edge bundle runs in a Chromium module Web Worker', { timeout: 120_000 
         worker.onerror = (e) => reject(new Error(e.message));
       });
     },
-    { bundle: new URL('dist/edge/index.js', server.url).href, models: new URL('models/', server.url).href, body: record },
+    { bundle: new URL('dist/edge/index.js', server().url).href, models: new URL('models/', server().url).href, body: record },
   ) as { status: number; body: { values: number[] } };
   assert.equal(result.status, 200, JSON.stringify(result.body));
   const batch = await loadCifar(cifarTestFile);

@@ -8,66 +8,40 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { decodeImage } from '../src/data/image.js';
 import { resizeBilinear } from '../src/web/resize-image.js';
-import { imageToFloat, readCifarBatch } from '../src/data/cifar.js';
+import { imageToFloat } from '../src/data/cifar.js';
 import { loadModel } from '../src/model/load.js';
 import type { ResNetModel } from '../src/model/model.js';
 import { propagatePerturbations } from '../src/study/propagation.js';
 import { unitTopSpectrum } from '../src/web/unit-top-spectrum.js';
 import { fixturePath } from './support/shared.js';
-import { repoRoot, serveStatic, type StaticServer } from './support/static-server.js';
+import { repoRoot } from './support/static-server.js';
+import { artifacts, assertInsideWidth, assertNoHorizontalScroll, runToEnd, samples, useDemoPage, VIEWPORTS } from './support/web-page.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const artifacts = `${repoRoot}test-artifacts`;
-const samples = readCifarBatch(readFileSync(`${repoRoot}web/samples/cifar10-test-0-49.bin`), 'samples');
 /** The page's first image: sample 3, a cat (also the image of resize-pytorch.json). */
 const IMAGE = 3;
-const VIEWPORTS = [
-  { name: 'desktop', width: 1280, height: 800 },
-  { name: 'phone', width: 375, height: 812 },
-];
 
-let server: StaticServer;
-let browser: Browser;
+const { openPage } = useDemoPage();
 let modelsDir: string;
 
-before(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install chromium), or set CHROMIUM_PATH`);
+before(() => {
   // A torchvision ResNet imported by the CLI for 24x24 inputs: a model folder a visitor picks.
   modelsDir = mkdtempSync(join(tmpdir(), 'web-families-'));
   for (const size of [24, 400]) {
     execFileSync(process.execPath, [`${repoRoot}dist/node/cli.js`, 'import', fixturePath('families/tv-basic.pt'), '--out', join(modelsDir, `tv-basic-${size}`), '--input-size', `${size}x${size}`, '--quiet']);
   }
-  server = await serveStatic('dist/web');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  mkdirSync(artifacts, { recursive: true });
 });
 
-after(async () => {
-  await browser?.close();
-  server?.close();
+after(() => {
   if (modelsDir) rmSync(modelsDir, { recursive: true, force: true });
 });
-
-async function openPage(viewport: { width: number; height: number }): Promise<Page & { errors: string[] }> {
-  const page = (await (await browser.newContext({ viewport })).newPage()) as Page & { errors: string[] };
-  page.errors = [];
-  page.on('pageerror', (err) => page.errors.push(err.message));
-  await page.goto(server.url.href);
-  await page.waitForSelector('#status[data-state="ready"]', { timeout: 120_000 });
-  return page;
-}
 
 /** Pick `files` in `input`, wait for the model to be chosen, choose `unit` and k = 5, run to the end. */
 async function runOwnModel(page: Page, input: string, files: string[], title: RegExp, unit: string): Promise<number[]> {
@@ -77,9 +51,7 @@ async function runOwnModel(page: Page, input: string, files: string[], title: Re
   assert.equal(await page.getAttribute('#status', 'data-state'), 'ready', (await page.textContent('#error')) ?? '');
   await page.selectOption('#unit', unit);
   await page.fill('#k', '5');
-  await page.click('#run');
-  await page.waitForSelector('#status[data-state="done"], #status[data-state="error"]', { timeout: 280_000 });
-  assert.equal(await page.getAttribute('#status', 'data-state'), 'done', (await page.textContent('#error')) ?? '');
+  await runToEnd(page);
   return JSON.parse((await page.getAttribute('#top-values', 'data-values'))!) as number[];
 }
 
@@ -90,17 +62,9 @@ function assertClose(page: number[], node: number[], tolerance: number, what: st
 
 /** Every drawn figure (and its box) has a size and lies inside the viewport's width; no horizontal scroll. */
 async function assertFiguresFit(page: Page, width: number): Promise<number> {
-  const boxes = await page.locator('.figure[data-figure]:has(svg)').evaluateAll((elements) => elements.map((e) => {
-    const r = e.getBoundingClientRect();
-    return { id: e.id, x: r.x, width: r.width, height: r.height };
-  }));
-  for (const b of boxes) {
-    assert.ok(b.width > 0 && b.height > 0, `${b.id}: size ${b.width} x ${b.height}`);
-    assert.ok(b.x >= 0 && b.x + b.width <= width + 0.5, `${b.id}: spans ${b.x}..${b.x + b.width} in a ${width} px viewport`);
-  }
-  const { scrollWidth, clientWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth }));
-  assert.ok(scrollWidth <= clientWidth, `horizontal scroll: content ${scrollWidth} px wide in a ${clientWidth} px viewport`);
-  return boxes.length;
+  const count = await assertInsideWidth(page, '.figure[data-figure]:has(svg)', width);
+  await assertNoHorizontalScroll(page);
+  return count;
 }
 
 /**

@@ -6,82 +6,27 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { gzipSync } from 'fflate';
 import { PNG } from 'pngjs';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { imageToFloat, readCifarBatch } from '../src/data/cifar.js';
+import type { Page } from 'playwright-core';
+import { imageToFloat } from '../src/data/cifar.js';
 import { decodeImage } from '../src/data/image.js';
 import { loadModel } from '../src/model/load.js';
 import { unitTopSpectrum } from '../src/web/unit-top-spectrum.js';
 import { sharedPath } from './support/shared.js';
-import { repoRoot, serveStatic, type StaticServer } from './support/static-server.js';
+import { repoRoot } from './support/static-server.js';
+import {
+  artifacts, assertInsideWidth, assertNoHorizontalScroll, runToEnd, samples, SAMPLES_FILE, useDemoPage, VIEWPORTS,
+} from './support/web-page.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const artifacts = `${repoRoot}test-artifacts`;
-const SAMPLES_FILE = `${repoRoot}web/samples/cifar10-test-0-49.bin`;
-const samples = readCifarBatch(readFileSync(SAMPLES_FILE), 'samples');
 /** Sample 3 is a cat; unit 3.3 is a stage-3 unit, so the page computes its full spectrum. */
 const IMAGE = 3;
 const UNIT = '3.3';
-const VIEWPORTS = [
-  { name: 'desktop', width: 1280, height: 800 },
-  { name: 'phone', width: 375, height: 812 },
-];
 
-let server: StaticServer;
-let browser: Browser;
-
-before(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install chromium), or set CHROMIUM_PATH`);
-  server = await serveStatic('dist/web');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  mkdirSync(artifacts, { recursive: true });
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
-
-async function openPage(viewport: { width: number; height: number }): Promise<Page & { errors: string[] }> {
-  const page = (await (await browser.newContext({ viewport })).newPage()) as Page & { errors: string[] };
-  page.errors = [];
-  page.on('pageerror', (err) => page.errors.push(err.message));
-  await page.goto(server.url.href);
-  await page.waitForSelector('#status[data-state="ready"]', { timeout: 120_000 });
-  return page;
-}
-
-async function runToEnd(page: Page): Promise<void> {
-  await page.click('#run');
-  await page.waitForSelector('#status[data-state="done"], #status[data-state="error"], #status[data-state="cancelled"]', { timeout: 280_000 });
-  assert.equal(await page.getAttribute('#status', 'data-state'), 'done', (await page.textContent('#error')) ?? '');
-}
-
-async function assertNoHorizontalScroll(page: Page): Promise<void> {
-  const { scrollWidth, clientWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth }));
-  assert.ok(scrollWidth <= clientWidth, `horizontal scroll: content ${scrollWidth} px wide in a ${clientWidth} px viewport`);
-}
-
-/** Every element fully inside the viewport's width, with a non-zero size. */
-async function assertInsideWidth(page: Page, selector: string, width: number): Promise<number> {
-  const boxes = await page.locator(selector).evaluateAll((elements) => elements.map((e) => {
-    const r = e.getBoundingClientRect();
-    return { id: e.id || e.tagName, x: r.x, width: r.width, height: r.height };
-  }));
-  for (const b of boxes) {
-    assert.ok(b.width > 0 && b.height > 0, `${selector} ${b.id}: size ${b.width} x ${b.height}`);
-    assert.ok(b.x >= 0 && b.x + b.width <= width + 0.5, `${selector} ${b.id}: spans ${b.x}..${b.x + b.width} in a ${width} px viewport`);
-  }
-  return boxes.length;
-}
+const { openPage } = useDemoPage();
 
 /** The element is on screen, in the current scroll position, without scrolling. */
 async function assertInView(page: Page, selector: string, viewport: { width: number; height: number }): Promise<void> {
