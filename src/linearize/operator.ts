@@ -68,6 +68,8 @@ export interface JacobianOperatorParts {
   description: string;
   /** Rows of J that are not structurally zero. */
   activeRows: () => Int32Array;
+  /** Columns of J that are not structurally zero (default: all). */
+  activeColumns?: () => Int32Array;
   /** Direct assembly of rows (units); otherwise rows come from J^T applied to unit vectors. */
   denseRows?: DenseRowsKernel;
 }
@@ -91,6 +93,7 @@ export class JacobianOperator<A extends FloatArray = FloatArray> {
   private readonly kernels: PrecisionKernels;
   private readonly handle: number;
   private readonly activeRowsOf: () => Int32Array;
+  private readonly activeColumnsOf?: () => Int32Array;
   private readonly denseRowsKernel?: DenseRowsKernel;
   private disposed = false;
 
@@ -102,6 +105,7 @@ export class JacobianOperator<A extends FloatArray = FloatArray> {
     this.precision = parts.precision;
     this.description = parts.description;
     this.activeRowsOf = parts.activeRows;
+    this.activeColumnsOf = parts.activeColumns;
     this.denseRowsKernel = parts.denseRows;
     registry.register(this, this.owner, this);
   }
@@ -137,6 +141,15 @@ export class JacobianOperator<A extends FloatArray = FloatArray> {
   activeRows(): Int32Array {
     this.checkAlive();
     return this.activeRowsOf();
+  }
+
+  /**
+   * Columns of J that are not structurally zero, ascending (a unit whose every path starts with a
+   * ReLU, as a pre-activation unit's: the entries that ReLU passes; otherwise all columns).
+   */
+  activeColumns(): Int32Array {
+    this.checkAlive();
+    return this.activeColumnsOf ? this.activeColumnsOf() : Int32Array.from({ length: this.shape[1] }, (_, i) => i);
   }
 
   /**
