@@ -10,7 +10,8 @@
  *
  * with P = H_out * W_out, W the OIHW weights as a C_out x C_in*K*K row-major matrix (no copy), and the
  * batch taken in chunks whose Col fits CHUNK_ELEMENTS (scratch: Col/ColG, Out^T/G^T, an index table of
- * P*K*K i32, GEMM's packing buffers; all freed on return). Any K >= 1, S >= 1, P >= 0 with H_out,
+ * P*K*K i32, GEMM's packing buffers; all freed on return). In the threads build, while a pool is open
+ * (parallel.ts), the f64 GEMMs run on every thread with bitwise the same result. Any K >= 1, S >= 1, P >= 0 with H_out,
  * W_out >= 1; other shapes abort (conv2d.ts checkWindow). Input and output must not overlap.
  *
  * Accuracy: every output is a sum of at most K*K*C_in (forward) or K*K*C_out (transpose) rounded
@@ -21,6 +22,7 @@
 
 import { gemmF32, gemmF64 } from "./blas";
 import { checkCounts, checkWindow, conv2dOutputSize } from "./conv2d";
+import { parallelGemmF64, threadPool } from "./parallel";
 
 /** Most elements of Col (or ColG) per chunk of the batch: 32 MB in f64. */
 const CHUNK_ELEMENTS: i32 = 1 << 22;
@@ -46,9 +48,19 @@ function tapTable(h: i32, w: i32, kernel: i32, stride: i32, pad: i32, ho: i32, w
   return table;
 }
 
+/** The GEMM of a chunk: f64 on every thread of an open pool (threads build; bitwise gemmF64). */
 @inline function gemmT<T>(transB: i32, m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32): void {
-  if (sizeof<T>() == 8) gemmF64(0, transB, m, n, k, 1, a, lda, b, ldb, 0, c, ldc);
-  else gemmF32(0, transB, m, n, k, 1, a, lda, b, ldb, 0, c, ldc);
+  if (sizeof<T>() == 8) {
+    if (ASC_FEATURE_THREADS) {
+      const pool = threadPool();
+      if (pool) parallelGemmF64(pool, 0, transB, m, n, k, 1, a, lda, b, ldb, 0, c, ldc);
+      else gemmF64(0, transB, m, n, k, 1, a, lda, b, ldb, 0, c, ldc);
+    } else {
+      gemmF64(0, transB, m, n, k, 1, a, lda, b, ldb, 0, c, ldc);
+    }
+  } else {
+    gemmF32(0, transB, m, n, k, 1, a, lda, b, ldb, 0, c, ldc);
+  }
 }
 
 function gemmConv<T>(

@@ -275,6 +275,7 @@ export async function linearize<P extends Precision = 'f64'>(
       description: name,
       activeRows: activeRowsOf(last, rows),
       activeColumns: activeColumnsOf(point, first, columns),
+      relinearize: (other) => linearize(point, segment, { ...options, kernels: other }),
     });
   });
 }

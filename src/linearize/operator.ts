@@ -14,7 +14,7 @@
  */
 import { checkIndices } from '../util/checks.js';
 import { InputError } from '../util/errors.js';
-import type { FloatArray, PrecisionKernels, WasmScope } from '../wasm/kernels.js';
+import type { FloatArray, Kernels, PrecisionKernels, WasmScope } from '../wasm/kernels.js';
 import type { Precision } from './parameters.js';
 
 export type { Precision } from './parameters.js';
@@ -70,6 +70,8 @@ export interface JacobianOperatorParts {
   activeRows: () => Int32Array;
   /** Columns of J that are not structurally zero (default: all). */
   activeColumns?: () => Int32Array;
+  /** The same linearization built on another kernel instance (e.g. the threaded one). */
+  relinearize?: (kernels: Kernels) => Promise<JacobianOperator>;
   /** Direct assembly of rows (units); otherwise rows come from J^T applied to unit vectors. */
   denseRows?: DenseRowsKernel;
 }
@@ -94,6 +96,7 @@ export class JacobianOperator<A extends FloatArray = FloatArray> {
   private readonly handle: number;
   private readonly activeRowsOf: () => Int32Array;
   private readonly activeColumnsOf?: () => Int32Array;
+  private readonly relinearizeOn?: (kernels: Kernels) => Promise<JacobianOperator>;
   private readonly denseRowsKernel?: DenseRowsKernel;
   private disposed = false;
 
@@ -106,6 +109,7 @@ export class JacobianOperator<A extends FloatArray = FloatArray> {
     this.description = parts.description;
     this.activeRowsOf = parts.activeRows;
     this.activeColumnsOf = parts.activeColumns;
+    this.relinearizeOn = parts.relinearize;
     this.denseRowsKernel = parts.denseRows;
     registry.register(this, this.owner, this);
   }
@@ -150,6 +154,16 @@ export class JacobianOperator<A extends FloatArray = FloatArray> {
   activeColumns(): Int32Array {
     this.checkAlive();
     return this.activeColumnsOf ? this.activeColumnsOf() : Int32Array.from({ length: this.shape[1] }, (_, i) => i);
+  }
+
+  /**
+   * The same operator (same values, bitwise) built on the kernel instance `kernels`, e.g. the threaded
+   * one, whose products then run there; undefined for operators that cannot be rebuilt (the caller
+   * keeps this one). The caller disposes the result.
+   */
+  async relinearize(kernels: Kernels): Promise<JacobianOperator<A> | undefined> {
+    this.checkAlive();
+    return this.relinearizeOn ? ((await this.relinearizeOn(kernels)) as JacobianOperator<A>) : undefined;
   }
 
   /**

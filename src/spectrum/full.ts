@@ -134,13 +134,22 @@ export async function fullSingularValues(operator: JacobianOperator, options: Fu
       ? `Jacobian columns (${columns.length} of ${n} active; ${rows.length} of ${m} rows)`
       : `Jacobian rows (${rows.length} of ${m} active; ${columns.length} of ${n} columns)`;
     if (autoUsesGram(r, c, true)) {
-      found = await gramEigenvalues(r, kernels, options, (work, there, g, lower) => {
-        phase?.(what);
-        const a = there.allocF64(r * c);
-        activeBlock(operator, rows, columns, byColumns, kernels, (t0, values) => work.f64(a + 8 * t0 * c, values.length).set(values));
-        phase?.(`Gram matrix ${r} x ${r} of the ${byColumns ? 'columns' : 'rows'}`);
-        lower(0, 1, r, c, 1, a, c, a, c, 0, g, r);
-      });
+      // The products on the instance that reduces G: with threads, the operator rebuilt there, where
+      // its batched convolutions run on every core.
+      const threaded = r >= GRAM_THREADS_MIN_ORDER ? await threadedKernels(options.threads) : undefined;
+      const moved = threaded ? await operator.relinearize(threaded) : undefined;
+      try {
+        found = await gramEigenvalues(r, kernels, options, (work, there, g, lower) => {
+          const [source, sourceKernels] = moved && work === threaded ? [moved, work] : [operator, kernels];
+          phase?.(`${what}${source === moved ? ` (${threaded!.threads} threads)` : ''}`);
+          const a = there.allocF64(r * c);
+          activeBlock(source, rows, columns, byColumns, sourceKernels, (t0, values) => work.f64(a + 8 * t0 * c, values.length).set(values));
+          phase?.(`Gram matrix ${r} x ${r} of the ${byColumns ? 'columns' : 'rows'}`);
+          lower(0, 1, r, c, 1, a, c, a, c, 0, g, r);
+        });
+      } finally {
+        moved?.dispose();
+      }
     } else {
       phase?.(what);
       const dense = new Float64Array(r * c);
