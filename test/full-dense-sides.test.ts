@@ -140,3 +140,25 @@ test('conv-gemm.ts: batched GEMM convolutions equal a naive sum and conv2d.ts\'s
     });
   }
 });
+
+test('a unit with fewer active columns than rows (WRN 2.1): dense and operator-Gram routes on the column side equal autograd + LAPACK', async () => {
+  const family = fixture.families.find((f: { name: string }) => f.name === 'wrn');
+  const point = await graphTrajectory64(graphOfFixture(family), f64(family.input), { alpha: family.alpha, beta: family.beta, kernels });
+  const record = family.records.find((r: { singularValues?: string; unit: number }) => r.singularValues && r.unit === 2);
+  const ref = f64(record.singularValues);
+  const op = await linearize(point, { unit: record.unit }, { kernels });
+  try {
+    assert.ok(op.activeColumns().length < op.activeRows().length, 'the column side is the smaller');
+    const phases: string[] = [];
+    for (const [route, tol, floor] of [['dense', 1e-12, 0], ['operator-gram', 1e-10, 1e-3]] as const) {
+      const { values } = await fullSingularValues(op, { kernels, route, onPhase: (p) => phases.push(p) });
+      assert.equal(values.length, ref.length);
+      let worst = 0;
+      ref.forEach((s, i) => { if (s > floor * ref[0]) worst = Math.max(worst, Math.abs(values[i] - s)); });
+      assert.ok(worst < tol * ref[0], `${route}: ${worst}`);
+    }
+    assert.ok(phases.some((p) => /Jacobian columns/.test(p)) && phases.some((p) => /J\^T J at the active columns/.test(p)), phases.join('; '));
+  } finally {
+    op.dispose();
+  }
+});

@@ -10,10 +10,11 @@
  *                  memory ~ r c + r^2 values
  *   unit-gram      paper units only (assembly/unit.ts operators): the sparse Gram route, gram-route.ts
  *                  memory ~ 1.25 N^2 values
- *   operator-gram  G = J_A J_A^T (N x N) formed from the operator alone, J (J^T E) for blocks E of unit
- *                  vectors at the active rows (2N products); for units too large to hold densely
- *                  (e.g. 16384 x 32768: J alone is 4 GiB, G 2 GiB)
- *                  memory ~ N^2 + block (m + n) values
+ *   operator-gram  G = J_A J_A^T (N x N, J (J^T E) for blocks E of unit vectors at the active rows) or,
+ *                  when N_c < N, G = J_A^T J_A (N_c x N_c, J^T (J E) at the active columns), formed
+ *                  from the operator alone (2 r products, r = min(N, N_c)); for units too large to
+ *                  hold densely (e.g. 16384 x 32768: J alone is 4 GiB, G 2 GiB)
+ *                  memory ~ r^2 + 2 block (m + n) values
  *
  * where N = activeRows().length and N_c = activeColumns().length (the other rows and columns are
  * structurally zero: J has at most min(N, N_c) nonzero singular values, the others are exact zeros,
@@ -22,7 +23,9 @@
  * The Gram matrices of both routes are reduced as gram-route.ts reduces the paper units': to a band of
  * width 64 (all 4N^3/3 flops in GEMM, on every core through the threaded kernels from N = 2048 in
  * Node), a bulge chase to tridiagonal form, the QL/QR eigenvalues, square roots. G is formed in the
- * instance that reduces it (the dense route's A too: the products' blocks are copied over).
+ * instance that reduces it, and so is the dense route's A: with threads the operator is rebuilt
+ * there (JacobianOperator.relinearize), so that its batched convolutions (assembly/conv-gemm.ts) run
+ * on every core too.
  *
  * Accuracy: dense as svd.ts; the Gram routes square the matrix, so a value s is within about
  * N eps s_max^2 / s of the exact one (small values lose relative accuracy; s_max and the bulk of the
@@ -62,8 +65,8 @@ export interface FullSpectrum {
 
 export const DEFAULT_MEMORY_LIMIT = 4 * 2 ** 30;
 
-/** Unit vectors per block of the operator-Gram route. */
-const GRAM_BLOCK = 32;
+/** Unit vectors per block of the operator-Gram route (large blocks: see DENSE_BLOCK). */
+const GRAM_BLOCK = 128;
 
 /**
  * Unit vectors per block of the dense route's products: large blocks keep the batched convolutions
@@ -87,7 +90,7 @@ export function fullRouteBytes(operator: JacobianOperator, activeRows: number, k
   return {
     dense: 8 * (r * c + r ** 2 + r * (2 * GRAM_DEFAULT_BAND + 2) + DENSE_BLOCK * (m + n)),
     'unit-gram': isUnit ? 8 * 1.25 * N * N : Infinity,
-    'operator-gram': 8 * (N * N + N * (2 * GRAM_DEFAULT_BAND + 2) + 3 * N + GRAM_BLOCK * (m + n)),
+    'operator-gram': 8 * (r * r + r * (2 * GRAM_DEFAULT_BAND + 2) + 3 * r + 2 * GRAM_BLOCK * (m + n)),
   };
 }
 
@@ -160,10 +163,21 @@ export async function fullSingularValues(operator: JacobianOperator, options: Fu
   } else if (route === 'unit-gram') {
     found = (await unitSingularValuesGram(operator as JacobianOperator<Float64Array>, { kernels, threads: options.threads, onPhase: phase })).values;
   } else {
-    found = await gramEigenvalues(rows.length, kernels, options, (work, _there, g) => {
-      phase?.(`Gram matrix ${rows.length} x ${rows.length} from ${2 * rows.length} operator products`);
-      operatorGram(operator, rows, kernels, work, g);
-    });
+    const byColumns = columns.length < rows.length;
+    const keep = byColumns ? columns : rows;
+    const r = keep.length;
+    const threaded = r >= GRAM_THREADS_MIN_ORDER ? await threadedKernels(options.threads) : undefined;
+    const moved = threaded ? await operator.relinearize(threaded) : undefined;
+    try {
+      found = await gramEigenvalues(r, kernels, options, (work, _there, g) => {
+        const [source, sourceKernels] = moved && work === threaded ? [moved, work] : [operator, kernels];
+        phase?.(`Gram matrix ${r} x ${r} from ${2 * r} operator products (${byColumns ? 'J^T J at the active columns' : 'J J^T at the active rows'})` +
+          `${source === moved ? `, ${threaded!.threads} threads` : ''}`);
+        operatorGram(source, keep, byColumns, sourceKernels, work, g);
+      });
+    } finally {
+      moved?.dispose();
+    }
   }
   values.set(Array.prototype.slice.call(found, 0, Math.min(k, found.length)));
   return { values, route, bytes: bytes[route] };
@@ -252,30 +266,37 @@ function activeBlock(
   });
 }
 
-/** G = J_A J_A^T into `g` (N x N in `work`), row block by row block: J (J^T E) for unit vectors E at the active rows. */
-function operatorGram(operator: JacobianOperator, rows: Int32Array, kernels: Kernels, work: Kernels, g: number): void {
+/**
+ * G into `g` (N x N in `work`, N = keep.length), row block by row block: byColumns false, J J^T at the
+ * active rows `keep` (J (J^T E) for unit vectors E there); true, J^T J at the active columns `keep`
+ * (J^T (J E)).
+ */
+function operatorGram(operator: JacobianOperator, keep: Int32Array, byColumns: boolean, kernels: Kernels, work: Kernels, g: number): void {
   const [m, n] = operator.shape;
-  const N = rows.length;
-  const apply = operator.precision === 'f64' ? kernels.exports.operatorApplyF64 : kernels.exports.operatorApplyF32;
-  const applyT = operator.precision === 'f64' ? kernels.exports.operatorApplyTransposeF64 : kernels.exports.operatorApplyTransposeF32;
+  const N = keep.length;
+  const f64 = operator.precision === 'f64';
+  const apply = f64 ? kernels.exports.operatorApplyF64 : kernels.exports.operatorApplyF32;
+  const applyT = f64 ? kernels.exports.operatorApplyTransposeF64 : kernels.exports.operatorApplyTransposeF32;
+  const [first, second] = byColumns ? [apply, applyT] : [applyT, apply];
+  const outer = byColumns ? n : m, inner = byColumns ? m : n;
   const typed = kernels.typed(operator.precision);
   const handle = operator.wasmHandle;
   kernels.scope((s) => {
-    const e = s.alloc(operator.precision, GRAM_BLOCK * m);
-    const x = s.alloc(operator.precision, GRAM_BLOCK * n);
-    const y = s.alloc(operator.precision, GRAM_BLOCK * m);
+    const e = s.alloc(operator.precision, GRAM_BLOCK * outer);
+    const x = s.alloc(operator.precision, GRAM_BLOCK * inner);
+    const y = s.alloc(operator.precision, GRAM_BLOCK * outer);
     for (let r0 = 0; r0 < N; r0 += GRAM_BLOCK) {
       const b = Math.min(GRAM_BLOCK, N - r0);
-      const unit = typed.view(e, b * m);
+      const unit = typed.view(e, b * outer);
       unit.fill(0);
-      for (let r = 0; r < b; r++) unit[r * m + rows[r0 + r]] = 1;
-      applyT(handle, e, b, x);
-      apply(handle, x, b, y);
+      for (let r = 0; r < b; r++) unit[r * outer + keep[r0 + r]] = 1;
+      first(handle, e, b, x);
+      second(handle, x, b, y);
       // Views after the products: memory may have grown (another instance's view is unaffected by ours).
-      const yv = typed.view(y, b * m);
+      const yv = typed.view(y, b * outer);
       const gv = work.f64(g, N * N);
-      // Row r0 + r of G: (J J^T)[rows[r0 + r], rows[j]].
-      for (let r = 0; r < b; r++) for (let j = 0; j < N; j++) gv[(r0 + r) * N + j] = yv[r * m + rows[j]];
+      // Row r0 + r of G: G[keep[r0 + r], keep[j]].
+      for (let r = 0; r < b; r++) for (let j = 0; j < N; j++) gv[(r0 + r) * N + j] = yv[r * outer + keep[j]];
     }
   });
 }
