@@ -3,7 +3,8 @@
  * and f32, plus the option-A shortcut and its adjoint as kernels of their own (unit.ts's shortcutBlock
  * behind the shape checks below). Each layer's Jacobian at a recorded point is one of
  *
- *   CONV2D   y = W x          any KxK / stride S / padding P convolution (conv2d.ts), weights copied;
+ *   CONV2D   y = W x          any KxK / stride S / padding P convolution (conv2d.ts; planes of at
+ *                             most GEMM_CONV_MAX_PLANE outputs: conv-gemm.ts), weights copied;
  *                             the caller folds beta (residual-weight scale) into W
  *   SCALE    y = diag(s) x    per-channel scale: an eval-mode BN (s = gamma / sqrt(var + eps))
  *   MASK     y = diag(m) x    a 0/1 u8 mask over every entry: a ReLU at its recorded pre-activation
@@ -21,6 +22,9 @@
  * and zeros), and exact adjoints of one another.
  */
 import { conv2dForwardF32, conv2dForwardF64, conv2dOutputSize, conv2dTransposeF32, conv2dTransposeF64 } from "./conv2d";
+import {
+  conv2dGemmForwardF32, conv2dGemmForwardF64, conv2dGemmTransposeF32, conv2dGemmTransposeF64,
+} from "./conv-gemm";
 import { maxPool2dGatherF32, maxPool2dGatherF64, maxPool2dScatterF32, maxPool2dScatterF64 } from "./pool";
 import { allocCopy } from "./lib/elements";
 import { applyMaskF32, applyMaskF64, channelScaleShiftF32, channelScaleShiftF64, shortcutBlock } from "./unit";
@@ -115,13 +119,28 @@ export function layerDestroy(record: usize): void {
   heap.free(record);
 }
 
+/**
+ * Largest output plane (H_out * W_out) whose convolution products go through conv-gemm.ts's batched
+ * GEMMs; larger planes keep conv2d.ts's direct kernels, whose SIMD along an output row is then fully
+ * used and which need no im2col scratch (BENCHMARKS.md, issue 11: bench/conv-gemm.ts).
+ */
+const GEMM_CONV_MAX_PLANE: i32 = 256;
+
 /** Y = L X (transpose false: X is k x c*h*w) or X = L^T Y (transpose true: the input x is k x cOut*ho*wo). */
 export function layerApply<T>(record: usize, transpose: bool, x: usize, k: i32, y: usize): void {
   const r = changetype<LayerRecord>(record);
   const f64 = sizeof<T>() == 8;
   const n = r.c * r.h * r.w;
   if (r.op == LAYER_CONV2D) {
-    if (!transpose) {
+    if (r.ho * r.wo <= GEMM_CONV_MAX_PLANE) {
+      if (!transpose) {
+        if (f64) conv2dGemmForwardF64(x, k, r.c, r.h, r.w, r.data, r.cOut, r.kernel, r.stride, r.pad, y);
+        else conv2dGemmForwardF32(x, k, r.c, r.h, r.w, r.data, r.cOut, r.kernel, r.stride, r.pad, y);
+      } else {
+        if (f64) conv2dGemmTransposeF64(x, k, r.c, r.h, r.w, r.data, r.cOut, r.kernel, r.stride, r.pad, y);
+        else conv2dGemmTransposeF32(x, k, r.c, r.h, r.w, r.data, r.cOut, r.kernel, r.stride, r.pad, y);
+      }
+    } else if (!transpose) {
       if (f64) conv2dForwardF64(x, k, r.c, r.h, r.w, r.data, r.cOut, r.kernel, r.stride, r.pad, y);
       else conv2dForwardF32(x, k, r.c, r.h, r.w, r.data, r.cOut, r.kernel, r.stride, r.pad, y);
     } else {

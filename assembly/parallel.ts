@@ -1,5 +1,6 @@
 /**
- * Shared-memory threads for the band reduction of gram.ts (the "threads" build only).
+ * Shared-memory threads for the band reduction of gram.ts and the products of conv-gemm.ts (the
+ * "threads" build only).
  *
  * The threads build (asconfig.json target "threads", entry threads.ts) imports a shared memory; the
  * main thread's instance and one helper instance per extra thread (each in a Node worker) are
@@ -28,12 +29,14 @@
  * 0 instead (the ACK never arrived and the main thread waited for ever; with --no-liftoff the same
  * binary was right). test/threads.test.ts runs the protocol under the default tiers.
  *
- * The blocks are blas.ts's own (symmLowerBlockF64, gemmLowerBlockF64, on packing buffers the main
- * thread allocated per thread), so the rounding is that of the single-threaded products.
+ * The blocks are blas.ts's own (symmLowerBlockF64, gemmLowerBlockF64, gemmF64OnBuffers, on packing
+ * buffers the main thread allocated per thread), so the rounding is that of the single-threaded
+ * products. Besides the band reduction, the pool serves blas.ts gemmLowerF64 (parallelGemmLowerF64,
+ * exported) and gemmF64 (parallelGemmF64, which conv-gemm.ts's convolutions use while a pool is open).
  */
 
 import {
-  GEMM_F64_PACKED_A_BYTES, GEMM_F64_PACKED_B_BYTES, LOWER_BLOCK, gemmLowerBlockF64, symmLowerBlockF64,
+  GEMM_F64_PACKED_A_BYTES, GEMM_F64_PACKED_B_BYTES, LOWER_BLOCK, gemmF64OnBuffers, gemmLowerBlockF64, symmLowerBlockF64,
 } from "./blas";
 
 // ---------------------------------------------------------------------------------------------------
@@ -66,12 +69,31 @@ function lowerBlock(task: PoolTask, blockIndex: i32, s: ThreadScratch): void {
   );
 }
 
+/**
+ * Rows [i0, i0 + GEMM_ROWS) of a general GEMM (blas.ts gemmF64 on this thread's packing buffers): a
+ * row of C depends only on its row of op(A) and on op(B), summed in the same blocked order whoever
+ * computes it, so the result is bitwise gemmF64's.
+ */
+function gemmBlock(task: PoolTask, blockIndex: i32, s: ThreadScratch): void {
+  const i0 = blockIndex * task.block;
+  const rows = min(task.block, task.m - i0);
+  const a = task.transA != 0 ? task.a + (<usize>i0 << 3) : task.a + ((<usize>i0 * <usize>task.lda) << 3);
+  gemmF64OnBuffers(
+    task.transA != 0, task.transB != 0, rows, task.n, task.k, task.alpha, a, task.lda, task.b, task.ldb,
+    task.beta, task.c + ((<usize>i0 * <usize>task.ldc) << 3), task.ldc, s.packedA, s.packedB,
+  );
+}
+
+/** Rows of C per block of parallelGemmF64: blas.ts's MC (each block packs op(B) once more). */
+const GEMM_ROWS: i32 = 96;
+
 // ---------------------------------------------------------------------------------------------------
 // The pool
 
 const TASK_SYMM: i32 = 1;
 const TASK_LOWER: i32 = 2;
 const TASK_STOP: i32 = 3;
+const TASK_GEMM: i32 = 4;
 
 // Control block: the words threads synchronize on, each on a 64-byte line of its own, then the task.
 const SEQ: usize = 0;
@@ -102,6 +124,7 @@ const CONTROL_BYTES: usize = SCRATCH + <usize>MAX_THREADS * offsetof<ThreadScrat
   c: usize;
   alpha: f64;
   beta: f64;
+  m: i32;
 }
 
 /** The pool the main instance opened (0: none; always 0 in a helper instance). */
@@ -129,6 +152,7 @@ function runBlocks(control: usize, id: i32): void {
     if (t >= blocks) break;
     // Lower-triangle blocks grow with their index: hand the largest out first.
     if (kind == TASK_LOWER) lowerBlock(task, blocks - 1 - t, s);
+    else if (kind == TASK_GEMM) gemmBlock(task, t, s);
     else symmBlock(task, t, s);
     s.done++;
   }
@@ -282,6 +306,36 @@ export function parallelGemmLowerF64(
   task.kind = TASK_LOWER;
   task.block = LOWER_BLOCK;
   task.blocks = (n + LOWER_BLOCK - 1) / LOWER_BLOCK;
+  task.n = n;
+  task.k = k;
+  task.transA = transA;
+  task.transB = transB;
+  task.alpha = alpha;
+  task.beta = beta;
+  task.a = a;
+  task.lda = lda;
+  task.b = b;
+  task.ldb = ldb;
+  task.c = c;
+  task.ldc = ldc;
+  runTask(control);
+}
+
+/**
+ * blas.ts gemmF64 (same arguments: C = alpha op(A) op(B) + beta C, m x n) over the pool by blocks of
+ * GEMM_ROWS rows of C, bitwise (gemmBlock). conv-gemm.ts's batched convolutions call it while a pool
+ * is open.
+ */
+export function parallelGemmF64(
+  control: usize, transA: i32, transB: i32, m: i32, n: i32, k: i32,
+  alpha: f64, a: usize, lda: i32, b: usize, ldb: i32, beta: f64, c: usize, ldc: i32,
+): void {
+  if (m <= 0 || n <= 0) return;
+  const task = taskOf(control);
+  task.kind = TASK_GEMM;
+  task.block = GEMM_ROWS;
+  task.blocks = (m + GEMM_ROWS - 1) / GEMM_ROWS;
+  task.m = m;
   task.n = n;
   task.k = k;
   task.transA = transA;

@@ -12,3 +12,6 @@ export {
   maxPool2dForwardF32, maxPool2dGatherF64, maxPool2dGatherF32, maxPool2dScatterF64, maxPool2dScatterF32,
 } from "./pool";
 export { operatorFromDenseF64 } from "./operator";
+// The batched GEMM convolutions (conv-gemm.ts) beside conv2d.ts's, for test/conv-gemm.test.ts and
+// bench/conv-gemm.ts (the layer operators pick between them).
+export { conv2dGemmForwardF64, conv2dGemmForwardF32, conv2dGemmTransposeF64, conv2dGemmTransposeF32 } from "./conv-gemm";

@@ -6,3 +6,6 @@
 // initializers on the memory they share.
 export * from "./index";
 export { threadPoolOpen, threadPoolClose, threadServe, threadFail, threadPoolBlocks } from "./parallel";
+// The lower-triangle GEMM over the pool (src/wasm/threads.ts ThreadedKernels.gemmLowerF64): the Gram
+// products of spectrum/full.ts on every core.
+export { parallelGemmLowerF64 } from "./parallel";

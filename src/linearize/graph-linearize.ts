@@ -201,6 +201,27 @@ function activeRowsOf(last: LayerPoint | undefined, rows: number): () => Int32Ar
 }
 
 /**
+ * The columns a unit's pre-activation zeroes are structurally zero when everything in the unit reads
+ * that pre-activation (shortcut from 'pre') and it is elementwise (BN, ReLU): the active columns are
+ * the entries every ReLU of it passes. Otherwise (a shortcut from the input, a network, the stem) all
+ * columns are active.
+ */
+function activeColumnsOf(point: GraphTrajectory64, first: number | undefined, columns: number): () => Int32Array {
+  return () => {
+    const all = () => Int32Array.from({ length: columns }, (_, i) => i);
+    if (first === undefined) return all();
+    const pre = point.units[first].pre;
+    if (point.graph.units[first].shortcutFrom !== 'pre' || pre.length === 0) return all();
+    if (!pre.every((p) => p.layer.op === 'bn' || p.layer.op === 'relu')) return all();
+    const masks = pre.filter((p) => p.layer.op === 'relu').map((p) => p.mask);
+    if (masks.length === 0 || masks.some((m) => !m || m.length !== columns)) return all();
+    const out: number[] = [];
+    for (let i = 0; i < columns; i++) if (masks.every((m) => m![i])) out.push(i);
+    return Int32Array.from(out);
+  };
+}
+
+/**
  * LINEARIZE: the Jacobian of `segment` of `point.graph` at the float64 point `point` (from
  * graphTrajectory64), as a JacobianOperator of shape [outputs, inputs] (C x H x W flattened in that
  * order; the network: [classes, pixels]) in the requested precision (default f64).
@@ -224,6 +245,7 @@ export async function linearize<P extends Precision = 'f64'>(
     const handles: number[] = [];
     let name: string;
     let last: LayerPoint | undefined;
+    let first: number | undefined;
     if (range === 'network') {
       name = 'the network (pixels -> logits)';
       handles.push(build.normalization(point), build.layers(point.stem, 1, 'stem'));
@@ -236,6 +258,7 @@ export async function linearize<P extends Precision = 'f64'>(
       last = point.stem[point.stem.length - 1];
     } else {
       name = range.name;
+      first = range.first;
       for (let k = range.first; k <= range.last; k++) handles.push(build.unit(point, k));
       const post = point.units[range.last].post;
       last = post[post.length - 1];
@@ -243,13 +266,16 @@ export async function linearize<P extends Precision = 'f64'>(
     const handle = build.chain(handles, name);
     if (handle === IDENTITY) throw new InputError(`${name} is the identity: nothing to linearize`);
     const rows = kernels.exports.operatorRows(handle);
+    const columns = kernels.exports.operatorColumns(handle);
     return new JacobianOperator<ArrayOf<P>>({
       owner: owner.keepAll(),
       handle,
-      shape: [rows, kernels.exports.operatorColumns(handle)],
+      shape: [rows, columns],
       precision,
       description: name,
       activeRows: activeRowsOf(last, rows),
+      activeColumns: activeColumnsOf(point, first, columns),
+      relinearize: (other) => linearize(point, segment, { ...options, kernels: other }),
     });
   });
 }

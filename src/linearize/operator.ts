@@ -14,7 +14,7 @@
  */
 import { checkIndices } from '../util/checks.js';
 import { InputError } from '../util/errors.js';
-import type { FloatArray, PrecisionKernels, WasmScope } from '../wasm/kernels.js';
+import type { FloatArray, Kernels, PrecisionKernels, WasmScope } from '../wasm/kernels.js';
 import type { Precision } from './parameters.js';
 
 export type { Precision } from './parameters.js';
@@ -68,6 +68,10 @@ export interface JacobianOperatorParts {
   description: string;
   /** Rows of J that are not structurally zero. */
   activeRows: () => Int32Array;
+  /** Columns of J that are not structurally zero (default: all). */
+  activeColumns?: () => Int32Array;
+  /** The same linearization built on another kernel instance (e.g. the threaded one). */
+  relinearize?: (kernels: Kernels) => Promise<JacobianOperator>;
   /** Direct assembly of rows (units); otherwise rows come from J^T applied to unit vectors. */
   denseRows?: DenseRowsKernel;
 }
@@ -91,6 +95,8 @@ export class JacobianOperator<A extends FloatArray = FloatArray> {
   private readonly kernels: PrecisionKernels;
   private readonly handle: number;
   private readonly activeRowsOf: () => Int32Array;
+  private readonly activeColumnsOf?: () => Int32Array;
+  private readonly relinearizeOn?: (kernels: Kernels) => Promise<JacobianOperator>;
   private readonly denseRowsKernel?: DenseRowsKernel;
   private disposed = false;
 
@@ -102,6 +108,8 @@ export class JacobianOperator<A extends FloatArray = FloatArray> {
     this.precision = parts.precision;
     this.description = parts.description;
     this.activeRowsOf = parts.activeRows;
+    this.activeColumnsOf = parts.activeColumns;
+    this.relinearizeOn = parts.relinearize;
     this.denseRowsKernel = parts.denseRows;
     registry.register(this, this.owner, this);
   }
@@ -137,6 +145,25 @@ export class JacobianOperator<A extends FloatArray = FloatArray> {
   activeRows(): Int32Array {
     this.checkAlive();
     return this.activeRowsOf();
+  }
+
+  /**
+   * Columns of J that are not structurally zero, ascending (a unit whose every path starts with a
+   * ReLU, as a pre-activation unit's: the entries that ReLU passes; otherwise all columns).
+   */
+  activeColumns(): Int32Array {
+    this.checkAlive();
+    return this.activeColumnsOf ? this.activeColumnsOf() : Int32Array.from({ length: this.shape[1] }, (_, i) => i);
+  }
+
+  /**
+   * The same operator (same values, bitwise) built on the kernel instance `kernels`, e.g. the threaded
+   * one, whose products then run there; undefined for operators that cannot be rebuilt (the caller
+   * keeps this one). The caller disposes the result.
+   */
+  async relinearize(kernels: Kernels): Promise<JacobianOperator<A> | undefined> {
+    this.checkAlive();
+    return this.relinearizeOn ? ((await this.relinearizeOn(kernels)) as JacobianOperator<A>) : undefined;
   }
 
   /**

@@ -2,24 +2,30 @@
  * All singular values of any linearization (a JacobianOperator of a unit, stage or network of any
  * residual family), by the cheapest route whose memory fits a limit:
  *
- *   dense          the active rows of J assembled (N x n), then, while min(N, n) < 4096, svd.ts
- *                  svdValues (the bidiagonal SVD: small values stay accurate); from 4096 on the Gram
- *                  G = J_A J_A^T (N x N) of the dense rows (one GEMM), eigenvalues as below
- *                  memory ~ N n + N^2 values (+ N n for the rows while they are copied in)
+ *   dense          J_A, the active rows and active columns of J (N x N_c), assembled from N row
+ *                  products (J^T e_i) or N_c column products (J e_j), whichever side is smaller:
+ *                  A = J_A or J_A^T, r x c with r = min(N, N_c); then, while r < 4096, svd.ts
+ *                  svdValues of A (the bidiagonal SVD: small values stay accurate); from 4096 on the
+ *                  Gram G = A A^T (r x r, one lower-triangle GEMM on every core), eigenvalues as below
+ *                  memory ~ r c + r^2 values
  *   unit-gram      paper units only (assembly/unit.ts operators): the sparse Gram route, gram-route.ts
  *                  memory ~ 1.25 N^2 values
- *   operator-gram  G = J_A J_A^T (N x N) formed from the operator alone, J (J^T E) for blocks E of unit
- *                  vectors at the active rows (2N products); for units too large to hold densely
- *                  (e.g. 16384 x 32768: J alone is 4 GiB, G 2 GiB)
- *                  memory ~ N^2 + block (m + n) values
+ *   operator-gram  G = J_A J_A^T (N x N, J (J^T E) for blocks E of unit vectors at the active rows) or,
+ *                  when N_c < N, G = J_A^T J_A (N_c x N_c, J^T (J E) at the active columns), formed
+ *                  from the operator alone (2 r products, r = min(N, N_c)); for units too large to
+ *                  hold densely (e.g. 16384 x 32768: J alone is 4 GiB, G 2 GiB)
+ *                  memory ~ r^2 + 2 block (m + n) values
  *
- * where N = activeRows().length (the other rows are structurally zero: their singular values are
- * exact zeros, appended). Values are f64, descending, min(m, n) of them.
+ * where N = activeRows().length and N_c = activeColumns().length (the other rows and columns are
+ * structurally zero: J has at most min(N, N_c) nonzero singular values, the others are exact zeros,
+ * appended). Values are f64, descending, min(m, n) of them.
  *
  * The Gram matrices of both routes are reduced as gram-route.ts reduces the paper units': to a band of
  * width 64 (all 4N^3/3 flops in GEMM, on every core through the threaded kernels from N = 2048 in
  * Node), a bulge chase to tridiagonal form, the QL/QR eigenvalues, square roots. G is formed in the
- * instance that reduces it.
+ * instance that reduces it, and so is the dense route's A: with threads the operator is rebuilt
+ * there (JacobianOperator.relinearize), so that its batched convolutions (assembly/conv-gemm.ts) run
+ * on every core too.
  *
  * Accuracy: dense as svd.ts; the Gram routes square the matrix, so a value s is within about
  * N eps s_max^2 / s of the exact one (small values lose relative accuracy; s_max and the bulk of the
@@ -32,7 +38,7 @@ import type { JacobianOperator } from '../linearize/operator.js';
 import { UsageError } from '../util/errors.js';
 import { loadKernels, type Kernels } from '../wasm/kernels.js';
 import type { WasmScope } from '../wasm/scope.js';
-import { GRAM_DEFAULT_BAND, GRAM_THREADS_MIN_ORDER, threadedKernels, unitSingularValuesGram } from './gram-route.js';
+import { GRAM_DEFAULT_BAND, GRAM_THREADS_MIN_ORDER, threadedKernels, unitSingularValuesGram, type LowerGemm } from './gram-route.js';
 import { autoUsesGram, svdValues } from './svd.js';
 
 export type FullRoute = 'dense' | 'unit-gram' | 'operator-gram';
@@ -59,22 +65,32 @@ export interface FullSpectrum {
 
 export const DEFAULT_MEMORY_LIMIT = 4 * 2 ** 30;
 
-/** Unit vectors per block of the operator-Gram route. */
-const GRAM_BLOCK = 32;
+/** Unit vectors per block of the operator-Gram route (large blocks: see DENSE_BLOCK). */
+const GRAM_BLOCK = 128;
+
+/**
+ * Unit vectors per block of the dense route's products: large blocks keep the batched convolutions
+ * of small planes (assembly/conv-gemm.ts) near the GEMM rate.
+ */
+const DENSE_BLOCK = 256;
 
 function gib(bytes: number): string {
   return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
 }
 
-/** The memory each route needs for an operator with N active rows, in bytes (Infinity: not applicable). */
-export function fullRouteBytes(operator: JacobianOperator, activeRows: number, kernels: Kernels): Record<FullRoute, number> {
+/**
+ * The memory each route needs for an operator with N active rows and `activeColumns` active columns
+ * (default all), in bytes (Infinity: not applicable).
+ */
+export function fullRouteBytes(operator: JacobianOperator, activeRows: number, kernels: Kernels, activeColumns?: number): Record<FullRoute, number> {
   const [m, n] = operator.shape;
   const N = activeRows;
+  const r = Math.min(N, activeColumns ?? n), c = Math.max(N, activeColumns ?? n);
   const isUnit = operator.precision === 'f64' && kernels.exports.gramUnitOfOperator(operator.wasmHandle) !== 0;
   return {
-    dense: 8 * (2 * N * n + Math.min(N, n) ** 2 + N * (2 * GRAM_DEFAULT_BAND + 2)),
+    dense: 8 * (r * c + r ** 2 + r * (2 * GRAM_DEFAULT_BAND + 2) + DENSE_BLOCK * (m + n)),
     'unit-gram': isUnit ? 8 * 1.25 * N * N : Infinity,
-    'operator-gram': 8 * (N * N + N * (2 * GRAM_DEFAULT_BAND + 2) + 3 * N + GRAM_BLOCK * (m + n)),
+    'operator-gram': 8 * (r * r + r * (2 * GRAM_DEFAULT_BAND + 2) + 3 * r + 2 * GRAM_BLOCK * (m + n)),
   };
 }
 
@@ -98,8 +114,9 @@ export async function fullSingularValues(operator: JacobianOperator, options: Fu
   const kernels = options.kernels ?? (await loadKernels());
   const [m, n] = operator.shape;
   const rows = operator.activeRows();
-  const bytes = fullRouteBytes(operator, rows.length, kernels);
-  const route = options.route ?? chooseRoute(bytes, Math.min(limit, DEFAULT_MEMORY_LIMIT), Math.min(rows.length, n) < 4096);
+  const columns = operator.activeColumns();
+  const bytes = fullRouteBytes(operator, rows.length, kernels, columns.length);
+  const route = options.route ?? chooseRoute(bytes, Math.min(limit, DEFAULT_MEMORY_LIMIT), Math.min(rows.length, columns.length) < 4096);
   if (route === undefined || bytes[route] > limit || bytes[route] > DEFAULT_MEMORY_LIMIT) {
     const least = Math.min(...Object.values(bytes));
     throw new UsageError(
@@ -113,25 +130,54 @@ export async function fullSingularValues(operator: JacobianOperator, options: Fu
   let found: ArrayLike<number>;
   const phase = options.onPhase;
   if (route === 'dense') {
-    phase?.(`Jacobian rows (${rows.length} of ${m} active)`);
-    const dense = operator.precision === 'f64' ? (operator.denseRows(rows) as Float64Array) : Float64Array.from(operator.denseRows(rows));
-    if (autoUsesGram(rows.length, n, true)) {
-      found = await gramEigenvalues(rows.length, kernels, options, (work, there, g) => {
-        phase?.(`Gram matrix ${rows.length} x ${rows.length} of the dense rows`);
-        const a = there.copyIn(dense);
-        work.exports.gemmLowerF64(0, 1, rows.length, n, 1, a, n, a, n, 0, g, rows.length);
-      });
+    // A = J_A (row products) or J_A^T (column products), r x c: the smaller side is its rows.
+    const byColumns = columns.length < rows.length;
+    const r = Math.min(rows.length, columns.length), c = Math.max(rows.length, columns.length);
+    const what = byColumns
+      ? `Jacobian columns (${columns.length} of ${n} active; ${rows.length} of ${m} rows)`
+      : `Jacobian rows (${rows.length} of ${m} active; ${columns.length} of ${n} columns)`;
+    if (autoUsesGram(r, c, true)) {
+      // The products on the instance that reduces G: with threads, the operator rebuilt there, where
+      // its batched convolutions run on every core.
+      const threaded = r >= GRAM_THREADS_MIN_ORDER ? await threadedKernels(options.threads) : undefined;
+      const moved = threaded ? await operator.relinearize(threaded) : undefined;
+      try {
+        found = await gramEigenvalues(r, kernels, options, (work, there, g, lower) => {
+          const [source, sourceKernels] = moved && work === threaded ? [moved, work] : [operator, kernels];
+          phase?.(`${what}${source === moved ? ` (${threaded!.threads} threads)` : ''}`);
+          const a = there.allocF64(r * c);
+          activeBlock(source, rows, columns, byColumns, sourceKernels, (t0, values) => work.f64(a + 8 * t0 * c, values.length).set(values));
+          phase?.(`Gram matrix ${r} x ${r} of the ${byColumns ? 'columns' : 'rows'}`);
+          lower(0, 1, r, c, 1, a, c, a, c, 0, g, r);
+        });
+      } finally {
+        moved?.dispose();
+      }
     } else {
-      phase?.(`singular values of ${rows.length} x ${n}`);
-      found = await svdValues(dense, rows.length, n, { kernels, route: 'bidiagonal' });
+      phase?.(what);
+      const dense = new Float64Array(r * c);
+      activeBlock(operator, rows, columns, byColumns, kernels, (t0, values) => dense.set(values, t0 * c));
+      phase?.(`singular values of ${r} x ${c}`);
+      found = r === 0 ? new Float64Array(0) : await svdValues(dense, r, c, { kernels, route: 'bidiagonal' });
     }
   } else if (route === 'unit-gram') {
     found = (await unitSingularValuesGram(operator as JacobianOperator<Float64Array>, { kernels, threads: options.threads, onPhase: phase })).values;
   } else {
-    found = await gramEigenvalues(rows.length, kernels, options, (work, _there, g) => {
-      phase?.(`Gram matrix ${rows.length} x ${rows.length} from ${2 * rows.length} operator products`);
-      operatorGram(operator, rows, kernels, work, g);
-    });
+    const byColumns = columns.length < rows.length;
+    const keep = byColumns ? columns : rows;
+    const r = keep.length;
+    const threaded = r >= GRAM_THREADS_MIN_ORDER ? await threadedKernels(options.threads) : undefined;
+    const moved = threaded ? await operator.relinearize(threaded) : undefined;
+    try {
+      found = await gramEigenvalues(r, kernels, options, (work, _there, g) => {
+        const [source, sourceKernels] = moved && work === threaded ? [moved, work] : [operator, kernels];
+        phase?.(`Gram matrix ${r} x ${r} from ${2 * r} operator products (${byColumns ? 'J^T J at the active columns' : 'J J^T at the active rows'})` +
+          `${source === moved ? `, ${threaded!.threads} threads` : ''}`);
+        operatorGram(source, keep, byColumns, sourceKernels, work, g);
+      });
+    } finally {
+      moved?.dispose();
+    }
   }
   values.set(Array.prototype.slice.call(found, 0, Math.min(k, found.length)));
   return { values, route, bytes: bytes[route] };
@@ -139,21 +185,23 @@ export async function fullSingularValues(operator: JacobianOperator, options: Fu
 
 /**
  * Eigenvalues of G (N x N, lower triangle; `fill` writes it at `g` in `work`, the instance that
- * reduces it: the threaded kernels from N = GRAM_THREADS_MIN_ORDER when there are any) by the
- * two-stage reduction of gram-route.ts, as square roots (negative rounding as 0), descending.
+ * reduces it: the threaded kernels from N = GRAM_THREADS_MIN_ORDER when there are any, whose `lower`
+ * GEMM runs on every thread) by the two-stage reduction of gram-route.ts, as square roots (negative
+ * rounding as 0), descending.
  */
 async function gramEigenvalues(
   N: number, kernels: Kernels, options: FullSpectrumOptions,
-  fill: (work: Kernels, there: WasmScope, g: number) => void,
+  fill: (work: Kernels, there: WasmScope, g: number, lower: LowerGemm) => void,
 ): Promise<Float64Array> {
   const out = new Float64Array(N);
   if (N === 0) return out;
   const threaded = N >= GRAM_THREADS_MIN_ORDER ? await threadedKernels(options.threads) : undefined;
   const work = threaded ?? kernels;
   const threads = threaded ? ` (${threaded.threads} threads)` : '';
+  const lower: LowerGemm = threaded ? threaded.gemmLowerF64.bind(threaded) : kernels.exports.gemmLowerF64;
   return work.scope((there) => {
     const g = there.allocF64(N * N);
-    fill(work, there, g);
+    fill(work, there, g, lower);
     const d = there.allocF64(N), off = there.allocF64(N);
     if (N > 2) {
       const b = Math.min(GRAM_DEFAULT_BAND, N - 1);
@@ -176,30 +224,79 @@ async function gramEigenvalues(
   });
 }
 
-/** G = J_A J_A^T into `g` (N x N in `work`), row block by row block: J (J^T E) for unit vectors E at the active rows. */
-function operatorGram(operator: JacobianOperator, rows: Int32Array, kernels: Kernels, work: Kernels, g: number): void {
+/**
+ * The rows of A = J_A (byColumns false: J^T e_i for the active rows i, at the active columns) or
+ * A = J_A^T (byColumns true: J e_j for the active columns j, at the active rows), in blocks of
+ * DENSE_BLOCK products on the operator's instance; `put(t0, values)` receives rows t0.. of A as
+ * consecutive f64 values (c per row; the view is reused by the next block).
+ */
+function activeBlock(
+  operator: JacobianOperator, rows: Int32Array, columns: Int32Array, byColumns: boolean, kernels: Kernels,
+  put: (t0: number, values: Float64Array) => void,
+): void {
   const [m, n] = operator.shape;
-  const N = rows.length;
-  const apply = operator.precision === 'f64' ? kernels.exports.operatorApplyF64 : kernels.exports.operatorApplyF32;
-  const applyT = operator.precision === 'f64' ? kernels.exports.operatorApplyTransposeF64 : kernels.exports.operatorApplyTransposeF32;
+  const from = byColumns ? columns : rows, keep = byColumns ? rows : columns;
+  const inLength = byColumns ? n : m, outLength = byColumns ? m : n;
+  const f64 = operator.precision === 'f64';
+  const product = byColumns
+    ? (f64 ? kernels.exports.operatorApplyF64 : kernels.exports.operatorApplyF32)
+    : (f64 ? kernels.exports.operatorApplyTransposeF64 : kernels.exports.operatorApplyTransposeF32);
+  const typed = kernels.typed(operator.precision);
+  const handle = operator.wasmHandle;
+  const c = keep.length;
+  const block = Math.max(1, Math.min(DENSE_BLOCK, from.length));
+  const staged = new Float64Array(block * c);
+  kernels.scope((s) => {
+    const e = s.alloc(operator.precision, block * inLength);
+    const y = s.alloc(operator.precision, block * outLength);
+    for (let t0 = 0; t0 < from.length; t0 += block) {
+      const b = Math.min(block, from.length - t0);
+      const unit = typed.view(e, b * inLength);
+      unit.fill(0);
+      for (let t = 0; t < b; t++) unit[t * inLength + from[t0 + t]] = 1;
+      product(handle, e, b, y);
+      // A fresh view after the product: memory may have grown.
+      const yv = typed.view(y, b * outLength);
+      for (let t = 0; t < b; t++) {
+        const row = t * outLength, to = t * c;
+        for (let j = 0; j < c; j++) staged[to + j] = yv[row + keep[j]];
+      }
+      put(t0, staged.subarray(0, b * c));
+    }
+  });
+}
+
+/**
+ * G into `g` (N x N in `work`, N = keep.length), row block by row block: byColumns false, J J^T at the
+ * active rows `keep` (J (J^T E) for unit vectors E there); true, J^T J at the active columns `keep`
+ * (J^T (J E)).
+ */
+function operatorGram(operator: JacobianOperator, keep: Int32Array, byColumns: boolean, kernels: Kernels, work: Kernels, g: number): void {
+  const [m, n] = operator.shape;
+  const N = keep.length;
+  const f64 = operator.precision === 'f64';
+  const apply = f64 ? kernels.exports.operatorApplyF64 : kernels.exports.operatorApplyF32;
+  const applyT = f64 ? kernels.exports.operatorApplyTransposeF64 : kernels.exports.operatorApplyTransposeF32;
+  const [first, second] = byColumns ? [apply, applyT] : [applyT, apply];
+  const outer = byColumns ? n : m, inner = byColumns ? m : n;
   const typed = kernels.typed(operator.precision);
   const handle = operator.wasmHandle;
   kernels.scope((s) => {
-    const e = s.alloc(operator.precision, GRAM_BLOCK * m);
-    const x = s.alloc(operator.precision, GRAM_BLOCK * n);
-    const y = s.alloc(operator.precision, GRAM_BLOCK * m);
+    const e = s.alloc(operator.precision, GRAM_BLOCK * outer);
+    const x = s.alloc(operator.precision, GRAM_BLOCK * inner);
+    const y = s.alloc(operator.precision, GRAM_BLOCK * outer);
     for (let r0 = 0; r0 < N; r0 += GRAM_BLOCK) {
       const b = Math.min(GRAM_BLOCK, N - r0);
-      const unit = typed.view(e, b * m);
+      const unit = typed.view(e, b * outer);
       unit.fill(0);
-      for (let r = 0; r < b; r++) unit[r * m + rows[r0 + r]] = 1;
-      applyT(handle, e, b, x);
-      apply(handle, x, b, y);
+      for (let r = 0; r < b; r++) unit[r * outer + keep[r0 + r]] = 1;
+      first(handle, e, b, x);
+      second(handle, x, b, y);
       // Views after the products: memory may have grown (another instance's view is unaffected by ours).
-      const yv = typed.view(y, b * m);
+      const yv = typed.view(y, b * outer);
       const gv = work.f64(g, N * N);
-      // Row r0 + r of G: (J J^T)[rows[r0 + r], rows[j]].
-      for (let r = 0; r < b; r++) for (let j = 0; j < N; j++) gv[(r0 + r) * N + j] = yv[r * m + rows[j]];
+      // Row r0 + r of G: G[keep[r0 + r], keep[j]].
+      for (let r = 0; r < b; r++) for (let j = 0; j < N; j++) gv[(r0 + r) * N + j] = yv[r * outer + keep[j]];
     }
   });
 }

@@ -44,12 +44,21 @@ import { loadKernels, type Kernels } from '../wasm/kernels.js';
 /** True in the browser and edge bundles (scripts/build.mjs defines it), which never load threads. */
 declare const __RESNET_STABILITY_WEB__: boolean | undefined;
 
+/** The lower-triangle GEMM of blas.ts gemmLowerF64 (its arguments), on one thread or several. */
+export type LowerGemm = (
+  transA: number, transB: number, n: number, k: number,
+  alpha: number, a: number, lda: number, b: number, ldb: number, beta: number, c: number, ldc: number,
+) => void;
+
+/** Threaded kernels as the Gram routes use them: `gemmLowerF64` runs on every thread. */
+export type ThreadedGramKernels = Kernels & { threads: number; gemmLowerF64: LowerGemm };
+
 /**
  * The threaded kernels for `threads` threads (undefined: default count), or undefined where there are
  * none. The web bundles fold the condition to false, so src/wasm/threads.ts (and node:worker_threads)
  * is not even bundled into them.
  */
-export async function threadedKernels(threads: number | undefined): Promise<Kernels & { threads: number } | undefined> {
+export async function threadedKernels(threads: number | undefined): Promise<ThreadedGramKernels | undefined> {
   if ((typeof __RESNET_STABILITY_WEB__ === 'undefined' || !__RESNET_STABILITY_WEB__) && isNode) {
     const { defaultThreadCount, loadThreadedKernels } = await import('../wasm/threads.js');
     const wanted = threads ?? (await defaultThreadCount());

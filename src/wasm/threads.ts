@@ -8,7 +8,8 @@
  * The result is an ordinary `Kernels` (same exports, same allocation rules) whose
  * gramBandReduceF64 splits its two large products (the symmetric product and the lower-triangle
  * rank-2b update, ~95% of the band reduction) over the threads, with bitwise the same results as the
- * single-threaded build (assembly/parallel.ts). Everything else runs on the calling thread. The
+ * single-threaded build (assembly/parallel.ts), and whose method gemmLowerF64 (the Gram products of
+ * spectrum/full.ts) does the same for the lower-triangle GEMM. Everything else runs on the calling thread. The
  * helpers only compute: they wait in WebAssembly (memory.atomic.wait32) for a task while this thread
  * runs an export, so nothing here is asynchronous once loaded.
  *
@@ -60,6 +61,19 @@ export class ThreadedKernels extends Kernels {
   blocksDone(): number[] {
     if (this.#closed) return new Array<number>(this.threads).fill(0);
     return Array.from({ length: this.threads }, (_, id) => this.exports.threadPoolBlocks(this.control, id));
+  }
+
+  /**
+   * blas.ts gemmLowerF64 (same arguments: C = alpha op(A) op(B) + beta C on the lower triangle of the
+   * n x n matrix C) with its block rows shared out over the threads (assembly/parallel.ts): bitwise the
+   * result of exports.gemmLowerF64, which it falls back to after close().
+   */
+  gemmLowerF64(
+    transA: number, transB: number, n: number, k: number,
+    alpha: number, a: number, lda: number, b: number, ldb: number, beta: number, c: number, ldc: number,
+  ): void {
+    if (this.#closed) this.exports.gemmLowerF64(transA, transB, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    else this.exports.parallelGemmLowerF64(this.control, transA, transB, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
 
   /** Whether close() was called (the kernels then run single-threaded). */
