@@ -48,3 +48,5 @@ export {
   gramLowerGeometryF64, gramSingularValuesF64, gramErrorBoundF64, gramTridiagonalizeF64, gramBandReduceF64,
   gramBandStride, gramBandFromLowerF64, gramBandToTridiagonalF64,
 } from "./gram";
+// The forward pass's 3x3 stride-1 convolutions on the tfjs wasm backend (src/model/backend.ts): Winograd F(4x4, 3x3).
+export { winogradFilterF32, winogradConv3x3F32 } from "./winograd";
