@@ -176,11 +176,13 @@ export class WorkerPool implements StudyExecutor {
 
   /**
    * A lane holding one worker for jobs on all `concurrency` threads, one at a time (see the module
-   * comment); undefined for a pool of one worker or a closed pool. The worker is taken at the lane's
-   * first job and given back at close() once its last job ends; if it dies, the next job takes another.
+   * comment); undefined for a pool of one worker, a closed pool, or outside Node (no threaded kernels
+   * there: the lane would only run its jobs one at a time on one thread). The worker is taken at the
+   * lane's first job and given back at close() once its last job ends; if it dies, the next job takes
+   * another.
    */
   wideLane(): WideLane | undefined {
-    if (this.closed || this.workers.length < 2) return undefined;
+    if (this.closed || this.workers.length < 2 || !isNode) return undefined;
     let held: PoolWorker | undefined;
     let tail: Promise<unknown> = Promise.resolve();
     let open = true;
