@@ -7,12 +7,15 @@
  *   executor.run(model, { kind: 'predict', pixels })  ->  logits
  *
  * Executors: `InProcessExecutor` (below, one job at a time in this thread) and the worker pool of
- * src/workers/pool.ts (one job per worker, in parallel).
+ * src/workers/pool.ts (one job per worker, in parallel). A pool also offers a wide lane (`wideLane`):
+ * one worker set aside for jobs that run on all of the pool's threads, one at a time (the large
+ * spectra of issue 15), while its other workers take the remaining jobs.
  */
 import { predictLogits } from '../model/forward.js';
 import type { ResNetModel } from '../model/model.js';
 import { firstOrderPropagation } from './first-order.js';
 import type { PerturbationOptions } from './perturbations.js';
+import { projectPerturbations } from './projection.js';
 import { propagatePerturbations } from './propagation.js';
 import { unitSpectrum } from './spectrum.js';
 import { runSpectrumJob, type SpectrumJobOptions } from './spectrum-study.js';
@@ -28,9 +31,15 @@ const jobRunners = {
   /** One (unit, image) job of the spectrum study (src/study/spectrum-study.ts). */
   spectrum: (model: ResNetModel, job: { pixels: Float32Array; unit: number; image: number | string; options: SpectrumJobOptions }) =>
     runSpectrumJob(model, job.pixels, job.unit, job.image, job.options),
-  /** All singular values of one unit's linearization at one image (src/study/spectrum.ts). */
-  unitSpectrum: (model: ResNetModel, job: { pixels: Float32Array; unit: number; alpha: number; beta: number }) =>
-    unitSpectrum(model, job.pixels, job.unit, { alpha: job.alpha, beta: job.beta }),
+  /**
+   * All singular values of one unit's linearization at one image (src/study/spectrum.ts); `threads`
+   * for its band reduction (default: spectrum.ts's; the values are the same for any count).
+   */
+  unitSpectrum: (model: ResNetModel, job: { pixels: Float32Array; unit: number; alpha: number; beta: number; threads?: number }) =>
+    unitSpectrum(model, job.pixels, job.unit, { alpha: job.alpha, beta: job.beta, threads: job.threads }),
+  /** Projections of one image's perturbations onto every unit's top-k right singular vectors (src/study/projection.ts). */
+  project: (model: ResNetModel, job: { pixels: Float32Array; label: number; image: number; attacks: PerturbationOptions[]; k: number }) =>
+    projectPerturbations(model, job.pixels, job.label, job.image, job.attacks, job.k),
 };
 
 type JobRunners = typeof jobRunners;
@@ -52,6 +61,22 @@ export interface StudyExecutor {
   /** Run one job on `model`. Jobs submitted while others run wait their turn. Rejects once closed. */
   run<J extends StudyJob>(model: ResNetModel, job: J): Promise<StudyJobResult<J>>;
   /** Cancel: waiting and later jobs reject, and no thread is left running. */
+  close(): void;
+  /**
+   * Set one worker aside for jobs that use all `threads` of the executor, one at a time; undefined
+   * when there is no such lane (a single thread: its one job already has every core). While the lane
+   * is open, `run` has concurrency - 1 workers.
+   */
+  wideLane?(): WideLane | undefined;
+}
+
+/** A lane of an executor that runs one job at a time on a worker of its own (StudyExecutor.wideLane). */
+export interface WideLane {
+  /** Threads a job of the lane should ask for (the executor's cores). */
+  readonly threads: number;
+  /** Run one job on the lane's worker; jobs submitted while one runs wait their turn. */
+  run<J extends StudyJob>(model: ResNetModel, job: J): Promise<StudyJobResult<J>>;
+  /** Give the worker back to the executor (idempotent). */
   close(): void;
 }
 

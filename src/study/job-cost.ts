@@ -24,6 +24,13 @@
  * Assignment is LPT (longest processing time first, Graham 1969): jobs in decreasing cost, each to the
  * shard with the least work so far. Its makespan is at most (4/3 - 1/(3N)) times the optimum, and it is
  * deterministic: ties in cost go by job position, ties in load to the lowest shard.
+ *
+ *   wideJobs(costs, fullSpectrum)                                  -> which jobs run on all threads
+ *
+ * Within one run (issue 15), the full spectra costing at least WIDE_SHARE of the costliest one run one
+ * at a time on all threads, the rest beside them (src/study/jobs.ts laneOrder): for the paper's preset
+ * the stage-1 spectra (16384 x 16384), each 4 times the estimate of a stage-2 one and about 10 times
+ * its measured time.
  */
 import { layerOutputShape } from '../linearize/graph-geometry.js';
 import type { Layer, Shape3 } from '../model/graph.js';
@@ -124,6 +131,20 @@ export function assignShards(costs: readonly number[], count: number): number[] 
     load[best] += costs[job];
   }
   return shard;
+}
+
+/** A full spectrum is wide when it costs at least this share of the costliest full spectrum. */
+export const WIDE_SHARE = 0.5;
+
+/**
+ * Which jobs run one at a time on all threads: those marked `fullSpectrum` costing at least WIDE_SHARE
+ * of the costliest so marked (none when none is marked). Deterministic for given costs.
+ */
+export function wideJobs(costs: readonly number[], fullSpectrum: readonly boolean[]): boolean[] {
+  if (costs.length !== fullSpectrum.length) throw new RangeError(`wideJobs needs one flag per job (${costs.length} costs, ${fullSpectrum.length} flags)`);
+  for (const c of costs) if (!(c >= 0) || !Number.isFinite(c)) throw new RangeError(`job costs must be finite and >= 0, got ${c}`);
+  const largest = Math.max(0, ...costs.filter((_, p) => fullSpectrum[p]));
+  return costs.map((c, p) => fullSpectrum[p] && largest > 0 && c >= WIDE_SHARE * largest);
 }
 
 /** Total cost per shard of an assignment (for logs and tests). */

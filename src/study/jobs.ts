@@ -14,7 +14,11 @@
  *   LPT assignment of src/study/job-cost.ts, so that the shards finish together), or at positions p
  *   with p mod N = k - 1 when no cost is given; either way a deterministic slice. `mergeShards` gathers
  *   the job files of all N shard directories, so the final summary is built from exactly the same
- *   records as an unsharded run's, byte for byte.
+ *   records as an unsharded run's, byte for byte;
+ * - `wide` (issue 15) picks jobs that run one at a time on all threads (the executor's wide lane) while
+ *   the other lanes take the rest: `laneOrder` says in which order each lane starts its jobs, from the
+ *   estimated costs alone, so the schedule never depends on timing (only which lane gets to a job first
+ *   once the wide jobs are done).
  *
  * Results always pass through their JSON form before a summary is built from them, so a summary
  * never depends on whether a record came from memory, from disk, or from another shard.
@@ -54,8 +58,19 @@ export interface RunJobsOptions<J> {
   keyOf(job: J): string;
   /** Estimated cost of a job (src/study/job-cost.ts): shards are dealt by it when given. */
   cost?(job: J): number;
-  /** Computes one job: its JSON record and optional side files (name -> bytes, written beside it). */
-  run(job: J): Promise<{ record: JobRecord; files?: Record<string, Uint8Array> }>;
+  /**
+   * Computes one job: its JSON record and optional side files (name -> bytes, written beside it).
+   * `wide` is true for a job of the wide lane (see `wide`).
+   */
+  run(job: J, wide: boolean): Promise<{ record: JobRecord; files?: Record<string, Uint8Array> }>;
+  /**
+   * The jobs of the wide lane: one lane runs them one at a time, largest first (on all threads, as
+   * `run` arranges), while concurrency - 1 lanes run the others, largest first; once the wide jobs are
+   * done `onWideDone` is called and that lane takes the others too. Without it, `concurrency` lanes
+   * take the jobs in job order.
+   */
+  wide?(job: J): boolean;
+  onWideDone?(): void;
   outDir?: string;
   resume?: boolean;
   /** Jobs in flight at once (the worker pool's size). */
@@ -232,6 +247,18 @@ export function shardJobs<J>(jobs: J[], shard: Shard | undefined, cost?: (job: J
 }
 
 /**
+ * The order in which the lanes start jobs with the given costs, `wide[p]` marking the wide lane's:
+ * positions of the wide jobs and of the others, each in decreasing cost (ties in job order). Longest
+ * first keeps the end of a run short: what runs last is small (Graham's LPT argument).
+ */
+export function laneOrder(costs: readonly number[], wide: readonly boolean[]): { wide: number[]; narrow: number[] } {
+  if (costs.length !== wide.length) throw new RangeError(`laneOrder needs one wide flag per job (${costs.length} costs, ${wide.length} flags)`);
+  for (const c of costs) if (!(c >= 0) || !Number.isFinite(c)) throw new RangeError(`job costs must be finite and >= 0, got ${c}`);
+  const order = costs.map((_, p) => p).sort((a, b) => costs[b] - costs[a] || a - b);
+  return { wide: order.filter((p) => wide[p]), narrow: order.filter((p) => !wide[p]) };
+}
+
+/**
  * Run the jobs of this shard (all when no shard is given), writing each job's record as it finishes;
  * returns the records of this shard's jobs in job order.
  */
@@ -248,25 +275,39 @@ export async function runJobs<J>(options: RunJobsOptions<J>): Promise<JobRecord[
     }
     const records: (JobRecord | undefined)[] = new Array(mine.length);
     let done = 0;
-    let next = 0;
-    const worker = async () => {
-      while (next < mine.length) {
-        const position = next++;
-        const job = mine[position];
-        const key = options.keyOf(job);
-        const jobsDir = outDir ? join(outDir, 'jobs') : undefined;
-        const found = jobsDir && options.resume ? await readVerifiedJob(jobsDir, key) : 'absent';
-        let record = typeof found === 'object' ? found : undefined;
-        if (!record) {
-          const result = await options.run(job);
-          record = roundTrip(result.record);
-          if (jobsDir) await writeJob(jobsDir, key, record, result.files ?? {});
-        }
-        records[position] = record;
-        options.onJobDone?.(++done, mine.length);
+    const concurrency = Math.max(1, options.concurrency ?? 1);
+    const flags = options.wide ? mine.map((job) => options.wide!(job)) : [];
+    const lanes = options.wide && concurrency > 1 && flags.some(Boolean);
+    // Without a wide lane: every lane takes the next job in job order.
+    const queues = lanes ? laneOrder(mine.map((job) => options.cost?.(job) ?? 0), flags) : { wide: [], narrow: mine.map((_, p) => p) };
+    const jobsDir = outDir ? join(outDir, 'jobs') : undefined;
+    const compute = async (position: number, wide: boolean) => {
+      const job = mine[position];
+      const key = options.keyOf(job);
+      const found = jobsDir && options.resume ? await readVerifiedJob(jobsDir, key) : 'absent';
+      let record = typeof found === 'object' ? found : undefined;
+      if (!record) {
+        const result = await options.run(job, wide);
+        record = roundTrip(result.record);
+        if (jobsDir) await writeJob(jobsDir, key, record, result.files ?? {});
       }
+      records[position] = record;
+      options.onJobDone?.(++done, mine.length);
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 1, mine.length)) }, worker));
+    let nextNarrow = 0;
+    const narrowLane = async () => {
+      while (nextNarrow < queues.narrow.length) await compute(queues.narrow[nextNarrow++], false);
+    };
+    const wideLane = async () => {
+      try {
+        for (const position of queues.wide) await compute(position, true);
+      } finally {
+        options.onWideDone?.();
+      }
+      await narrowLane();
+    };
+    const narrowLanes = Math.min(lanes ? concurrency - 1 : concurrency, queues.narrow.length);
+    await Promise.all([...(lanes ? [wideLane()] : []), ...Array.from({ length: Math.max(lanes ? 0 : 1, narrowLanes) }, narrowLane)]);
     return records as JobRecord[];
   } finally {
     await unlock?.();

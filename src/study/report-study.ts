@@ -33,12 +33,11 @@ import type { NetworkDescription } from '../model/graph.js';
 import type { ResNetModel } from '../model/model.js';
 import { InputError } from '../util/errors.js';
 import { evaluateAccuracy, pixelsOf, type AccuracyResult, type LabelledImages } from './accuracy.js';
-import { InProcessExecutor, type StudyExecutor } from './executor.js';
-import { fullSpectrumFits, jobCost } from './job-cost.js';
+import { InProcessExecutor, type StudyExecutor, type WideLane } from './executor.js';
+import { fullSpectrumFits, jobCost, wideJobs } from './job-cost.js';
 import { jobValuesFile, runJobs, shardJobs, type JobRecord, type Shard, type StudyManifest } from './jobs.js';
 import { npyFloat64, readFloat64File } from '../util/npy.js';
 import type { AttackName } from './perturbations.js';
-import { projectPerturbations } from './projection.js';
 import type { PropagationResult } from './propagation.js';
 import { scaledModel, type ScaledParameter } from './scaling.js';
 import { spectrumSummary, ONE_TOLERANCE, ZERO_TOLERANCE, type UnitSpectrum } from './spectrum.js';
@@ -322,6 +321,11 @@ export interface ReportStudyOptions {
   reproducible?: boolean;
   /** Called with (step, total steps, message) before each job this run computes. */
   onProgress?: (step: number, total: number, message: string) => void;
+  /**
+   * Run the largest spectra one at a time on all of the executor's threads (its wide lane, when it has
+   * one) beside the other jobs (default true); false: every job on one worker, in job order.
+   */
+  wideLane?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -484,6 +488,16 @@ export function reportJobCost(model: ResNetModel, plan: ReportPlan, job: ReportJ
   }
 }
 
+/**
+ * The jobs that run one at a time on all threads when the executor has a wide lane: the full spectra
+ * of job-cost.ts's wideJobs (for the paper's preset the stage-1 units', which dominate its time).
+ */
+export function wideReportJobs(model: ResNetModel, plan: ReportPlan): ReportJob[] {
+  const jobs = reportJobs(plan);
+  const wide = wideJobs(jobs.map((job) => reportJobCost(model, plan, job)), jobs.map((job) => job.kind === 'spectrum'));
+  return jobs.filter((_, p) => wide[p]);
+}
+
 function describeJob(model: ResNetModel, job: ReportJob, plan: ReportPlan): string {
   switch (job.kind) {
     case 'spectrum':
@@ -503,10 +517,12 @@ function describeJob(model: ResNetModel, job: ReportJob, plan: ReportPlan): stri
 
 /**
  * Compute one job: its JSON record and, for a spectrum, all its values (descending), as `values` and
- * as the job's .npy file (jobValuesFile).
+ * as the job's .npy file (jobValuesFile). A spectrum given a `wide` lane runs there on all the lane's
+ * threads (the same values).
  */
 export async function runReportJob(
   model: ResNetModel, data: LabelledImages, plan: ReportPlan, seed: number, job: ReportJob, executor: StudyExecutor, reproducible = false,
+  wide?: WideLane,
 ): Promise<{ record: JobRecord; files?: Record<string, Uint8Array>; values?: Float64Array }> {
   const started = performance.now();
   const seconds = () => (reproducible ? 0 : (performance.now() - started) / 1000);
@@ -514,7 +530,8 @@ export async function runReportJob(
   const { eps } = plan.propagation;
   switch (job.kind) {
     case 'spectrum': {
-      const c = await executor.run(model, { kind: 'unitSpectrum', pixels: pixelsOfImage(job.image), unit: job.unit, alpha: job.alpha, beta: job.beta });
+      const spectrum = { kind: 'unitSpectrum' as const, pixels: pixelsOfImage(job.image), unit: job.unit, alpha: job.alpha, beta: job.beta };
+      const c = await (wide ? wide.run(model, { ...spectrum, threads: wide.threads }) : executor.run(model, spectrum));
       // A spectrum's own seconds are those of its computation, as measured where it ran.
       const record = { ...job, shape: c.shape, activeRows: c.activeRows, seconds: reproducible ? 0 : c.seconds };
       return { record, files: { [jobValuesFile(job.key)]: npyFloat64(c.values) }, values: c.values };
@@ -533,10 +550,11 @@ export async function runReportJob(
       return { record: { ...job, results, seconds: seconds() } };
     }
     case 'projection': {
-      const perImage = await projectPerturbations(
-        model, pixelsOfImage(job.image), data.labels[job.image], job.image,
-        plan.propagation.attacks.map((attack) => ({ attack, eps, norm: 'linf' as const, seed })), plan.projection.k,
-      );
+      // On the executor, not in this thread: a study's lanes only wait, so a worker is never left idle.
+      const perImage = await executor.run(model, {
+        kind: 'project', pixels: pixelsOfImage(job.image), label: data.labels[job.image], image: job.image,
+        attacks: plan.propagation.attacks.map((attack) => ({ attack, eps, norm: 'linf' as const, seed })), k: plan.projection.k,
+      });
       const rows: ProjectionRow[] = [];
       for (const { attack, rows: unitRows } of perImage) {
         for (const r of unitRows) rows.push({ image: job.image, unit: r.unit, attack: attack as AttackName, fraction: r.fraction, amplification: r.amplification });
@@ -582,22 +600,26 @@ export async function runReportJobs(
 ): Promise<{ plan: ReportPlan; seed: number; records: JobRecord[]; values: Map<string, Float64Array> }> {
   const plan = checkReportInputs(model, data, options.preset);
   const seed = options.seed ?? 0;
-  const executor = options.executor ?? new InProcessExecutor();
+  const executor: StudyExecutor = options.executor ?? new InProcessExecutor();
   const jobs = reportJobs(plan);
   const cost = (job: ReportJob) => reportJobCost(model, plan, job);
   const total = shardJobs(jobs, options.shard, cost).length;
   const values = new Map<string, Float64Array>();
+  // The wide jobs are chosen among all the study's jobs, so every shard agrees on them.
+  const wideKeys = new Set(wideReportJobs(model, plan).map((job) => job.key));
+  const lane = options.wideLane === false || wideKeys.size === 0 ? undefined : executor.wideLane?.();
   let step = 0;
   const records = await runJobs({
     manifest: reportManifest(model, plan, seed, options),
     jobs, keyOf: (job) => job.key, cost, outDir: options.outDir, resume: options.resume, concurrency: executor.concurrency,
-    async run(job) {
+    ...(lane ? { wide: (job: ReportJob) => wideKeys.has(job.key), onWideDone: () => lane.close() } : {}),
+    async run(job, wide) {
       options.onProgress?.(++step, total, describeJob(model, job, plan));
-      const result = await runReportJob(model, data, plan, seed, job, executor, options.reproducible);
+      const result = await runReportJob(model, data, plan, seed, job, executor, options.reproducible, wide ? lane : undefined);
       if (result.values) values.set(job.key, result.values);
       return result;
     },
-  });
+  }).finally(() => lane?.close());
   return { plan, seed, records, values };
 }
 

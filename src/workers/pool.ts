@@ -3,11 +3,17 @@
  * the parallel executor of a study's jobs (src/study/executor.ts). Jobs go to whichever worker is free;
  * a failing job rejects its own promise, and `close()` terminates every worker and rejects the jobs
  * still waiting or running, so Ctrl-C or an error never leaves threads running.
+ *
+ * `wideLane()` takes one worker out of the pool (the next free one, ahead of waiting jobs) and keeps it
+ * until the lane closes: its jobs ask for as many threads as the pool has workers (the Gram route's
+ * threaded kernels, started inside that worker), one job at a time, while the other workers serve
+ * `run`. A stage-1 spectrum on both cores takes about half the time it takes on one pool worker beside
+ * another (BENCHMARKS.md), so a long spectrum no longer holds one core for the whole of its run.
  */
 import * as Comlink from 'comlink';
 import { encodeModel } from '../model/format.js';
 import type { ResNetModel } from '../model/model.js';
-import { InProcessExecutor, type StudyExecutor, type StudyJob, type StudyJobResult } from '../study/executor.js';
+import { InProcessExecutor, type StudyExecutor, type StudyJob, type StudyJobResult, type WideLane } from '../study/executor.js';
 import { restoreErrorClass } from '../util/errors.js';
 import { isNode } from '../util/runtime.js';
 import type { SerializedModel, WorkerApi } from './worker-api.js';
@@ -106,16 +112,24 @@ export class WorkerPool implements StudyExecutor {
     return this.workers.length;
   }
 
-  private acquire(): Promise<PoolWorker> {
+  /** A free worker; `first` puts the request ahead of those waiting (the wide lane's). */
+  private acquire(first = false): Promise<PoolWorker> {
     if (this.closed) return Promise.reject(closedError());
     const w = this.idle.pop();
-    return w ? Promise.resolve(w) : new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+    if (w) return Promise.resolve(w);
+    return new Promise((resolve, reject) => (first ? this.waiting.unshift({ resolve, reject }) : this.waiting.push({ resolve, reject })));
   }
 
   private releaseWorker(w: PoolWorker): void {
     const next = this.waiting.shift();
     if (next) next.resolve(w);
     else this.idle.push(w);
+  }
+
+  /** Back to the pool after a job: a worker that died is replaced first. */
+  private giveBack(w: PoolWorker): void {
+    if (w.dead && !this.closed) void this.replaceWorker(w);
+    else this.releaseWorker(w);
   }
 
   /** Make `model` available in the worker that runs a job; returns the key jobs name it by. */
@@ -133,6 +147,20 @@ export class WorkerPool implements StudyExecutor {
     return key;
   }
 
+  /** Run one job on worker `w` (held by the caller), with `model` loaded there; rejects if `w` dies meanwhile. */
+  private runOn<J extends StudyJob>(w: PoolWorker, model: ResNetModel, job: J): Promise<StudyJobResult<J>> {
+    return new Promise<StudyJobResult<J>>((resolve, reject) => {
+      this.running.add(reject);
+      this.jobOnWorker.set(w, reject);
+      (async () => w.api.run(await this.ensureModel(w, model), job) as Promise<StudyJobResult<J>>)()
+        .then(resolve, (err) => reject(restoreErrorClass(err)))
+        .finally(() => {
+          this.running.delete(reject);
+          this.jobOnWorker.delete(w);
+        });
+    });
+  }
+
   /**
    * Run one job on a free worker, with `model` loaded there. If the worker dies meanwhile, the job
    * rejects with the worker's exit reason and a fresh worker takes its place.
@@ -140,20 +168,50 @@ export class WorkerPool implements StudyExecutor {
   async run<J extends StudyJob>(model: ResNetModel, job: J): Promise<StudyJobResult<J>> {
     const w = await this.acquire();
     try {
-      return await new Promise<StudyJobResult<J>>((resolve, reject) => {
-        this.running.add(reject);
-        this.jobOnWorker.set(w, reject);
-        (async () => w.api.run(await this.ensureModel(w, model), job) as Promise<StudyJobResult<J>>)()
-          .then(resolve, (err) => reject(restoreErrorClass(err)))
-          .finally(() => {
-            this.running.delete(reject);
-            this.jobOnWorker.delete(w);
-          });
-      });
+      return await this.runOn(w, model, job);
     } finally {
-      if (w.dead && !this.closed) void this.replaceWorker(w);
-      else this.releaseWorker(w);
+      this.giveBack(w);
     }
+  }
+
+  /**
+   * A lane holding one worker for jobs on all `concurrency` threads, one at a time (see the module
+   * comment); undefined for a pool of one worker, a closed pool, or outside Node (no threaded kernels
+   * there: the lane would only run its jobs one at a time on one thread). The worker is taken at the
+   * lane's first job and given back at close() once its last job ends; if it dies, the next job takes
+   * another.
+   */
+  wideLane(): WideLane | undefined {
+    if (this.closed || this.workers.length < 2 || !isNode) return undefined;
+    let held: PoolWorker | undefined;
+    let tail: Promise<unknown> = Promise.resolve();
+    let open = true;
+    const release = () => {
+      if (held) this.giveBack(held);
+      held = undefined;
+    };
+    return {
+      threads: this.workers.length,
+      run: <J extends StudyJob>(model: ResNetModel, job: J): Promise<StudyJobResult<J>> => {
+        const result = tail.then(async (): Promise<StudyJobResult<J>> => {
+          if (!open) throw new Error('wide lane is closed');
+          held ??= await this.acquire(true);
+          const w = held;
+          try {
+            return await this.runOn(w, model, job);
+          } finally {
+            if (w.dead) release();
+          }
+        });
+        tail = result.catch(() => undefined);
+        return result;
+      },
+      close: () => {
+        if (!open) return;
+        open = false;
+        void tail.then(release);
+      },
+    };
   }
 
   /** Put a new worker in the place of dead `w` (or, if none can be started, give up its slot). */
