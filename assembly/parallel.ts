@@ -33,7 +33,7 @@
  */
 
 import {
-  GEMM_F64_PACKED_A_BYTES, GEMM_F64_PACKED_B_BYTES, LOWER_BLOCK, gemmLowerBlockF64, symmLowerBlockF64,
+  GEMM_F64_PACKED_A_BYTES, GEMM_F64_PACKED_B_BYTES, LOWER_BLOCK, gemmF64OnBuffers, gemmLowerBlockF64, symmLowerBlockF64,
 } from "./blas";
 
 // ---------------------------------------------------------------------------------------------------
@@ -102,6 +102,8 @@ const CONTROL_BYTES: usize = SCRATCH + <usize>MAX_THREADS * offsetof<ThreadScrat
   c: usize;
   alpha: f64;
   beta: f64;
+  /** Rows of C (parallelGemmRowsF64). */
+  m: i32;
 }
 
 /** The pool the main instance opened (0: none; always 0 in a helper instance). */
@@ -129,6 +131,7 @@ function runBlocks(control: usize, id: i32): void {
     if (t >= blocks) break;
     // Lower-triangle blocks grow with their index: hand the largest out first.
     if (kind == TASK_LOWER) lowerBlock(task, blocks - 1 - t, s);
+    else if (kind == TASK_GEMM_ROWS) gemmRowBlock(task, t, s);
     else symmBlock(task, t, s);
     s.done++;
   }
@@ -295,4 +298,57 @@ export function parallelGemmLowerF64(
   task.c = c;
   task.ldc = ldc;
   runTask(control);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// A general GEMM by block rows of C (the dense-to-band reduction of band.ts).
+
+const TASK_GEMM_ROWS: i32 = 4;
+
+/** Rows [t * block, t * block + block) of C for parallelGemmRowsF64 (blas.ts gemmF64OnBuffers). */
+function gemmRowBlock(task: PoolTask, t: i32, s: ThreadScratch): void {
+  const i0 = t * task.block;
+  const rows = min(task.block, task.m - i0);
+  const aRows = task.a + (task.transA != 0 ? <usize>i0 : <usize>i0 * <usize>task.lda) * 8;
+  const cRows = task.c + <usize>i0 * <usize>task.ldc * 8;
+  gemmF64OnBuffers(
+    task.transA != 0, task.transB != 0, rows, task.n, task.k, task.alpha, aRows, task.lda, task.b, task.ldb,
+    task.beta, cRows, task.ldc, s.packedA, s.packedB,
+  );
+}
+
+/**
+ * blas.ts gemmF64 (same arguments) over the pool, by block rows of C of `block` rows (a multiple of 4
+ * keeps every block on whole micro-kernel tiles). Each entry of C sums its products in the order of
+ * gemmF64, whatever the split, so the result is bitwise that of gemmF64.
+ */
+export function parallelGemmRowsF64(
+  control: usize, transA: i32, transB: i32, m: i32, n: i32, k: i32,
+  alpha: f64, a: usize, lda: i32, b: usize, ldb: i32, beta: f64, c: usize, ldc: i32, block: i32,
+): void {
+  if (m <= 0 || n <= 0) return;
+  if (block < 1) abort("parallelGemmRowsF64: block must be positive");
+  const task = taskOf(control);
+  task.kind = TASK_GEMM_ROWS;
+  task.block = block;
+  task.blocks = (m + block - 1) / block;
+  task.m = m;
+  task.n = n;
+  task.k = k;
+  task.transA = transA;
+  task.transB = transB;
+  task.alpha = alpha;
+  task.beta = beta;
+  task.a = a;
+  task.lda = lda;
+  task.b = b;
+  task.ldb = ldb;
+  task.c = c;
+  task.ldc = ldc;
+  runTask(control);
+}
+
+/** Threads (main included) of the pool at `control`. */
+export function threadPoolThreads(control: usize): i32 {
+  return load<i32>(control + HELPERS) + 1;
 }

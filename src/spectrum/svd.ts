@@ -39,14 +39,25 @@
  */
 import { InputError } from '../util/errors.js';
 import { loadKernels, type Kernels, type Precision } from '../wasm/kernels.js';
+import { threadedKernels } from './gram-route.js';
 
 export type SvdRoute = 'auto' | 'bidiagonal' | 'gram';
 
 export interface SvdOptions {
   /** Algorithm for singular values; see the module comment. Default 'auto'. */
   route?: SvdRoute;
-  /** Kernel instance to run on (default: the process-wide `loadKernels()`). */
+  /**
+   * Kernel instance to run on (default: the process-wide `loadKernels()`, or for a large f64
+   * two-stage reduction the threaded instance, see `threads`). A threaded instance given here splits
+   * the two-stage reduction's products over its own threads.
+   */
   kernels?: Kernels;
+  /**
+   * Threads for the two-stage reduction of svdValues (Node only, f64, order >= TWO_STAGE_THREADS_MIN_ORDER,
+   * when `kernels` is not given): default RESNET_STABILITY_THREADS, else the available parallelism on
+   * Node's main thread and 1 in worker threads; 1 forces one thread. The values do not depend on it.
+   */
+  threads?: number;
 }
 
 export interface SvdResult<A extends Float64Array | Float32Array> {
@@ -76,7 +87,14 @@ export async function svdValues(a: FloatArray, rows: number, cols: number, optio
   const tiny = broughtUp(a);
   const input = inspect(tiny?.a ?? a, rows, cols);
   const route = chooseRoute(options.route, input, false);
-  const kernels = options.kernels ?? (await loadKernels());
+  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
+    throw new InputError(`svd: threads must be a positive integer, got ${options.threads}`);
+  }
+  let kernels = options.kernels;
+  if (!kernels && route === 'bidiagonal' && input.precision === 'f64' && twoStageOrder(input) >= TWO_STAGE_THREADS_MIN_ORDER) {
+    kernels = await threadedKernels(options.threads);
+  }
+  kernels ??= await loadKernels();
   const s = route === 'gram' ? gramValues(kernels, input) : bidiagonalSvd(kernels, input, false).s;
   if (tiny) for (let i = 0; i < s.length; i++) s[i] *= tiny.back;
   return s;
@@ -259,6 +277,29 @@ function gramValues(kernels: Kernels, input: Inspected): FloatArray {
   });
 }
 
+/**
+ * Smallest order (of the square or QR-reduced matrix) whose f64 values take the two-stage reduction
+ * (band.ts) instead of one-stage gebrd: below it the bulge chase and the panel work outweigh what the
+ * GEMMs gain (BENCHMARKS.md, "Dense singular values").
+ */
+export const TWO_STAGE_MIN_ORDER = 128;
+
+/**
+ * Smallest order whose two-stage reduction svdValues runs on the threaded kernels (the input is then
+ * copied into their shared memory): below it the threads' hand-offs per panel cost about what they gain.
+ */
+export const TWO_STAGE_THREADS_MIN_ORDER = 512;
+
+/** Order of the matrix the bidiagonal route reduces: the smaller count of non-zero rows and columns. */
+function twoStageOrder(input: Inspected): number {
+  return Math.min(input.keptRows.length, input.keptCols.length);
+}
+
+/** Band width of the two-stage reduction for order n: wider bands make faster GEMMs and a slower chase. */
+export function twoStageBand(n: number): number {
+  return n >= 1536 ? 48 : 32;
+}
+
 /** Tall matrices are first reduced by QR when rows >= QR_FIRST_RATIO * cols (LAPACK gesvd's crossover). */
 const QR_FIRST_RATIO = 1.6;
 
@@ -306,7 +347,19 @@ function bidiagonalSvd(kernels: Kernels, input: Inspected, vectors: boolean): Sv
       for (let i = 0; i < q; i++) bv.set(wv.subarray(i * q + i, i * q + q), i * q + i);
       bRows = q;
     }
-    const d = alloc(q), e = alloc(q), tauq = alloc(q), taup = alloc(q);
+    const d = alloc(q), e = alloc(q);
+    if (!vectors && input.precision === 'f64' && q >= TWO_STAGE_MIN_ORDER) {
+      // Values of a large f64 matrix: the two-stage reduction (assembly/band.ts), dense to band by
+      // GEMMs (on the pool's threads when `kernels` is the threaded instance), then a bulge chase.
+      const band = twoStageBand(q);
+      kernels.exports.gebrdBandF64(bRows, q, b, q, band);
+      kernels.exports.bandBidiagonalF64(q, b, q, band, d, e);
+      const info = lapack.bdsqr(q, d, e, 0, 1, 0, 0, 1, 0);
+      if (info !== 0) throw new Error(`svd: bidiagonal QR iteration did not converge (${info} superdiagonals left)`);
+      setScaled(s, lapack.view(d, q), scale);
+      return { s, u, vt };
+    }
+    const tauq = alloc(q), taup = alloc(q);
     lapack.gebrd(bRows, q, b, q, d, e, tauq, taup);
     if (!vectors) {
       const info = lapack.bdsqr(q, d, e, 0, 1, 0, 0, 1, 0);
