@@ -22,28 +22,32 @@
  */
 import { gemmF64 } from "./blas";
 import { larfgF64 } from "./householder";
-import { parallelGemmRowsF64, threadPool, threadPoolThreads } from "./parallel";
+import { parallelChaseF64, parallelGemmRowsF64, threadPool, threadPoolThreads } from "./parallel";
 import { axpyUnit, dotUnit } from "./lib/level1";
 
 // ---------------------------------------------------------------------------------------------------
 // Stage 1: dense to band
 
-/** Scratch of gebrdBandF64; every block is sized for the largest panel. */
+/** Scratch of gebrdBandF64; every block is sized for the largest panel (rows = max(m, n)). */
 @unmanaged class BandWork {
   /** The panel being factored, contiguous: (m - k) x b (QR) or (n - k - b) x b (LQ, transposed). */
   panel: usize;
-  /** V explicit (unit diagonal, zeros above), same shape as the panel. */
+  /** V of the QR (rows x b) and of the LQ (rows x b), explicit: unit diagonal, zeros above. */
   v: usize;
-  /** X = C^T V or C V: max(m, n) x b. */
+  v2: usize;
+  /** X = C^T V (rows x b) and X2 = C2 V2 (rows x b). */
   x: usize;
-  /** X T or X T^T: max(m, n) x b. */
-  xt: usize;
+  x2: usize;
+  /** The two operands of the trailing update C2 -= L R^T: L = [V_lower, X2 T2], R = [X T, V2] (rows x 2b). */
+  left: usize;
+  right: usize;
   tau: usize;
   col: usize;
   row: usize;
-  /** T (b x b upper triangular) and V^T V (b x b). */
+  /** T (b x b upper triangular), V^T V and (X T)^T V2 (b x b each). */
   tri: usize;
   gram: usize;
+  small: usize;
 }
 
 /**
@@ -77,11 +81,12 @@ function panelQr(r: i32, nb: i32, q: i32, p: usize, tau: usize, col: usize, w: u
 }
 
 /**
- * From the factored panel (r x nb, q reflectors): V explicit (r x q, ld q) and T (q x q upper
- * triangular, ld q) with H_0 ... H_{q-1} = I - V T V^T (LAPACK dlarft, forward, columnwise).
+ * From the factored panel (r x nb, q reflectors, tau in ws.tau): V explicit (r x q, ld q) into v and
+ * T (q x q upper triangular, ld q) into ws.tri with H_0 ... H_{q-1} = I - V T V^T (LAPACK dlarft,
+ * forward, columnwise).
  */
-function formVT(r: i32, nb: i32, q: i32, ws: BandWork): void {
-  const panel = ws.panel, v = ws.v, tri = ws.tri, gram = ws.gram;
+function formVT(r: i32, nb: i32, q: i32, ws: BandWork, v: usize): void {
+  const panel = ws.panel, tri = ws.tri, gram = ws.gram;
   for (let i = 0; i < r; i++) {
     const src = panel + <usize>i * <usize>nb * 8, dst = v + <usize>i * <usize>q * 8;
     for (let j = 0; j < q; j++) store<f64>(dst + (<usize>j << 3), j < i ? load<f64>(src + (<usize>j << 3)) : j == i ? 1.0 : 0.0);
@@ -130,6 +135,13 @@ const PARALLEL_MIN_FLOPS: i64 = 1 << 18;
 /**
  * Panel k of gebrdBandF64 (columns k..k+kb-1 by QR, then rows k..k+kb-1 right of them by LQ); a
  * function of its own so that V8 runs it optimized (it tiers WebAssembly up between calls only).
+ *
+ * With C = A[k:m, k+kb:n] and C2 its rows below the panel, the left update is C -= V (X T)^T,
+ * X = C^T V, and the right update C2 -= (C2' V2) T2 V2^T for the left-updated C2'. Only the panel's
+ * kb rows of C are left-updated first (they are the LQ panel); C2' V2 = C2 V2 - V_lower ((X T)^T V2)
+ * comes from the old C2, and both updates of C2 are then one GEMM of inner dimension 2b:
+ * C2 -= [V_lower, X2 T2] [X T, V2]^T. So the trailing matrix is read three times per panel (X, X2,
+ * the update), not four, and the update's longer inner dimension runs the GEMM faster.
  */
 function bandPanel(m: i32, n: i32, a: usize, lda: i32, b: i32, k: i32, ws: BandWork): void {
   const ld = <usize>lda;
@@ -144,14 +156,16 @@ function bandPanel(m: i32, n: i32, a: usize, lda: i32, b: i32, k: i32, ws: BandW
   }
   const c = n - k - kb;
   if (c <= 0) return;
-  formVT(r, kb, q, ws);
-  // C = A[k:m, k+kb:n] := Q^T C = C - V T^T V^T C: X = C^T V (c x q), XT = X T, C -= V XT^T.
-  const cPtr = a + (<usize>k * ld + <usize>(k + kb)) * 8;
-  gemmRows(1, 0, c, q, r, 1, cPtr, lda, ws.v, q, 0, ws.x, q);
-  gemmF64(0, 0, c, q, q, 1, ws.x, q, ws.tri, q, 0, ws.xt, q);
-  gemmRows(0, 1, r, c, q, -1, ws.v, q, ws.xt, q, 1, cPtr, lda);
-  // LQ of the row panel A[k:k+kb, k+kb:n], as QR of its transpose (c x kb).
+  formVT(r, kb, q, ws, ws.v);
   const q2 = min(kb, c);
+  const w2 = q + q2;
+  const cPtr = a + (<usize>k * ld + <usize>(k + kb)) * 8;
+  // X = C^T V (c x q); X T into the first q columns of `right`.
+  gemmRows(1, 0, c, q, r, 1, cPtr, lda, ws.v, q, 0, ws.x, q);
+  gemmF64(0, 0, c, q, q, 1, ws.x, q, ws.tri, q, 0, ws.right, w2);
+  // The panel's rows of C, left-updated: C[0:kb] -= V[0:kb] (X T)^T.
+  gemmF64(0, 1, kb, c, q, -1, ws.v, q, ws.right, w2, 1, cPtr, lda);
+  // LQ of the row panel A[k:k+kb, k+kb:n], as QR of its transpose (c x kb).
   for (let j = 0; j < c; j++) {
     const dst = ws.panel + <usize>j * <usize>kb * 8;
     const src = cPtr + (<usize>j << 3);
@@ -165,12 +179,23 @@ function bandPanel(m: i32, n: i32, a: usize, lda: i32, b: i32, k: i32, ws: BandW
   }
   const r2 = m - k - kb;
   if (r2 <= 0) return;
-  formVT(c, kb, q2, ws);
-  // C2 = A[k+kb:m, k+kb:n] := C2 Q2 = C2 - C2 V T V^T: X = C2 V (r2 x q2), XT = X T, C2 -= XT V^T.
+  formVT(c, kb, q2, ws, ws.v2);
+  // V2 into the last q2 columns of `right`; S = (X T)^T V2 (q x q2).
+  for (let j = 0; j < c; j++) {
+    memory.copy(ws.right + (<usize>j * <usize>w2 + <usize>q) * 8, ws.v2 + <usize>j * <usize>q2 * 8, <usize>q2 * 8);
+  }
+  gemmF64(1, 0, q, q2, c, 1, ws.right, w2, ws.v2, q2, 0, ws.small, q2);
+  // X2 = C2' V2 = C2 V2 - V[kb:] S (r2 x q2), from the old C2.
   const c2 = cPtr + <usize>kb * ld * 8;
-  gemmRows(0, 0, r2, q2, c, 1, c2, lda, ws.v, q2, 0, ws.x, q2);
-  gemmF64(0, 0, r2, q2, q2, 1, ws.x, q2, ws.tri, q2, 0, ws.xt, q2);
-  gemmRows(0, 1, r2, c, q2, -1, ws.xt, q2, ws.v, q2, 1, c2, lda);
+  const vLower = ws.v + <usize>kb * <usize>q * 8;
+  gemmRows(0, 0, r2, q2, c, 1, c2, lda, ws.v2, q2, 0, ws.x2, q2);
+  gemmF64(0, 0, r2, q2, q, -1, vLower, q, ws.small, q2, 1, ws.x2, q2);
+  // left = [V[kb:], X2 T2] (r2 x w2); C2 -= left right^T.
+  for (let i = 0; i < r2; i++) {
+    memory.copy(ws.left + <usize>i * <usize>w2 * 8, vLower + <usize>i * <usize>q * 8, <usize>q * 8);
+  }
+  gemmF64(0, 0, r2, q2, q2, 1, ws.x2, q2, ws.tri, q2, 0, ws.left + (<usize>q << 3), w2);
+  gemmRows(0, 1, r2, c, w2, -1, ws.left, w2, ws.right, w2, 1, c2, lda);
 }
 
 /**
@@ -178,9 +203,10 @@ function bandPanel(m: i32, n: i32, a: usize, lda: i32, b: i32, k: i32, ws: BandW
  * is overwritten by B = Q^T A P, upper triangular with band width b >= 1: on exit A[i, i..min(i+b,
  * n-1)] holds row i of B; everything else of A is undefined (the reflectors are not kept). Panel by
  * panel of b columns: QR of A[k:m, k:k+b], the trailing columns updated from the left (three GEMMs),
- * then LQ of A[k:k+b, k+b:n], the trailing rows updated from the right (three GEMMs). In the threads
+ * then LQ of A[k:k+b, k+b:n], the trailing rows updated from the right: three passes over the
+ * trailing matrix per panel (bandPanel). In the threads
  * build with a pool open, the large GEMMs run on the pool's threads (bitwise the same B).
- * Flops 4mn^2 - 4n^3/3 (as one-stage gebrd), all but O(mnb) in GEMM. Allocates O(max(m, n) b).
+ * Flops 4mn^2 - 4n^3/3 (as one-stage gebrd), all but O(mnb) in GEMM. Allocates 9 max(m, n) b values.
  * Accuracy: see the file header.
  */
 export function gebrdBandF64(m: i32, n: i32, a: usize, lda: i32, b: i32): void {
@@ -190,23 +216,31 @@ export function gebrdBandF64(m: i32, n: i32, a: usize, lda: i32, b: i32): void {
   const bytes = rows * <usize>b * 8;
   ws.panel = heap.alloc(bytes);
   ws.v = heap.alloc(bytes);
+  ws.v2 = heap.alloc(bytes);
   ws.x = heap.alloc(bytes);
-  ws.xt = heap.alloc(bytes);
+  ws.x2 = heap.alloc(bytes);
+  ws.left = heap.alloc(2 * bytes);
+  ws.right = heap.alloc(2 * bytes);
   ws.tau = heap.alloc(<usize>b * 8);
   ws.col = heap.alloc(rows * 8);
   ws.row = heap.alloc(<usize>b * 8);
   ws.tri = heap.alloc(<usize>(b * b) * 8);
   ws.gram = heap.alloc(<usize>(b * b) * 8);
+  ws.small = heap.alloc(<usize>(b * b) * 8);
   for (let k = 0; k < n; k += b) bandPanel(m, n, a, lda, b, k, ws);
   heap.free(ws.panel);
   heap.free(ws.v);
+  heap.free(ws.v2);
   heap.free(ws.x);
-  heap.free(ws.xt);
+  heap.free(ws.x2);
+  heap.free(ws.left);
+  heap.free(ws.right);
   heap.free(ws.tau);
   heap.free(ws.col);
   heap.free(ws.row);
   heap.free(ws.tri);
   heap.free(ws.gram);
+  heap.free(ws.small);
   heap.free(changetype<usize>(ws));
 }
 
@@ -266,11 +300,21 @@ function columnReflector(band: usize, ld: usize, b: i32, r0: i32, c: i32, len: i
  * above applied, a right reflector from its first row, that applied to the diagonal block below, a
  * left reflector from that block's first column). Only the first row/column of each bulge is
  * annihilated; later sweeps take the rest, as in LAPACK's dsb2st. A function of its own for V8's
- * tier-up (see bandPanel).
+ * tier-up (see bandPanel). Scratch: v, x (b + 1 values), w (2b + 1).
+ *
+ * Steps and threads: step 0 (row j and its diagonal block) touches rows and columns j .. j + b, step
+ * s >= 1 (one b-block) rows and columns j + 1 + (s - 1) b .. j + (s + 1) b. So step s of sweep j
+ * touches nothing that steps s + 3 .. of sweep j - 1 touch, and sweep j may run step s on another
+ * thread as soon as sweep j - 1 has finished steps 0 .. s + 2 (PLASMA's pipelined bulge chase). With
+ * `progress` != 0 (the threads build), progress[j] (i32) counts the steps sweep j has finished
+ * (CHASE_DONE when it is complete), and each step first waits for progress[j - 1] >= s + 3. Every
+ * element then sees the same operations in the same order as on one thread: bitwise the same result.
  */
-function chaseSweep(n: i32, b: i32, band: usize, ld: usize, j: i32, v: usize, x: usize, w: usize): void {
+export function chaseSweep(n: i32, b: i32, band: usize, ld: usize, j: i32, v: usize, x: usize, w: usize, progress: usize): void {
   let r0 = j + 1;
   let len = min(b, n - 1 - j);
+  let step = 0;
+  waitForSweep(progress, j, step);
   // Row j: a right reflector on columns r0..r0+len-1, applied to the diagonal block below it (which
   // fills its lower triangle), then a left reflector from that block's first column.
   const tau = rowReflector(band, ld, b, j, r0, len, v);
@@ -278,6 +322,9 @@ function chaseSweep(n: i32, b: i32, band: usize, ld: usize, j: i32, v: usize, x:
   let tauL = columnReflector(band, ld, b, r0, r0, len, x);
   reflectLeft(band, ld, b, r0, len, r0 + 1, len - 1, x, tauL, w);
   while (r0 + len < n) {
+    step++;
+    markSweep(progress, j, step);
+    waitForSweep(progress, j, step);
     const s0 = r0 + len;
     const lm = min(b, n - s0);
     // The block right of the diagonal block (rows r0.., columns s0..): the left reflector fills it;
@@ -292,6 +339,37 @@ function chaseSweep(n: i32, b: i32, band: usize, ld: usize, j: i32, v: usize, x:
     reflectLeft(band, ld, b, s0, lm, s0 + 1, lm - 1, x, tauL, w);
     r0 = s0;
     len = lm;
+  }
+  markSweep(progress, j, CHASE_DONE);
+}
+
+/** progress[j] once sweep j is complete. */
+export const CHASE_DONE: i32 = 0x7fffffff;
+
+/** Publish that sweep j has finished `steps` steps (threads build, progress != 0). */
+@inline function markSweep(progress: usize, j: i32, steps: i32): void {
+  if (ASC_FEATURE_THREADS) {
+    if (progress) atomic.store<i32>(progress + (<usize>j << 2), steps);
+  }
+}
+
+/** Spins this long on a sweep's progress before sleeping between looks. */
+const CHASE_SPINS: i32 = 20000;
+
+/** Wait until sweep j - 1 has finished steps 0 .. step + 2 (threads build, progress != 0). */
+@inline function waitForSweep(progress: usize, j: i32, step: i32): void {
+  if (ASC_FEATURE_THREADS) {
+    if (!progress || j == 0) return;
+    const p = progress + (<usize>(j - 1) << 2);
+    let spins = 0;
+    while (true) {
+      const done = atomic.load<i32>(p);
+      if (done >= step + 3) return;
+      // A preempted neighbour (a loaded machine) can take a while: sleep 20 us at a time instead of
+      // spinning for a whole time slice. Nobody notifies; the timeout is the look.
+      if (spins < CHASE_SPINS) spins++;
+      else memory.atomic.wait32(p, done, 20_000);
+    }
   }
 }
 
@@ -318,7 +396,7 @@ export function bandBidiagonalF64(n: i32, a: usize, lda: i32, b: i32, d: usize, 
   const v = heap.alloc(<usize>(bw + 1) << 3);
   const x = heap.alloc(<usize>(bw + 1) << 3);
   const w = heap.alloc(<usize>(2 * bw + 1) << 3);
-  if (bw >= 2) for (let j = 0; j + 2 < n; j++) chaseSweep(n, bw, band, ld, j, v, x, w);
+  if (bw >= 2) chaseAll(n, bw, band, ld, v, x, w);
   for (let i = 0; i < n; i++) {
     store<f64>(d + (<usize>i << 3), load<f64>(at(band, ld, bw, i, i)));
     if (i + 1 < n) store<f64>(e + (<usize>i << 3), load<f64>(at(band, ld, bw, i, i + 1)));
@@ -327,4 +405,22 @@ export function bandBidiagonalF64(n: i32, a: usize, lda: i32, b: i32, d: usize, 
   heap.free(x);
   heap.free(w);
   heap.free(band);
+}
+
+/** Smallest order whose chase bandBidiagonalF64 pipelines over the open pool. */
+const CHASE_THREADS_MIN_ORDER: i32 = 256;
+
+/** Sweeps 0 .. n-3 of the chase: on the open pool's threads (threads build), else here. */
+function chaseAll(n: i32, b: i32, band: usize, ld: usize, v: usize, x: usize, w: usize): void {
+  if (ASC_FEATURE_THREADS) {
+    const pool = threadPool();
+    if (pool && n >= CHASE_THREADS_MIN_ORDER) {
+      const progress = heap.alloc(<usize>n << 2);
+      memory.fill(progress, 0, <usize>n << 2);
+      parallelChaseF64(pool, n, b, band, <i32>ld, progress);
+      heap.free(progress);
+      return;
+    }
+  }
+  for (let j = 0; j + 2 < n; j++) chaseSweep(n, b, band, ld, j, v, x, w, 0);
 }

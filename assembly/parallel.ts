@@ -35,6 +35,7 @@
 import {
   GEMM_F64_PACKED_A_BYTES, GEMM_F64_PACKED_B_BYTES, LOWER_BLOCK, gemmF64OnBuffers, gemmLowerBlockF64, symmLowerBlockF64,
 } from "./blas";
+import { chaseSweep } from "./band";
 
 // ---------------------------------------------------------------------------------------------------
 // The blocks of the two products. Each is a function of its own, called once per block, so that V8
@@ -132,6 +133,7 @@ function runBlocks(control: usize, id: i32): void {
     // Lower-triangle blocks grow with their index: hand the largest out first.
     if (kind == TASK_LOWER) lowerBlock(task, blocks - 1 - t, s);
     else if (kind == TASK_GEMM_ROWS) gemmRowBlock(task, t, s);
+    else if (kind == TASK_CHASE) chaseBlock(task, t, s);
     else symmBlock(task, t, s);
     s.done++;
   }
@@ -351,4 +353,39 @@ export function parallelGemmRowsF64(
 /** Threads (main included) of the pool at `control`. */
 export function threadPoolThreads(control: usize): i32 {
   return load<i32>(control + HELPERS) + 1;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The pipelined bulge chase of band.ts (bandBidiagonalF64).
+
+const TASK_CHASE: i32 = 5;
+
+/**
+ * Sweep t of the chase (band.ts chaseSweep with its progress array), on this thread's packing buffer
+ * as scratch for the reflectors (4b + 3 values, far below its size).
+ */
+function chaseBlock(task: PoolTask, t: i32, s: ThreadScratch): void {
+  const b = task.k;
+  const v = s.packedA, x = v + (<usize>(b + 1) << 3), w = x + (<usize>(b + 1) << 3);
+  chaseSweep(task.n, b, task.a, <usize>task.lda, t, v, x, w, task.b);
+}
+
+/**
+ * band.ts's bulge chase (sweeps 0 .. n-3 of the band of width b in band storage at `band`, ld `ld`)
+ * over the pool: the threads take sweeps in order from the counter and each step of sweep j waits
+ * for sweep j - 1 to be far enough ahead (`progress`: n zeroed i32, see chaseSweep). Bitwise the
+ * result of one thread.
+ */
+export function parallelChaseF64(control: usize, n: i32, b: i32, band: usize, ld: i32, progress: usize): void {
+  if (n < 3) return;
+  if (<usize>(4 * b + 3) * 8 > GEMM_F64_PACKED_A_BYTES) abort("parallelChaseF64: band too wide for the scratch");
+  const task = taskOf(control);
+  task.kind = TASK_CHASE;
+  task.blocks = n - 2;
+  task.n = n;
+  task.k = b;
+  task.a = band;
+  task.lda = ld;
+  task.b = progress;
+  runTask(control);
 }

@@ -22,11 +22,14 @@
  *   singular value s. s_max itself is as accurate as on the other route, but values below
  *   sqrt(c*n*eps)*s_max (~1e-6*s_max in f64 at n = 4096, ~1e-2 in f32) can be all noise, typically
  *   returned as 0 or as a value of that order. Needs memory for A and G at once.
- * - 'auto' (default): 'gram' only when values alone are asked for, the input is f64 and
- *   min(rows, cols) >= 4096 (autoUsesGram); otherwise 'bidiagonal', which keeps the small values
- *   and is fast enough below that order (the crossover measured in BENCHMARKS.md). f32 input never switches (its Gram
- *   matrix loses everything below ~1e-2*s_max). svd() (vectors) always uses 'bidiagonal'; asking
- *   svd() for 'gram' is an InputError.
+ * - 'auto' (default): 'bidiagonal', at every size. Its f64 values go through the two-stage
+ *   reduction (assembly/band.ts) from order TWO_STAGE_MIN_ORDER, all in GEMM and on the threaded
+ *   kernels from TWO_STAGE_THREADS_MIN_ORDER, which does no more work than this module's Gram route
+ *   (one lower-triangle GEMM plus a one-stage sytrd, half of it matrix-vector products on one thread)
+ *   at 4096, where 'auto' used to switch, and splits its GEMMs over the cores, while keeping the
+ *   small values that the Gram route squares away (BENCHMARKS.md, "Dense singular values").
+ *   'gram' stays available on request. svd() (vectors) always uses 'bidiagonal'; asking svd() for
+ *   'gram' is an InputError.
  *
  * Exactly-zero rows and columns are dropped before reducing (each contributes a zero singular value,
  * appended at the end); for svd() the matching singular vectors are completed with unit vectors of
@@ -70,9 +73,10 @@ export interface SvdResult<A extends Float64Array | Float32Array> {
 }
 
 /**
- * The 'auto' rule for values: the Gram route for f64 problems with min(rows, cols) >= 4096, where it
- * is faster (BENCHMARKS.md); the bidiagonal route, which keeps small singular values
- * accurate, otherwise.
+ * Whether a caller that forms the Gram matrix and tridiagonalizes it in two stages on the threaded
+ * kernels (full.ts's dense route: gram-route.ts's band reduction) should prefer that to svdValues on
+ * the dense rows: f64 with min(rows, cols) >= 4096. svdValues' own 'auto' no longer switches (see the
+ * module comment): its Gram route has no two-stage reduction.
  */
 export function autoUsesGram(rows: number, cols: number, f64: boolean): boolean {
   return f64 && Math.min(rows, cols) >= 4096;
@@ -210,7 +214,7 @@ function chooseRoute(route: SvdRoute | undefined, input: Inspected, vectors: boo
     if (r === 'gram') throw new InputError(`svd: route 'gram' gives singular values only; use svdValues or route 'bidiagonal'`);
     return 'bidiagonal';
   }
-  if (r === 'auto') return autoUsesGram(input.rows, input.cols, input.precision === 'f64') ? 'gram' : 'bidiagonal';
+  if (r === 'auto') return 'bidiagonal';
   return r;
 }
 
@@ -295,10 +299,12 @@ function twoStageOrder(input: Inspected): number {
   return Math.min(input.keptRows.length, input.keptCols.length);
 }
 
-/** Band width of the two-stage reduction for order n: wider bands make faster GEMMs and a slower chase. */
-export function twoStageBand(n: number): number {
-  return n >= 1536 ? 48 : 32;
-}
+/**
+ * Band width of the two-stage reduction: wider bands make the GEMMs of stage 1 faster and the bulge
+ * chase of stage 2 (~8 b n^2 flops, not in GEMM) slower; 32 was the best of 16-64 at n = 1024 and 2048
+ * (BENCHMARKS.md).
+ */
+export const TWO_STAGE_BAND = 32;
 
 /** Tall matrices are first reduced by QR when rows >= QR_FIRST_RATIO * cols (LAPACK gesvd's crossover). */
 const QR_FIRST_RATIO = 1.6;
@@ -351,7 +357,7 @@ function bidiagonalSvd(kernels: Kernels, input: Inspected, vectors: boolean): Sv
     if (!vectors && input.precision === 'f64' && q >= TWO_STAGE_MIN_ORDER) {
       // Values of a large f64 matrix: the two-stage reduction (assembly/band.ts), dense to band by
       // GEMMs (on the pool's threads when `kernels` is the threaded instance), then a bulge chase.
-      const band = twoStageBand(q);
+      const band = TWO_STAGE_BAND;
       kernels.exports.gebrdBandF64(bRows, q, b, q, band);
       kernels.exports.bandBidiagonalF64(q, b, q, band, d, e);
       const info = lapack.bdsqr(q, d, e, 0, 1, 0, 0, 1, 0);
