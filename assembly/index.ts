@@ -24,6 +24,8 @@ export {
   geqrfF64, geqrfF32, gebrdF64, gebrdF32, orgbrQtF64, orgbrQtF32, orgbrPF64, orgbrPF32, sytrdF64, sytrdF32,
 } from "./householder";
 export { bdsqrF64, bdsqrF32 } from "./bidiagonal";
+// The two-stage bidiagonalization of svd.ts svdValues (f64 values).
+export { gebrdBandF64, bandBidiagonalF64 } from "./band";
 export { sterfF64, sterfF32 } from "./tridiagonal";
 export {
   operatorFromUnitF64, operatorFromUnitF32, operatorFromConvF64, operatorFromConvF32,

@@ -38,6 +38,7 @@
 import {
   GEMM_F64_PACKED_A_BYTES, GEMM_F64_PACKED_B_BYTES, LOWER_BLOCK, gemmF64OnBuffers, gemmLowerBlockF64, symmLowerBlockF64,
 } from "./blas";
+import { chaseSweep } from "./band";
 
 // ---------------------------------------------------------------------------------------------------
 // The blocks of the two products. Each is a function of its own, called once per block, so that V8
@@ -124,6 +125,7 @@ const CONTROL_BYTES: usize = SCRATCH + <usize>MAX_THREADS * offsetof<ThreadScrat
   c: usize;
   alpha: f64;
   beta: f64;
+  /** Rows of C (the parallel GEMMs). */
   m: i32;
 }
 
@@ -153,6 +155,7 @@ function runBlocks(control: usize, id: i32): void {
     // Lower-triangle blocks grow with their index: hand the largest out first.
     if (kind == TASK_LOWER) lowerBlock(task, blocks - 1 - t, s);
     else if (kind == TASK_GEMM) gemmBlock(task, t, s);
+    else if (kind == TASK_CHASE) chaseBlock(task, t, s);
     else symmBlock(task, t, s);
     s.done++;
   }
@@ -330,11 +333,24 @@ export function parallelGemmF64(
   control: usize, transA: i32, transB: i32, m: i32, n: i32, k: i32,
   alpha: f64, a: usize, lda: i32, b: usize, ldb: i32, beta: f64, c: usize, ldc: i32,
 ): void {
+  parallelGemmRowsF64(control, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, GEMM_ROWS);
+}
+
+/**
+ * blas.ts gemmF64 (same arguments) over the pool, by block rows of C of `block` rows (a multiple of 4
+ * keeps every block on whole micro-kernel tiles; band.ts sizes them to the pool). Each entry of C sums
+ * its products in the order of gemmF64, whatever the split, so the result is bitwise that of gemmF64.
+ */
+export function parallelGemmRowsF64(
+  control: usize, transA: i32, transB: i32, m: i32, n: i32, k: i32,
+  alpha: f64, a: usize, lda: i32, b: usize, ldb: i32, beta: f64, c: usize, ldc: i32, block: i32,
+): void {
   if (m <= 0 || n <= 0) return;
+  if (block < 1) abort("parallelGemmRowsF64: block must be positive");
   const task = taskOf(control);
   task.kind = TASK_GEMM;
-  task.block = GEMM_ROWS;
-  task.blocks = (m + GEMM_ROWS - 1) / GEMM_ROWS;
+  task.block = block;
+  task.blocks = (m + block - 1) / block;
   task.m = m;
   task.n = n;
   task.k = k;
@@ -348,5 +364,45 @@ export function parallelGemmF64(
   task.ldb = ldb;
   task.c = c;
   task.ldc = ldc;
+  runTask(control);
+}
+
+/** Threads (main included) of the pool at `control`. */
+export function threadPoolThreads(control: usize): i32 {
+  return load<i32>(control + HELPERS) + 1;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The pipelined bulge chase of band.ts (bandBidiagonalF64).
+
+const TASK_CHASE: i32 = 5;
+
+/**
+ * Sweep t of the chase (band.ts chaseSweep with its progress array), on this thread's packing buffer
+ * as scratch for the reflectors (4b + 3 values, far below its size).
+ */
+function chaseBlock(task: PoolTask, t: i32, s: ThreadScratch): void {
+  const b = task.k;
+  const v = s.packedA, x = v + (<usize>(b + 1) << 3), w = x + (<usize>(b + 1) << 3);
+  chaseSweep(task.n, b, task.a, <usize>task.lda, t, v, x, w, task.b);
+}
+
+/**
+ * band.ts's bulge chase (sweeps 0 .. n-3 of the band of width b in band storage at `band`, ld `ld`)
+ * over the pool: the threads take sweeps in order from the counter and each step of sweep j waits
+ * for sweep j - 1 to be far enough ahead (`progress`: n zeroed i32, see chaseSweep). Bitwise the
+ * result of one thread.
+ */
+export function parallelChaseF64(control: usize, n: i32, b: i32, band: usize, ld: i32, progress: usize): void {
+  if (n < 3) return;
+  if (<usize>(4 * b + 3) * 8 > GEMM_F64_PACKED_A_BYTES) abort("parallelChaseF64: band too wide for the scratch");
+  const task = taskOf(control);
+  task.kind = TASK_CHASE;
+  task.blocks = n - 2;
+  task.n = n;
+  task.k = b;
+  task.a = band;
+  task.lda = ld;
+  task.b = progress;
   runTask(control);
 }

@@ -324,7 +324,7 @@ test('extreme scales neither overflow nor underflow (f64 1e+-200, f32 1e+-30), b
   }
 });
 
-test("'auto' uses the Gram route only for large f64 problems", () => {
+test("autoUsesGram (full.ts's dense-route rule) holds only for large f64 problems", () => {
   assert.equal(autoUsesGram(4096, 4096, true), true);
   assert.equal(autoUsesGram(16384, 4096, true), true);
   assert.equal(autoUsesGram(4095, 50000, true), false);

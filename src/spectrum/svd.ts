@@ -22,11 +22,14 @@
  *   singular value s. s_max itself is as accurate as on the other route, but values below
  *   sqrt(c*n*eps)*s_max (~1e-6*s_max in f64 at n = 4096, ~1e-2 in f32) can be all noise, typically
  *   returned as 0 or as a value of that order. Needs memory for A and G at once.
- * - 'auto' (default): 'gram' only when values alone are asked for, the input is f64 and
- *   min(rows, cols) >= 4096 (autoUsesGram); otherwise 'bidiagonal', which keeps the small values
- *   and is fast enough below that order (the crossover measured in BENCHMARKS.md). f32 input never switches (its Gram
- *   matrix loses everything below ~1e-2*s_max). svd() (vectors) always uses 'bidiagonal'; asking
- *   svd() for 'gram' is an InputError.
+ * - 'auto' (default): 'bidiagonal', at every size. Its f64 values go through the two-stage
+ *   reduction (assembly/band.ts) from order TWO_STAGE_MIN_ORDER, all in GEMM and on the threaded
+ *   kernels from TWO_STAGE_THREADS_MIN_ORDER, which does no more work than this module's Gram route
+ *   (one lower-triangle GEMM plus a one-stage sytrd, half of it matrix-vector products on one thread)
+ *   at 4096, where 'auto' used to switch, and splits its GEMMs over the cores, while keeping the
+ *   small values that the Gram route squares away (BENCHMARKS.md, "Dense singular values").
+ *   'gram' stays available on request. svd() (vectors) always uses 'bidiagonal'; asking svd() for
+ *   'gram' is an InputError.
  *
  * Exactly-zero rows and columns are dropped before reducing (each contributes a zero singular value,
  * appended at the end); for svd() the matching singular vectors are completed with unit vectors of
@@ -39,14 +42,25 @@
  */
 import { InputError } from '../util/errors.js';
 import { loadKernels, type Kernels, type Precision } from '../wasm/kernels.js';
+import { threadedKernels } from './gram-route.js';
 
 export type SvdRoute = 'auto' | 'bidiagonal' | 'gram';
 
 export interface SvdOptions {
   /** Algorithm for singular values; see the module comment. Default 'auto'. */
   route?: SvdRoute;
-  /** Kernel instance to run on (default: the process-wide `loadKernels()`). */
+  /**
+   * Kernel instance to run on (default: the process-wide `loadKernels()`, or for a large f64
+   * two-stage reduction the threaded instance, see `threads`). A threaded instance given here splits
+   * the two-stage reduction's products over its own threads.
+   */
   kernels?: Kernels;
+  /**
+   * Threads for the two-stage reduction of svdValues (Node only, f64, order >= TWO_STAGE_THREADS_MIN_ORDER,
+   * when `kernels` is not given): default RESNET_STABILITY_THREADS, else the available parallelism on
+   * Node's main thread and 1 in worker threads; 1 forces one thread. The values do not depend on it.
+   */
+  threads?: number;
 }
 
 export interface SvdResult<A extends Float64Array | Float32Array> {
@@ -59,9 +73,10 @@ export interface SvdResult<A extends Float64Array | Float32Array> {
 }
 
 /**
- * The 'auto' rule for values: the Gram route for f64 problems with min(rows, cols) >= 4096, where it
- * is faster (BENCHMARKS.md); the bidiagonal route, which keeps small singular values
- * accurate, otherwise.
+ * Whether a caller that forms the Gram matrix and tridiagonalizes it in two stages on the threaded
+ * kernels (full.ts's dense route: gram-route.ts's band reduction) should prefer that to svdValues on
+ * the dense rows: f64 with min(rows, cols) >= 4096. svdValues' own 'auto' no longer switches (see the
+ * module comment): its Gram route has no two-stage reduction.
  */
 export function autoUsesGram(rows: number, cols: number, f64: boolean): boolean {
   return f64 && Math.min(rows, cols) >= 4096;
@@ -76,7 +91,14 @@ export async function svdValues(a: FloatArray, rows: number, cols: number, optio
   const tiny = broughtUp(a);
   const input = inspect(tiny?.a ?? a, rows, cols);
   const route = chooseRoute(options.route, input, false);
-  const kernels = options.kernels ?? (await loadKernels());
+  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
+    throw new InputError(`svd: threads must be a positive integer, got ${options.threads}`);
+  }
+  let kernels = options.kernels;
+  if (!kernels && route === 'bidiagonal' && input.precision === 'f64' && twoStageOrder(input) >= TWO_STAGE_THREADS_MIN_ORDER) {
+    kernels = await threadedKernels(options.threads);
+  }
+  kernels ??= await loadKernels();
   const s = route === 'gram' ? gramValues(kernels, input) : bidiagonalSvd(kernels, input, false).s;
   if (tiny) for (let i = 0; i < s.length; i++) s[i] *= tiny.back;
   return s;
@@ -192,7 +214,7 @@ function chooseRoute(route: SvdRoute | undefined, input: Inspected, vectors: boo
     if (r === 'gram') throw new InputError(`svd: route 'gram' gives singular values only; use svdValues or route 'bidiagonal'`);
     return 'bidiagonal';
   }
-  if (r === 'auto') return autoUsesGram(input.rows, input.cols, input.precision === 'f64') ? 'gram' : 'bidiagonal';
+  if (r === 'auto') return 'bidiagonal';
   return r;
 }
 
@@ -259,6 +281,31 @@ function gramValues(kernels: Kernels, input: Inspected): FloatArray {
   });
 }
 
+/**
+ * Smallest order (of the square or QR-reduced matrix) whose f64 values take the two-stage reduction
+ * (band.ts) instead of one-stage gebrd: below it the bulge chase and the panel work outweigh what the
+ * GEMMs gain (BENCHMARKS.md, "Dense singular values").
+ */
+export const TWO_STAGE_MIN_ORDER = 128;
+
+/**
+ * Smallest order whose two-stage reduction svdValues runs on the threaded kernels (the input is then
+ * copied into their shared memory): below it the threads' hand-offs per panel cost about what they gain.
+ */
+export const TWO_STAGE_THREADS_MIN_ORDER = 512;
+
+/** Order of the matrix the bidiagonal route reduces: the smaller count of non-zero rows and columns. */
+function twoStageOrder(input: Inspected): number {
+  return Math.min(input.keptRows.length, input.keptCols.length);
+}
+
+/**
+ * Band width of the two-stage reduction: wider bands make the GEMMs of stage 1 faster and the bulge
+ * chase of stage 2 (~8 b n^2 flops, not in GEMM) slower; 32 was the best of 16-64 at n = 1024 and 2048
+ * (BENCHMARKS.md).
+ */
+export const TWO_STAGE_BAND = 32;
+
 /** Tall matrices are first reduced by QR when rows >= QR_FIRST_RATIO * cols (LAPACK gesvd's crossover). */
 const QR_FIRST_RATIO = 1.6;
 
@@ -306,7 +353,19 @@ function bidiagonalSvd(kernels: Kernels, input: Inspected, vectors: boolean): Sv
       for (let i = 0; i < q; i++) bv.set(wv.subarray(i * q + i, i * q + q), i * q + i);
       bRows = q;
     }
-    const d = alloc(q), e = alloc(q), tauq = alloc(q), taup = alloc(q);
+    const d = alloc(q), e = alloc(q);
+    if (!vectors && input.precision === 'f64' && q >= TWO_STAGE_MIN_ORDER) {
+      // Values of a large f64 matrix: the two-stage reduction (assembly/band.ts), dense to band by
+      // GEMMs (on the pool's threads when `kernels` is the threaded instance), then a bulge chase.
+      const band = TWO_STAGE_BAND;
+      kernels.exports.gebrdBandF64(bRows, q, b, q, band);
+      kernels.exports.bandBidiagonalF64(q, b, q, band, d, e);
+      const info = lapack.bdsqr(q, d, e, 0, 1, 0, 0, 1, 0);
+      if (info !== 0) throw new Error(`svd: bidiagonal QR iteration did not converge (${info} superdiagonals left)`);
+      setScaled(s, lapack.view(d, q), scale);
+      return { s, u, vt };
+    }
+    const tauq = alloc(q), taup = alloc(q);
     lapack.gebrd(bRows, q, b, q, d, e, tauq, taup);
     if (!vectors) {
       const info = lapack.bdsqr(q, d, e, 0, 1, 0, 0, 1, 0);
