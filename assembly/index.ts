@@ -48,3 +48,5 @@ export {
   gramLowerGeometryF64, gramSingularValuesF64, gramErrorBoundF64, gramTridiagonalizeF64, gramBandReduceF64,
   gramBandStride, gramBandFromLowerF64, gramBandToTridiagonalF64,
 } from "./gram";
+// The Gram route in f32 (src/spectrum/gram-route.ts, precision 'f32'): G formed in f64, rounded, reduced in f32.
+export { gramLowerRoundF32, gramBandReduceF32, gramBandFromLowerF32, gramBandToTridiagonalF32 } from "./gram";

@@ -5,4 +5,4 @@
 // instances (src/wasm/threads.ts) never do, so they neither touch the heap nor rerun static
 // initializers on the memory they share.
 export * from "./index";
-export { threadPoolOpen, threadPoolClose, threadServe, threadFail, threadPoolBlocks } from "./parallel";
+export { threadPoolOpen, threadPoolClose, threadServe, threadFail, threadPoolBlocks, threadPoolSeconds } from "./parallel";
