@@ -324,7 +324,7 @@ export const GEMM_F64_PACKED_A_BYTES: usize = <usize>(KC * MC) * 8 + EDGE_TILE_B
 export const GEMM_F64_PACKED_B_BYTES: usize = <usize>(KC * NC) * 8;
 
 /** The GEMM driver on packing buffers the caller owns (large enough for min(KC, k) x min(NC, n) etc.). */
-function gemmOnBuffers<T>(
+export function gemmOnBuffers<T>(
   transA: bool, transB: bool, m: i32, n: i32, k: i32,
   alpha: T, a: usize, lda: i32, b: usize, ldb: i32, beta: T, c: usize, ldc: i32,
   packedA: usize, packedB: usize,
@@ -475,7 +475,7 @@ const LOWER_DIAG: i32 = 48;
  * the lower triangle is merged into C. The squares compute LOWER_DIAG/2 entries per row above the
  * diagonal that are thrown away, instead of LOWER_BLOCK/2 for one square of the whole block.
  */
-function gemmLowerBlock<T>(
+export function gemmLowerBlock<T>(
   transA: bool, transB: bool, n: i32, k: i32,
   alpha: T, a: usize, lda: i32, b: usize, ldb: i32, beta: T, c: usize, ldc: i32,
   i0: i32, diag: usize, packedA: usize, packedB: usize,
@@ -524,21 +524,29 @@ export function symmLowerBlockF64(
   r: i32, q: i32, a: usize, lda: i32, v: usize, y: usize, j0: i32, block: i32,
   square: usize, packedA: usize, packedB: usize,
 ): void {
-  const ld = <usize>lda;
+  symmLowerBlock<f64>(r, q, a, lda, v, y, j0, block, square, packedA, packedB);
+}
+
+/** symmLowerBlockF64 in either precision (T = f64 or f32; the f32 twin packs into the same buffers). */
+export function symmLowerBlock<T>(
+  r: i32, q: i32, a: usize, lda: i32, v: usize, y: usize, j0: i32, block: i32,
+  square: usize, packedA: usize, packedB: usize,
+): void {
+  const ld = <usize>lda, size = <usize>sizeof<T>();
   const j1 = min(r, j0 + block), h = j1 - j0;
-  const yb = y + <usize>j0 * <usize>q * 8;
+  const yb = y + <usize>j0 * <usize>q * size;
   for (let i = 0; i < h; i++) {
-    const row = a + (<usize>(j0 + i) * ld + <usize>j0) * 8;
+    const row = a + (<usize>(j0 + i) * ld + <usize>j0) * size;
     for (let c = 0; c <= i; c++) {
-      const value = load<f64>(row + (<usize>c << 3));
-      store<f64>(square + (<usize>(i * h + c) << 3), value);
-      store<f64>(square + (<usize>(c * h + i) << 3), value);
+      const value = load<T>(row + <usize>c * size);
+      store<T>(square + <usize>(i * h + c) * size, value);
+      store<T>(square + <usize>(c * h + i) * size, value);
     }
   }
-  gemmOnBuffers<f64>(false, false, h, q, h, 1, square, h, v + <usize>j0 * <usize>q * 8, q, 0, yb, q, packedA, packedB);
-  if (j0 > 0) gemmOnBuffers<f64>(false, false, h, q, j0, 1, a + <usize>j0 * ld * 8, lda, v, q, 1, yb, q, packedA, packedB);
+  gemmOnBuffers<T>(false, false, h, q, h, <T>1, square, h, v + <usize>j0 * <usize>q * size, q, <T>0, yb, q, packedA, packedB);
+  if (j0 > 0) gemmOnBuffers<T>(false, false, h, q, j0, <T>1, a + <usize>j0 * ld * size, lda, v, q, <T>1, yb, q, packedA, packedB);
   if (j1 < r) {
-    gemmOnBuffers<f64>(true, false, h, q, r - j1, 1, a + (<usize>j1 * ld + <usize>j0) * 8, lda, v + <usize>j1 * <usize>q * 8, q, 1, yb, q, packedA, packedB);
+    gemmOnBuffers<T>(true, false, h, q, r - j1, <T>1, a + (<usize>j1 * ld + <usize>j0) * size, lda, v + <usize>j1 * <usize>q * size, q, <T>1, yb, q, packedA, packedB);
   }
 }
 

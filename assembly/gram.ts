@@ -37,10 +37,14 @@
  * caller can fall back to the bidiagonal SVD (svd.ts) when it exceeds the accuracy it needs.
  */
 import { unitJacobianRowsF64, unitOperatorActiveRows, unitOperatorColumns, unitOperatorRows } from "./unit";
-import { larfgF64, sytrdF64 } from "./householder";
-import { gemmF64, gemmLowerF64, GEMM_F64_PACKED_A_BYTES, GEMM_F64_PACKED_B_BYTES, symmLowerBlockF64 } from "./blas";
+import { larfg, sytrdF64 } from "./householder";
+import {
+  GEMM_F64_PACKED_A_BYTES, GEMM_F64_PACKED_B_BYTES, LOWER_BLOCK, gemmLowerBlock, gemmOnBuffers, symmLowerBlock,
+} from "./blas";
 import { operatorColumns, operatorElementSize, operatorRows, operatorUnitHandle } from "./operator";
-import { parallelGemmLowerF64, parallelSymmLower, threadPool } from "./parallel";
+import {
+  parallelChase, parallelGemmLowerF32, parallelGemmLowerF64, parallelSymmLower, parallelSymmLowerF32, threadPool,
+} from "./parallel";
 import { axpyUnit, dotUnit } from "./lib/level1";
 import { PREC_F64 } from "./lib/machine";
 import { vSum } from "./lib/simd";
@@ -454,14 +458,14 @@ export function gramTridiagonalizeF64(n: i32, a: usize, lda: i32, d: usize, e: u
 }
 
 /** Block height of the symmetric products (multiple of blas.ts MC = 96). */
-const SYMM_BLOCK: i32 = 288;
+export const SYMM_BLOCK: i32 = 288;
 
 /**
  * Y (r x q, ld q) = A V for symmetric A (r x r, lower triangle, row-major ld lda) and V (r x q, ld q),
- * by block rows of SYMM_BLOCK (blas.ts symmLowerBlockF64; parallel.ts hands out the same blocks).
+ * by block rows of SYMM_BLOCK (blas.ts symmLowerBlock; parallel.ts hands out the same blocks).
  */
-function symmLower(r: i32, q: i32, a: usize, lda: i32, v: usize, y: usize, ws: BandReduceWork): void {
-  for (let j0 = 0; j0 < r; j0 += SYMM_BLOCK) symmLowerBlockF64(r, q, a, lda, v, y, j0, SYMM_BLOCK, ws.diag, ws.packedA, ws.packedB);
+function symmLower<T>(r: i32, q: i32, a: usize, lda: i32, v: usize, y: usize, ws: BandReduceWork): void {
+  for (let j0 = 0; j0 < r; j0 += SYMM_BLOCK) symmLowerBlock<T>(r, q, a, lda, v, y, j0, SYMM_BLOCK, ws.diag, ws.packedA, ws.packedB);
 }
 
 /**
@@ -469,29 +473,29 @@ function symmLower(r: i32, q: i32, a: usize, lda: i32, v: usize, y: usize, ws: B
  * R on and above the diagonal, reflector j (v_j[j] = 1 implicit) below it, tau[j]. Level 2, on a
  * contiguous copy of the panel (the caller's), so each pass streams r*nb values.
  */
-function panelQr(r: i32, nb: i32, q: i32, p: usize, tau: usize, col: usize, w: usize): void {
-  const ld = <usize>nb;
+function panelQr<T>(r: i32, nb: i32, q: i32, p: usize, tau: usize, col: usize, w: usize): void {
+  const ld = <usize>nb, size = <usize>sizeof<T>();
   for (let j = 0; j < q; j++) {
     const len = r - j;
-    for (let i = 0; i < len; i++) store<f64>(col + (<usize>i << 3), load<f64>(p + (<usize>(j + i) * ld + <usize>j) * 8));
-    const t = larfgF64(len, col, col + 8, 1);
-    store<f64>(tau + (<usize>j << 3), t);
-    store<f64>(p + (<usize>j * ld + <usize>j) * 8, load<f64>(col));
-    store<f64>(col, 1.0);
-    for (let i = 1; i < len; i++) store<f64>(p + (<usize>(j + i) * ld + <usize>j) * 8, load<f64>(col + (<usize>i << 3)));
+    for (let i = 0; i < len; i++) store<T>(col + <usize>i * size, load<T>(p + (<usize>(j + i) * ld + <usize>j) * size));
+    const t = larfg<T>(len, col, col + size, 1);
+    store<T>(tau + <usize>j * size, t);
+    store<T>(p + (<usize>j * ld + <usize>j) * size, load<T>(col));
+    store<T>(col, <T>1);
+    for (let i = 1; i < len; i++) store<T>(p + (<usize>(j + i) * ld + <usize>j) * size, load<T>(col + <usize>i * size));
     const rest = nb - j - 1;
     if (rest <= 0 || t == 0) continue;
     // C = P[j:r, j+1:nb]: w = C^T v, then C -= tau v w^T.
-    memory.fill(w, 0, <usize>rest << 3);
+    memory.fill(w, 0, <usize>rest * size);
     for (let i = 0; i < len; i++) {
-      const vi = load<f64>(col + (<usize>i << 3));
+      const vi = load<T>(col + <usize>i * size);
       if (vi == 0) continue;
-      axpyUnit<f64>(rest, vi, p + (<usize>(j + i) * ld + <usize>(j + 1)) * 8, w);
+      axpyUnit<T>(rest, vi, p + (<usize>(j + i) * ld + <usize>(j + 1)) * size, w);
     }
     for (let i = 0; i < len; i++) {
-      const f = -t * load<f64>(col + (<usize>i << 3));
+      const f = -t * load<T>(col + <usize>i * size);
       if (f == 0) continue;
-      axpyUnit<f64>(rest, f, w, p + (<usize>(j + i) * ld + <usize>(j + 1)) * 8);
+      axpyUnit<T>(rest, f, w, p + (<usize>(j + i) * ld + <usize>(j + 1)) * size);
     }
   }
 }
@@ -507,9 +511,22 @@ function panelQr(r: i32, nb: i32, q: i32, p: usize, tau: usize, col: usize, w: u
  * ~4 r^2 b flops for a trailing order r, so 4n^3/3 in all, at GEMM speed. Backward stable.
  */
 export function gramBandReduceF64(n: i32, a: usize, lda: i32, b: i32): void {
+  gramBandReduce<f64>(n, a, lda, b);
+}
+
+/**
+ * GRAMBANDREDUCEF32: gramBandReduceF64 in f32 storage and arithmetic (A n x n f32, lower triangle).
+ * Eigenvalues of the band are those of A within p(n) eps_f32 ||A||_2 (eps_f32 = 2^-23).
+ */
+export function gramBandReduceF32(n: i32, a: usize, lda: i32, b: i32): void {
+  gramBandReduce<f32>(n, a, lda, b);
+}
+
+function gramBandReduce<T>(n: i32, a: usize, lda: i32, b: i32): void {
   if (b < 1 || n - b < 2) return;
+  const size = <usize>sizeof<T>();
   const maxRows = n - b;
-  const bytesRb = <usize>maxRows * <usize>b * 8;
+  const bytesRb = <usize>maxRows * <usize>b * size;
   const ws = changetype<BandReduceWork>(heap.alloc(offsetof<BandReduceWork>()));
   ws.panel = heap.alloc(bytesRb);
   ws.v = heap.alloc(bytesRb);
@@ -517,16 +534,16 @@ export function gramBandReduceF64(n: i32, a: usize, lda: i32, b: i32): void {
   ws.w = heap.alloc(bytesRb);
   ws.left = heap.alloc(2 * bytesRb);
   ws.right = heap.alloc(2 * bytesRb);
-  ws.col = heap.alloc(<usize>maxRows * 8);
-  ws.tau = heap.alloc(<usize>b * 8);
-  ws.rowScratch = heap.alloc(<usize>b * 8);
-  ws.tri = heap.alloc(<usize>(b * b) * 8);
-  ws.small = heap.alloc(<usize>(b * b) * 8);
-  ws.small2 = heap.alloc(<usize>(b * b) * 8);
-  ws.diag = heap.alloc(<usize>(SYMM_BLOCK * SYMM_BLOCK) * 8);
+  ws.col = heap.alloc(<usize>maxRows * size);
+  ws.tau = heap.alloc(<usize>b * size);
+  ws.rowScratch = heap.alloc(<usize>b * size);
+  ws.tri = heap.alloc(<usize>(b * b) * size);
+  ws.small = heap.alloc(<usize>(b * b) * size);
+  ws.small2 = heap.alloc(<usize>(b * b) * size);
+  ws.diag = heap.alloc(<usize>(SYMM_BLOCK * SYMM_BLOCK) * size);
   ws.packedA = heap.alloc(GEMM_F64_PACKED_A_BYTES);
   ws.packedB = heap.alloc(GEMM_F64_PACKED_B_BYTES);
-  for (let k = 0; n - k - b >= 2; k += b) bandReducePanel(n, a, lda, b, k, ws);
+  for (let k = 0; n - k - b >= 2; k += b) bandReducePanel<T>(n, a, lda, b, k, ws);
   heap.free(ws.panel);
   heap.free(ws.v);
   heap.free(ws.y);
@@ -545,7 +562,7 @@ export function gramBandReduceF64(n: i32, a: usize, lda: i32, b: i32): void {
   heap.free(changetype<usize>(ws));
 }
 
-/** Scratch of gramBandReduceF64: (n - b) x b blocks panel, v, y, w; (n - b) x 2b left, right; small ones; GEMM packing. */
+/** Scratch of gramBandReduce: (n - b) x b blocks panel, v, y, w; (n - b) x 2b left, right; small ones; GEMM packing. */
 @unmanaged class BandReduceWork {
   panel: usize;
   v: usize;
@@ -564,79 +581,97 @@ export function gramBandReduceF64(n: i32, a: usize, lda: i32, b: i32): void {
   packedB: usize;
 }
 
-/** One panel (columns k..k+b-1) of gramBandReduceF64; its own function for V8's tier-up (bandSweep). */
-function bandReducePanel(n: i32, a: usize, lda: i32, b: i32, k: i32, ws: BandReduceWork): void {
-  const ld = <usize>lda;
+/**
+ * One panel (columns k..k+b-1) of gramBandReduce; its own function for V8's tier-up (bandSweep).
+ * The small products run on the work's packing buffers (blas.ts gemmOnBuffers: bitwise gemmF64).
+ */
+function bandReducePanel<T>(n: i32, a: usize, lda: i32, b: i32, k: i32, ws: BandReduceWork): void {
+  const ld = <usize>lda, size = <usize>sizeof<T>();
   const r = n - k - b;
   const q = min(b, r - 1);
   const panel = ws.panel, v = ws.v, y = ws.y, w = ws.w, tri = ws.tri, small = ws.small, small2 = ws.small2;
+  const pa = ws.packedA, pb = ws.packedB;
   // The panel A[k+b:n, k:k+b], copied contiguous, factored, R written back.
-  for (let i = 0; i < r; i++) memory.copy(panel + <usize>i * <usize>b * 8, a + (<usize>(k + b + i) * ld + <usize>k) * 8, <usize>b * 8);
-  panelQr(r, b, q, panel, ws.tau, ws.col, ws.rowScratch);
+  for (let i = 0; i < r; i++) memory.copy(panel + <usize>i * <usize>b * size, a + (<usize>(k + b + i) * ld + <usize>k) * size, <usize>b * size);
+  panelQr<T>(r, b, q, panel, ws.tau, ws.col, ws.rowScratch);
   for (let i = 0; i < min(r, b); i++) {
-    memory.copy(a + (<usize>(k + b + i) * ld + <usize>(k + i)) * 8, panel + (<usize>i * <usize>b + <usize>i) * 8, <usize>(b - i) * 8);
+    memory.copy(a + (<usize>(k + b + i) * ld + <usize>(k + i)) * size, panel + (<usize>i * <usize>b + <usize>i) * size, <usize>(b - i) * size);
   }
   // V explicit (r x q: unit diagonal, zeros above) and T (q x q upper triangular), Q = I - V T V^T.
   for (let i = 0; i < r; i++) {
-    const src = panel + <usize>i * <usize>b * 8, dst = v + <usize>i * <usize>q * 8;
-    for (let j = 0; j < q; j++) store<f64>(dst + (<usize>j << 3), j < i ? load<f64>(src + (<usize>j << 3)) : j == i ? 1.0 : 0.0);
+    const src = panel + <usize>i * <usize>b * size, dst = v + <usize>i * <usize>q * size;
+    for (let j = 0; j < q; j++) store<T>(dst + <usize>j * size, j < i ? load<T>(src + <usize>j * size) : j == i ? <T>1 : <T>0);
   }
-  gemmF64(1, 0, q, q, r, 1, v, q, v, q, 0, small, q);
-  memory.fill(tri, 0, <usize>(q * q) * 8);
+  gemmOnBuffers<T>(true, false, q, q, r, <T>1, v, q, v, q, <T>0, small, q, pa, pb);
+  memory.fill(tri, 0, <usize>(q * q) * size);
   for (let c = 0; c < q; c++) {
-    const tc = load<f64>(ws.tau + (<usize>c << 3));
+    const tc = load<T>(ws.tau + <usize>c * size);
     // T[0:c, c] = -tau_c T[0:c, 0:c] (V^T V)[0:c, c].
     for (let rr = 0; rr < c; rr++) {
-      let acc = 0.0;
-      for (let p = rr; p < c; p++) acc += load<f64>(tri + (<usize>(rr * q + p) << 3)) * load<f64>(small + (<usize>(p * q + c) << 3));
-      store<f64>(tri + (<usize>(rr * q + c) << 3), -tc * acc);
+      let acc = <T>0;
+      for (let p = rr; p < c; p++) acc += load<T>(tri + <usize>(rr * q + p) * size) * load<T>(small + <usize>(p * q + c) * size);
+      store<T>(tri + <usize>(rr * q + c) * size, -tc * acc);
     }
-    store<f64>(tri + (<usize>(c * q + c) << 3), tc);
+    store<T>(tri + <usize>(c * q + c) * size, tc);
   }
   // Y = A22 V; X = Y T (into w); S = T^T (V^T X); W = X - V S / 2.
-  const a22 = a + (<usize>(k + b) * ld + <usize>(k + b)) * 8;
+  const a22 = a + (<usize>(k + b) * ld + <usize>(k + b)) * size;
   if (ASC_FEATURE_THREADS) {
     // The threads build splits the two large products over the open pool (parallel.ts), bitwise alike.
     const pool = threadPool();
-    if (pool) parallelSymmLower(pool, r, q, a22, lda, v, y, SYMM_BLOCK);
-    else symmLower(r, q, a22, lda, v, y, ws);
+    if (pool) {
+      if (size == 8) parallelSymmLower(pool, r, q, a22, lda, v, y, SYMM_BLOCK);
+      else parallelSymmLowerF32(pool, r, q, a22, lda, v, y, SYMM_BLOCK);
+    }
+    else symmLower<T>(r, q, a22, lda, v, y, ws);
   } else {
-    symmLower(r, q, a22, lda, v, y, ws);
+    symmLower<T>(r, q, a22, lda, v, y, ws);
   }
-  gemmF64(0, 0, r, q, q, 1, y, q, tri, q, 0, w, q);
-  gemmF64(1, 0, q, q, r, 1, v, q, w, q, 0, small, q);
-  gemmF64(1, 0, q, q, q, 1, tri, q, small, q, 0, small2, q);
-  gemmF64(0, 0, r, q, q, -0.5, v, q, small2, q, 1, w, q);
+  gemmOnBuffers<T>(false, false, r, q, q, <T>1, y, q, tri, q, <T>0, w, q, pa, pb);
+  gemmOnBuffers<T>(true, false, q, q, r, <T>1, v, q, w, q, <T>0, small, q, pa, pb);
+  gemmOnBuffers<T>(true, false, q, q, q, <T>1, tri, q, small, q, <T>0, small2, q, pa, pb);
+  gemmOnBuffers<T>(false, false, r, q, q, <T>-0.5, v, q, small2, q, <T>1, w, q, pa, pb);
   // A22 -= [V W] [W V]^T on the lower triangle (one GEMM of inner dimension 2q).
   const k2 = 2 * q;
   for (let i = 0; i < r; i++) {
-    const vr = v + <usize>i * <usize>q * 8, wr = w + <usize>i * <usize>q * 8;
-    const lr = ws.left + <usize>i * <usize>k2 * 8, rr = ws.right + <usize>i * <usize>k2 * 8;
-    memory.copy(lr, vr, <usize>q * 8);
-    memory.copy(lr + <usize>q * 8, wr, <usize>q * 8);
-    memory.copy(rr, wr, <usize>q * 8);
-    memory.copy(rr + <usize>q * 8, vr, <usize>q * 8);
+    const vr = v + <usize>i * <usize>q * size, wr = w + <usize>i * <usize>q * size;
+    const lr = ws.left + <usize>i * <usize>k2 * size, rr = ws.right + <usize>i * <usize>k2 * size;
+    memory.copy(lr, vr, <usize>q * size);
+    memory.copy(lr + <usize>q * size, wr, <usize>q * size);
+    memory.copy(rr, wr, <usize>q * size);
+    memory.copy(rr + <usize>q * size, vr, <usize>q * size);
   }
   if (ASC_FEATURE_THREADS) {
     const pool = threadPool();
-    if (pool) parallelGemmLowerF64(pool, 0, 1, r, k2, -1, ws.left, k2, ws.right, k2, 1, a22, lda);
-    else gemmLowerF64(0, 1, r, k2, -1, ws.left, k2, ws.right, k2, 1, a22, lda);
+    if (pool) {
+      if (size == 8) parallelGemmLowerF64(pool, 0, 1, r, k2, -1, ws.left, k2, ws.right, k2, 1, a22, lda);
+      else parallelGemmLowerF32(pool, 0, 1, r, k2, -1, ws.left, k2, ws.right, k2, 1, a22, lda);
+    } else {
+      gemmLower<T>(r, k2, ws.left, ws.right, a22, lda, ws);
+    }
   } else {
-    gemmLowerF64(0, 1, r, k2, -1, ws.left, k2, ws.right, k2, 1, a22, lda);
+    gemmLower<T>(r, k2, ws.left, ws.right, a22, lda, ws);
+  }
+}
+
+/** A22 -= left right^T on the lower triangle (blas.ts gemmLowerF64's blocks, on the work's buffers). */
+function gemmLower<T>(r: i32, k2: i32, left: usize, right: usize, a22: usize, lda: i32, ws: BandReduceWork): void {
+  for (let i0 = 0; i0 < r; i0 += LOWER_BLOCK) {
+    gemmLowerBlock<T>(false, true, r, k2, <T>-1, left, k2, right, k2, <T>1, a22, lda, i0, ws.diag, ws.packedA, ws.packedB);
   }
 }
 
 /**
- * Row stride (in f64) of the band storage used by gramBandToTridiagonalF64 for band width b: row i
- * holds columns i - 2b .. i (b for the band, b more for the bulges of the chase), rounded up to even.
+ * Row stride (in elements) of the band storage used by gramBandToTridiagonalF64 for band width b: row
+ * i holds columns i - 2b .. i (b for the band, b more for the bulges of the chase), rounded up to even.
  */
 export function gramBandStride(b: i32): i32 {
   return (2 * b + 2) & ~1;
 }
 
-/** Band storage: element (i, c), i - 2b <= c <= i, at row i, position c - i + 2b. */
-@inline function bandAt(band: usize, ldb: usize, b2: i32, i: i32, c: i32): usize {
-  return band + (<usize>i * ldb + <usize>(c - i + b2)) * 8;
+/** Band storage: element (i, c), i - 2b <= c <= i, at row i, position c - i + 2b (elements of `size` bytes). */
+@inline function bandAt(band: usize, ldb: usize, b2: i32, i: i32, c: i32, size: usize): usize {
+  return band + (<usize>i * ldb + <usize>(c - i + b2)) * size;
 }
 
 /**
@@ -644,11 +679,34 @@ export function gramBandStride(b: i32): i32 {
  * into band storage (n x ldb, ldb = gramBandStride(b)), with the bulge area zeroed.
  */
 export function gramBandFromLowerF64(n: i32, a: usize, lda: i32, b: i32, band: usize, ldb: i32): void {
-  const ld = <usize>ldb, b2 = 2 * b;
-  memory.fill(band, 0, <usize>n * ld * 8);
+  gramBandFromLower<f64>(n, a, lda, b, band, ldb);
+}
+
+/** GRAMBANDFROMLOWERF32: gramBandFromLowerF64 for f32 A and band. */
+export function gramBandFromLowerF32(n: i32, a: usize, lda: i32, b: i32, band: usize, ldb: i32): void {
+  gramBandFromLower<f32>(n, a, lda, b, band, ldb);
+}
+
+function gramBandFromLower<T>(n: i32, a: usize, lda: i32, b: i32, band: usize, ldb: i32): void {
+  const ld = <usize>ldb, b2 = 2 * b, size = <usize>sizeof<T>();
+  memory.fill(band, 0, <usize>n * ld * size);
   for (let i = 0; i < n; i++) {
     const c0 = max(0, i - b);
-    memory.copy(bandAt(band, ld, b2, i, c0), a + (<usize>i * <usize>lda + <usize>c0) * 8, <usize>(i - c0 + 1) * 8);
+    memory.copy(bandAt(band, ld, b2, i, c0, size), a + (<usize>i * <usize>lda + <usize>c0) * size, <usize>(i - c0 + 1) * size);
+  }
+}
+
+/**
+ * GRAMLOWERROUNDF32: the lower triangle of the f64 matrix A (n x n, row-major, ld lda) rounded to f32,
+ * in place: afterwards the same bytes hold an f32 matrix of the same leading dimension lda (its rows
+ * are half as long in bytes; entries above the diagonal undefined). Ascending order makes the
+ * overlap safe (every f32 store lands at or before the f64 it came from, read already).
+ */
+export function gramLowerRoundF32(n: i32, a: usize, lda: i32): void {
+  const ld = <usize>lda;
+  for (let i = 0; i < n; i++) {
+    const src = a + <usize>i * ld * 8, dst = a + <usize>i * ld * 4;
+    for (let c = 0; c <= i; c++) store<f32>(dst + (<usize>c << 2), <f32>load<f64>(src + (<usize>c << 3)));
   }
 }
 
@@ -657,77 +715,133 @@ export function gramBandFromLowerF64(n: i32, a: usize, lda: i32, b: i32, band: u
  * block A[r0:r0+len, r0:r0+len] in band storage (lower): A := H A H (LAPACK dlarfy):
  * w = tau A v, w -= (tau/2)(w.v) v, A -= v w^T + w v^T. w: scratch of len values.
  */
-function bandSymmetricReflect(band: usize, ld: usize, b2: i32, r0: i32, len: i32, v: usize, tau: f64, w: usize): void {
+function bandSymmetricReflect<T>(band: usize, ld: usize, b2: i32, r0: i32, len: i32, v: usize, tau: T, w: usize): void {
   if (tau == 0) return;
-  memory.fill(w, 0, <usize>len << 3);
+  const size = <usize>sizeof<T>();
+  memory.fill(w, 0, <usize>len * size);
   // w = A v from the lower triangle: row i contributes A[i, r0:i] . v[0:i] to w[i] and
   // A[i, r0:i] v[i] to w[0:i]; plus the diagonal.
   for (let i = 0; i < len; i++) {
-    const row = bandAt(band, ld, b2, r0 + i, r0);
-    const vi = load<f64>(v + (<usize>i << 3));
-    const dot = dotUnit<f64>(i, row, v);
-    axpyUnit<f64>(i, vi, row, w);
-    const wi = w + (<usize>i << 3);
-    store<f64>(wi, load<f64>(wi) + dot + load<f64>(row + (<usize>i << 3)) * vi);
+    const row = bandAt(band, ld, b2, r0 + i, r0, size);
+    const vi = load<T>(v + <usize>i * size);
+    const dot = dotUnit<T>(i, row, v);
+    axpyUnit<T>(i, vi, row, w);
+    const wi = w + <usize>i * size;
+    store<T>(wi, load<T>(wi) + dot + load<T>(row + <usize>i * size) * vi);
   }
-  for (let i = 0; i < len; i++) store<f64>(w + (<usize>i << 3), tau * load<f64>(w + (<usize>i << 3)));
-  const alpha = -0.5 * tau * dotUnit<f64>(len, w, v);
-  axpyUnit<f64>(len, alpha, v, w);
+  for (let i = 0; i < len; i++) store<T>(w + <usize>i * size, tau * load<T>(w + <usize>i * size));
+  const alpha = <T>-0.5 * tau * dotUnit<T>(len, w, v);
+  axpyUnit<T>(len, alpha, v, w);
   for (let i = 0; i < len; i++) {
-    const row = bandAt(band, ld, b2, r0 + i, r0);
+    const row = bandAt(band, ld, b2, r0 + i, r0, size);
     // Row i, columns 0..i: A[i, c] -= v[i] w[c] + w[i] v[c].
-    axpyUnit<f64>(i + 1, -load<f64>(v + (<usize>i << 3)), w, row);
-    axpyUnit<f64>(i + 1, -load<f64>(w + (<usize>i << 3)), v, row);
+    axpyUnit<T>(i + 1, -load<T>(v + <usize>i * size), w, row);
+    axpyUnit<T>(i + 1, -load<T>(w + <usize>i * size), v, row);
   }
 }
 
+/** progress[j] of a sweep that has finished (gramChaseSweeps). */
+const SWEEP_DONE: i32 = 0x7fffffff;
+
 /**
- * Sweep j of gramBandToTridiagonalF64 (v, x, w: scratch of b + 1 values each). A function of its
+ * Sweep j of gramBandToTridiagonal (v, x, w: scratch of b + 1 values each). A function of its
  * own, called once per sweep, because V8 first runs WebAssembly code from a baseline compiler and
  * switches to optimized code only for later calls, never inside a running one: the whole reduction as
  * one call would run unoptimized. The same holds for the other per-step functions here.
+ *
+ * Step s of the sweep (s = 0: the diagonal block of column j; s >= 1: the bulge block below) reads and
+ * writes only rows [j+1+s*b, j+1+(s+1)*b) of the band storage. So sweep j+1's step s touches what
+ * sweep j's steps s and s+1 touch and nothing of its steps >= s+2: with `progress` (threads build,
+ * gramChaseSweeps) sweep j+1 waits before its step s until sweep j has finished step s+1, and two
+ * threads chase consecutive sweeps as a pipeline with every row seeing the same operations in the
+ * same order as one thread (bitwise the same T). progress = 0: no waiting, no bookkeeping.
  */
-function bandSweep(n: i32, b: i32, band: usize, ld: usize, j: i32, v: usize, x: usize, w: usize): void {
-  const b2 = 2 * b;
+function bandSweep<T>(n: i32, b: i32, band: usize, ld: usize, j: i32, v: usize, x: usize, w: usize, progress: usize): void {
+  const b2 = 2 * b, size = <usize>sizeof<T>();
+  let step = 0;
+  if (ASC_FEATURE_THREADS) {
+    if (progress && j > 0) waitForSweep(progress, j - 1, 2);
+  }
   // Type 1: column j, rows j+1..j+len.
   let r0 = j + 1;
   let len = min(b, n - 1 - j);
-  for (let i = 0; i < len; i++) store<f64>(v + (<usize>i << 3), load<f64>(bandAt(band, ld, b2, r0 + i, j)));
-  let tau = larfgF64(len, v, v + 8, 1);
-  store<f64>(bandAt(band, ld, b2, r0, j), load<f64>(v));
-  for (let i = 1; i < len; i++) store<f64>(bandAt(band, ld, b2, r0 + i, j), 0);
-  store<f64>(v, 1.0);
-  bandSymmetricReflect(band, ld, b2, r0, len, v, tau, w);
+  for (let i = 0; i < len; i++) store<T>(v + <usize>i * size, load<T>(bandAt(band, ld, b2, r0 + i, j, size)));
+  let tau = larfg<T>(len, v, v + size, 1);
+  store<T>(bandAt(band, ld, b2, r0, j, size), load<T>(v));
+  for (let i = 1; i < len; i++) store<T>(bandAt(band, ld, b2, r0 + i, j, size), <T>0);
+  store<T>(v, <T>1);
+  bandSymmetricReflect<T>(band, ld, b2, r0, len, v, tau, w);
   // Types 2 and 3, down the band.
   while (r0 + len < n) {
+    step++;
+    if (ASC_FEATURE_THREADS) {
+      if (progress) {
+        atomic.store<i32>(progress + (<usize>j << 2), step);
+        if (j > 0) waitForSweep(progress, j - 1, step + 2);
+      }
+    }
     const s0 = r0 + len;
     const lm = min(b, n - s0);
     // Right: A[s0:s0+lm, r0:r0+len] := A[...] H.
     if (tau != 0) {
       for (let i = 0; i < lm; i++) {
-        const row = bandAt(band, ld, b2, s0 + i, r0);
-        axpyUnit<f64>(len, -tau * dotUnit<f64>(len, row, v), v, row);
+        const row = bandAt(band, ld, b2, s0 + i, r0, size);
+        axpyUnit<T>(len, -tau * dotUnit<T>(len, row, v), v, row);
       }
     }
     // New reflector from the block's first column (rows s0..s0+lm-1, column r0).
-    for (let i = 0; i < lm; i++) store<f64>(x + (<usize>i << 3), load<f64>(bandAt(band, ld, b2, s0 + i, r0)));
-    const tau2 = larfgF64(lm, x, x + 8, 1);
-    store<f64>(bandAt(band, ld, b2, s0, r0), load<f64>(x));
-    for (let i = 1; i < lm; i++) store<f64>(bandAt(band, ld, b2, s0 + i, r0), 0);
-    store<f64>(x, 1.0);
+    for (let i = 0; i < lm; i++) store<T>(x + <usize>i * size, load<T>(bandAt(band, ld, b2, s0 + i, r0, size)));
+    const tau2 = larfg<T>(lm, x, x + size, 1);
+    store<T>(bandAt(band, ld, b2, s0, r0, size), load<T>(x));
+    for (let i = 1; i < lm; i++) store<T>(bandAt(band, ld, b2, s0 + i, r0, size), <T>0);
+    store<T>(x, <T>1);
     // Left on the block's other columns r0+1..r0+len-1: w = C^T x, C -= tau2 x w^T.
     const rest = len - 1;
     if (tau2 != 0 && rest > 0) {
-      memory.fill(w, 0, <usize>rest << 3);
-      for (let i = 0; i < lm; i++) axpyUnit<f64>(rest, load<f64>(x + (<usize>i << 3)), bandAt(band, ld, b2, s0 + i, r0 + 1), w);
-      for (let i = 0; i < lm; i++) axpyUnit<f64>(rest, -tau2 * load<f64>(x + (<usize>i << 3)), w, bandAt(band, ld, b2, s0 + i, r0 + 1));
+      memory.fill(w, 0, <usize>rest * size);
+      for (let i = 0; i < lm; i++) axpyUnit<T>(rest, load<T>(x + <usize>i * size), bandAt(band, ld, b2, s0 + i, r0 + 1, size), w);
+      for (let i = 0; i < lm; i++) axpyUnit<T>(rest, -tau2 * load<T>(x + <usize>i * size), w, bandAt(band, ld, b2, s0 + i, r0 + 1, size));
     }
     // Type 3: both sides of the next diagonal block.
-    bandSymmetricReflect(band, ld, b2, s0, lm, x, tau2, w);
-    memory.copy(v, x, <usize>lm << 3);
+    bandSymmetricReflect<T>(band, ld, b2, s0, lm, x, tau2, w);
+    memory.copy(v, x, <usize>lm * size);
     tau = tau2;
     r0 = s0;
     len = lm;
+  }
+  if (ASC_FEATURE_THREADS) {
+    if (progress) atomic.store<i32>(progress + (<usize>j << 2), SWEEP_DONE);
+  }
+}
+
+/**
+ * Wait until sweep j has finished `steps` steps, spinning (the other thread's steps take
+ * microseconds). No memory.atomic.wait32 in the chase: with it (in this function, with its word in a
+ * global, or in a callee binaryen inlines), the threaded chase differed from the one-thread chase in
+ * its first sweeps under Node 20's baseline compiler (Liftoff, which runs a function's first calls),
+ * never with --no-liftoff (compare parallel.ts on the same compiler). The price: on a machine whose
+ * other work takes the second core away, the waiting thread burns its time slice (BENCHMARKS.md).
+ */
+function waitForSweep(progress: usize, j: i32, steps: i32): void {
+  if (ASC_FEATURE_THREADS) {
+    while (atomic.load<i32>(progress + (<usize>j << 2)) < steps) {}
+  }
+}
+
+/**
+ * Sweeps of the chase taken from the counter at `next` (atomic) until none are left: the part of
+ * one thread in gramBandToTridiagonal's threaded chase (parallel.ts TASK_CHASE). `progress`: n
+ * i32 per-sweep step counts, zeroed by the caller; scratch: 3 (b + 1) elements of this thread.
+ */
+export function gramChaseSweeps(elementSize: i32, n: i32, b: i32, band: usize, ldb: i32, progress: usize, next: usize, scratch: usize): void {
+  if (ASC_FEATURE_THREADS) {
+    const ld = <usize>ldb, stride = <usize>(b + 1) * <usize>elementSize;
+    while (true) {
+      const j = atomic.add<i32>(next, 1);
+      if (j + 2 >= n) break;
+      if (elementSize == 8) bandSweep<f64>(n, b, band, ld, j, scratch, scratch + stride, scratch + 2 * stride, progress);
+      else bandSweep<f32>(n, b, band, ld, j, scratch, scratch + stride, scratch + 2 * stride, progress);
+    }
   }
 }
 
@@ -739,19 +853,42 @@ function bandSweep(n: i32, b: i32, band: usize, ld: usize, j: i32, v: usize, x: 
  * both sides; the block below then gets it from the right (a bulge), whose first column a new
  * reflector annihilates from the left, and so on down the band (n/b steps; the rest of each bulge
  * is what the following sweeps annihilate). ~6 b n^2 flops on b x b blocks. Backward stable.
+ * In the threads build, while a pool is open, the sweeps run pipelined on the pool's threads
+ * (bandSweep), with bitwise the same T.
  */
 export function gramBandToTridiagonalF64(n: i32, b: i32, band: usize, ldb: i32, d: usize, e: usize): void {
-  const ld = <usize>ldb, b2 = 2 * b;
-  const v = heap.alloc(<usize>(b + 1) << 3);
-  const x = heap.alloc(<usize>(b + 1) << 3);
-  const w = heap.alloc(<usize>(b + 1) << 3);
-  for (let j = 0; j + 2 < n; j++) bandSweep(n, b, band, ld, j, v, x, w);
-  for (let i = 0; i < n; i++) {
-    store<f64>(d + (<usize>i << 3), load<f64>(bandAt(band, ld, b2, i, i)));
-    if (i + 1 < n) store<f64>(e + (<usize>i << 3), load<f64>(bandAt(band, ld, b2, i + 1, i)));
-  }
-  heap.free(v);
-  heap.free(x);
-  heap.free(w);
+  gramBandToTridiagonal<f64>(n, b, band, ldb, d, e);
 }
 
+/** GRAMBANDTOTRIDIAGONALF32: gramBandToTridiagonalF64 for f32 band storage, d and e. */
+export function gramBandToTridiagonalF32(n: i32, b: i32, band: usize, ldb: i32, d: usize, e: usize): void {
+  gramBandToTridiagonal<f32>(n, b, band, ldb, d, e);
+}
+
+function gramBandToTridiagonal<T>(n: i32, b: i32, band: usize, ldb: i32, d: usize, e: usize): void {
+  const ld = <usize>ldb, b2 = 2 * b, size = <usize>sizeof<T>();
+  let threaded = false;
+  if (ASC_FEATURE_THREADS) {
+    const pool = threadPool();
+    if (pool && n > 2) {
+      const progress = heap.alloc(<usize>n << 2);
+      memory.fill(progress, 0, <usize>n << 2);
+      parallelChase(pool, <i32>size, n, b, band, ldb, progress);
+      heap.free(progress);
+      threaded = true;
+    }
+  }
+  if (!threaded) {
+    const v = heap.alloc(<usize>(b + 1) * size);
+    const x = heap.alloc(<usize>(b + 1) * size);
+    const w = heap.alloc(<usize>(b + 1) * size);
+    for (let j = 0; j + 2 < n; j++) bandSweep<T>(n, b, band, ld, j, v, x, w, 0);
+    heap.free(v);
+    heap.free(x);
+    heap.free(w);
+  }
+  for (let i = 0; i < n; i++) {
+    store<T>(d + <usize>i * size, load<T>(bandAt(band, ld, b2, i, i, size)));
+    if (i + 1 < n) store<T>(e + <usize>i * size, load<T>(bandAt(band, ld, b2, i + 1, i, size)));
+  }
+}

@@ -89,7 +89,7 @@ function hypotOf<T>(a: T, b: T): T {
  * 1 <= tau <= 2 otherwise. Tiny columns are rescaled (up to 20 times by 1/safmin) so that v and beta
  * are accurate even when ||x|| underflows. Accuracy: H is orthogonal to O(eps), beta relative O(eps).
  */
-function larfg<T>(n: i32, alphaPtr: usize, x: usize, incx: i32): T {
+export function larfg<T>(n: i32, alphaPtr: usize, x: usize, incx: i32): T {
   if (n <= 1) return <T>0;
   let xnorm = nrm2T<T>(n - 1, x, incx);
   let alpha = load<T>(alphaPtr);

@@ -52,3 +52,5 @@ export {
 } from "./gram";
 // The forward pass's 3x3 stride-1 convolutions on the tfjs wasm backend (src/model/backend.ts): Winograd F(4x4, 3x3).
 export { winogradFilterF32, winogradConv3x3F32 } from "./winograd";
+// The Gram route in f32 (src/spectrum/gram-route.ts, precision 'f32'): G formed in f64, rounded, reduced in f32.
+export { gramLowerRoundF32, gramBandReduceF32, gramBandFromLowerF32, gramBandToTridiagonalF32 } from "./gram";

@@ -36,9 +36,15 @@
  */
 
 import {
-  GEMM_F64_PACKED_A_BYTES, GEMM_F64_PACKED_B_BYTES, LOWER_BLOCK, gemmF64OnBuffers, gemmLowerBlockF64, symmLowerBlockF64,
+  GEMM_F64_PACKED_A_BYTES, GEMM_F64_PACKED_B_BYTES, LOWER_BLOCK, gemmF64OnBuffers, gemmLowerBlock, gemmLowerBlockF64,
+  symmLowerBlock, symmLowerBlockF64,
 } from "./blas";
 import { chaseSweep } from "./band";
+import { gramChaseSweeps } from "./gram";
+
+/** Seconds since some origin (performance.now() / 1000 of the instantiating thread): profiling only. */
+@external("env", "clock")
+declare function clock(): f64;
 
 // ---------------------------------------------------------------------------------------------------
 // The blocks of the two products. Each is a function of its own, called once per block, so that V8
@@ -60,6 +66,19 @@ const SQUARE_BYTES: usize = 512 * 512 * 8; // SYMM_MAX_BLOCK^2 f64 (>= LOWER_BLO
 /** Block j of gram.ts symmLower (blas.ts symmLowerBlockF64). */
 function symmBlock(task: PoolTask, j: i32, s: ThreadScratch): void {
   symmLowerBlockF64(task.n, task.k, task.a, task.lda, task.b, task.c, j * task.block, task.block, s.square, s.packedA, s.packedB);
+}
+
+/** Block j of the f32 symmetric product (blas.ts symmLowerBlock<f32>). */
+function symmBlockF32(task: PoolTask, j: i32, s: ThreadScratch): void {
+  symmLowerBlock<f32>(task.n, task.k, task.a, task.lda, task.b, task.c, j * task.block, task.block, s.square, s.packedA, s.packedB);
+}
+
+/** Block rows [i0, i0 + LOWER_BLOCK) of blas.ts gemmLowerF32 (gemmLowerBlock<f32>). */
+function lowerBlockF32(task: PoolTask, blockIndex: i32, s: ThreadScratch): void {
+  gemmLowerBlock<f32>(
+    task.transA != 0, task.transB != 0, task.n, task.k, <f32>task.alpha, task.a, task.lda, task.b, task.ldb,
+    <f32>task.beta, task.c, task.ldc, blockIndex * LOWER_BLOCK, s.square, s.packedA, s.packedB,
+  );
 }
 
 /** Block rows [i0, i0 + LOWER_BLOCK) of blas.ts gemmLowerF64 (gemmLowerBlockF64). */
@@ -95,6 +114,12 @@ const TASK_SYMM: i32 = 1;
 const TASK_LOWER: i32 = 2;
 const TASK_STOP: i32 = 3;
 const TASK_GEMM: i32 = 4;
+const TASK_SYMM_F32: i32 = 5;
+const TASK_LOWER_F32: i32 = 6;
+/** The Gram route's bulge chase: every thread takes whole sweeps (gram.ts gramChaseSweeps), not blocks. */
+const TASK_CHASE: i32 = 7;
+/** band.ts's bidiagonal bulge chase: sweeps handed out as blocks (chaseBlock). */
+const TASK_BAND_CHASE: i32 = 8;
 
 // Control block: the words threads synchronize on, each on a 64-byte line of its own, then the task.
 const SEQ: usize = 0;
@@ -104,6 +129,8 @@ const DEAD: usize = 192;
 const HELPERS: usize = 256;
 const TASK: usize = 320;
 const SCRATCH: usize = 448;
+/** Seconds the main thread spent in runTask (f64), tasks run (i32): profiling. */
+const SECONDS: usize = SCRATCH - 16;
 /** Most threads (main included) a pool can have. */
 export const MAX_THREADS: i32 = 16;
 const CONTROL_BYTES: usize = SCRATCH + <usize>MAX_THREADS * offsetof<ThreadScratch>();
@@ -149,14 +176,22 @@ function runBlocks(control: usize, id: i32): void {
   const task = taskOf(control);
   const s = scratchOf(control, id);
   const kind = task.kind, blocks = task.blocks;
+  if (kind == TASK_CHASE) {
+    // task: n, block = b, ldc = ldb, c = band, a = progress, k = element size; scratch: the square.
+    gramChaseSweeps(task.k, task.n, task.block, task.c, task.ldc, task.a, control + NEXT, s.square);
+    s.done++;
+    return;
+  }
   while (true) {
     const t = atomic.add<i32>(control, 1, NEXT);
     if (t >= blocks) break;
     // Lower-triangle blocks grow with their index: hand the largest out first.
     if (kind == TASK_LOWER) lowerBlock(task, blocks - 1 - t, s);
+    else if (kind == TASK_SYMM) symmBlock(task, t, s);
     else if (kind == TASK_GEMM) gemmBlock(task, t, s);
-    else if (kind == TASK_CHASE) chaseBlock(task, t, s);
-    else symmBlock(task, t, s);
+    else if (kind == TASK_BAND_CHASE) chaseBlock(task, t, s);
+    else if (kind == TASK_LOWER_F32) lowerBlockF32(task, blocks - 1 - t, s);
+    else symmBlockF32(task, t, s);
     s.done++;
   }
 }
@@ -166,6 +201,7 @@ const SPINS: i32 = 2000;
 
 /** Post the task at control + TASK to the helpers, take part in it, and wait until all are done. */
 function runTask(control: usize): void {
+  const started = clock();
   const helpers = load<i32>(control + HELPERS);
   atomic.store<i32>(control, 0, NEXT);
   atomic.store<i32>(control, 0, ACK);
@@ -185,6 +221,17 @@ function runTask(control: usize): void {
     }
     memory.atomic.wait32(control + ACK, ack, 100_000_000);
   }
+  store<f64>(control + SECONDS, load<f64>(control + SECONDS) + (clock() - started));
+  store<i32>(control + SECONDS + 8, load<i32>(control + SECONDS + 8) + 1);
+}
+
+/**
+ * THREADPOOLSECONDS (main instance): seconds the main thread has spent in pool tasks (the threaded
+ * products and chase, start to last helper's answer) since the pool opened; `tasks` != 0: the number
+ * of tasks instead. Profiling: the band reduction's time minus this is its serial part.
+ */
+export function threadPoolSeconds(control: usize, tasks: i32): f64 {
+  return tasks ? <f64>load<i32>(control + SECONDS + 8) : load<f64>(control + SECONDS);
 }
 
 /**
@@ -285,9 +332,13 @@ export function threadPoolBlocks(control: usize, id: i32): i32 {
  * block rows of `block` (<= 512) over the pool: gram.ts symmLower, bitwise.
  */
 export function parallelSymmLower(control: usize, r: i32, q: i32, a: usize, lda: i32, v: usize, y: usize, block: i32): void {
+  postSymm(control, TASK_SYMM, r, q, a, lda, v, y, block);
+}
+
+function postSymm(control: usize, kind: i32, r: i32, q: i32, a: usize, lda: i32, v: usize, y: usize, block: i32): void {
   if (block > SYMM_MAX_BLOCK) abort("parallelSymmLower: block too large");
   const task = taskOf(control);
-  task.kind = TASK_SYMM;
+  task.kind = kind;
   task.block = block;
   task.blocks = (r + block - 1) / block;
   task.n = r;
@@ -304,9 +355,16 @@ export function parallelGemmLowerF64(
   control: usize, transA: i32, transB: i32, n: i32, k: i32,
   alpha: f64, a: usize, lda: i32, b: usize, ldb: i32, beta: f64, c: usize, ldc: i32,
 ): void {
+  postLower(control, TASK_LOWER, transA, transB, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+function postLower(
+  control: usize, kind: i32, transA: i32, transB: i32, n: i32, k: i32,
+  alpha: f64, a: usize, lda: i32, b: usize, ldb: i32, beta: f64, c: usize, ldc: i32,
+): void {
   if (n <= 0) return;
   const task = taskOf(control);
-  task.kind = TASK_LOWER;
+  task.kind = kind;
   task.block = LOWER_BLOCK;
   task.blocks = (n + LOWER_BLOCK - 1) / LOWER_BLOCK;
   task.n = n;
@@ -375,8 +433,6 @@ export function threadPoolThreads(control: usize): i32 {
 // ---------------------------------------------------------------------------------------------------
 // The pipelined bulge chase of band.ts (bandBidiagonalF64).
 
-const TASK_CHASE: i32 = 5;
-
 /**
  * Sweep t of the chase (band.ts chaseSweep with its progress array), on this thread's packing buffer
  * as scratch for the reflectors (4b + 3 values, far below its size).
@@ -397,12 +453,44 @@ export function parallelChaseF64(control: usize, n: i32, b: i32, band: usize, ld
   if (n < 3) return;
   if (<usize>(4 * b + 3) * 8 > GEMM_F64_PACKED_A_BYTES) abort("parallelChaseF64: band too wide for the scratch");
   const task = taskOf(control);
-  task.kind = TASK_CHASE;
+  task.kind = TASK_BAND_CHASE;
   task.blocks = n - 2;
   task.n = n;
   task.k = b;
   task.a = band;
   task.lda = ld;
   task.b = progress;
+  runTask(control);
+}
+
+/** parallelSymmLower for f32 A, V and Y (blas.ts symmLowerBlock<f32>), bitwise its one-thread result. */
+export function parallelSymmLowerF32(control: usize, r: i32, q: i32, a: usize, lda: i32, v: usize, y: usize, block: i32): void {
+  postSymm(control, TASK_SYMM_F32, r, q, a, lda, v, y, block);
+}
+
+/** blas.ts gemmLowerF32 (same arguments) over the pool, bitwise. */
+export function parallelGemmLowerF32(
+  control: usize, transA: i32, transB: i32, n: i32, k: i32,
+  alpha: f32, a: usize, lda: i32, b: usize, ldb: i32, beta: f32, c: usize, ldc: i32,
+): void {
+  postLower(control, TASK_LOWER_F32, transA, transB, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/**
+ * The bulge chase of gram.ts gramBandToTridiagonal over the pool: every thread takes whole sweeps in
+ * order and runs them pipelined (gram.ts bandSweep), bitwise the one-thread chase. `progress`: n
+ * zeroed i32; elementSize 8 (f64) or 4 (f32); b + 1 <= SYMM_MAX_BLOCK^2 / 3.
+ */
+export function parallelChase(control: usize, elementSize: i32, n: i32, b: i32, band: usize, ldb: i32, progress: usize): void {
+  if (<usize>(3 * (b + 1) * elementSize) > SQUARE_BYTES) abort("parallelChase: band too wide");
+  const task = taskOf(control);
+  task.kind = TASK_CHASE;
+  task.blocks = 1;
+  task.n = n;
+  task.block = b;
+  task.k = elementSize;
+  task.c = band;
+  task.ldc = ldb;
+  task.a = progress;
   runTask(control);
 }

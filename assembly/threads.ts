@@ -5,7 +5,7 @@
 // instances (src/wasm/threads.ts) never do, so they neither touch the heap nor rerun static
 // initializers on the memory they share.
 export * from "./index";
-export { threadPoolOpen, threadPoolClose, threadServe, threadFail, threadPoolBlocks } from "./parallel";
+export { threadPoolOpen, threadPoolClose, threadServe, threadFail, threadPoolBlocks, threadPoolSeconds } from "./parallel";
 // The lower-triangle GEMM over the pool (src/wasm/threads.ts ThreadedKernels.gemmLowerF64): the Gram
 // products of spectrum/full.ts on every core.
 export { parallelGemmLowerF64 } from "./parallel";

@@ -64,6 +64,73 @@ test('the band reduction on 2 threads is bitwise the single-threaded one, and bo
   assert.ok(end[1] > start[1], `the helper thread took no block (${start} -> ${end})`);
 });
 
+/** Band reduction and chase of a random symmetric matrix in `kernels`: T's diagonal and off-diagonal (as f64). */
+function tridiagonalOf(kernels: Kernels, n: number, b: number, seed: number, precision: 'f64' | 'f32'): Float64Array[] {
+  const bytes = precision === 'f64' ? 8 : 4;
+  const a = randomSymmetric(kernels, n, seed);
+  const ldb = kernels.exports.gramBandStride(b);
+  const band = kernels.allocBytes(bytes * n * ldb), d = kernels.allocBytes(bytes * n), e = kernels.allocBytes(bytes * n);
+  try {
+    if (precision === 'f32') {
+      kernels.exports.gramLowerRoundF32(n, a, n);
+      kernels.exports.gramBandReduceF32(n, a, n, b);
+      kernels.exports.gramBandFromLowerF32(n, a, n, b, band, ldb);
+      kernels.exports.gramBandToTridiagonalF32(n, b, band, ldb, d, e);
+      return [Float64Array.from(kernels.f32(d, n)), Float64Array.from(kernels.f32(e, n - 1))];
+    }
+    kernels.exports.gramBandReduceF64(n, a, n, b);
+    kernels.exports.gramBandFromLowerF64(n, a, n, b, band, ldb);
+    kernels.exports.gramBandToTridiagonalF64(n, b, band, ldb, d, e);
+    return [Float64Array.from(kernels.f64(d, n)), Float64Array.from(kernels.f64(e, n - 1))];
+  } finally {
+    for (const p of [a, band, d, e]) kernels.release(p);
+  }
+}
+
+test('the bulge chase pipelined on 2 threads, and the f32 reduction, are bitwise the single-threaded ones', async () => {
+  const single = await loadKernels();
+  const threaded = await loadThreadedKernels({ threads: 2 });
+  assert.ok(threaded, 'threaded kernels unavailable');
+  // The first calls run in V8's baseline compiler, where a sleeping wait once broke the pipeline.
+  for (const [n, b] of [[1201, 64], [1201, 64], [700, 32], [2051, 16]] as const) {
+    for (const precision of ['f64', 'f32'] as const) {
+      const x = tridiagonalOf(single, n, b, n + b, precision);
+      const before = threaded.taskSeconds().tasks;
+      const y = tridiagonalOf(threaded, n, b, n + b, precision);
+      assert.ok(threaded.taskSeconds().tasks > before, 'no pool task ran');
+      for (let q = 0; q < 2; q++) {
+        x[q].forEach((v, i) => {
+          if (!Object.is(v, y[q][i])) assert.fail(`${precision} n = ${n}, b = ${b}: ${q ? 'e' : 'd'}[${i}] = ${y[q][i]} on 2 threads, ${v} on 1`);
+        });
+      }
+    }
+  }
+});
+
+test('the f32 band reduction and chase: eigenvalues within n eps_f32 ||A|| of the f64 ones', async () => {
+  const kernels = await loadKernels();
+  const n = 900, b = 32;
+  const eigenvalues = (t: Float64Array[]) => {
+    const d = kernels.copyIn(t[0]), e = kernels.allocF64(n);
+    kernels.f64(e, n - 1).set(t[1]);
+    try {
+      assert.equal(kernels.exports.sterfF64(n, d, e, 1), 0);
+      return Float64Array.from(kernels.f64(d, n));
+    } finally {
+      kernels.release(d);
+      kernels.release(e);
+    }
+  };
+  const l64 = eigenvalues(tridiagonalOf(kernels, n, b, 11, 'f64'));
+  const l32 = eigenvalues(tridiagonalOf(kernels, n, b, 11, 'f32'));
+  const norm = Math.max(Math.abs(l64[0]), Math.abs(l64[n - 1]));
+  let worst = 0;
+  l64.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - l32[i]))));
+  // Backward stable in f32: |lambda_32 - lambda_64| <= p(n) eps_f32 ||A||, p(n) = n the stated bound.
+  assert.ok(worst <= n * 2 ** -23 * norm, `max |lambda_32 - lambda_64| = ${worst} (||A|| = ${norm})`);
+  assert.ok(worst > 0, 'the f32 reduction gave bitwise the f64 eigenvalues: not run in f32?');
+});
+
 test('the Gram route gives the same values with 1 and 2 threads, within 1e-9 * s_max of PyTorch', async () => {
   const model = await loadModel('resnet56');
   const pixels = imageToFloat(await loadCifar(cifarTestFile), 0);

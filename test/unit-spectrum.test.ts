@@ -71,3 +71,29 @@ test('the Gram route refuses operators it cannot use', async () => {
     f64.dispose();
   }
 });
+
+test('f32 Gram route, unit 19 of resnet56 at image 0: every value within its stated bound of PyTorch float64', async () => {
+  const reference = readReferenceF64('resnet56_sv_img0_unit19.f64');
+  const operator = await linearizeUnit(model, point, 19);
+  try {
+    const result = await unitSingularValuesGram(operator, { precision: 'f32', threads: 1 });
+    const smax = reference[0];
+    const n = result.activeRows;
+    let worst = 0, worstTop = 0;
+    result.values.forEach((v, i) => {
+      const error = Math.abs(v - reference[i]);
+      worst = Math.max(worst, error);
+      if (reference[i] >= 0.1 * smax) worstTop = Math.max(worstTop, error);
+    });
+    // The stated accuracy: Delta / (2 s) per value, Delta = N eps_f32 s_max^2, never above sqrt(Delta).
+    const delta = n * 2 ** -23 * smax * smax;
+    assert.ok(result.errorBound <= Math.sqrt(delta) * 1.0001, `estimate ${result.errorBound}, sqrt(Delta) ${Math.sqrt(delta)}`);
+    assert.ok(worst <= result.errorBound, `max |s - s_ref| = ${worst}, estimate ${result.errorBound} (s_max ${smax})`);
+    assert.ok(worstTop <= delta / (2 * 0.1 * smax), `values >= 0.1 s_max: max error ${worstTop}`);
+    // Not the f64 result: f32 arithmetic did run.
+    assert.ok(worst > 1e-12 * smax, `max error ${worst}: f64 accuracy from an f32 reduction?`);
+    assert.equal(result.withinAccuracy, false);
+  } finally {
+    operator.dispose();
+  }
+});

@@ -90,6 +90,19 @@ export interface UnitGramOptions {
    * threads; 1 forces the single-threaded path. Same values for any count (bitwise).
    */
   threads?: number;
+  /**
+   * Working precision of the reduction (default 'f64'). 'f32': G is formed in f64 as always, rounded
+   * to f32, and reduced to tridiagonal form in f32 (half the memory traffic, twice the SIMD lanes);
+   * the tridiagonal eigenvalues are computed in f64. Every value is then within about
+   * Delta / (2 s) of the exact one, Delta = N eps_f32 s_max^2 (`errorBound`; at most sqrt(Delta),
+   * ~0.04 s_max for a stage-1 unit, ~1e-5 s_max for the largest values): see BENCHMARKS.md.
+   */
+  precision?: 'f64' | 'f32';
+  /**
+   * Threaded kernels to run the reduction on instead of the process-wide ones (benchmarks: a pool of
+   * one thread from openThreadedKernels, to profile the one-thread case). Overrides `threads`.
+   */
+  pool?: Kernels & { threads: number };
 }
 
 export interface UnitGramSpectrum {
@@ -112,6 +125,22 @@ export interface UnitGramSpectrum {
 
 /** Default of UnitGramOptions.band: the fastest of 32 to 128 measured (assembly/gram.ts gramTridiagonalizeF64). */
 export const GRAM_DEFAULT_BAND = 64;
+
+/** Unit roundoff of each working precision (2^-52, 2^-23): eps of the error estimate. */
+const PRECISION_EPS = { f64: 2 ** -52, f32: 2 ** -23 } as const;
+
+/**
+ * The accuracy estimate of assembly/gram.ts gramErrorBoundF64 for working precision eps: with
+ * Delta = N eps s_max^2, the largest Delta / (s' + sqrt(max(s'^2 - Delta, 0))) (<= sqrt(Delta)) over
+ * the computed values, which the smallest attains.
+ */
+function gramErrorBound(values: Float64Array, count: number, eps: number): number {
+  if (count <= 0) return 0;
+  const smax = values[0], smin = values[count - 1];
+  const delta = count * eps * smax * smax;
+  const root = Math.sqrt(delta);
+  return smin > 0 ? Math.min(root, delta / (smin + Math.sqrt(Math.max(smin * smin - delta, 0)))) : root;
+}
 
 /** Default of UnitGramOptions.accuracy. */
 export const GRAM_DEFAULT_ACCURACY = 1e-9;
@@ -143,6 +172,8 @@ export async function unitSingularValuesGram(
   if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
     throw new InputError(`threads must be a positive integer, got ${options.threads}`);
   }
+  const precision = options.precision ?? 'f64';
+  if (precision !== 'f64' && precision !== 'f32') throw new InputError(`precision must be 'f64' or 'f32', got ${String(precision)}`);
   const kernels = options.kernels ?? (await loadKernels());
   const unit = kernels.exports.gramUnitOfOperator(operator.wasmHandle) >>> 0;
   if (unit === 0) throw new InputError(`the Gram route needs a unit Jacobian; ${operator.description} is not one`);
@@ -172,7 +203,10 @@ export async function unitSingularValuesGram(
     // The instance G lives in: the threaded kernels for a large two-stage reduction, when available.
     let work: Kernels = kernels;
     let threads = 1;
-    if (band >= 2 && count >= GRAM_THREADS_MIN_ORDER) {
+    if (options.pool) {
+      work = options.pool;
+      threads = options.pool.threads;
+    } else if (band >= 2 && count >= GRAM_THREADS_MIN_ORDER) {
       const threaded = await threadedKernels(options.threads);
       if (threaded) {
         work = threaded;
@@ -198,7 +232,30 @@ export async function unitSingularValuesGram(
       seconds.gram = (performance.now() - t) / 1000;
       t = performance.now();
       const d = there.allocBytes(8 * count), off = there.allocBytes(8 * count);
-      if (band >= 2 && count > 2) {
+      if (precision === 'f32') {
+        // G rounded to f32 in place (same leading dimension), reduced in f32; T widened to f64.
+        work.exports.gramLowerRoundF32(count, g, count);
+        const d32 = there.allocBytes(4 * count), off32 = there.allocBytes(4 * count);
+        if (band >= 2 && count > 2) {
+          const b = Math.min(band, count - 1);
+          options.onPhase?.(`band reduction of ${count} x ${count} in f32 (width ${b}${threads > 1 ? `, ${threads} threads` : ''})`);
+          work.exports.gramBandReduceF32(count, g, count, b);
+          const ldb = work.exports.gramBandStride(b);
+          const storage = there.allocBytes(4 * count * ldb);
+          work.exports.gramBandFromLowerF32(count, g, count, b, storage, ldb);
+          seconds.tridiagonal = (performance.now() - t) / 1000;
+          t = performance.now();
+          options.onPhase?.(`band to tridiagonal in f32 (width ${b})`);
+          work.exports.gramBandToTridiagonalF32(count, b, storage, ldb, d32, off32);
+          seconds.chase = (performance.now() - t) / 1000;
+        } else {
+          options.onPhase?.(`tridiagonal reduction of ${count} x ${count} in f32`);
+          work.exports.sytrdF32(count, g, count, d32, off32, there.allocBytes(4 * count));
+          seconds.tridiagonal = (performance.now() - t) / 1000;
+        }
+        work.f64(d, count).set(work.f32(d32, count));
+        work.f64(off, count).set(work.f32(off32, count));
+      } else if (band >= 2 && count > 2) {
         // Two stages, timed apart: to band width b (GEMM), then the bulge chase to tridiagonal form.
         const b = Math.min(band, count - 1);
         options.onPhase?.(`band reduction of ${count} x ${count} (width ${b}${threads > 1 ? `, ${threads} threads` : ''})`);
@@ -222,7 +279,7 @@ export async function unitSingularValuesGram(
       if (info !== 0) throw new Error(`Gram route on ${operator.description}: the eigenvalue iteration did not converge (${info} off-diagonals left)`);
       work.exports.gramSingularValuesF64(count, d, scale);
       const kept = Math.min(count, values.length);
-      const errorBound = work.exports.gramErrorBoundF64(kept, d);
+      const errorBound = precision === 'f64' ? work.exports.gramErrorBoundF64(kept, d) : gramErrorBound(work.f64(d, kept), kept, PRECISION_EPS.f32);
       values.set(work.f64(d, kept));
       seconds.eigenvalues = (performance.now() - t) / 1000;
       seconds.total = (performance.now() - started) / 1000;

@@ -118,17 +118,20 @@ export async function unitSpectrum(
   }
   if (!scaled.hasParams) return generalUnitSpectrum(model, scaled, pixels, unit, alpha, beta, started, options);
   const trajectory = await float64Trajectory(scaled, pixels);
-  const operator = await linearizeUnit(scaled, trajectory, unit, { precision });
+  // f32 on the Gram route: the operator (and G) in f64, the reduction in f32 (gram-route.ts).
+  const gramF32 = precision === 'f32' && route === 'gram';
+  const operator = await linearizeUnit(scaled, trajectory, unit, { precision: gramF32 ? 'f64' : precision });
   try {
     const [m, n] = operator.shape as [number, number];
     const count = Math.min(m, n);
     let values: Float64Array | undefined;
     let activeRows = 0;
-    if (precision === 'f64' && route !== 'bidiagonal') {
+    if ((precision === 'f64' && route !== 'bidiagonal') || gramF32) {
       const gram = await unitSingularValuesGram(operator as JacobianOperator<Float64Array>, {
         accuracy: GRAM_DEFAULT_ACCURACY,
         onPhase: options.onPhase,
         threads: options.threads,
+        precision: gramF32 ? 'f32' : 'f64',
       });
       activeRows = gram.activeRows;
       if (gram.withinAccuracy || route === 'gram') values = gram.values;

@@ -76,6 +76,16 @@ export class ThreadedKernels extends Kernels {
     else this.exports.parallelGemmLowerF64(this.control, transA, transB, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
 
+  /**
+   * Seconds this thread has spent in pool tasks (the band reduction's two products and the bulge
+   * chase, each from posting to the last helper's answer) since the kernels were loaded, and the
+   * number of tasks: the rest of a band reduction's time is its serial part (profiling).
+   */
+  taskSeconds(): { seconds: number; tasks: number } {
+    if (this.#closed) return { seconds: 0, tasks: 0 };
+    return { seconds: this.exports.threadPoolSeconds(this.control, 0), tasks: this.exports.threadPoolSeconds(this.control, 1) };
+  }
+
   /** Whether close() was called (the kernels then run single-threaded). */
   get closed(): boolean {
     return this.#closed;
@@ -118,6 +128,7 @@ function importsFor(memory: WebAssembly.Memory): WebAssembly.Imports {
       },
       seed: () => Date.now(),
       trace() {},
+      clock: () => performance.now() / 1000,
     },
   };
 }
@@ -142,6 +153,7 @@ try {
     abort(m, f, l, c) { throw new Error('WASM kernel aborted in helper thread ' + id + ': ' + text(m) + ' (' + text(f) + ':' + l + ':' + c + ')'); },
     seed: () => Date.now(),
     trace() {},
+    clock: () => performance.now() / 1000,
   } });
   parentPort.postMessage({ type: 'ready' });
 } catch (err) {
@@ -244,6 +256,17 @@ async function createThreadedKernels(threads: number, source: ThreadedKernelOpti
   }
   process.once('exit', onExit);
   return kernels;
+}
+
+/**
+ * Fresh threaded kernels of their own (not the process-wide ones) for `threads` >= 1 threads: one
+ * thread runs everything on the caller's thread through the same pool code, which benchmarks use to
+ * profile the one-thread case (taskSeconds). Close them when done.
+ */
+export async function openThreadedKernels(threads: number, source?: ThreadedKernelOptions['source']): Promise<ThreadedKernels> {
+  if (!isNode) throw new Error('threaded kernels need Node');
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new RangeError(`threads must be 1 to ${MAX_THREADS}, got ${threads}`);
+  return createThreadedKernels(threads, source);
 }
 
 const pools = new Map<number, Promise<ThreadedKernels | undefined>>();
