@@ -353,23 +353,16 @@ export const CHASE_DONE: i32 = 0x7fffffff;
   }
 }
 
-/** Spins this long on a sweep's progress before sleeping between looks. */
-const CHASE_SPINS: i32 = 20000;
-
-/** Wait until sweep j - 1 has finished steps 0 .. step + 2 (threads build, progress != 0). */
+/**
+ * Wait until sweep j - 1 has finished steps 0 .. step + 2 (threads build, progress != 0), spinning:
+ * no memory.atomic.wait32 here, because Node 20's baseline compiler (Liftoff) loses an address kept
+ * in a local across that wait (see parallel.ts), and the progress word's address is computed. The
+ * waits are short: the neighbouring sweep is three steps of a few microseconds ahead.
+ */
 @inline function waitForSweep(progress: usize, j: i32, step: i32): void {
   if (ASC_FEATURE_THREADS) {
     if (!progress || j == 0) return;
-    const p = progress + (<usize>(j - 1) << 2);
-    let spins = 0;
-    while (true) {
-      const done = atomic.load<i32>(p);
-      if (done >= step + 3) return;
-      // A preempted neighbour (a loaded machine) can take a while: sleep 20 us at a time instead of
-      // spinning for a whole time slice. Nobody notifies; the timeout is the look.
-      if (spins < CHASE_SPINS) spins++;
-      else memory.atomic.wait32(p, done, 20_000);
-    }
+    while (atomic.load<i32>(progress + (<usize>(j - 1) << 2)) < step + 3) {}
   }
 }
 

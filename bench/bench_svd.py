@@ -7,13 +7,26 @@ def numpy_values(n, runs, seed):
     import numpy as np
     rng = np.random.default_rng(seed)
     a = rng.standard_normal((n, n))
+    np.linalg.svd(a[:256, :256], compute_uv=False)  # untimed: loads LAPACK and starts its threads
     times = []
     for _ in range(runs):
         start = time.perf_counter()
         np.linalg.svd(a, compute_uv=False)
         times.append(time.perf_counter() - start)
-    from threadpoolctl import threadpool_info
-    return {"seconds": times, "threadpool": [(i.get("internal_api"), i.get("num_threads"), i.get("architecture")) for i in threadpool_info()]}
+    return {"seconds": times, "threadpool": blas_threads()}
+
+
+def blas_threads():
+    """The BLAS and its thread count (threadpoolctl when installed, else the environment's request)."""
+    import os
+    try:
+        from threadpoolctl import threadpool_info
+        return [(i.get("internal_api"), i.get("num_threads"), i.get("architecture")) for i in threadpool_info()]
+    except ImportError:
+        import numpy as np
+        blas = getattr(np.__config__, "blas_opt_info", {}).get("libraries", "?")
+        lib = os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
+        return [("threadpoolctl not installed", blas, lib, "OPENBLAS_NUM_THREADS=" + str(os.environ.get("OPENBLAS_NUM_THREADS")))]
 
 
 def torch_unit_spectrum(checkpoint, data, image, unit):

@@ -4,7 +4,8 @@
  * (test/fixtures/svd/lapack-values.json, scripts/make-svd-fixture.py) of integer-pattern matrices
  * rebuilt here exactly. Each value within 10 max(m, n) eps s_max of LAPACK's (both are backward
  * stable to a small multiple of n eps s_max), and sum s^2 = ||A||_F^2 to 10 n eps. On 2 threads (the
- * threaded kernels' pool splits the band reduction's GEMMs) the values are bitwise those of 1 thread.
+ * threaded kernels' pool splits the band reduction's GEMMs and pipelines the bulge chase) the values
+ * are bitwise those of 1 thread.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -77,9 +78,12 @@ test('2 threads: bitwise the values of 1 thread, and within the LAPACK tolerance
   const c = fixture.cases.find((x) => Math.min(x.rows, x.cols) >= TWO_STAGE_THREADS_MIN_ORDER)!;
   const a = matrix(c.rows, c.cols);
   const one = await svdValues(a, c.rows, c.cols, { route: 'bidiagonal', threads: 1 });
-  const two = await svdValues(a, c.rows, c.cols, { route: 'bidiagonal', threads: 2 });
-  check(two, c, `${c.rows}x${c.cols}, 2 threads`);
-  assert.deepEqual(two, one);
+  // Several calls: a race in the pipelined chase showed on the helper's first, unoptimized run.
+  for (let call = 0; call < 3; call++) {
+    const two = await svdValues(a, c.rows, c.cols, { route: 'bidiagonal', threads: 2 });
+    check(two, c, `${c.rows}x${c.cols}, 2 threads`);
+    assert.deepEqual(two, one, `call ${call}: 2 threads differ from 1`);
+  }
   // The pool really took part: its helper computed blocks of the band reduction's GEMMs.
   const threaded = await loadThreadedKernels({ threads: 2 });
   assert.ok(threaded, 'threaded kernels available in Node');

@@ -1,6 +1,6 @@
 /**
  * Dense singular value decomposition on the SIMD WebAssembly kernels (assembly/householder.ts,
- * bidiagonal.ts, tridiagonal.ts, blas.ts).
+ * band.ts, bidiagonal.ts, tridiagonal.ts, blas.ts).
  *
  *   svdValues(a, rows, cols, options?)  -> singular values, descending (min(rows, cols) of them)
  *   svd(a, rows, cols, options?)        -> { s, u, vt }, the thin SVD a = u * diag(s) * vt
@@ -11,12 +11,15 @@
  * Routes (values):
  * - 'bidiagonal': Householder bidiagonalization (blocked, gebrd; preceded by a Householder QR when the
  *   long side is >= 1.6x the short one, so that only the square R is bidiagonalized) then the
- *   Golub-Kahan/Demmel-Kahan QR iteration (bdsqr). Backward stable: every computed value is within
+ *   Golub-Kahan/Demmel-Kahan QR iteration (bdsqr). For f64 values of order >= TWO_STAGE_MIN_ORDER
+ *   the bidiagonalization runs in two stages (band.ts: to a band of width TWO_STAGE_BAND by GEMMs,
+ *   then bulge chasing), on the threaded kernels (both stages split over the cores, bitwise the same
+ *   values) from TWO_STAGE_THREADS_MIN_ORDER. Backward stable: every computed value is within
  *   about p(n)*eps*s_max of the exact one (absolute), where eps = 2^-53 (f64) or 2^-24 (f32) and p(n)
  *   a small multiple of max(rows, cols); in practice a few units of max(rows, cols)*eps*s_max.
  * - 'gram': forms the smaller Gram matrix G (A^T A or A A^T, one lower-triangle GEMM), reduces it to
  *   tridiagonal form (sytrd), takes its eigenvalues (sterf) and square roots (tiny negative
- *   eigenvalues from rounding are clamped to 0). Faster than 'bidiagonal' (BENCHMARKS.md), but squaring
+ *   eigenvalues from rounding are clamped to 0). Fewer flops than 'bidiagonal' for long matrices, but squaring
  *   costs accuracy: the eigenvalues of G are accurate to |s_computed^2 - s^2| <= c*n*eps*s_max^2
  *   (c modest; the tests check c = 10), i.e. an absolute error of about c*n*eps*s_max^2 / s for a
  *   singular value s. s_max itself is as accurate as on the other route, but values below
