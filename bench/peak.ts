@@ -139,6 +139,25 @@ for (const precision of ['f64', 'f32'] as const) {
     rows.push({ name: 'conv 3x3 16->16 32x32, batch 64 (VJP / transpose)', precision, gflops: kernelRate(convFlops, () => k.conv2dTranspose(y, batch, ch, hw, hw, w, ch, 3, 1, 1, x)) });
   });
 }
+// The forward pass's 3x3 stride-1 convolutions (assembly/winograd.ts, f32 NHWC, batch 100, bias and
+// ReLU) at ResNet-56's three stage shapes. "Direct-equivalent" counts the 2*9*C*K flops per output a
+// direct convolution does; the Winograd products themselves execute a quarter of them (36 instead of
+// 144 multiply-adds per 4 x 4 tile and channel pair), the rest of the time goes to the transforms.
+kernels.scope((s) => {
+  const e = kernels.exports;
+  for (const [hw, ch] of [[32, 16], [16, 32], [8, 64]] as const) {
+    const batch = 100, n = batch * hw * hw * ch;
+    const x = s.allocF32(n), y = s.allocF32(n), w = s.allocF32(9 * ch * ch), u = s.allocF32(36 * ch * ch), bias = s.allocF32(ch);
+    const xs = kernels.f32(x, n);
+    for (let i = 0; i < n; i++) xs[i] = random.normal();
+    const ws = kernels.f32(w, 9 * ch * ch);
+    for (let i = 0; i < ws.length; i++) ws[i] = random.normal() / (3 * Math.sqrt(ch));
+    e.winogradFilterF32(w, ch, ch, u);
+    const direct = 2 * batch * hw * hw * ch * ch * 9;
+    const rate = kernelRate(direct, () => e.winogradConv3x3F32(x, batch, hw, hw, ch, u, ch, bias, 1, y));
+    rows.push({ name: `Winograd F(4x4,3x3) conv ${ch}->${ch} ${hw}x${hw}, batch 100, direct-equivalent (products alone: a quarter)`, precision: 'f32', gflops: rate });
+  }
+});
 console.log('\n| our kernel (1 thread) | precision | GFLOP/s | fraction of the 1-thread mul+add peak |');
 console.log('|---|---|---|---|');
 for (const r of rows) {

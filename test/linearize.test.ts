@@ -418,7 +418,9 @@ test('unit 19 at image 0: every singular value of the dense J matches PyTorch (f
 // -------------------------------------------------------------------------------------------------
 // The network: pixels -> logits
 
-test('network: J^T e_c is tfjs autograd\'s pixel gradient of logit c (1e-6 relative)', async () => {
+// 3e-6: the f32 gradient runs on the Winograd convolutions (assembly/winograd.ts), measured 1.4e-6
+// (4e-7 with tfjs' direct convolutions, RESNET_STABILITY_XNNPACK_CONV=1).
+test('network: J^T e_c is tfjs autograd\'s pixel gradient of logit c (3e-6 relative)', async () => {
   const tf = await initBackend();
   const image = 0;
   const pixels32 = Float32Array.from(pixels64([image]));
@@ -435,7 +437,7 @@ test('network: J^T e_c is tfjs autograd\'s pixel gradient of logit c (1e-6 relat
       g.dispose();
       const ours = rows.subarray(c * 3072, (c + 1) * 3072);
       const rel = norm(Float64Array.from(ours, (v, i) => v - tfGradient[i])) / norm(tfGradient);
-      assert.ok(rel <= 1e-6, `logit ${c}: |J^T e_c - tf.grad| / |tf.grad| = ${rel}`);
+      assert.ok(rel <= 3e-6, `logit ${c}: |J^T e_c - tf.grad| / |tf.grad| = ${rel}`);
       const single = network.applyTranspose(Float64Array.from({ length: 10 }, (_, k) => (k === c ? 1 : 0)));
       assert.ok(maxAbsDiff(single, ours) <= 1e-13 * maxAbs(ours), 'a row of toDense() is J^T e_c');
     }

@@ -5,6 +5,7 @@
  * runtime allows shared memory threads (cross-origin isolated pages) — Node uses our own worker pool.
  */
 import type * as Tf from '@tensorflow/tfjs-core';
+import { isNode } from '../util/runtime.js';
 import { loadKernels, type Kernels } from '../wasm/kernels.js';
 
 /*
@@ -18,7 +19,8 @@ export interface BackendOptions {
   wasmPaths?: string;
   /**
    * Run the 3x3 stride-1 convolutions (forward and, through the adjoint, gradients) on our Winograd
-   * kernel instead of XNNPACK (default true; false measures tfjs alone). Fixed by the first call.
+   * kernel instead of XNNPACK. Default true, except in Node with RESNET_STABILITY_XNNPACK_CONV=1 (how
+   * bench/forward.ts measures tfjs alone in worker threads). Fixed by the first call.
    */
   ownConvolutions?: boolean;
 }
@@ -39,7 +41,8 @@ export function initBackend(options: BackendOptions = defaultOptions): Promise<t
     const ok = await tf.setBackend('wasm');
     if (!ok) throw new Error('cannot initialise the tfjs WebAssembly backend');
     await tf.ready();
-    if (options.ownConvolutions ?? true) registerWinograd(tf, await loadKernels());
+    const own = options.ownConvolutions ?? !(isNode && process.env.RESNET_STABILITY_XNNPACK_CONV === '1');
+    if (own) registerWinograd(tf, await loadKernels());
     return tf;
   })();
   return ready;

@@ -13,7 +13,7 @@
 import type * as tfTypes from '@tensorflow/tfjs-core';
 import { InputError } from '../util/errors.js';
 import { initBackend } from './backend.js';
-import { graphForward, graphLogits, graphNetwork, releaseCompiledGraph } from './graph-forward.js';
+import { graphForward, graphLogits, graphNetwork, releaseCompiledGraph, stridedAdjoint } from './graph-forward.js';
 import type { ResNetModel } from './model.js';
 import type { Trajectory, UnitTrace } from './trajectory.js';
 import type { BatchNormParams, Conv3x3Params } from './types.js';
@@ -119,17 +119,15 @@ const SYMMETRIC_PAD: [[number, number], [number, number], [number, number], [num
  * kernel gradient also computes the filter gradient (Conv2DBackpropFilter, absent from the wasm
  * backend), and its Conv2DBackpropInput kernel is far slower than a forward convolution. For stride 1
  * the adjoint of a 3x3 convolution with padding 1 is the forward convolution with the rotated,
- * channel-swapped filter, which runs on XNNPACK; stride 2 uses conv2dTranspose.
+ * channel-swapped filter (on the Winograd kernel, backend.ts); stride 2 spreads dy onto the stride-1
+ * grid first (graph-forward.ts stridedAdjoint).
  */
 function conv(tf: Tf, x: Tensor4D, c: FoldedConv, relu: boolean, differentiable = false): Tensor4D {
   if (differentiable) {
     // The convolution (with its bias) gets the custom adjoint; the relu keeps tfjs' own gradient.
     const withGradient = (input: tfTypes.Tensor) => ({
       value: conv(tf, input as Tensor4D, c, false),
-      gradFunc: (dy: tfTypes.Tensor) =>
-        c.stride === 1
-          ? tf.conv2d(dy as Tensor4D, c.adjointFilter, 1, SYMMETRIC_PAD)
-          : tf.conv2dTranspose(dy as Tensor4D, c.filter, (input as Tensor4D).shape, 2, 1),
+      gradFunc: (dy: tfTypes.Tensor) => stridedAdjoint(tf, dy as Tensor4D, c.adjointFilter, c.stride, 3, 1, (input as Tensor4D).shape),
     });
     const y = tf.customGrad(withGradient as unknown as Parameters<Tf['customGrad']>[0])(x) as Tensor4D;
     return relu ? tf.relu(y) : y;
