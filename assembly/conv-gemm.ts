@@ -10,7 +10,9 @@
  *
  * with P = H_out * W_out, W the OIHW weights as a C_out x C_in*K*K row-major matrix (no copy), and the
  * batch taken in chunks whose Col fits CHUNK_ELEMENTS (scratch: Col/ColG, Out^T/G^T, an index table of
- * P*K*K i32, GEMM's packing buffers; all freed on return). In the threads build, while a pool is open
+ * P*K*K i32, a row map, GEMM's packing buffers; all freed on return). Rows of Col (or G^T) that are
+ * all zero are left out of the GEMM (their products are zeros): the pixels a sparse batch does not
+ * reach, as when the batch is unit vectors (a Jacobian's rows or columns) or their images one layer on. In the threads build, while a pool is open
  * (parallel.ts), the f64 GEMMs run on every thread with bitwise the same result. Any K >= 1, S >= 1, P >= 0 with H_out,
  * W_out >= 1; other shapes abort (conv2d.ts checkWindow). Input and output must not overlap.
  *
@@ -79,51 +81,73 @@ function gemmConv<T>(
   const table = tapTable(h, w, kernel, stride, pad, ho, wo);
   const col = heap.alloc(<usize>chunk * <usize>P * <usize>taps * size);
   const small = heap.alloc(<usize>chunk * <usize>P * <usize>cOut * size); // Out^T or G^T
+  const map = heap.alloc(<usize>chunk * <usize>P << 2); // row (b, p) -> its row in the GEMM, or -1
   for (let b0 = 0; b0 < batch; b0 += chunk) {
     const nb = min(chunk, batch - b0);
-    const rows = nb * P;
+    // Rows of the GEMM's operand that are all zero (the pixels a sparse input, e.g. a unit vector,
+    // does not reach) are left out of it: their products are exact zeros.
+    let nz = 0;
     if (!transpose) {
-      // im2col: row (b, p), column (i, t).
+      // im2col: row (b, p), column (i, t), nonzero rows packed to the front.
       for (let b = 0; b < nb; b++) {
         const src = x + <usize>(b0 + b) * inSize * size;
         for (let p = 0; p < P; p++) {
-          const dst = col + <usize>(b * P + p) * <usize>taps * size;
+          const dst = col + <usize>nz * <usize>taps * size;
           const tab = table + (<usize>(p * kk) << 2);
+          let any = false;
           for (let i = 0; i < cIn; i++) {
             const channel = src + <usize>i * <usize>plane * size;
             const row = dst + <usize>(i * kk) * size;
             for (let t = 0; t < kk; t++) {
               const off = load<i32>(tab + (<usize>t << 2));
-              store<T>(row + <usize>t * size, off < 0 ? <T>0 : load<T>(channel + <usize>off * size));
+              const v: T = off < 0 ? <T>0 : load<T>(channel + <usize>off * size);
+              any = any || v != 0;
+              store<T>(row + <usize>t * size, v);
             }
           }
+          store<i32>(map + (<usize>(b * P + p) << 2), any ? nz : -1);
+          if (any) nz++;
         }
       }
-      gemmT<T>(1, rows, cOut, taps, col, taps, weight, taps, small, cOut);
-      // Out^T (b, p; o) -> out[b, o, p].
+      if (nz > 0) gemmT<T>(1, nz, cOut, taps, col, taps, weight, taps, small, cOut);
+      // Out^T (row of (b, p); o) -> out[b, o, p].
       for (let b = 0; b < nb; b++) {
         const dst = out + <usize>(b0 + b) * outSize * size;
         for (let p = 0; p < P; p++) {
-          const src = small + <usize>(b * P + p) * <usize>cOut * size;
-          for (let o = 0; o < cOut; o++) store<T>(dst + (<usize>o * <usize>P + <usize>p) * size, load<T>(src + <usize>o * size));
+          const r = load<i32>(map + (<usize>(b * P + p) << 2));
+          if (r < 0) {
+            for (let o = 0; o < cOut; o++) store<T>(dst + (<usize>o * <usize>P + <usize>p) * size, <T>0);
+          } else {
+            const src = small + <usize>r * <usize>cOut * size;
+            for (let o = 0; o < cOut; o++) store<T>(dst + (<usize>o * <usize>P + <usize>p) * size, load<T>(src + <usize>o * size));
+          }
         }
       }
     } else {
-      // G^T: row (b, p), column o.
+      // G^T: row (b, p), column o, nonzero rows packed to the front.
       for (let b = 0; b < nb; b++) {
         const src = x + <usize>(b0 + b) * outSize * size;
-        for (let o = 0; o < cOut; o++) {
-          const from = src + <usize>o * <usize>P * size;
-          for (let p = 0; p < P; p++) store<T>(small + (<usize>(b * P + p) * <usize>cOut + <usize>o) * size, load<T>(from + <usize>p * size));
+        for (let p = 0; p < P; p++) {
+          const dst = small + <usize>nz * <usize>cOut * size;
+          let any = false;
+          for (let o = 0; o < cOut; o++) {
+            const v = load<T>(src + (<usize>o * <usize>P + <usize>p) * size);
+            any = any || v != 0;
+            store<T>(dst + <usize>o * size, v);
+          }
+          store<i32>(map + (<usize>(b * P + p) << 2), any ? nz : -1);
+          if (any) nz++;
         }
       }
-      gemmT<T>(0, rows, taps, cOut, small, cOut, weight, taps, col, taps);
+      if (nz > 0) gemmT<T>(0, nz, taps, cOut, small, cOut, weight, taps, col, taps);
       // col2im: the taps' partial sums added into the input entries they read, pixel by pixel.
       for (let b = 0; b < nb; b++) {
         const dst = out + <usize>(b0 + b) * inSize * size;
         memory.fill(dst, 0, inSize * size);
         for (let p = 0; p < P; p++) {
-          const src = col + <usize>(b * P + p) * <usize>taps * size;
+          const r = load<i32>(map + (<usize>(b * P + p) << 2));
+          if (r < 0) continue;
+          const src = col + <usize>r * <usize>taps * size;
           const tab = table + (<usize>(p * kk) << 2);
           for (let i = 0; i < cIn; i++) {
             const channel = dst + <usize>i * <usize>plane * size;
@@ -140,6 +164,7 @@ function gemmConv<T>(
       }
     }
   }
+  heap.free(map);
   heap.free(small);
   heap.free(col);
   heap.free(table);

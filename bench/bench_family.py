@@ -5,6 +5,9 @@
         (what scripts/make-family-bench-checkpoints.py writes as PNG): scipy.sparse.linalg.svds on a
         LinearOperator whose products are torch.func (functorch in torch 1.13) jvp / vjp of the unit
   logits CHECKPOINT tv|preact SIDE COUNT   float64 logits of sample images 0..COUNT-1 at SIDE x SIDE
+  topk-preact CHECKPOINT IMAGE UNIT K  the K largest singular values of pre-activation ResNet-18 unit
+        UNIT at CIFAR-10 sample image IMAGE (32x32), as topk (the reference for its full spectrum at
+        sizes where PyTorch's dense Jacobian + svdvals would take hours)
   full  CHECKPOINT IMAGE UNIT           every singular value of pre-activation ResNet-18 unit UNIT at
         CIFAR-10 sample image IMAGE (32x32): torch.autograd.functional.jacobian (vectorized) +
         torch.linalg.svdvals
@@ -56,17 +59,20 @@ def split(label):
     return int(stage), int(index) - 1
 
 
-def topk(checkpoint, side, index, label, k):
+def topk(checkpoint, side, index, label, k, family='tv'):
     from scipy.sparse.linalg import LinearOperator, svds
     f = families()
-    model = f.TvResNet(f.TvBasic, 64, [64, 128, 256, 512], [2, 2, 2, 2], 1000)
+    if family == 'tv':
+        model = f.TvResNet(f.TvBasic, 64, [64, 128, 256, 512], [2, 2, 2, 2], 1000)
+    else:
+        model = f.PreActResNet([64, 128, 256, 512], [2, 2, 2, 2], 10, False)
     model.load_state_dict(torch.load(checkpoint))
     model = model.double().eval()
     stage, i = split(label)
     x = image(index, side)
     start = time.perf_counter()
     with torch.no_grad():
-        h = model.maxpool(F.relu(model.bn1(model.conv1(x))))
+        h = model.maxpool(F.relu(model.bn1(model.conv1(x)))) if family == 'tv' else model.conv1(x)
         for s in range(1, stage + 1):
             blocks = getattr(model, f'layer{s}')
             for b in range(len(blocks) if s < stage else i):
@@ -141,6 +147,9 @@ def main():
     if what == 'topk':
         values, info = topk(args[0], int(args[1]), int(args[2]), args[3], int(args[4]))
         out = args[5] if len(args) > 5 else None
+    elif what == 'topk-preact':
+        values, info = topk(args[0], 32, int(args[1]), args[2], int(args[3]), 'preact')
+        out = args[4] if len(args) > 4 else None
     elif what == 'full':
         values, info = full(args[0], int(args[1]), args[2])
         out = args[3] if len(args) > 3 else None

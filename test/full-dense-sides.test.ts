@@ -79,6 +79,21 @@ test('threads: gemmLowerF64 over the pool and a relinearized operator\'s product
   const two = lower((ap, cp) => threaded.gemmLowerF64(0, 1, n, k, 1, ap, k, ap, k, 0, cp, n), threaded);
   assert.deepEqual(two, one);
   assert.ok(one[n * (n - 1)] !== 0);
+  // The other side's Gram matrix, A^T A (k x k; full.ts's P^T P), against a plain sum.
+  const gk = (run: (ap: number, cp: number) => void, on: typeof kernels) => on.scope((s) => {
+    const ap = s.copyIn(a), cp = s.allocF64(k * k);
+    on.f64(cp, k * k).fill(0);
+    run(ap, cp);
+    return Float64Array.from(on.f64(cp, k * k));
+  });
+  const oneT = gk((ap, cp) => kernels.exports.gemmLowerF64(1, 0, k, n, 1, ap, k, ap, k, 0, cp, k), kernels);
+  const twoT = gk((ap, cp) => threaded.gemmLowerF64(1, 0, k, n, 1, ap, k, ap, k, 0, cp, k), threaded);
+  assert.deepEqual(twoT, oneT);
+  for (let i = 0; i < k; i++) for (let j = 0; j <= i; j++) {
+    let sum = 0;
+    for (let t = 0; t < n; t++) sum += a[t * k + i] * a[t * k + j];
+    assert.ok(Math.abs(oneT[i * k + j] - sum) < 1e-13 * n, `A^T A [${i}, ${j}]`);
+  }
 
   const { point, record } = await preactUnit();
   const here = await linearize(point, { unit: record.unit }, { kernels });
@@ -104,11 +119,14 @@ test('conv-gemm.ts: batched GEMM convolutions equal a naive sum and conv2d.ts\'s
   const e = t.exports;
   const random = mulberry32(5);
   // [batch, cIn, h, cOut, kernel, stride, pad]
-  for (const [batch, cIn, h, cOut, K, S, P] of [[3, 8, 4, 6, 3, 1, 1], [2, 5, 8, 7, 3, 2, 1], [4, 6, 7, 4, 1, 2, 0], [1, 3, 9, 5, 7, 2, 3]]) {
+  // The last two: batches of unit vectors, whose all-zero im2col / G^T rows the kernels skip.
+  for (const [batch, cIn, h, cOut, K, S, P, sparse] of [[3, 8, 4, 6, 3, 1, 1, 0], [2, 5, 8, 7, 3, 2, 1, 0], [4, 6, 7, 4, 1, 2, 0, 0], [1, 3, 9, 5, 7, 2, 3, 0],
+    [5, 6, 8, 7, 3, 2, 1, 1], [6, 4, 4, 5, 3, 1, 1, 1]]) {
     const ho = Math.floor((h + 2 * P - K) / S) + 1;
     const nIn = cIn * h * h, nOut = cOut * ho * ho;
-    const x = Float64Array.from({ length: batch * nIn }, () => random() - 0.5);
-    const g = Float64Array.from({ length: batch * nOut }, () => random() - 0.5);
+    const unitVectors = (length: number) => Float64Array.from({ length: batch * length }, (_, i) => (i % length === (Math.floor(i / length) * 7919) % length ? 1 : 0));
+    const x = sparse ? unitVectors(nIn) : Float64Array.from({ length: batch * nIn }, () => random() - 0.5);
+    const g = sparse ? unitVectors(nOut) : Float64Array.from({ length: batch * nOut }, () => random() - 0.5);
     const w = Float64Array.from({ length: cOut * cIn * K * K }, () => random() - 0.5);
     // Naive forward and adjoint from the definition.
     const yRef = new Float64Array(batch * nOut), tRef = new Float64Array(batch * nIn);
@@ -141,7 +159,7 @@ test('conv-gemm.ts: batched GEMM convolutions equal a naive sum and conv2d.ts\'s
   }
 });
 
-test('a unit with fewer active columns than rows (WRN 2.1): dense and operator-Gram routes on the column side equal autograd + LAPACK', async () => {
+test('a unit with fewer active columns than rows (WRN 2.1): dense and operator-Gram routes on the smaller side equal autograd + LAPACK', async () => {
   const family = fixture.families.find((f: { name: string }) => f.name === 'wrn');
   const point = await graphTrajectory64(graphOfFixture(family), f64(family.input), { alpha: family.alpha, beta: family.beta, kernels });
   const record = family.records.find((r: { singularValues?: string; unit: number }) => r.singularValues && r.unit === 2);
@@ -157,7 +175,9 @@ test('a unit with fewer active columns than rows (WRN 2.1): dense and operator-G
       ref.forEach((s, i) => { if (s > floor * ref[0]) worst = Math.max(worst, Math.abs(values[i] - s)); });
       assert.ok(worst < tol * ref[0], `${route}: ${worst}`);
     }
-    assert.ok(phases.some((p) => /Jacobian columns/.test(p)) && phases.some((p) => /J\^T J at the active columns/.test(p)), phases.join('; '));
+    // Dense: row products (N_c is not below N/2), values of the 512 x 361 P; operator-Gram: the column side.
+    assert.ok(phases.some((p) => /Jacobian rows/.test(p)) && phases.some((p) => /singular values of 512 x 361/.test(p)), phases.join('; '));
+    assert.ok(phases.some((p) => /J\^T J at the active columns/.test(p)), phases.join('; '));
   } finally {
     op.dispose();
   }

@@ -3,11 +3,12 @@
  * residual family), by the cheapest route whose memory fits a limit:
  *
  *   dense          J_A, the active rows and active columns of J (N x N_c), assembled from N row
- *                  products (J^T e_i) or N_c column products (J e_j), whichever side is smaller:
- *                  A = J_A or J_A^T, r x c with r = min(N, N_c); then, while r < 4096, svd.ts
- *                  svdValues of A (the bidiagonal SVD: small values stay accurate); from 4096 on the
- *                  Gram G = A A^T (r x r, one lower-triangle GEMM on every core), eigenvalues as below
- *                  memory ~ r c + r^2 values
+ *                  products (J^T e_i; cheap: batched, they skip the pixels a unit vector does not
+ *                  reach) or, when N_c < N/2, N_c column products (J e_j): P = J_A or J_A^T, p x q;
+ *                  then, while r = min(N, N_c) < 4096, svd.ts svdValues of P (the bidiagonal SVD:
+ *                  small values stay accurate); from 4096 on the Gram matrix of the smaller side,
+ *                  G = P P^T or P^T P (r x r, one lower-triangle GEMM on every core), eigenvalues as below
+ *                  memory ~ N N_c + r^2 values
  *   unit-gram      paper units only (assembly/unit.ts operators): the sparse Gram route, gram-route.ts
  *                  memory ~ 1.25 N^2 values
  *   operator-gram  G = J_A J_A^T (N x N, J (J^T E) for blocks E of unit vectors at the active rows) or,
@@ -130,13 +131,16 @@ export async function fullSingularValues(operator: JacobianOperator, options: Fu
   let found: ArrayLike<number>;
   const phase = options.onPhase;
   if (route === 'dense') {
-    // A = J_A (row products) or J_A^T (column products), r x c: the smaller side is its rows.
-    const byColumns = columns.length < rows.length;
-    const r = Math.min(rows.length, columns.length), c = Math.max(rows.length, columns.length);
+    // P = J_A (row products, p = N) or J_A^T (column products, p = N_c), p x q. Row products are
+    // taken unless the columns are far fewer: a unit vector at an output pulls back through its
+    // receptive field only, which the batched convolutions exploit (their zero rows are skipped).
+    const byColumns = 2 * columns.length < rows.length;
+    const p = byColumns ? columns.length : rows.length, q = byColumns ? rows.length : columns.length;
+    const r = Math.min(p, q);
     const what = byColumns
       ? `Jacobian columns (${columns.length} of ${n} active; ${rows.length} of ${m} rows)`
       : `Jacobian rows (${rows.length} of ${m} active; ${columns.length} of ${n} columns)`;
-    if (autoUsesGram(r, c, true)) {
+    if (autoUsesGram(r, Math.max(p, q), true)) {
       // The products on the instance that reduces G: with threads, the operator rebuilt there, where
       // its batched convolutions run on every core.
       const threaded = r >= GRAM_THREADS_MIN_ORDER ? await threadedKernels(options.threads) : undefined;
@@ -145,20 +149,22 @@ export async function fullSingularValues(operator: JacobianOperator, options: Fu
         found = await gramEigenvalues(r, kernels, options, (work, there, g, lower) => {
           const [source, sourceKernels] = moved && work === threaded ? [moved, work] : [operator, kernels];
           phase?.(`${what}${source === moved ? ` (${threaded!.threads} threads)` : ''}`);
-          const a = there.allocF64(r * c);
-          activeBlock(source, rows, columns, byColumns, sourceKernels, (t0, values) => work.f64(a + 8 * t0 * c, values.length).set(values));
-          phase?.(`Gram matrix ${r} x ${r} of the ${byColumns ? 'columns' : 'rows'}`);
-          lower(0, 1, r, c, 1, a, c, a, c, 0, g, r);
+          const a = there.allocF64(p * q);
+          activeBlock(source, rows, columns, byColumns, sourceKernels, (t0, values) => work.f64(a + 8 * t0 * q, values.length).set(values));
+          // G of the smaller side: P P^T (p <= q) or P^T P.
+          phase?.(`Gram matrix ${r} x ${r} (${p <= q ? 'P P^T' : 'P^T P'} of the ${byColumns ? 'columns' : 'rows'})`);
+          if (p <= q) lower(0, 1, p, q, 1, a, q, a, q, 0, g, r);
+          else lower(1, 0, q, p, 1, a, q, a, q, 0, g, r);
         });
       } finally {
         moved?.dispose();
       }
     } else {
       phase?.(what);
-      const dense = new Float64Array(r * c);
-      activeBlock(operator, rows, columns, byColumns, kernels, (t0, values) => dense.set(values, t0 * c));
-      phase?.(`singular values of ${r} x ${c}`);
-      found = r === 0 ? new Float64Array(0) : await svdValues(dense, r, c, { kernels, route: 'bidiagonal' });
+      const dense = new Float64Array(p * q);
+      activeBlock(operator, rows, columns, byColumns, kernels, (t0, values) => dense.set(values, t0 * q));
+      phase?.(`singular values of ${p} x ${q}`);
+      found = r === 0 ? new Float64Array(0) : await svdValues(dense, p, q, { kernels, route: 'bidiagonal' });
     }
   } else if (route === 'unit-gram') {
     found = (await unitSingularValuesGram(operator as JacobianOperator<Float64Array>, { kernels, threads: options.threads, onPhase: phase })).values;
@@ -225,9 +231,9 @@ async function gramEigenvalues(
 }
 
 /**
- * The rows of A = J_A (byColumns false: J^T e_i for the active rows i, at the active columns) or
- * A = J_A^T (byColumns true: J e_j for the active columns j, at the active rows), in blocks of
- * DENSE_BLOCK products on the operator's instance; `put(t0, values)` receives rows t0.. of A as
+ * The rows of P = J_A (byColumns false: J^T e_i for the active rows i, at the active columns) or
+ * P = J_A^T (byColumns true: J e_j for the active columns j, at the active rows), in blocks of
+ * DENSE_BLOCK products on the operator's instance; `put(t0, values)` receives rows t0.. of P as
  * consecutive f64 values (c per row; the view is reused by the next block).
  */
 function activeBlock(
