@@ -42,6 +42,13 @@ import { gramChaseSweeps } from "./gram";
 @external("env", "clock")
 declare function clock(): f64;
 
+/**
+ * Sleep while the i32 at byte address `word` holds `value`, at most ~50 microseconds (JavaScript's
+ * Atomics.wait on the shared memory; see gram.ts waitForSweep for why not memory.atomic.wait32).
+ */
+@external("env", "sleepWhile")
+export declare function sleepWhile(word: usize, value: i32): void;
+
 // ---------------------------------------------------------------------------------------------------
 // The blocks of the two products. Each is a function of its own, called once per block, so that V8
 // runs them optimized (it tiers a WebAssembly function up between calls, never inside one).

@@ -115,7 +115,20 @@ function importsFor(memory: WebAssembly.Memory): WebAssembly.Imports {
       seed: () => Date.now(),
       trace() {},
       clock: () => performance.now() / 1000,
+      sleepWhile: sleeperOn(memory),
     },
+  };
+}
+
+/**
+ * env.sleepWhile of the threads build: Atomics.wait on the shared memory for at most 50 microseconds
+ * while the i32 at byte address `word` holds `value` (a view made afresh when the memory has grown).
+ */
+function sleeperOn(memory: WebAssembly.Memory): (word: number, value: number) => void {
+  let view = new Int32Array(memory.buffer);
+  return (word, value) => {
+    if (view.buffer !== memory.buffer) view = new Int32Array(memory.buffer);
+    Atomics.wait(view, word >>> 2, value, 0.05);
   };
 }
 
@@ -140,6 +153,13 @@ try {
     seed: () => Date.now(),
     trace() {},
     clock: () => performance.now() / 1000,
+    sleepWhile: (() => {
+      let view = new Int32Array(memory.buffer);
+      return (word, value) => {
+        if (view.buffer !== memory.buffer) view = new Int32Array(memory.buffer);
+        Atomics.wait(view, word >>> 2, value, 0.05);
+      };
+    })(),
   } });
   parentPort.postMessage({ type: 'ready' });
 } catch (err) {
