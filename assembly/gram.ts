@@ -25,7 +25,10 @@
  * The reduction dominates: 4N^3/3 flops (phase times: BENCHMARKS.md). In the threads build
  * (threads.ts, parallel.ts), while a thread pool is open, gramBandReduceF64 splits its two large
  * products (the symmetric product and the rank-2b lower-triangle update, all but O(N^2 b) of its
- * flops) over the pool's threads by blocks of rows, with bitwise the same result.
+ * flops) over the pool's threads by blocks of rows, and gramBandToTridiagonalF64 runs the chase's
+ * sweeps pipelined on them (bandSweep), both with bitwise the same result.
+ * The reduction and the chase also exist in f32 (F32 twins; gramLowerRoundF32 rounds an f64 G in
+ * place): eigenvalues within p(N) eps_f32 ||G|| instead, for the Gram route's precision 'f32'.
  *
  * Accuracy (eps = 2^-52, s_max = ||J||_2): every entry of G is a sum of at most (2s+3)^2 C_in + 1
  * products, and the reduction and the QL/QR iteration are backward stable, so the computed

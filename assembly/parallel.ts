@@ -28,8 +28,10 @@
  * 0 instead (the ACK never arrived and the main thread waited for ever; with --no-liftoff the same
  * binary was right). test/threads.test.ts runs the protocol under the default tiers.
  *
- * The blocks are blas.ts's own (symmLowerBlockF64, gemmLowerBlockF64, on packing buffers the main
- * thread allocated per thread), so the rounding is that of the single-threaded products.
+ * The blocks are blas.ts's own (symmLowerBlock, gemmLowerBlock in f64 or f32, on packing buffers the
+ * main thread allocated per thread), so the rounding is that of the single-threaded products. The
+ * chase task (TASK_CHASE) hands out whole sweeps from NEXT instead; gram.ts bandSweep orders them.
+ * Only the chase sleeps through an import (sleepWhile); the pool's own waits stay as they are.
  */
 
 import {

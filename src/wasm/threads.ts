@@ -6,9 +6,11 @@
  *   loadThreadedKernels({ threads? }) -> ThreadedKernels | undefined
  *
  * The result is an ordinary `Kernels` (same exports, same allocation rules) whose
- * gramBandReduceF64 splits its two large products (the symmetric product and the lower-triangle
- * rank-2b update, ~95% of the band reduction) over the threads, with bitwise the same results as the
- * single-threaded build (assembly/parallel.ts). Everything else runs on the calling thread. The
+ * gramBandReduceF64/F32 split their two large products (the symmetric product and the lower-triangle
+ * rank-2b update, ~95% of the band reduction) over the threads, and whose gramBandToTridiagonalF64/F32
+ * run the bulge chase's sweeps pipelined on them, with bitwise the same results as the
+ * single-threaded build (assembly/parallel.ts, gram.ts). Everything else (the band reduction's panel
+ * QR among it) runs on the calling thread. The
  * helpers only compute: they wait in WebAssembly (memory.atomic.wait32) for a task while this thread
  * runs an export, so nothing here is asynchronous once loaded.
  *
