@@ -25,7 +25,10 @@
  * The reduction dominates: 4N^3/3 flops (phase times: BENCHMARKS.md). In the threads build
  * (threads.ts, parallel.ts), while a thread pool is open, gramBandReduceF64 splits its two large
  * products (the symmetric product and the rank-2b lower-triangle update, all but O(N^2 b) of its
- * flops) over the pool's threads by blocks of rows, with bitwise the same result.
+ * flops) over the pool's threads by blocks of rows, and gramBandToTridiagonalF64 runs the chase's
+ * sweeps pipelined on them (bandSweep), both with bitwise the same result.
+ * The reduction and the chase also exist in f32 (F32 twins; gramLowerRoundF32 rounds an f64 G in
+ * place): eigenvalues within p(N) eps_f32 ||G|| instead, for the Gram route's precision 'f32'.
  *
  * Accuracy (eps = 2^-52, s_max = ||J||_2): every entry of G is a sum of at most (2s+3)^2 C_in + 1
  * products, and the reduction and the QL/QR iteration are backward stable, so the computed
@@ -43,7 +46,7 @@ import {
 } from "./blas";
 import { operatorColumns, operatorElementSize, operatorRows, operatorUnitHandle } from "./operator";
 import {
-  parallelChase, parallelGemmLowerF32, parallelGemmLowerF64, parallelSymmLower, parallelSymmLowerF32, threadPool,
+  parallelChase, parallelGemmLowerF32, parallelGemmLowerF64, parallelSymmLower, parallelSymmLowerF32, sleepWhile, threadPool,
 } from "./parallel";
 import { axpyUnit, dotUnit } from "./lib/level1";
 import { PREC_F64 } from "./lib/machine";
@@ -468,14 +471,66 @@ function symmLower<T>(r: i32, q: i32, a: usize, lda: i32, v: usize, y: usize, ws
   for (let j0 = 0; j0 < r; j0 += SYMM_BLOCK) symmLowerBlock<T>(r, q, a, lda, v, y, j0, SYMM_BLOCK, ws.diag, ws.packedA, ws.packedB);
 }
 
+/** Columns factored at level 2 per step of panelQr; the rest of the panel is updated by GEMM. */
+const PANEL_INNER: i32 = 16;
+
 /**
  * Householder QR of the r x nb panel P (row-major, ld nb) in place, q = min(nb, r - 1) reflectors:
- * R on and above the diagonal, reflector j (v_j[j] = 1 implicit) below it, tau[j]. Level 2, on a
- * contiguous copy of the panel (the caller's), so each pass streams r*nb values.
+ * R on and above the diagonal, reflector j (v_j[j] = 1 implicit) below it, tau[j]. Blocked as LAPACK
+ * dgeqrf: PANEL_INNER columns at a time at level 2 (panelQr2: each pass streams r x PANEL_INNER
+ * values, not the whole panel), then their block reflector I - V T V^T applied to the columns right of
+ * them by three GEMMs. Backward stable like the unblocked QR (not bitwise it).
  */
-function panelQr<T>(r: i32, nb: i32, q: i32, p: usize, tau: usize, col: usize, w: usize): void {
+function panelQr<T>(r: i32, nb: i32, q: i32, p: usize, tau: usize, col: usize, w: usize, ws: BandReduceWork): void {
   const ld = <usize>nb, size = <usize>sizeof<T>();
-  for (let j = 0; j < q; j++) {
+  for (let jb = 0; jb < q; jb += PANEL_INNER) {
+    const ib = min(PANEL_INNER, q - jb);
+    // Level 2 on columns jb..jb+ib-1 only.
+    panelQr2<T>(r, nb, jb, jb + ib, jb + ib, p, tau, col, w);
+    const rest = nb - jb - ib;
+    if (rest <= 0) continue;
+    // V (rows jb..r-1 of the ib reflectors, explicit) into ws.v, T (ib x ib) into ws.tri.
+    const m = r - jb, v = ws.v, t = ws.tri, vtv = ws.small, x = ws.small2;
+    for (let i = 0; i < m; i++) {
+      const src = p + (<usize>(jb + i) * ld + <usize>jb) * size, dst = v + <usize>i * <usize>ib * size;
+      for (let j = 0; j < ib; j++) store<T>(dst + <usize>j * size, j < i ? load<T>(src + <usize>j * size) : j == i ? <T>1 : <T>0);
+    }
+    blockReflectorT<T>(m, ib, v, tau + <usize>jb * size, t, vtv, ws);
+    // C = P[jb:r, jb+ib:nb] := (I - V T V^T)^T C = C - V (T^T (V^T C)).
+    const c = p + (<usize>jb * ld + <usize>(jb + ib)) * size;
+    gemmOnBuffers<T>(true, false, ib, rest, m, <T>1, v, ib, c, nb, <T>0, vtv, rest, ws.packedA, ws.packedB);
+    gemmOnBuffers<T>(true, false, ib, rest, ib, <T>1, t, ib, vtv, rest, <T>0, x, rest, ws.packedA, ws.packedB);
+    gemmOnBuffers<T>(false, false, m, rest, ib, <T>-1, v, ib, x, rest, <T>1, c, nb, ws.packedA, ws.packedB);
+  }
+}
+
+/**
+ * T (q x q upper triangular, ld q) of the block reflector H_0 ... H_{q-1} = I - V T V^T of the m x q
+ * reflectors V (explicit, ld q) with scalars tau (LAPACK dlarft, forward, columnwise); vtv: q x q scratch.
+ */
+function blockReflectorT<T>(m: i32, q: i32, v: usize, tau: usize, t: usize, vtv: usize, ws: BandReduceWork): void {
+  const size = <usize>sizeof<T>();
+  gemmOnBuffers<T>(true, false, q, q, m, <T>1, v, q, v, q, <T>0, vtv, q, ws.packedA, ws.packedB);
+  memory.fill(t, 0, <usize>(q * q) * size);
+  for (let c = 0; c < q; c++) {
+    const tc = load<T>(tau + <usize>c * size);
+    // T[0:c, c] = -tau_c T[0:c, 0:c] (V^T V)[0:c, c].
+    for (let rr = 0; rr < c; rr++) {
+      let acc = <T>0;
+      for (let k = rr; k < c; k++) acc += load<T>(t + <usize>(rr * q + k) * size) * load<T>(vtv + <usize>(k * q + c) * size);
+      store<T>(t + <usize>(rr * q + c) * size, -tc * acc);
+    }
+    store<T>(t + <usize>(c * q + c) * size, tc);
+  }
+}
+
+/**
+ * Level-2 Householder QR of columns j0..j1-1 of the panel P (r x nb, ld nb), each reflector applied
+ * to the columns right of it up to (not including) column `last`: the unblocked QR of panelQr.
+ */
+function panelQr2<T>(r: i32, nb: i32, j0: i32, j1: i32, last: i32, p: usize, tau: usize, col: usize, w: usize): void {
+  const ld = <usize>nb, size = <usize>sizeof<T>();
+  for (let j = j0; j < j1; j++) {
     const len = r - j;
     for (let i = 0; i < len; i++) store<T>(col + <usize>i * size, load<T>(p + (<usize>(j + i) * ld + <usize>j) * size));
     const t = larfg<T>(len, col, col + size, 1);
@@ -483,9 +538,9 @@ function panelQr<T>(r: i32, nb: i32, q: i32, p: usize, tau: usize, col: usize, w
     store<T>(p + (<usize>j * ld + <usize>j) * size, load<T>(col));
     store<T>(col, <T>1);
     for (let i = 1; i < len; i++) store<T>(p + (<usize>(j + i) * ld + <usize>j) * size, load<T>(col + <usize>i * size));
-    const rest = nb - j - 1;
+    const rest = last - j - 1;
     if (rest <= 0 || t == 0) continue;
-    // C = P[j:r, j+1:nb]: w = C^T v, then C -= tau v w^T.
+    // C = P[j:r, j+1:last]: w = C^T v, then C -= tau v w^T.
     memory.fill(w, 0, <usize>rest * size);
     for (let i = 0; i < len; i++) {
       const vi = load<T>(col + <usize>i * size);
@@ -593,7 +648,7 @@ function bandReducePanel<T>(n: i32, a: usize, lda: i32, b: i32, k: i32, ws: Band
   const pa = ws.packedA, pb = ws.packedB;
   // The panel A[k+b:n, k:k+b], copied contiguous, factored, R written back.
   for (let i = 0; i < r; i++) memory.copy(panel + <usize>i * <usize>b * size, a + (<usize>(k + b + i) * ld + <usize>k) * size, <usize>b * size);
-  panelQr<T>(r, b, q, panel, ws.tau, ws.col, ws.rowScratch);
+  panelQr<T>(r, b, q, panel, ws.tau, ws.col, ws.rowScratch, ws);
   for (let i = 0; i < min(r, b); i++) {
     memory.copy(a + (<usize>(k + b + i) * ld + <usize>(k + i)) * size, panel + (<usize>i * <usize>b + <usize>i) * size, <usize>(b - i) * size);
   }
@@ -602,18 +657,7 @@ function bandReducePanel<T>(n: i32, a: usize, lda: i32, b: i32, k: i32, ws: Band
     const src = panel + <usize>i * <usize>b * size, dst = v + <usize>i * <usize>q * size;
     for (let j = 0; j < q; j++) store<T>(dst + <usize>j * size, j < i ? load<T>(src + <usize>j * size) : j == i ? <T>1 : <T>0);
   }
-  gemmOnBuffers<T>(true, false, q, q, r, <T>1, v, q, v, q, <T>0, small, q, pa, pb);
-  memory.fill(tri, 0, <usize>(q * q) * size);
-  for (let c = 0; c < q; c++) {
-    const tc = load<T>(ws.tau + <usize>c * size);
-    // T[0:c, c] = -tau_c T[0:c, 0:c] (V^T V)[0:c, c].
-    for (let rr = 0; rr < c; rr++) {
-      let acc = <T>0;
-      for (let p = rr; p < c; p++) acc += load<T>(tri + <usize>(rr * q + p) * size) * load<T>(small + <usize>(p * q + c) * size);
-      store<T>(tri + <usize>(rr * q + c) * size, -tc * acc);
-    }
-    store<T>(tri + <usize>(c * q + c) * size, tc);
-  }
+  blockReflectorT<T>(r, q, v, ws.tau, tri, small, ws);
   // Y = A22 V; X = Y T (into w); S = T^T (V^T X); W = X - V S / 2.
   const a22 = a + (<usize>(k + b) * ld + <usize>(k + b)) * size;
   if (ASC_FEATURE_THREADS) {
@@ -815,16 +859,26 @@ function bandSweep<T>(n: i32, b: i32, band: usize, ld: usize, j: i32, v: usize, 
 }
 
 /**
- * Wait until sweep j has finished `steps` steps, spinning (the other thread's steps take
- * microseconds). No memory.atomic.wait32 in the chase: with it (in this function, with its word in a
- * global, or in a callee binaryen inlines), the threaded chase differed from the one-thread chase in
- * its first sweeps under Node 20's baseline compiler (Liftoff, which runs a function's first calls),
- * never with --no-liftoff (compare parallel.ts on the same compiler). The price: on a machine whose
- * other work takes the second core away, the waiting thread burns its time slice (BENCHMARKS.md).
+ * Wait until sweep j has finished `steps` steps: spinning first (the other thread's steps take
+ * microseconds), then sleeping in slices of ~50 microseconds (on a busy machine the other thread may
+ * be off its core for a whole time slice, which pure spinning turned into 10-30x slower chases). The
+ * sleep is the imported parallel.ts sleepWhile (JavaScript's Atomics.wait), not memory.atomic.wait32:
+ * with wait32 in the chase (in this function, with the word in a global, or in a callee binaryen
+ * inlines) the threaded chase differed from the one-thread chase in its first sweeps under Node 20's
+ * baseline compiler (Liftoff, which runs a function's first calls), never with --no-liftoff; across
+ * an imported call every local is kept as usual.
  */
 function waitForSweep(progress: usize, j: i32, steps: i32): void {
   if (ASC_FEATURE_THREADS) {
-    while (atomic.load<i32>(progress + (<usize>j << 2)) < steps) {}
+    let spins = 0;
+    while (true) {
+      const seen = atomic.load<i32>(progress + (<usize>j << 2));
+      if (seen >= steps) break;
+      if (++spins > 2000) {
+        sleepWhile(progress + (<usize>j << 2), seen);
+        spins = 0;
+      }
+    }
   }
 }
 

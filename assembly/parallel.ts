@@ -29,10 +29,12 @@
  * 0 instead (the ACK never arrived and the main thread waited for ever; with --no-liftoff the same
  * binary was right). test/threads.test.ts runs the protocol under the default tiers.
  *
- * The blocks are blas.ts's own (symmLowerBlockF64, gemmLowerBlockF64, gemmF64OnBuffers, on packing
- * buffers the main thread allocated per thread), so the rounding is that of the single-threaded
+ * The blocks are blas.ts's own (symmLowerBlock, gemmLowerBlock in f64 or f32, gemmF64OnBuffers, on
+ * packing buffers the main thread allocated per thread), so the rounding is that of the single-threaded
  * products. Besides the band reduction, the pool serves blas.ts gemmLowerF64 (parallelGemmLowerF64,
  * exported) and gemmF64 (parallelGemmF64, which conv-gemm.ts's convolutions use while a pool is open).
+ * The Gram route's chase task (TASK_CHASE) hands out whole sweeps from NEXT instead; gram.ts bandSweep
+ * orders them. Only that chase sleeps through an import (sleepWhile); the pool's own waits stay as they are.
  */
 
 import {
@@ -45,6 +47,13 @@ import { gramChaseSweeps } from "./gram";
 /** Seconds since some origin (performance.now() / 1000 of the instantiating thread): profiling only. */
 @external("env", "clock")
 declare function clock(): f64;
+
+/**
+ * Sleep while the i32 at byte address `word` holds `value`, at most ~50 microseconds (JavaScript's
+ * Atomics.wait on the shared memory; see gram.ts waitForSweep for why not memory.atomic.wait32).
+ */
+@external("env", "sleepWhile")
+export declare function sleepWhile(word: usize, value: i32): void;
 
 // ---------------------------------------------------------------------------------------------------
 // The blocks of the two products. Each is a function of its own, called once per block, so that V8

@@ -26,7 +26,8 @@
  *
  * Threads (Node): for N >= GRAM_THREADS_MIN_ORDER the band reduction runs on the threaded kernels
  * (src/wasm/threads.ts: the threads build on a shared memory, helpers in worker threads), which split
- * its two large products over `threads` threads with bitwise the same result; the row windows are
+ * its two large products over `threads` threads and pipeline the bulge chase's sweeps on them, with
+ * bitwise the same result; the row windows are
  * computed on the operator's own instance and copied over (~40-50 MB), and G and everything after it
  * live in the threaded instance. Default: RESNET_STABILITY_THREADS, else the available parallelism
  * on Node's main thread, 1 in worker threads and outside Node (browsers and edge runtimes always run

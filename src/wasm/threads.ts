@@ -6,10 +6,12 @@
  *   loadThreadedKernels({ threads? }) -> ThreadedKernels | undefined
  *
  * The result is an ordinary `Kernels` (same exports, same allocation rules) whose
- * gramBandReduceF64 splits its two large products (the symmetric product and the lower-triangle
- * rank-2b update, ~95% of the band reduction) over the threads, with bitwise the same results as the
- * single-threaded build (assembly/parallel.ts), and whose method gemmLowerF64 (the Gram products of
- * spectrum/full.ts) does the same for the lower-triangle GEMM. Everything else runs on the calling thread. The
+ * gramBandReduceF64/F32 split their two large products (the symmetric product and the lower-triangle
+ * rank-2b update, ~95% of the band reduction) over the threads, and whose gramBandToTridiagonalF64/F32
+ * run the bulge chase's sweeps pipelined on them, with bitwise the same results as the
+ * single-threaded build (assembly/parallel.ts, gram.ts); its method gemmLowerF64 (the Gram products of
+ * spectrum/full.ts) does the same for the lower-triangle GEMM. Everything else (the band reduction's
+ * panel QR among it) runs on the calling thread. The
  * helpers only compute: they wait in WebAssembly (memory.atomic.wait32) for a task while this thread
  * runs an export, so nothing here is asynchronous once loaded.
  *
@@ -129,7 +131,20 @@ function importsFor(memory: WebAssembly.Memory): WebAssembly.Imports {
       seed: () => Date.now(),
       trace() {},
       clock: () => performance.now() / 1000,
+      sleepWhile: sleeperOn(memory),
     },
+  };
+}
+
+/**
+ * env.sleepWhile of the threads build: Atomics.wait on the shared memory for at most 50 microseconds
+ * while the i32 at byte address `word` holds `value` (a view made afresh when the memory has grown).
+ */
+function sleeperOn(memory: WebAssembly.Memory): (word: number, value: number) => void {
+  let view = new Int32Array(memory.buffer);
+  return (word, value) => {
+    if (view.buffer !== memory.buffer) view = new Int32Array(memory.buffer);
+    Atomics.wait(view, word >>> 2, value, 0.05);
   };
 }
 
@@ -154,6 +169,13 @@ try {
     seed: () => Date.now(),
     trace() {},
     clock: () => performance.now() / 1000,
+    sleepWhile: (() => {
+      let view = new Int32Array(memory.buffer);
+      return (word, value) => {
+        if (view.buffer !== memory.buffer) view = new Int32Array(memory.buffer);
+        Atomics.wait(view, word >>> 2, value, 0.05);
+      };
+    })(),
   } });
   parentPort.postMessage({ type: 'ready' });
 } catch (err) {
