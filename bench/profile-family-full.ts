@@ -31,4 +31,4 @@ const result = await fullSingularValues(op, { kernels, route, onPhase: (p) => ph
 lap('fullSingularValues');
 phases.push(['end', performance.now()]);
 const byPhase = phases.slice(0, -1).map(([p, at], i) => [p, Number(((phases[i + 1]![1] - at) / 1000).toFixed(2))]);
-console.log(JSON.stringify({ unit, shape: op.shape, activeRows: rows.length, route: result.route, smax: result.values[0], seconds, phases: byPhase }));
+console.log(JSON.stringify({ unit, shape: op.shape, activeRows: rows.length, activeColumns: op.activeColumns().length, route: result.route, smax: result.values[0], top: Array.from(result.values.subarray(0, 5)), seconds, phases: byPhase }));
