@@ -80,14 +80,16 @@ class Arena {
  * C a multiple of 4 and K of 8 (the paper's ResNets' convolutions after the stem, and the stride-1
  * adjoints the differentiable steps run as convolutions) go to winogradConv3x3F32; everything else
  * (the stem's 3 channels, stride 2, 1x1, other activations) to the backend's own kernel (XNNPACK).
- * The filter's Winograd transform is cached per filter tensor (the models' filters are kept tensors).
  */
 function registerWinograd(tf: typeof Tf, kernels: Kernels): void {
   const fused = tf.getKernel('FusedConv2D', 'wasm');
   const plain = tf.getKernel('Conv2D', 'wasm');
   if (!fused || !plain) throw new Error('the tfjs wasm backend has no FusedConv2D or Conv2D kernel to replace');
   const arena = new Arena(kernels);
-  const transformed = new WeakMap<object, Float32Array>();
+  // Transformed filters stay in our memory while their tensor lives (the models' filters are kept
+  // tensors, used by every batch): released once tfjs drops the filter's data id.
+  const transformed = new WeakMap<object, number>();
+  const released = new FinalizationRegistry<number>((ptr) => kernels.release(ptr));
   const run = (args: KernelArgs): Tf.TensorInfo | undefined => {
     const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, Tf.TensorInfo | undefined>;
     const attrs = args.attrs as unknown as Tf.FusedConv2DAttrs;
@@ -107,24 +109,22 @@ function registerWinograd(tf: typeof Tf, kernels: Kernels): void {
     if (c % 4 !== 0 || k % 8 !== 0 || (bias && (bias.shape.length !== 1 || bias.shape[0] !== k || bias.dtype !== 'float32'))) return undefined;
     const backend = args.backend as unknown as WasmBackend;
     let u = transformed.get(filter.dataId);
-    if (!u) {
+    if (u === undefined) {
       const pw = arena.block('filter', 9 * c * k);
       arena.view(pw, 9 * c * k).set(backend.typedArrayFromHeap(filter));
-      const pu = arena.block('u', 36 * c * k);
-      kernels.exports.winogradFilterF32(pw, c, k, pu);
-      u = arena.view(pu, 36 * c * k).slice();
+      u = kernels.allocF32(36 * c * k);
+      kernels.exports.winogradFilterF32(pw, c, k, u);
       transformed.set(filter.dataId, u);
+      released.register(filter.dataId, u);
     }
     const xs = batch * h * w * c;
     const ys = batch * h * w * k;
     const px = arena.block('x', xs);
-    const pu = arena.block('u', u.length);
     const pb = bias ? arena.block('bias', k) : 0;
     const py = arena.block('y', ys);
     arena.view(px, xs).set(backend.typedArrayFromHeap(x));
-    arena.view(pu, u.length).set(u);
     if (bias) arena.view(pb, k).set(backend.typedArrayFromHeap(bias));
-    kernels.exports.winogradConv3x3F32(px, batch, h, w, c, pu, k, pb, activation === 'relu' ? 1 : 0, py);
+    kernels.exports.winogradConv3x3F32(px, batch, h, w, c, u, k, pb, activation === 'relu' ? 1 : 0, py);
     const out = backend.makeOutput([batch, h, w, k], 'float32');
     backend.typedArrayFromHeap(out).set(arena.view(py, ys));
     return out;
