@@ -67,6 +67,7 @@ test('the Gram route refuses operators it cannot use', async () => {
   try {
     await assert.rejects(unitSingularValuesGram(f64, { accuracy: 0 }), InputError);
     await assert.rejects(unitSingularValuesGram(f64, { order: 'random' as never }), InputError);
+    await assert.rejects(unitSingularValuesGram(f64, { precision: 'f16' as never }), /precision must be 'f64' or 'f32'/);
   } finally {
     f64.dispose();
   }
