@@ -9,9 +9,12 @@
  *     image, float64, against PyTorch for CPU (autograd Jacobian + svdvals, 2 threads) — `--unit`;
  *  3. the top-20 singular triplets of the same unit (when the Lanczos module is present).
  *
- *   node --import tsx bench/svd.ts [--sizes 1024,2048] [--runs 3] [--ml-runs N] [--unit]   (--unit takes ~30 min)
+ *   node --import tsx bench/svd.ts [--sizes 1024,2048] [--runs 3] [--ml-runs N] [--unit] [--f32] [--no-peer]
  *
  * --ml-runs: runs of ml-matrix (default: --runs at n <= 1024, 1 above, where one run takes a minute).
+ * --unit takes ~30 min (the PyTorch peer ~1000 s of it; --no-peer skips it); --f32 also times the same
+ * spectrum with `--precision f32 --route gram` and prints its ratio to the f64 run (issue 15's target:
+ * at most half). With --unit, --runs processes per precision, the median reported.
  */
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
@@ -26,7 +29,7 @@ const argValue = (name: string) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : undefined;
 };
-const sizes = (argValue('--sizes') ?? '1024,2048').split(',').map(Number);
+const sizes = (argValue('--sizes') ?? '1024,2048').split(',').map(Number).filter((n) => n > 0); // --sizes '' : the unit only
 const runs = Number(argValue('--runs') ?? 3);
 const mlRunsArg = argValue('--ml-runs');
 
@@ -111,12 +114,27 @@ await threaded?.close();
 
 if (process.argv.includes('--unit')) {
   const cli = new URL('../dist/node/cli.js', import.meta.url).pathname;
-  const start = performance.now();
-  const ours = JSON.parse(execFileSync(process.execPath, [cli, 'spectrum', '--model', 'resnet56', '--data', `${sharedDir}data/cifar10`, '--image', '0', '--unit', '0', '--json'], { encoding: 'utf8', maxBuffer: 1 << 26 }));
-  const oursSeconds = (performance.now() - start) / 1000;
-  const torch = runPython<{ seconds: number; jacobianSeconds: number; smax: number }>('bench_svd.py', ['unit', `${sharedDir}models/resnet56.th`, `${sharedDir}data/cifar10/test_batch.bin`, 0, 0]);
-  console.log(`\n| stage-1 unit (resnet56 unit 0, image 0), full spectrum, f64 | resnet-stability (s) | PyTorch CPU 2 threads (s) | ratio |`);
-  console.log('|---|---|---|---|');
-  console.log(`| end to end (process start to values) | ${oursSeconds.toFixed(1)} | ${torch.seconds.toFixed(1)} (Jacobian ${torch.jacobianSeconds.toFixed(1)}) | ${(torch.seconds / oursSeconds).toFixed(1)}x faster |`);
-  console.error(`smax ours ${ours.smax} torch ${torch.smax}`);
+  const spectrum = (extra: string[]) => {
+    const start = performance.now();
+    const out = JSON.parse(execFileSync(process.execPath, [cli, 'spectrum', '--model', 'resnet56', '--data', `${sharedDir}data/cifar10`, '--image', '0', '--unit', '0', '--json', ...extra], { encoding: 'utf8', maxBuffer: 1 << 26 })) as { smax: number };
+    return { seconds: (performance.now() - start) / 1000, smax: out.smax };
+  };
+  const f64Runs = Array.from({ length: runs }, () => spectrum([]));
+  const oursSeconds = median(f64Runs.map((r) => r.seconds));
+  console.error(`f64 runs (s): ${f64Runs.map((r) => r.seconds.toFixed(1)).join(', ')}`);
+  if (process.argv.includes('--f32')) {
+    const f32Runs = Array.from({ length: runs }, () => spectrum(['--precision', 'f32', '--route', 'gram']));
+    const f32Seconds = median(f32Runs.map((r) => r.seconds));
+    console.error(`f32 runs (s): ${f32Runs.map((r) => r.seconds.toFixed(1)).join(', ')}`);
+    console.log(`\n| stage-1 unit, full spectrum, 2 threads | f64 (s, median of ${runs}) | f32 Gram route (s) | f32 / f64 | s_max f64 / f32 |`);
+    console.log('|---|---|---|---|---|');
+    console.log(`| end to end (process start to values) | ${oursSeconds.toFixed(1)} | ${f32Seconds.toFixed(1)} | ${(f32Seconds / oursSeconds).toFixed(2)} | ${f64Runs[0].smax} / ${f32Runs[0].smax} |`);
+  }
+  if (!process.argv.includes('--no-peer')) {
+    const torch = runPython<{ seconds: number; jacobianSeconds: number; smax: number }>('bench_svd.py', ['unit', `${sharedDir}models/resnet56.th`, `${sharedDir}data/cifar10/test_batch.bin`, 0, 0]);
+    console.log(`\n| stage-1 unit (resnet56 unit 0, image 0), full spectrum, f64 | resnet-stability (s) | PyTorch CPU 2 threads (s) | ratio |`);
+    console.log('|---|---|---|---|');
+    console.log(`| end to end (process start to values) | ${oursSeconds.toFixed(1)} | ${torch.seconds.toFixed(1)} (Jacobian ${torch.jacobianSeconds.toFixed(1)}) | ${(torch.seconds / oursSeconds).toFixed(1)}x faster |`);
+    console.error(`smax ours ${f64Runs[0].smax} torch ${torch.smax}`);
+  }
 }
