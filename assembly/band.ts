@@ -12,8 +12,9 @@
  *
  * Why two stages: the one-stage gebrd (LAPACK dgebrd) does half of its flops in matrix-vector products
  * with the whole trailing matrix, at memory speed and on one thread. Here stage 1 touches the trailing
- * matrix only through GEMMs of inner dimension b (which the threads build splits over its pool), and
- * stage 2 works on a band that stays in cache.
+ * matrix only through GEMMs (which the threads build splits over its pool, parallel.ts
+ * parallelGemmRowsF64), and stage 2 works on a band that stays in cache (and is pipelined over the
+ * pool, parallel.ts parallelChaseF64). Both give bitwise the same (d, e) on any number of threads.
  *
  * Accuracy: both stages are sequences of orthogonal transformations applied from the left and the
  * right, each backward stable, so the bidiagonal (d, e) is exactly orthogonally equivalent to A + E
