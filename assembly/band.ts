@@ -401,8 +401,13 @@ export function bandBidiagonalF64(n: i32, a: usize, lda: i32, b: i32, d: usize, 
   heap.free(band);
 }
 
-/** Smallest order whose chase bandBidiagonalF64 pipelines over the open pool. */
-const CHASE_THREADS_MIN_ORDER: i32 = 256;
+/**
+ * Smallest order whose chase bandBidiagonalF64 pipelines over the open pool: for now none. Its waits
+ * spin, and on a loaded machine a preempted neighbour stalls every step for a time slice: the one
+ * benchmark under load (BENCHMARKS.md) took 15x the one-thread time. The code stays, tested, for a
+ * waiting scheme that sleeps safely.
+ */
+const CHASE_THREADS_MIN_ORDER: i32 = i32.MAX_VALUE;
 
 /** Sweeps 0 .. n-3 of the chase: on the open pool's threads (threads build), else here. */
 function chaseAll(n: i32, b: i32, band: usize, ld: usize, v: usize, x: usize, w: usize): void {

@@ -4,7 +4,7 @@
  * (test/fixtures/svd/lapack-values.json, scripts/make-svd-fixture.py) of integer-pattern matrices
  * rebuilt here exactly. Each value within 10 max(m, n) eps s_max of LAPACK's (both are backward
  * stable to a small multiple of n eps s_max), and sum s^2 = ||A||_F^2 to 10 n eps. On 2 threads (the
- * threaded kernels' pool splits the band reduction's GEMMs and pipelines the bulge chase) the values
+ * threaded kernels' pool splits the band reduction's GEMMs) the values
  * are bitwise those of 1 thread.
  */
 import assert from 'node:assert/strict';
