@@ -12,8 +12,9 @@
  *
  * Why two stages: the one-stage gebrd (LAPACK dgebrd) does half of its flops in matrix-vector products
  * with the whole trailing matrix, at memory speed and on one thread. Here stage 1 touches the trailing
- * matrix only through GEMMs of inner dimension b (which the threads build splits over its pool), and
- * stage 2 works on a band that stays in cache.
+ * matrix only through GEMMs (which the threads build splits over its pool, parallel.ts
+ * parallelGemmRowsF64), and stage 2 works on a band that stays in cache (and is pipelined over the
+ * pool, parallel.ts parallelChaseF64). Both give bitwise the same (d, e) on any number of threads.
  *
  * Accuracy: both stages are sequences of orthogonal transformations applied from the left and the
  * right, each backward stable, so the bidiagonal (d, e) is exactly orthogonally equivalent to A + E
@@ -400,8 +401,13 @@ export function bandBidiagonalF64(n: i32, a: usize, lda: i32, b: i32, d: usize, 
   heap.free(band);
 }
 
-/** Smallest order whose chase bandBidiagonalF64 pipelines over the open pool. */
-const CHASE_THREADS_MIN_ORDER: i32 = 256;
+/**
+ * Smallest order whose chase bandBidiagonalF64 pipelines over the open pool: for now none. Its waits
+ * spin, and on a loaded machine a preempted neighbour stalls every step for a time slice: the one
+ * benchmark under load (BENCHMARKS.md) took 15x the one-thread time. The code stays, tested, for a
+ * waiting scheme that sleeps safely.
+ */
+const CHASE_THREADS_MIN_ORDER: i32 = i32.MAX_VALUE;
 
 /** Sweeps 0 .. n-3 of the chase: on the open pool's threads (threads build), else here. */
 function chaseAll(n: i32, b: i32, band: usize, ld: usize, v: usize, x: usize, w: usize): void {

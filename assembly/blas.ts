@@ -757,9 +757,9 @@ export function nrm2F64(n: i32, x: usize, incx: i32): f64 {
     for (let i = 0; i < n; i++) scale = max(scale, abs(load<f64>(x + (<usize>(i * incx) << 3))));
     if (scale == 0 || !isFinite(scale)) return scale;
     ssq = 0;
-    const inv = 1 / scale;
+    // Divide, not multiply by 1 / scale: for a subnormal scale that reciprocal overflows to infinity.
     for (let i = 0; i < n; i++) {
-      const v = load<f64>(x + (<usize>(i * incx) << 3)) * inv;
+      const v = load<f64>(x + (<usize>(i * incx) << 3)) / scale;
       ssq += v * v;
     }
     return scale * Math.sqrt(ssq);

@@ -1,6 +1,6 @@
 /**
- * Shared-memory threads for the band reduction of gram.ts and the products of conv-gemm.ts (the
- * "threads" build only).
+ * Shared-memory threads for the band reduction of gram.ts, the products of conv-gemm.ts and the
+ * two-stage bidiagonalization of band.ts (the "threads" build only).
  *
  * The threads build (asconfig.json target "threads", entry threads.ts) imports a shared memory; the
  * main thread's instance and one helper instance per extra thread (each in a Node worker) are

@@ -4,7 +4,7 @@
  * (test/fixtures/svd/lapack-values.json, scripts/make-svd-fixture.py) of integer-pattern matrices
  * rebuilt here exactly. Each value within 10 max(m, n) eps s_max of LAPACK's (both are backward
  * stable to a small multiple of n eps s_max), and sum s^2 = ||A||_F^2 to 10 n eps. On 2 threads (the
- * threaded kernels' pool splits the band reduction's GEMMs and pipelines the bulge chase) the values
+ * threaded kernels' pool splits the band reduction's GEMMs) the values
  * are bitwise those of 1 thread.
  */
 import assert from 'node:assert/strict';
@@ -98,5 +98,19 @@ test('threads must be a positive integer (InputError naming it)', async () => {
   const a = matrix(4, 4);
   for (const threads of [0, -1, 1.5, Number.NaN]) {
     await assert.rejects(svdValues(a, 4, 4, { threads }), (err: Error) => err instanceof InputError && /threads must be a positive integer/.test(err.message));
+  }
+});
+
+test('all-ones matrices (rank one): s_max = sqrt(m n), the rest 0, no NaN from subnormal reflector columns', async () => {
+  // Each Householder step of a panel leaves the next column of a rank-one matrix eps times smaller, so
+  // by the 21st column of the first panel its entries are subnormal (blas.ts nrm2F64 used to overflow
+  // 1/scale there and return NaN).
+  for (const [m, n] of [[150, 150], [200, 200], [260, 200], [400, 200]]) {
+    const a = new Float64Array(m * n).fill(1);
+    const s = await svdValues(a, m, n, { route: 'bidiagonal', threads: 1 });
+    const smax = Math.sqrt(m * n);
+    const tol = 10 * Math.max(m, n) * EPS * smax;
+    assert.ok(Math.abs(s[0] - smax) <= tol, `${m}x${n}: s_max ${s[0]}, want ${smax}`);
+    for (let i = 1; i < s.length; i++) assert.ok(s[i] >= 0 && s[i] <= tol, `${m}x${n}: s[${i}] = ${s[i]}`);
   }
 });
