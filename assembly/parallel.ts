@@ -372,10 +372,19 @@ function postLower(
   alpha: f64, a: usize, lda: i32, b: usize, ldb: i32, beta: f64, c: usize, ldc: i32,
 ): void {
   if (n <= 0) return;
+  postProduct(control, kind, LOWER_BLOCK, transA, transB, n, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/** Post a product C = alpha op(A) op(B) + beta C (m x n) of `kind`, handed out by blocks of `block` rows. */
+function postProduct(
+  control: usize, kind: i32, block: i32, transA: i32, transB: i32, m: i32, n: i32, k: i32,
+  alpha: f64, a: usize, lda: i32, b: usize, ldb: i32, beta: f64, c: usize, ldc: i32,
+): void {
   const task = taskOf(control);
   task.kind = kind;
-  task.block = LOWER_BLOCK;
-  task.blocks = (n + LOWER_BLOCK - 1) / LOWER_BLOCK;
+  task.block = block;
+  task.blocks = (m + block - 1) / block;
+  task.m = m;
   task.n = n;
   task.k = k;
   task.transA = transA;
@@ -414,24 +423,7 @@ export function parallelGemmRowsF64(
 ): void {
   if (m <= 0 || n <= 0) return;
   if (block < 1) abort("parallelGemmRowsF64: block must be positive");
-  const task = taskOf(control);
-  task.kind = TASK_GEMM;
-  task.block = block;
-  task.blocks = (m + block - 1) / block;
-  task.m = m;
-  task.n = n;
-  task.k = k;
-  task.transA = transA;
-  task.transB = transB;
-  task.alpha = alpha;
-  task.beta = beta;
-  task.a = a;
-  task.lda = lda;
-  task.b = b;
-  task.ldb = ldb;
-  task.c = c;
-  task.ldc = ldc;
-  runTask(control);
+  postProduct(control, TASK_GEMM, block, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 /** Threads (main included) of the pool at `control`. */
