@@ -23,7 +23,7 @@
  */
 import { gemmF64 } from "./blas";
 import { larfgF64 } from "./householder";
-import { parallelChaseF64, parallelGemmRowsF64, threadPool, threadPoolThreads } from "./parallel";
+import { parallelChaseF64, parallelGemmRowsF64, threadPool, threadPoolThreads, waitUntilAtLeast } from "./parallel";
 import { axpyUnit, dotUnit } from "./lib/level1";
 
 // ---------------------------------------------------------------------------------------------------
@@ -355,15 +355,13 @@ export const CHASE_DONE: i32 = 0x7fffffff;
 }
 
 /**
- * Wait until sweep j - 1 has finished steps 0 .. step + 2 (threads build, progress != 0), spinning:
- * no memory.atomic.wait32 here, because Node 20's baseline compiler (Liftoff) loses an address kept
- * in a local across that wait (see parallel.ts), and the progress word's address is computed. The
- * waits are short: the neighbouring sweep is three steps of a few microseconds ahead.
+ * Wait until sweep j - 1 has finished steps 0 .. step + 2 (threads build, progress != 0): spinning,
+ * then sleeping (parallel.ts waitUntilAtLeast).
  */
 @inline function waitForSweep(progress: usize, j: i32, step: i32): void {
   if (ASC_FEATURE_THREADS) {
     if (!progress || j == 0) return;
-    while (atomic.load<i32>(progress + (<usize>(j - 1) << 2)) < step + 3) {}
+    waitUntilAtLeast(progress + (<usize>(j - 1) << 2), step + 3);
   }
 }
 
@@ -402,12 +400,10 @@ export function bandBidiagonalF64(n: i32, a: usize, lda: i32, b: i32, d: usize, 
 }
 
 /**
- * Smallest order whose chase bandBidiagonalF64 pipelines over the open pool: for now none. Its waits
- * spin, and on a loaded machine a preempted neighbour stalls every step for a time slice: the one
- * benchmark under load (BENCHMARKS.md) took 15x the one-thread time. The code stays, tested, for a
- * waiting scheme that sleeps safely.
+ * Smallest order whose chase bandBidiagonalF64 pipelines over the open pool: below it a sweep's steps
+ * are too short for the hand-off between threads to pay.
  */
-const CHASE_THREADS_MIN_ORDER: i32 = i32.MAX_VALUE;
+const CHASE_THREADS_MIN_ORDER: i32 = 512;
 
 /** Sweeps 0 .. n-3 of the chase: on the open pool's threads (threads build), else here. */
 function chaseAll(n: i32, b: i32, band: usize, ld: usize, v: usize, x: usize, w: usize): void {

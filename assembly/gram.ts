@@ -46,7 +46,7 @@ import {
 } from "./blas";
 import { operatorColumns, operatorElementSize, operatorRows, operatorUnitHandle } from "./operator";
 import {
-  parallelChase, parallelGemmLowerF32, parallelGemmLowerF64, parallelSymmLower, parallelSymmLowerF32, sleepWhile, threadPool,
+  parallelChase, parallelGemmLowerF32, parallelGemmLowerF64, parallelSymmLower, parallelSymmLowerF32, threadPool, waitUntilAtLeast,
 } from "./parallel";
 import { axpyUnit, dotUnit } from "./lib/level1";
 import { PREC_F64 } from "./lib/machine";
@@ -858,28 +858,9 @@ function bandSweep<T>(n: i32, b: i32, band: usize, ld: usize, j: i32, v: usize, 
   }
 }
 
-/**
- * Wait until sweep j has finished `steps` steps: spinning first (the other thread's steps take
- * microseconds), then sleeping in slices of ~50 microseconds (on a busy machine the other thread may
- * be off its core for a whole time slice, which pure spinning turned into 10-30x slower chases). The
- * sleep is the imported parallel.ts sleepWhile (JavaScript's Atomics.wait), not memory.atomic.wait32:
- * with wait32 in the chase (in this function, with the word in a global, or in a callee binaryen
- * inlines) the threaded chase differed from the one-thread chase in its first sweeps under Node 20's
- * baseline compiler (Liftoff, which runs a function's first calls), never with --no-liftoff; across
- * an imported call every local is kept as usual.
- */
-function waitForSweep(progress: usize, j: i32, steps: i32): void {
-  if (ASC_FEATURE_THREADS) {
-    let spins = 0;
-    while (true) {
-      const seen = atomic.load<i32>(progress + (<usize>j << 2));
-      if (seen >= steps) break;
-      if (++spins > 2000) {
-        sleepWhile(progress + (<usize>j << 2), seen);
-        spins = 0;
-      }
-    }
-  }
+/** Wait until sweep j has finished `steps` steps (parallel.ts waitUntilAtLeast). */
+@inline function waitForSweep(progress: usize, j: i32, steps: i32): void {
+  waitUntilAtLeast(progress + (<usize>j << 2), steps);
 }
 
 /**

@@ -34,7 +34,7 @@
  * products. Besides the band reduction, the pool serves blas.ts gemmLowerF64 (parallelGemmLowerF64,
  * exported) and gemmF64 (parallelGemmF64, which conv-gemm.ts's convolutions use while a pool is open).
  * The Gram route's chase task (TASK_CHASE) hands out whole sweeps from NEXT instead; gram.ts bandSweep
- * orders them. Only that chase sleeps through an import (sleepWhile); the pool's own waits stay as they are.
+ * orders them. Only the two chases sleep through an import (waitUntilAtLeast); the pool's own waits stay as they are.
  */
 
 import {
@@ -50,10 +50,35 @@ declare function clock(): f64;
 
 /**
  * Sleep while the i32 at byte address `word` holds `value`, at most ~50 microseconds (JavaScript's
- * Atomics.wait on the shared memory; see gram.ts waitForSweep for why not memory.atomic.wait32).
+ * Atomics.wait on the shared memory; see waitUntilAtLeast for why not memory.atomic.wait32).
  */
 @external("env", "sleepWhile")
-export declare function sleepWhile(word: usize, value: i32): void;
+declare function sleepWhile(word: usize, value: i32): void;
+
+/**
+ * Wait until the i32 at byte address `word` is at least `target` (threads build; a no-op otherwise):
+ * the bulge chases' wait for the sweep ahead (gram.ts bandSweep, band.ts chaseSweep). It spins first
+ * (the other thread's steps take microseconds), then sleeps in slices of ~50 microseconds through
+ * sleepWhile: on a busy machine the other thread may be off its core for a whole time slice, which pure
+ * spinning turned into 10-30x slower chases. Why an import and not memory.atomic.wait32: with wait32 in
+ * a chase (in the waiting function, with the word in a global, or in a callee binaryen inlines) the
+ * threaded chase differed from the one-thread chase in its first sweeps under Node 20's baseline
+ * compiler (Liftoff, which runs a function's first calls), never with --no-liftoff; across an imported
+ * call every local is kept as usual.
+ */
+export function waitUntilAtLeast(word: usize, target: i32): void {
+  if (ASC_FEATURE_THREADS) {
+    let spins = 0;
+    while (true) {
+      const seen = atomic.load<i32>(word);
+      if (seen >= target) return;
+      if (++spins > 2000) {
+        sleepWhile(word, seen);
+        spins = 0;
+      }
+    }
+  }
+}
 
 // ---------------------------------------------------------------------------------------------------
 // The blocks of the two products. Each is a function of its own, called once per block, so that V8
